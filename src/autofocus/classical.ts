@@ -1,0 +1,113 @@
+import { brentMaximize } from "../focus/brent.js";
+import { fitPeak } from "../focus/fit.js";
+import { FocusNotFoundError } from "../errors.js";
+import { probe } from "./probe.js";
+import type { AutofocusContext, AutofocusResult, TracePoint } from "./types.js";
+
+export interface ClassicalOptions {
+  /** `brent`: coarse bracketing sweep, then bounded Brent in the bracket. `sweep`: coarse sweep, fine sweep, peak fit. */
+  strategy: "brent" | "sweep";
+  /** Search half-range around the start position. */
+  rangeUm: number;
+  /** Spacing of the coarse sweep: must be below the metric's peak half-width (≈ 1.5 DOF). */
+  coarseStepUm: number;
+  toleranceUm: number;
+  maxImages: number;
+}
+
+/**
+ * A classical metric's peak must stand this far (relative) above the median of the sweep;
+ * below it the field is featureless, or focus lies outside the range.
+ */
+export const MIN_PEAK_PROMINENCE = 0.1;
+const REFINE_RESERVE_IMAGES = 8;
+
+/**
+ * Classical autofocus (Micro-Manager OughtaFocus-like): a coarse upward sweep over
+ * start ± rangeUm brackets the metric's maximum, then Brent (or a fine sweep and peak fit)
+ * refines it. Every move is backlash-compensated by the FocusStage; on failure the stage
+ * returns to the start.
+ */
+export async function classicalAutofocus(ctx: AutofocusContext, options: ClassicalOptions): Promise<AutofocusResult> {
+  const t0Ms = ctx.clock.nowMs();
+  const startUm = ctx.stage.positionUm();
+  const trace: TracePoint[] = [];
+  try {
+    const finalUm = await search(ctx, options, startUm, trace, t0Ms);
+    await ctx.stage.moveTo(finalUm, ctx.signal);
+    return {
+      method: `${ctx.scorer.id}+${options.strategy}`,
+      startUm,
+      finalUm,
+      trace,
+      images: trace.length,
+      durationMs: ctx.clock.nowMs() - t0Ms,
+    };
+  } catch (err) {
+    if (err instanceof FocusNotFoundError) await ctx.stage.moveTo(startUm);
+    throw err;
+  }
+}
+
+async function search(ctx: AutofocusContext, o: ClassicalOptions, startUm: number, trace: TracePoint[], t0Ms: number): Promise<number> {
+  const { minUm, maxUm } = ctx.stage.options;
+  const lo = Math.max(minUm, startUm - o.rangeUm);
+  const hi = Math.min(maxUm, startUm + o.rangeUm);
+  const coarseBudget = Math.max(3, o.maxImages - REFINE_RESERVE_IMAGES);
+  const count = Math.min(coarseBudget, Math.floor((hi - lo) / o.coarseStepUm) + 1);
+  const stepUm = (hi - lo) / (count - 1);
+  const coarse: TracePoint[] = [];
+  for (let i = 0; i < count; i++) coarse.push(await probe(ctx, trace, t0Ms, lo + i * stepUm));
+
+  const scores = coarse.map((p) => p.score);
+  const best = scores.indexOf(Math.max(...scores));
+  const median = [...scores].sort((a, b) => a - b)[Math.floor(scores.length / 2)];
+  const prominence = (scores[best] - median) / Math.max(Math.abs(median), Number.EPSILON);
+  if (!(prominence >= MIN_PEAK_PROMINENCE))
+    throw new FocusNotFoundError(
+      `no focus peak in ${lo.toFixed(1)}…${hi.toFixed(1)} µm (${ctx.scorer.id} varies by ${(prominence * 100).toFixed(1)} %): the field is featureless or focus lies outside the range`,
+      "no-texture",
+    );
+  if (best === 0 || best === count - 1)
+    throw new FocusNotFoundError(`the ${ctx.scorer.id} maximum lies at the edge of the search range (${coarse[best].zUm.toFixed(1)} µm): focus is probably outside it`, "out-of-range");
+
+  const a = coarse[best - 1].zUm;
+  const c = coarse[best + 1].zUm;
+  const budget = o.maxImages - trace.length;
+  if (budget <= 0) return coarse[best].zUm;
+  return o.strategy === "brent" ? refineBrent(ctx, o, trace, t0Ms, a, c, coarse[best], budget) : refineSweep(ctx, trace, t0Ms, a, c, budget);
+}
+
+async function refineBrent(
+  ctx: AutofocusContext,
+  o: ClassicalOptions,
+  trace: TracePoint[],
+  t0Ms: number,
+  a: number,
+  c: number,
+  known: TracePoint,
+  budget: number,
+): Promise<number> {
+  const gen = brentMaximize(a, c, { toleranceUm: o.toleranceUm, maxEvaluations: budget + 1, x0: known.zUm });
+  let step = gen.next();
+  while (!step.done) {
+    const zUm = step.value;
+    const reuse = Math.abs(zUm - known.zUm) < 1e-9;
+    if (!reuse && trace.length >= o.maxImages) break;
+    const score = reuse ? known.score : (await probe(ctx, trace, t0Ms, zUm)).score;
+    step = gen.next(score);
+  }
+  const best = trace.reduce((p, q) => (q.score > p.score ? q : p));
+  return step.done ? step.value.x : best.zUm;
+}
+
+async function refineSweep(ctx: AutofocusContext, trace: TracePoint[], t0Ms: number, a: number, c: number, budget: number): Promise<number> {
+  const count = Math.min(9, budget);
+  const fine: TracePoint[] = [];
+  for (let i = 0; i < count; i++) fine.push(await probe(ctx, trace, t0Ms, a + ((c - a) * i) / Math.max(1, count - 1)));
+  const peak = fitPeak(
+    fine.map((p) => p.zUm),
+    fine.map((p) => p.score),
+  );
+  return peak ?? fine.reduce((p, q) => (q.score > p.score ? q : p)).zUm;
+}

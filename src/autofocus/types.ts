@@ -1,0 +1,36 @@
+import type { FocusScorer, Roi } from "../focus/types.js";
+import type { Camera } from "../hardware/camera/types.js";
+import type { Clock } from "../hardware/clock.js";
+import type { FocusStage } from "../hardware/stage/focus-stage.js";
+
+/** What every autofocus strategy is given: injected devices, the scorer, and a cancel signal. */
+export interface AutofocusContext {
+  camera: Camera;
+  stage: FocusStage;
+  scorer: FocusScorer;
+  roi: Roi;
+  clock: Clock;
+  signal?: AbortSignal;
+  /** Called after every image with the newest trace point (progress events). */
+  onImage?: (point: TracePoint) => void;
+}
+
+/** One acquired image of an autofocus run. */
+export interface TracePoint {
+  zUm: number;
+  score: number;
+  tiles: number[];
+  /** Clock time since the start of the run when the image was requested. */
+  timeMs: number;
+}
+
+export interface AutofocusResult {
+  method: string;
+  startUm: number;
+  finalUm: number;
+  /** Every image acquired, in order (its length is the image count). */
+  trace: TracePoint[];
+  images: number;
+  /** Clock time of the whole run, moves included. */
+  durationMs: number;
+}

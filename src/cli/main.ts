@@ -1,0 +1,18 @@
+#!/usr/bin/env node
+import { Command } from "commander";
+import { registerAutofocus } from "./autofocus.js";
+import { registerConfig } from "./config.js";
+import { registerScore } from "./score.js";
+import { registerServe } from "./serve.js";
+import { registerStack } from "./stack.js";
+
+const program = new Command("focusbox")
+  .description("autofocus appliance for manual microscopes")
+  .version("0.1.0")
+  .showHelpAfterError();
+registerServe(program);
+registerAutofocus(program);
+registerStack(program);
+registerScore(program);
+registerConfig(program);
+await program.parseAsync();

@@ -1,0 +1,86 @@
+import type { Command } from "commander";
+import { parseConfig } from "../config/load.js";
+import { SAMPLE_KINDS, type Config } from "../config/schema.js";
+import { ConfigError } from "../errors.js";
+import { createDevices } from "../hardware/index.js";
+import { recordStack } from "../station/record-stack.js";
+import { clockFor, configFrom, int, num, runCommand } from "./common.js";
+
+interface RangeOptions {
+  from: number;
+  to: number;
+  step: number;
+  out: string;
+  config?: string;
+}
+
+/** `focusbox stack record|simulate`: make z-stack directories for calibration, replay and evaluation. */
+export function registerStack(program: Command): void {
+  const stack = program.command("stack").description("record or simulate z-stacks");
+  stack
+    .command("record")
+    .description("record a z-stack from the configured camera and stage")
+    .requiredOption("--from <zUm>", "first plane (µm)", num)
+    .requiredOption("--to <zUm>", "last plane (µm)", num)
+    .requiredOption("--step <um>", "plane spacing (µm)", num)
+    .requiredOption("--out <dir>", "output directory")
+    .option("--config <file>", "config file (JSON)")
+    .option("--focus <zUm>", "known in-focus position to store as focusUm", num)
+    .action((opts: RangeOptions & { focus?: number }) =>
+      runCommand(async () => {
+        const config = await configFrom(opts.config);
+        await record(config, opts, opts.focus);
+      }),
+    );
+  stack
+    .command("simulate")
+    .description("write a z-stack of the simulated microscope (focus at z = 0 unless configured)")
+    .requiredOption("--out <dir>", "output directory")
+    .option("--from <zUm>", "first plane (µm)", num, -150)
+    .option("--to <zUm>", "last plane (µm)", num, 150)
+    .option("--step <um>", "plane spacing (µm)", num, 1)
+    .option("--sample <kind>", `virtual slide: ${SAMPLE_KINDS.join(", ")}`)
+    .option("--seed <n>", "slide and noise seed", int)
+    .option("--config <file>", "config file (objective, camera)")
+    .action((opts: RangeOptions & { sample?: string; seed?: number }) =>
+      runCommand(async () => {
+        if (opts.sample && !(SAMPLE_KINDS as readonly string[]).includes(opts.sample))
+          throw new ConfigError(`unknown sample "${opts.sample}"; expected one of ${SAMPLE_KINDS.join(", ")}`);
+        const base = await configFrom(opts.config);
+        const config = simulationConfig(base, opts.sample, opts.seed);
+        await record(config, opts, config.microscope.focusUm);
+      }),
+    );
+}
+
+/** The config's simulated microscope on an ideal, drift-free stage and a virtual clock: z values are exact. */
+function simulationConfig(base: Config, sample: string | undefined, seed: number | undefined): Config {
+  const camera = base.camera.kind === "simulated" ? base.camera : { kind: "simulated" as const };
+  return parseConfig({
+    ...base,
+    clock: "virtual",
+    camera,
+    microscope: { ...base.microscope, sample: sample ?? base.microscope.sample, seed: seed ?? base.microscope.seed, driftUmPerHour: 0, jitterUm: 0 },
+    stage: { ...base.stage, minUm: -10_000, maxUm: 10_000, backend: { kind: "simulated", slackUm: 0 } },
+  });
+}
+
+async function record(config: Config, o: RangeOptions, focusUm: number | undefined): Promise<void> {
+  const clock = clockFor(config);
+  const devices = await createDevices(config, clock);
+  await devices.start();
+  try {
+    const { magnification, na } = config.objective;
+    await recordStack(devices.camera, devices.stage, {
+      fromUm: o.from,
+      toUm: o.to,
+      stepUm: o.step,
+      outDir: o.out,
+      meta: { focusUm, objective: { magnification, na } },
+      onPlane: (zUm, i, n) => process.stderr.write(`\rplane ${i + 1}/${n} at ${zUm.toFixed(2)} µm`),
+    });
+    process.stderr.write(`\nwrote ${o.out}/stack.json\n`);
+  } finally {
+    await devices.stop();
+  }
+}

@@ -1,0 +1,127 @@
+import { z } from "zod";
+import { CLASSICAL_METRIC_IDS } from "../focus/types.js";
+
+/**
+ * The one focusbox configuration. Every field has a default, and the defaults run the
+ * appliance on the simulated microscope. Validated before any device is touched.
+ */
+
+const roi = z
+  .object({
+    x: z.number().min(0).max(1).default(0.2),
+    y: z.number().min(0).max(1).default(0.2),
+    width: z.number().gt(0).max(1).default(0.6),
+    height: z.number().gt(0).max(1).default(0.6),
+    cols: z.number().int().min(1).max(16).default(3),
+    rows: z.number().int().min(1).max(16).default(3),
+  })
+  .refine((r) => r.x + r.width <= 1 + 1e-9 && r.y + r.height <= 1 + 1e-9, { message: "ROI must lie inside the frame (x + width ≤ 1, y + height ≤ 1)" });
+
+export const SAMPLE_KINDS = ["tissue", "nuclei", "cells", "beads", "empty"] as const;
+
+const objective = z.object({
+  magnification: z.number().positive().default(10),
+  na: z.number().positive().max(1.7).default(0.3),
+  immersionIndex: z.number().min(1).max(2).default(1.0),
+  wavelengthUm: z.number().min(0.2).max(2).default(0.55),
+});
+
+const simulatedCamera = z.object({
+  kind: z.literal("simulated"),
+  width: z.number().int().min(32).max(4096).default(512),
+  height: z.number().int().min(32).max(4096).default(384),
+  bitDepth: z.union([z.literal(8), z.literal(12), z.literal(16)]).default(8),
+  /** Physical camera pixel pitch (sensor plane). */
+  pixelSizeUm: z.number().positive().default(3.45),
+  exposureUs: z.number().positive().default(10_000),
+  gain: z.number().positive().default(1),
+  fps: z.number().positive().max(240).default(30),
+  /** Mean photo-electrons per pixel for a fully transmitting / bright pixel at exposureUs = 10 ms and gain 1. */
+  fullWellElectrons: z.number().positive().default(8000),
+  readNoiseElectrons: z.number().min(0).default(3),
+});
+
+const replayCamera = z.object({
+  kind: z.literal("replay"),
+  /** Z-stack directory (stack.json + planes). */
+  stackDir: z.string().min(1),
+});
+
+const simulatedStage = z.object({
+  kind: z.literal("simulated"),
+  stepsPerUm: z.number().positive().default(4),
+  maxSpeedUmPerS: z.number().positive().default(2000),
+  accelUmPerS2: z.number().positive().default(20_000),
+  settleMs: z.number().min(0).default(20),
+  /** Mechanical slack of the focus drive: reversing direction first takes up this much travel. */
+  slackUm: z.number().min(0).default(3),
+});
+
+const replayStage = z.object({ kind: z.literal("replay") });
+
+const microscope = z.object({
+  sample: z.enum(SAMPLE_KINDS).default("tissue"),
+  seed: z.number().int().default(1),
+  /** Stage position (µm) at which the sample is in focus at t = 0. */
+  focusUm: z.number().default(0),
+  /** Slow thermal drift of the focal plane. */
+  driftUmPerHour: z.number().default(0),
+  /** RMS random jitter of the focal plane per frame. */
+  jitterUm: z.number().min(0).default(0),
+  /** Sample tilt, µm of focus change per mm across the field (x direction). */
+  tiltUmPerMm: z.number().default(0),
+});
+
+export const configSchema = z.object({
+  /** Where the token, calibration profiles and captures live. */
+  stateDir: z.string().default(".focusbox"),
+  log: z.object({ level: z.enum(["trace", "debug", "info", "warn", "error", "silent"]).default("info") }).prefault({}),
+  clock: z.enum(["real", "virtual"]).default("real"),
+  server: z
+    .object({
+      host: z.string().default("127.0.0.1"),
+      port: z.number().int().min(0).max(65535).default(8080),
+      /** Serve GET /api/status and the page without a token. */
+      publicStatus: z.boolean().default(true),
+    })
+    .prefault({}),
+  objective: objective.prefault({}),
+  microscope: microscope.prefault({}),
+  camera: z.discriminatedUnion("kind", [simulatedCamera, replayCamera]).prefault({ kind: "simulated" }),
+  stage: z
+    .object({
+      backend: z.discriminatedUnion("kind", [simulatedStage, replayStage]).prefault({ kind: "simulated" }),
+      minUm: z.number().default(-500),
+      maxUm: z.number().default(500),
+      /** Backlash compensation: final approaches come from below, overshooting by this much first. 0 disables. */
+      backlashUm: z.number().min(0).default(10),
+    })
+    .refine((s) => s.minUm < s.maxUm, { message: "stage.minUm must be below stage.maxUm" })
+    .prefault({}),
+  autofocus: z
+    .object({
+      metric: z.enum([...CLASSICAL_METRIC_IDS]).default("tenengrad"),
+      strategy: z.enum(["brent", "sweep"]).default("brent"),
+      /** Search half-range around the start position. */
+      rangeUm: z.number().positive().default(100),
+      toleranceUm: z.number().positive().default(0.25),
+      maxImages: z.number().int().min(3).max(200).default(30),
+      roi: roi.prefault({}),
+    })
+    .prefault({}),
+})
+  .superRefine((c, ctx) => {
+    const pairs = { simulated: "simulated", replay: "replay" } as const;
+    const cam = c.camera.kind;
+    const st = c.stage.backend.kind;
+    if ((cam in pairs || st in pairs) && pairs[cam as keyof typeof pairs] !== st)
+      ctx.addIssue({ code: "custom", path: ["stage", "backend", "kind"], message: `camera.kind "${cam}" needs stage.backend.kind "${cam}" (the ${cam} camera images the ${cam} stage's position)` });
+  });
+
+export type Config = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+export type SampleKind = (typeof SAMPLE_KINDS)[number];
+export type ObjectiveConfig = Config["objective"];
+export type MicroscopeConfig = Config["microscope"];
+export type SimulatedCameraConfig = z.infer<typeof simulatedCamera>;
+export type SimulatedStageConfig = z.infer<typeof simulatedStage>;

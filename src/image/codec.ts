@@ -1,0 +1,38 @@
+import sharp from "sharp";
+import type { Frame } from "../hardware/camera/types.js";
+
+/** Decodes an 8- or 16-bit image file (PNG, TIFF, …) to a grayscale frame; colour is converted to luminance. */
+export async function readGrayImage(path: string): Promise<Frame> {
+  const meta = await sharp(path).metadata();
+  const sixteen = meta.depth === "ushort";
+  const { data, info } = await sharp(path)
+    .toColourspace(sixteen ? "grey16" : "b-w")
+    .raw({ depth: sixteen ? "ushort" : "uchar" })
+    .toBuffer({ resolveWithObject: true });
+  const pixels = sixteen
+    ? new Uint16Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.length))
+    : new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.length));
+  return { data: pixels, width: info.width, height: info.height, bitDepth: sixteen ? 16 : 8, timestampMs: 0 };
+}
+
+/** Encodes a frame as an 8-bit (bitDepth 8) or 16-bit (bitDepth > 8, values unscaled) grayscale PNG. */
+export async function encodePng(frame: Frame): Promise<Buffer> {
+  const raw = { width: frame.width, height: frame.height, channels: 1 as const };
+  if (frame.data instanceof Uint8Array) return sharp(frame.data, { raw }).png().toBuffer();
+  return sharp(frame.data, { raw }).toColourspace("grey16").png().toBuffer();
+}
+
+/** Encodes a frame as an 8-bit JPEG for previews (16-bit frames are scaled by their bit depth). */
+export async function encodePreviewJpeg(frame: Frame, quality = 80): Promise<Buffer> {
+  return sharp(to8Bit(frame), { raw: { width: frame.width, height: frame.height, channels: 1 } })
+    .jpeg({ quality })
+    .toBuffer();
+}
+
+function to8Bit(frame: Frame): Uint8Array {
+  if (frame.data instanceof Uint8Array) return frame.data;
+  const shift = Math.max(0, frame.bitDepth - 8);
+  const out = new Uint8Array(frame.data.length);
+  for (let i = 0; i < out.length; i++) out[i] = Math.min(255, frame.data[i] >> shift);
+  return out;
+}

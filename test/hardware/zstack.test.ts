@@ -1,0 +1,55 @@
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { interpolatePlane, ReplayCamera } from "../../src/hardware/camera/replay.js";
+import type { Frame } from "../../src/hardware/camera/types.js";
+import { ReplayStage } from "../../src/hardware/stage/replay.js";
+import { readStack, StackWriter } from "../../src/hardware/zstack.js";
+
+function ramp(width: number, height: number, scale: number, sixteen: boolean): Frame {
+  const data = sixteen ? new Uint16Array(width * height) : new Uint8Array(width * height);
+  for (let i = 0; i < data.length; i++) data[i] = (i * scale) % (sixteen ? 65536 : 256);
+  return { data, width, height, bitDepth: sixteen ? 16 : 8, timestampMs: 0 };
+}
+
+async function writeStack(sixteen: boolean): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "fb-stack-"));
+  const writer = new StackWriter(dir);
+  await writer.open();
+  await writer.addPlane(-1, ramp(8, 4, 1, sixteen));
+  await writer.addPlane(1, ramp(8, 4, 3, sixteen));
+  await writer.close({ focusUm: 0, pixelSizeUm: 0.345 });
+  return dir;
+}
+
+describe("z-stack directories", () => {
+  it.each([false, true])("round-trips planes losslessly (16-bit: %s)", async (sixteen) => {
+    const stack = await readStack(await writeStack(sixteen));
+    expect(stack.manifest.focusUm).toBe(0);
+    expect(stack.planes.map((p) => p.zUm)).toEqual([-1, 1]);
+    expect(stack.planes[1].frame.bitDepth).toBe(sixteen ? 16 : 8);
+    expect(Array.from(stack.planes[1].frame.data)).toEqual(Array.from(ramp(8, 4, 3, sixteen).data));
+  });
+
+  it("replay camera interpolates between the two nearest planes and follows the stage", async () => {
+    const stack = await readStack(await writeStack(true));
+    const mid = interpolatePlane(stack, 0);
+    expect(mid.data[5]).toBe(Math.round((5 + 15) / 2));
+    const stage = new ReplayStage(stack);
+    const camera = new ReplayCamera(stack, stage);
+    await stage.moveTo(1);
+    expect((await camera.grab()).data[5]).toBe(15);
+    await expect(stage.moveTo(2)).rejects.toThrow(/outside the recorded stack/);
+  });
+
+  it("refuses malformed manifests with a message naming the problem", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "fb-stack-bad-"));
+    await writeFile(join(dir, "stack.json"), JSON.stringify({ planes: [{ file: "a.png", zUm: "x" }] }));
+    await expect(readStack(dir)).rejects.toThrow(/planes/);
+    await writeFile(join(dir, "stack.json"), JSON.stringify({ planes: [{ file: "../../etc/passwd", zUm: 0 }, { file: "b.png", zUm: 1 }] }));
+    await expect(readStack(dir)).rejects.toThrow(/outside the stack directory/);
+    await writeFile(join(dir, "stack.json"), JSON.stringify({ planes: [{ file: "a.png", zUm: 0 }, { file: "b.png", zUm: 1 }] }));
+    await expect(readStack(dir)).rejects.toThrow(/cannot decode plane a.png/);
+  });
+});
