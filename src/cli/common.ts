@@ -21,6 +21,13 @@ export function int(value: string): number {
   return n;
 }
 
+/** Commander argument parser for a TCP port (0 = any free port). */
+export function port(value: string): number {
+  const n = num(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`"${value}" is not a TCP port (0–65535)`);
+  return n;
+}
+
 export async function configFrom(path: string | undefined): Promise<Config> {
   return loadConfig(path ?? process.env.FOCUSBOX_CONFIG);
 }

@@ -4,7 +4,7 @@ import { createDevices } from "../hardware/index.js";
 import { createLogger } from "../log.js";
 import { Station } from "../station/station.js";
 import { createApp } from "../web/app.js";
-import { clockFor, configFrom, int, runCommand } from "./common.js";
+import { clockFor, configFrom, port as portArg, runCommand } from "./common.js";
 
 /** `focusbox serve`: the appliance — devices, station, and the web page. */
 export function registerServe(program: Command): void {
@@ -12,7 +12,7 @@ export function registerServe(program: Command): void {
     .command("serve")
     .description("run the appliance: devices, station and web page")
     .option("--config <file>", "config file (JSON)")
-    .option("--port <n>", "override server.port", int)
+    .option("--port <n>", "override server.port (0: any free port)", portArg)
     .option("--host <addr>", "override server.host")
     .action((opts: { config?: string; port?: number; host?: string }) =>
       runCommand(async () => {
@@ -24,7 +24,7 @@ export function registerServe(program: Command): void {
         const station = new Station(config, await createDevices(config, clock), clock);
         await station.start();
         station.events.on("result", ({ result }) => log.info({ finalUm: result.finalUm, images: result.images }, "autofocus done"));
-        station.events.on("error", (e) => log.warn(e, "operation failed"));
+        station.events.on("failed", (e) => log.warn(e, "operation failed"));
         const server = serve({ fetch: createApp(station).fetch, port, hostname }, (info) =>
           log.info(`focusbox serving on http://${hostname === "0.0.0.0" ? "localhost" : hostname}:${info.port}/`),
         );

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { CLASSICAL_METRIC_IDS } from "../focus/types.js";
+import { gstreamerCamera, rpicamCamera, v4l2Camera } from "./cameras.js";
 
 /**
  * The one focusbox configuration. Every field has a default, and the defaults run the
@@ -87,7 +88,7 @@ export const configSchema = z.object({
     .prefault({}),
   objective: objective.prefault({}),
   microscope: microscope.prefault({}),
-  camera: z.discriminatedUnion("kind", [simulatedCamera, replayCamera]).prefault({ kind: "simulated" }),
+  camera: z.discriminatedUnion("kind", [simulatedCamera, replayCamera, rpicamCamera, gstreamerCamera, v4l2Camera]).prefault({ kind: "simulated" }),
   stage: z
     .object({
       backend: z.discriminatedUnion("kind", [simulatedStage, replayStage]).prefault({ kind: "simulated" }),
@@ -111,11 +112,15 @@ export const configSchema = z.object({
     .prefault({}),
 })
   .superRefine((c, ctx) => {
-    const pairs = { simulated: "simulated", replay: "replay" } as const;
+    const coupled = ["simulated", "replay"];
     const cam = c.camera.kind;
     const st = c.stage.backend.kind;
-    if ((cam in pairs || st in pairs) && pairs[cam as keyof typeof pairs] !== st)
-      ctx.addIssue({ code: "custom", path: ["stage", "backend", "kind"], message: `camera.kind "${cam}" needs stage.backend.kind "${cam}" (the ${cam} camera images the ${cam} stage's position)` });
+    if ((coupled.includes(cam) || coupled.includes(st)) && cam !== st)
+      ctx.addIssue({
+        code: "custom",
+        path: ["stage", "backend", "kind"],
+        message: `camera.kind "${cam}" and stage.backend.kind "${st}" do not fit: the simulated and the replay microscope are one device each, so camera and stage must both be "simulated" or both be "replay"`,
+      });
   });
 
 export type Config = z.infer<typeof configSchema>;

@@ -6,7 +6,7 @@ export interface StationEvents {
   state: { state: StationState; operation: string | null };
   image: { operation: string; point: TracePoint };
   result: { operation: string; result: AutofocusResult };
-  error: { operation: string; error: string; kind: string };
+  failed: { operation: string; error: string; kind: string };
 }
 
 export type StationState = "idle" | "busy" | "error";

@@ -132,7 +132,7 @@ export class Station {
       } catch (err) {
         const error = err as Error;
         this.lastError = err instanceof CanceledError ? null : error.message;
-        if (!(err instanceof CanceledError)) this.events.emit("error", { operation: name, error: error.message, kind: error.name });
+        if (!(err instanceof CanceledError)) this.events.emit("failed", { operation: name, error: error.message, kind: error.name });
         throw err;
       } finally {
         this.operation = null;

@@ -49,6 +49,6 @@ describe("config", () => {
 
 describe("config device pairing", () => {
   it("refuses a replay camera on the simulated stage", () => {
-    expect(() => parseConfig({ camera: { kind: "replay", stackDir: "/tmp/x" } })).toThrow(/stage\.backend\.kind: camera.kind "replay" needs stage.backend.kind "replay"/);
+    expect(() => parseConfig({ camera: { kind: "replay", stackDir: "/tmp/x" } })).toThrow(/stage\.backend\.kind: camera.kind "replay" and stage.backend.kind "simulated" do not fit/);
   });
 });

@@ -1,0 +1,57 @@
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { focusbox } from "./run.js";
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "fb-cli-"));
+});
+
+describe("focusbox CLI", () => {
+  it("config check prints every error with its dotted path and exits non-zero", async () => {
+    const file = join(dir, "bad.json");
+    await writeFile(file, JSON.stringify({ server: { port: -1 }, objective: { na: "high" } }));
+    const { code, stderr } = await focusbox(["config", "check", file]);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/server\.port/);
+    expect(stderr).toMatch(/objective\.na: .*expected number/);
+    const good = join(dir, "good.json");
+    await writeFile(good, JSON.stringify({ server: { port: 9000 } }));
+    expect((await focusbox(["config", "check", good])).code).toBe(0);
+  });
+
+  it("stack simulate writes a stack that score --json reads back, sharpest at focus", async () => {
+    const out = join(dir, "stack");
+    const sim = await focusbox(["stack", "simulate", "--out", out, "--from", "-20", "--to", "20", "--step", "4", "--sample", "nuclei"]);
+    expect(sim.code, sim.stderr).toBe(0);
+    const manifest = JSON.parse(await readFile(join(out, "stack.json"), "utf8"));
+    expect(manifest.planes).toHaveLength(11);
+    expect(manifest.focusUm).toBe(0);
+    const { code, stdout, stderr } = await focusbox(["score", "--stack", out, "--metric", "tenengrad", "--json"]);
+    expect(code, stderr).toBe(0);
+    const scored = JSON.parse(stdout);
+    expect(scored).toMatchObject({ metric: "tenengrad", higherIsSharper: true });
+    expect(scored.planes).toHaveLength(11);
+    expect(scored.planes[0].tiles).toHaveLength(9);
+    const best = scored.planes.reduce((a: { score: number }, b: { score: number }) => (b.score > a.score ? b : a));
+    expect(best.zUm).toBe(0);
+  });
+
+  it("refuses unknown metrics and missing stacks with a clear message", async () => {
+    const unknown = await focusbox(["score", "--stack", dir, "--metric", "sharpest"]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/unknown metric "sharpest"/);
+    const missing = await focusbox(["score", "--stack", join(dir, "nope"), "--metric", "hpf"]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/cannot read .*stack\.json/);
+  });
+
+  it("autofocus runs on the simulated microscope and lands near focus", async () => {
+    const { code, stdout, stderr } = await focusbox(["autofocus", "--start", "-30", "--json"], { FOCUSBOX_CLOCK: "virtual" });
+    expect(code, stderr).toBe(0);
+    const result = JSON.parse(stdout);
+    expect(Math.abs(result.finalUm)).toBeLessThan(1.5);
+  });
+});
