@@ -1,0 +1,79 @@
+import type { MicroscopeConfig, ObjectiveConfig, SampleKind, SimulatedCameraConfig, SimulatedStageConfig } from "../config/schema.js";
+import { ImageFormation } from "../optics/image-formation.js";
+import { hashInts, Rng } from "../optics/rng.js";
+import { createSlide, type Slide } from "../optics/slides.js";
+import { SimulatedCamera } from "./camera/simulated.js";
+import type { Clock } from "./clock.js";
+import { SimulatedStage } from "./stage/simulated.js";
+
+export { depthOfFieldUm } from "../optics/dof.js";
+
+export interface SimulatedMicroscopeOptions {
+  objective: ObjectiveConfig;
+  microscope: MicroscopeConfig;
+  camera: SimulatedCameraConfig;
+  stage: SimulatedStageConfig;
+  clock: Clock;
+}
+
+/**
+ * The simulated microscope behind the default backend: a virtual slide, an objective, a
+ * focus drive with slack and a camera, sharing one clock. The focal plane drifts as
+ * focusUm + driftUmPerHour·t, plus per-frame Gaussian jitter (jitterUm RMS) seen by the camera.
+ * The constructor does no I/O.
+ */
+export class SimulatedMicroscope {
+  readonly camera: SimulatedCamera;
+  readonly stage: SimulatedStage;
+  private slide: Slide;
+  private readonly jitter: Rng;
+  private readonly t0Ms: number;
+
+  constructor(private readonly options: SimulatedMicroscopeOptions) {
+    const { microscope, clock } = options;
+    this.t0Ms = clock.nowMs();
+    this.slide = createSlide(microscope.sample, microscope.seed);
+    this.jitter = new Rng(hashInts(microscope.seed, 0x6a17));
+    this.stage = new SimulatedStage(options.stage, clock);
+    this.camera = new SimulatedCamera({
+      config: options.camera,
+      objective: options.objective,
+      clock,
+      formation: new ImageFormation(),
+      noise: new Rng(hashInts(microscope.seed, 0x6e6f)),
+      scene: () => ({
+        slide: this.slide,
+        defocusUm: this.defocusUm() - microscope.jitterUm * this.jitter.normal(),
+        tiltUmPerMm: microscope.tiltUmPerMm,
+        fieldXUm: 0,
+        fieldYUm: 0,
+      }),
+    });
+  }
+
+  /**
+   * Ground truth: the commanded stage position (µm) at which the sample is in focus now
+   * (drift included, jitter excluded), in the stage's current coordinate (after any
+   * setPositionUm), when approached from below as FocusStage does.
+   */
+  trueFocusUm(): number {
+    const { focusUm, driftUmPerHour } = this.options.microscope;
+    const hours = (this.options.clock.nowMs() - this.t0Ms) / 3.6e6;
+    return focusUm + driftUmPerHour * hours + this.stage.coordinateOffsetUm;
+  }
+
+  /** Where the focus carriage physically is, in the stage's commanded coordinate (differs from positionUm() by the slack). */
+  physicalZUm(): number {
+    return this.stage.physicalUm();
+  }
+
+  /** Physical defocus now (µm, jitter excluded): physicalZUm() − trueFocusUm(). */
+  defocusUm(): number {
+    return this.physicalZUm() - this.trueFocusUm();
+  }
+
+  /** Puts another slide under the objective (seed defaults to the configured one). */
+  setSample(kind: SampleKind, seed = this.options.microscope.seed): void {
+    this.slide = createSlide(kind, seed);
+  }
+}

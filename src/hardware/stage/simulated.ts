@@ -1,0 +1,137 @@
+import type { SimulatedStageConfig } from "../../config/schema.js";
+import { CanceledError } from "../../errors.js";
+import type { Clock } from "../clock.js";
+import type { StageBackend, StageInfo } from "./types.js";
+
+/** Travel (µm) after `tMs` of a trapezoidal/triangular move of `distanceUm` (≥ 0), and its duration. */
+export function trapezoid(distanceUm: number, maxSpeedUmPerS: number, accelUmPerS2: number): { durationMs: number; travelUm: (tMs: number) => number; speedUmPerS: (tMs: number) => number } {
+  const vPeak = Math.min(maxSpeedUmPerS, Math.sqrt(distanceUm * accelUmPerS2));
+  const tAcc = vPeak / accelUmPerS2;
+  const cruise = vPeak > 0 ? (distanceUm - vPeak * tAcc) / vPeak : 0;
+  const total = 2 * tAcc + cruise;
+  const speed = (t: number) => (t <= 0 || t >= total ? 0 : Math.min(vPeak, accelUmPerS2 * t, accelUmPerS2 * (total - t)));
+  const travel = (t: number) => {
+    if (t <= 0) return 0;
+    if (t >= total) return distanceUm;
+    if (t < tAcc) return 0.5 * accelUmPerS2 * t * t;
+    if (t <= tAcc + cruise) return 0.5 * vPeak * tAcc + vPeak * (t - tAcc);
+    const r = total - t;
+    return distanceUm - 0.5 * accelUmPerS2 * r * r;
+  };
+  return { durationMs: total * 1000, travelUm: (tMs) => travel(tMs / 1000), speedUmPerS: (tMs) => speed(tMs / 1000) };
+}
+
+interface Motion {
+  startMs: number;
+  fromUm: number;
+  direction: 1 | -1;
+  profile: ReturnType<typeof trapezoid>;
+}
+
+/**
+ * A simulated stepper on the fine-focus knob: positions quantised to steps, trapezoidal moves
+ * timed on the clock, settle time, and mechanical slack between motor and focus. The motor
+ * and the focus carriage are coupled with `slackUm` of play: the carriage sits in
+ * [motor, motor + slackUm] (raw coordinates) and is pushed only at the ends of that gap, so
+ * after an upward approach physical = motor, and reversing first travels slackUm idle.
+ * `positionUm()` is the motor position in the commanded coordinate (what software believes).
+ */
+export class SimulatedStage implements StageBackend {
+  readonly info: StageInfo;
+  /** Motor position, raw coordinate (µm). */
+  private motorUm = 0;
+  /** Focus carriage position, raw coordinate (µm). */
+  private carriageUm = 0;
+  /** commanded = raw + offset (changed by setPositionUm). */
+  private offsetUm = 0;
+  private motion: Motion | undefined;
+  private halter = new AbortController();
+
+  constructor(readonly config: SimulatedStageConfig, private readonly clock: Clock) {
+    this.info = { kind: "simulated", resolutionUm: 1 / config.stepsPerUm };
+  }
+
+  async start(): Promise<void> {}
+
+  async stop(): Promise<void> {
+    await this.halt();
+  }
+
+  positionUm(): number {
+    return this.motorNowUm() + this.offsetUm;
+  }
+
+  /** The focus carriage position in the commanded coordinate (what the optics see). */
+  physicalUm(): number {
+    return this.carriageNowUm() + this.offsetUm;
+  }
+
+  /** Offset between the commanded and the raw (mechanical) coordinate. */
+  get coordinateOffsetUm(): number {
+    return this.offsetUm;
+  }
+
+  async setPositionUm(zUm: number): Promise<void> {
+    this.offsetUm = zUm - this.motorNowUm();
+  }
+
+  async halt(): Promise<void> {
+    this.interrupt();
+  }
+
+  async moveTo(zUm: number, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) throw new CanceledError();
+    this.interrupt();
+    const { stepsPerUm, maxSpeedUmPerS, accelUmPerS2, settleMs } = this.config;
+    const from = this.motorNowUm();
+    const target = Math.round((zUm - this.offsetUm) * stepsPerUm) / stepsPerUm;
+    if (target === from) return;
+    const motion: Motion = { startMs: this.clock.nowMs(), fromUm: from, direction: target > from ? 1 : -1, profile: trapezoid(Math.abs(target - from), maxSpeedUmPerS, accelUmPerS2) };
+    this.motion = motion;
+    const stop = signal ? AbortSignal.any([signal, this.halter.signal]) : this.halter.signal;
+    try {
+      await this.clock.sleep(motion.profile.durationMs, stop);
+      this.finish(motion, motion.profile.durationMs);
+      await this.clock.sleep(settleMs, stop);
+    } catch (err) {
+      if (this.motion === motion) this.finish(motion, this.clock.nowMs() - motion.startMs, true);
+      throw err;
+    }
+  }
+
+  /** Stops any motion now (decelerating) and cancels its pending moveTo. */
+  private interrupt(): void {
+    if (this.motion) this.finish(this.motion, this.clock.nowMs() - this.motion.startMs, true);
+    this.halter.abort();
+    this.halter = new AbortController();
+  }
+
+  /** Ends a motion after `elapsedMs`; an interrupted one decelerates at full rate to a whole step. */
+  private finish(motion: Motion, elapsedMs: number, decelerate = false): void {
+    const { profile } = motion;
+    const t = Math.min(elapsedMs, profile.durationMs);
+    const v = profile.speedUmPerS(t);
+    const braking = decelerate ? (v * v) / (2 * this.config.accelUmPerS2) : 0;
+    const total = profile.travelUm(profile.durationMs);
+    const travel = Math.min(total, profile.travelUm(t) + braking);
+    const spm = this.config.stepsPerUm;
+    this.motorUm = Math.round((motion.fromUm + motion.direction * travel) * spm) / spm;
+    this.carriageUm = this.carriageAt(this.motorUm);
+    this.motion = undefined;
+  }
+
+  private motorNowUm(): number {
+    const m = this.motion;
+    if (!m) return this.motorUm;
+    return m.fromUm + m.direction * m.profile.travelUm(this.clock.nowMs() - m.startMs);
+  }
+
+  private carriageNowUm(): number {
+    return this.motion ? this.carriageAt(this.motorNowUm()) : this.carriageUm;
+  }
+
+  /** Carriage position once the motor reaches `motorUm` monotonically from the last rest state. */
+  private carriageAt(motorUm: number): number {
+    return Math.min(Math.max(this.carriageUm, motorUm), motorUm + this.config.slackUm);
+  }
+}
