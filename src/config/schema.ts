@@ -20,12 +20,14 @@ const roi = z
 
 export const SAMPLE_KINDS = ["tissue", "nuclei", "cells", "beads", "empty"] as const;
 
-const objective = z.object({
-  magnification: z.number().positive().default(10),
-  na: z.number().positive().max(1.7).default(0.3),
-  immersionIndex: z.number().min(1).max(2).default(1.0),
-  wavelengthUm: z.number().min(0.2).max(2).default(0.55),
-});
+const objective = z
+  .object({
+    magnification: z.number().positive().default(10),
+    na: z.number().positive().max(1.7).default(0.3),
+    immersionIndex: z.number().min(1).max(2).default(1.0),
+    wavelengthUm: z.number().min(0.2).max(2).default(0.55),
+  })
+  .refine((o) => o.na < o.immersionIndex, { message: "objective.na must be below objective.immersionIndex (no objective collects beyond its medium)", path: ["na"] });
 
 const simulatedCamera = z.object({
   kind: z.literal("simulated"),

@@ -1,12 +1,12 @@
 import type { Frame } from "../hardware/camera/types.js";
 import { METRICS, type MetricFn } from "./metrics.js";
-import { median } from "./stats.js";
 import { roiTiles } from "./tiles.js";
 import type { ClassicalMetricId, FocusScorer, FrameScore, Roi } from "./types.js";
 
 /**
  * A classical metric as a FocusScorer: the metric on every ROI tile (raw pixel values),
- * aggregated by the median of the tiles (robust to a few featureless or saturated tiles).
+ * aggregated by the mean of the tiles — the metric of the whole ROI, as in the literature.
+ * (A median would let featureless tiles, e.g. a gap in a tissue section, drown the peak.)
  */
 export class ClassicalScorer implements FocusScorer {
   readonly higherIsSharper = true;
@@ -21,7 +21,7 @@ export class ClassicalScorer implements FocusScorer {
 
   async score(frame: Frame, roi: Roi): Promise<FrameScore> {
     const tiles = roiTiles(frame.width, frame.height, roi).map((r) => this.metric(frame.data, frame.width, r));
-    return { score: median(tiles), tiles };
+    return { score: tiles.reduce((a, b) => a + b, 0) / tiles.length, tiles };
   }
 }
 

@@ -52,3 +52,10 @@ describe("config device pairing", () => {
     expect(() => parseConfig({ camera: { kind: "replay", stackDir: "/tmp/x" } })).toThrow(/stage\.backend\.kind: camera.kind "replay" and stage.backend.kind "simulated" do not fit/);
   });
 });
+
+describe("objective", () => {
+  it("refuses an NA at or above the immersion index", () => {
+    expect(() => parseConfig({ objective: { na: 1.2 } })).toThrow(/objective\.na: objective.na must be below/);
+    expect(parseConfig({ objective: { na: 1.2, immersionIndex: 1.518 } }).objective.na).toBe(1.2);
+  });
+});

@@ -74,3 +74,11 @@ describe("backlash compensation", () => {
     expect(Math.abs(errors[10])).toBeLessThan(0.3);
   });
 });
+
+describe("classical autofocus on sparse fields", () => {
+  it("finds focus on a tissue field whose ROI is mostly a gap in the section", async () => {
+    station = await simulatedStation({ microscope: { sample: "tissue", seed: 104, focusUm: -31.8 } });
+    await station.autofocus({ metric: "tenengrad" });
+    expect(Math.abs(defocusUm(station))).toBeLessThanOrEqual(1);
+  });
+});

@@ -1,0 +1,16 @@
+/**
+ * `npm run bench [-- SECTION…]`: prints the benchmark tables recorded in docs/benchmarks.md.
+ * Sections: metrics, classical (default: all).
+ */
+import { benchClassical } from "./bench/classical.js";
+import { benchMetrics } from "./bench/metrics.js";
+
+const sections: Record<string, () => Promise<void> | void> = {
+  metrics: () => benchMetrics(),
+  classical: () => benchClassical(),
+};
+
+const wanted = process.argv.slice(2);
+for (const name of wanted) if (!(name in sections)) throw new Error(`unknown bench section "${name}"; sections: ${Object.keys(sections).join(", ")}`);
+process.stdout.write(`focusbox bench — node ${process.version}, ${new Date().toISOString()}\n`);
+for (const [name, run] of Object.entries(sections)) if (wanted.length === 0 || wanted.includes(name)) await run();

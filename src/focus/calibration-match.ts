@@ -1,0 +1,181 @@
+import { goldenSectionSearch } from "./golden.js";
+import { median } from "./stats.js";
+import type { FrameScore } from "./types.js";
+
+/** A frame's tile scores with invalid tiles (`valid[t] === false`, or a non-finite score) set to NaN. */
+export function validTileScores(score: FrameScore): number[] {
+  return score.tiles.map((b, t) => (score.valid?.[t] === false || !Number.isFinite(b) ? Number.NaN : b));
+}
+
+/**
+ * A DeepFocus calibration curve b_calib(z): samples sorted by increasing `zUm`, centred so
+ * that focus lies at z = 0 (the curve's minimum). Between samples it is linear; outside
+ * them it is unknown (the match never extrapolates).
+ */
+export interface CalibrationCurve {
+  zUm: readonly number[];
+  b: readonly number[];
+}
+
+/** b_calib(zUm) by linear interpolation; NaN outside the sampled domain. */
+export function curveAt(curve: CalibrationCurve, zUm: number): number {
+  const { zUm: zs, b } = curve;
+  const n = zs.length;
+  if (!(zUm >= zs[0] && zUm <= zs[n - 1])) return Number.NaN;
+  let lo = 0;
+  let hi = n - 1;
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >> 1;
+    if (zs[mid] <= zUm) lo = mid;
+    else hi = mid;
+  }
+  const t = (zUm - zs[lo]) / (zs[hi] - zs[lo]);
+  return b[lo] + t * (b[hi] - b[lo]);
+}
+
+/** Depth (max − min) and full width at half depth (µm) of a calibration curve. */
+export function curveShape(curve: CalibrationCurve): { depth: number; fwhmUm: number } {
+  const lo = Math.min(...curve.b);
+  const depth = Math.max(...curve.b) - lo;
+  const inside = curve.zUm.filter((_, i) => curve.b[i] <= lo + depth / 2);
+  return { depth, fwhmUm: Math.max(...inside) - Math.min(...inside) };
+}
+
+export interface ShiftMatchOptions {
+  /** Dense-search spacing (µm); default half the curve's median sample spacing. */
+  gridStepUm?: number;
+  /** Score noise assumed when the fit is exact (default 1 % of the curve depth); sets the uncertainty floor. */
+  noiseFloor?: number;
+  /** Largest acceptable standard uncertainty of Δz (µm); default the curve's FWHM / 4. */
+  maxUncertaintyUm?: number;
+  /** Largest acceptable RMS residual as a fraction of the curve depth (default 0.1). */
+  maxRelResidual?: number;
+}
+
+/** Why a match cannot be trusted: best Δz at the edge of the searchable range, measurements on a flat part of the curve, residual too large. */
+export type MatchProblem = "edge" | "flat" | "residual";
+
+export interface ShiftMatch {
+  /** Δz minimising Σ(b_i − b_calib(z_i − Δz))²: the focus position in the measurements' z frame (µm). */
+  shiftUm: number;
+  rmsResidual: number;
+  /** Standard uncertainty of Δz from the residual (floored) and the curve's slopes at the measurements (µm). */
+  uncertaintyUm: number;
+  problem: MatchProblem | null;
+}
+
+/**
+ * Least-squares shift of the calibration curve onto measurements (z_i, b_i), ≥ 2 of them:
+ * a dense search over every Δz that keeps all z_i − Δz inside the curve's domain, then a
+ * golden-section refinement within one grid step of the best grid point.
+ */
+export function matchShift(curve: CalibrationCurve, zUm: readonly number[], b: readonly number[], opts: ShiftMatchOptions = {}): ShiftMatch {
+  if (zUm.length !== b.length || zUm.length < 2) throw new RangeError("matchShift needs ≥ 2 (z, b) measurements");
+  const { depth, fwhmUm } = curveShape(curve);
+  const spacing = median(curve.zUm.slice(1).map((z, i) => z - curve.zUm[i]));
+  const step = opts.gridStepUm ?? spacing / 2;
+  const sse = (shift: number): number => zUm.reduce((s, z, i) => s + (b[i] - curveAt(curve, z - shift)) ** 2, 0);
+  const loUm = Math.max(...zUm) - curve.zUm[curve.zUm.length - 1];
+  const hiUm = Math.min(...zUm) - curve.zUm[0];
+  if (!(hiUm > loUm)) return { shiftUm: Number.NaN, rmsResidual: Number.NaN, uncertaintyUm: Infinity, problem: "edge" };
+
+  const count = Math.max(2, Math.ceil((hiUm - loUm) / step) + 1);
+  const grid = Array.from({ length: count }, (_, k) => loUm + ((hiUm - loUm) * k) / (count - 1));
+  const costs = grid.map(sse);
+  let best = 0;
+  for (let k = 1; k < count; k++) if (costs[k] < costs[best]) best = k;
+  const shiftUm = refine(sse, grid[Math.max(0, best - 1)], grid[Math.min(count - 1, best + 1)], grid[best], costs[best]);
+
+  const n = zUm.length;
+  const rmsResidual = Math.sqrt(sse(shiftUm) / n);
+  const sigmaB = Math.max(Math.sqrt(sse(shiftUm) / Math.max(1, n - 1)), opts.noiseFloor ?? 0.01 * depth);
+  const h = Math.min(step, spacing);
+  const slope2 = zUm.reduce((s, z) => s + slopeAt(curve, z - shiftUm, h) ** 2, 0);
+  const uncertaintyUm = slope2 > 0 ? sigmaB / Math.sqrt(slope2) : Infinity;
+
+  const atEdge = best === 0 || best === count - 1;
+  const problem: MatchProblem | null =
+    atEdge ? "edge"
+    : rmsResidual > (opts.maxRelResidual ?? 0.1) * depth ? "residual"
+    : uncertaintyUm > (opts.maxUncertaintyUm ?? fwhmUm / 4) ? "flat"
+    : null;
+  return { shiftUm, rmsResidual, uncertaintyUm, problem };
+}
+
+/** Central-difference slope of the curve at zUm, one-sided at the ends of its domain. */
+function slopeAt(curve: CalibrationCurve, zUm: number, h: number): number {
+  const lo = Math.max(curve.zUm[0], zUm - h);
+  const hi = Math.min(curve.zUm[curve.zUm.length - 1], zUm + h);
+  return hi > lo ? (curveAt(curve, hi) - curveAt(curve, lo)) / (hi - lo) : 0;
+}
+
+function refine(sse: (x: number) => number, lo: number, hi: number, x0: number, f0: number): number {
+  if (!(hi > lo)) return x0;
+  const gen = goldenSectionSearch(lo, hi, { toleranceUm: 1e-4, maxEvaluations: 60, sense: "min" });
+  let step = gen.next(Number.NaN);
+  while (!step.done) step = gen.next(sse(step.value));
+  return step.value.fx < f0 ? step.value.x : x0;
+}
+
+export interface FieldMatchOptions extends ShiftMatchOptions {
+  /** A tile whose Δz differs from the median by more than this and 3 robust SDs is an outlier (µm, default 1). */
+  outlierFloorUm?: number;
+}
+
+/** Per-tile matches aggregated over the ROI. */
+export interface FieldMatch {
+  /** Robust aggregate Δz (mean of the inlier tiles), null when `problem` is set. */
+  shiftUm: number | null;
+  /** Per tile (row-major over the ROI): its Δz, null when invalid, untrustworthy or an outlier. */
+  tileShiftsUm: (number | null)[];
+  /** Tiles with ≥ 2 valid measurements. */
+  validTiles: number;
+  inlierTiles: number;
+  /** Median RMS residual of the valid tiles. */
+  rmsResidual: number;
+  /** Largest uncertainty among the inlier tiles divided by √inliers (µm). */
+  uncertaintyUm: number;
+  /** "no-texture": no tile has 2 valid measurements; otherwise the most common problem when most valid tiles have one. */
+  problem: "no-texture" | MatchProblem | null;
+}
+
+/**
+ * Matches each tile separately (`tiles[i][t]` is tile t's score in image i at `zUm[i]`; NaN
+ * marks an invalid tile), then aggregates: when most valid tiles match without a problem,
+ * tiles far from their median (MAD rule) are dropped and the rest averaged.
+ */
+export function matchField(curve: CalibrationCurve, zUm: readonly number[], tiles: readonly (readonly number[])[], opts: FieldMatchOptions = {}): FieldMatch {
+  const nTiles = tiles[0]?.length ?? 0;
+  const matches = Array.from({ length: nTiles }, (_, t) => {
+    const keep = zUm.map((_, i) => i).filter((i) => Number.isFinite(tiles[i][t]));
+    return keep.length >= 2 ? matchShift(curve, keep.map((i) => zUm[i]), keep.map((i) => tiles[i][t]), opts) : null;
+  });
+  const valid = matches.filter((m): m is ShiftMatch => m !== null);
+  const none = { shiftUm: null, tileShiftsUm: matches.map(() => null), validTiles: valid.length, inlierTiles: 0, uncertaintyUm: Infinity };
+  if (valid.length === 0) return { ...none, rmsResidual: Number.NaN, problem: "no-texture" };
+  const residuals = valid.map((m) => m.rmsResidual).filter(Number.isFinite);
+  const rmsResidual = residuals.length ? median(residuals) : Number.NaN;
+  const good = valid.filter((m) => m.problem === null);
+  if (good.length * 2 <= valid.length) return { ...none, rmsResidual, problem: mostCommon(valid.map((m) => m.problem as MatchProblem)) };
+
+  const med = median(good.map((m) => m.shiftUm));
+  const mad = median(good.map((m) => Math.abs(m.shiftUm - med)));
+  const limit = Math.max(3 * 1.4826 * mad, opts.outlierFloorUm ?? 1);
+  const isInlier = (m: ShiftMatch | null): m is ShiftMatch => m !== null && m.problem === null && Math.abs(m.shiftUm - med) <= limit;
+  const inliers = matches.filter(isInlier);
+  return {
+    shiftUm: inliers.reduce((s, m) => s + m.shiftUm, 0) / inliers.length,
+    tileShiftsUm: matches.map((m) => (isInlier(m) ? m.shiftUm : null)),
+    validTiles: valid.length,
+    inlierTiles: inliers.length,
+    rmsResidual,
+    uncertaintyUm: Math.max(...inliers.map((m) => m.uncertaintyUm)) / Math.sqrt(inliers.length),
+    problem: null,
+  };
+}
+
+function mostCommon<T>(xs: readonly T[]): T {
+  const counts = new Map<T, number>();
+  for (const x of xs) counts.set(x, (counts.get(x) ?? 0) + 1);
+  return [...counts.entries()].reduce((a, b) => (b[1] > a[1] ? b : a))[0];
+}
