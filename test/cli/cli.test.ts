@@ -54,4 +54,22 @@ describe("focusbox CLI", () => {
     const result = JSON.parse(stdout);
     expect(Math.abs(result.finalUm)).toBeLessThan(1.5);
   });
+
+  it("stack record captures from the configured devices, and autofocus replays the recorded stack", async () => {
+    const out = join(dir, "recorded");
+    const rec = await focusbox(["stack", "record", "--from", "-40", "--to", "40", "--step", "2", "--focus", "10", "--out", out], {
+      FOCUSBOX_CLOCK: "virtual",
+      FOCUSBOX_MICROSCOPE__FOCUS_UM: "10",
+      FOCUSBOX_MICROSCOPE__SAMPLE: "cells",
+    });
+    expect(rec.code, rec.stderr).toBe(0);
+    const manifest = JSON.parse(await readFile(join(out, "stack.json"), "utf8"));
+    expect(manifest.planes).toHaveLength(41);
+    expect(manifest.focusUm).toBe(10);
+    const config = join(dir, "replay.json");
+    await writeFile(config, JSON.stringify({ camera: { kind: "replay", stackDir: out }, stage: { backend: { kind: "replay" }, backlashUm: 0 }, autofocus: { rangeUm: 30 } }));
+    const af = await focusbox(["autofocus", "--config", config, "--start", "0", "--json"]);
+    expect(af.code, af.stderr).toBe(0);
+    expect(Math.abs(JSON.parse(af.stdout).finalUm - 10)).toBeLessThan(1);
+  });
 });
