@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { CLASSICAL_METRIC_IDS } from "../focus/types.js";
 import { gstreamerCamera, rpicamCamera, v4l2Camera } from "./cameras.js";
+import { buttonConfig, gpiodStage, ledConfig, pigpioStage, serialBridgeStage } from "./hardware.js";
 
 /**
  * The one focusbox configuration. Every field has a default, and the defaults run the
@@ -93,7 +94,7 @@ export const configSchema = z.object({
   camera: z.discriminatedUnion("kind", [simulatedCamera, replayCamera, rpicamCamera, gstreamerCamera, v4l2Camera]).prefault({ kind: "simulated" }),
   stage: z
     .object({
-      backend: z.discriminatedUnion("kind", [simulatedStage, replayStage]).prefault({ kind: "simulated" }),
+      backend: z.discriminatedUnion("kind", [simulatedStage, replayStage, pigpioStage, gpiodStage, serialBridgeStage]).prefault({ kind: "simulated" }),
       minUm: z.number().default(-500),
       maxUm: z.number().default(500),
       /** Backlash compensation: final approaches come from below, overshooting by this much first. 0 disables. */
@@ -101,6 +102,8 @@ export const configSchema = z.object({
     })
     .refine((s) => s.minUm < s.maxUm, { message: "stage.minUm must be below stage.maxUm" })
     .prefault({}),
+  button: buttonConfig,
+  led: ledConfig,
   autofocus: z
     .object({
       metric: z.enum([...CLASSICAL_METRIC_IDS]).default("tenengrad"),

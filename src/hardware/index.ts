@@ -1,7 +1,9 @@
 import type { Config } from "../config/schema.js";
-import { ConfigError } from "../errors.js";
+import type { Button } from "./button/types.js";
+import { createProcessCamera } from "./camera/index.js";
 import type { Camera } from "./camera/types.js";
 import type { Clock } from "./clock.js";
+import type { Led } from "./led/types.js";
 import { FocusStage } from "./stage/focus-stage.js";
 import type { StageBackend } from "./stage/types.js";
 import type { SimulatedMicroscope } from "./simulated-microscope.js";
@@ -10,37 +12,50 @@ import type { SimulatedMicroscope } from "./simulated-microscope.js";
 export interface Devices {
   camera: Camera;
   stage: FocusStage;
+  button?: Button;
+  led?: Led;
   /** Present when the simulated microscope backs the camera and stage (ground truth for tests). */
   microscope?: SimulatedMicroscope;
+  /** Opens stage, camera, LED and button, in that order. */
   start(): Promise<void>;
+  /** Halts the stage, then closes everything in reverse order. */
   stop(): Promise<void>;
 }
 
 /**
- * Creates the configured camera and stage. Each backend module is imported only when
- * selected, so native packages never load where they are not used.
+ * Creates the configured devices. Each backend module is imported only when selected, so
+ * native packages never load where they are not used; a missing package fails in `start()`
+ * with one line naming what to install, before anything moves.
  */
 export async function createDevices(config: Config, clock: Clock): Promise<Devices> {
-  const { camera, backend, microscope } = await createBackends(config, clock);
+  const { camera, backend, microscope } = await createCameraAndStage(config, clock);
   const { minUm, maxUm, backlashUm } = config.stage;
   const stage = new FocusStage(backend, { minUm, maxUm, backlashUm });
+  const button = await createButton(config, clock);
+  const led = await createLed(config, clock);
   return {
     camera,
     stage,
+    button,
+    led,
     microscope,
     async start() {
       await backend.start();
       await camera.start();
+      await led?.start();
+      await button?.start();
     },
     async stop() {
       await backend.halt();
+      await button?.stop();
+      await led?.stop();
       await camera.stop();
       await backend.stop();
     },
   };
 }
 
-async function createBackends(config: Config, clock: Clock): Promise<{ camera: Camera; backend: StageBackend; microscope?: SimulatedMicroscope }> {
+async function createCameraAndStage(config: Config, clock: Clock): Promise<{ camera: Camera; backend: StageBackend; microscope?: SimulatedMicroscope }> {
   const cam = config.camera;
   const st = config.stage.backend;
   if (cam.kind === "simulated" && st.kind === "simulated") {
@@ -56,5 +71,49 @@ async function createBackends(config: Config, clock: Clock): Promise<{ camera: C
     const backend = new ReplayStage(stack);
     return { camera: new ReplayCamera(stack, backend), backend };
   }
-  throw new ConfigError(`unsupported combination camera.kind=${cam.kind} with stage.backend.kind=${st.kind}`);
+  if (cam.kind === "simulated" || cam.kind === "replay" || st.kind === "simulated" || st.kind === "replay")
+    throw new Error("unreachable: the config schema pairs simulated and replay devices");
+  return { camera: await createProcessCamera(cam, clock), backend: await createStageBackend(st, config.stateDir, clock) };
+}
+
+type RealStageConfig = Extract<Config["stage"]["backend"], { kind: "pigpio" | "gpiod" | "serial-bridge" }>;
+
+async function createStageBackend(st: RealStageConfig, stateDir: string, clock: Clock): Promise<StageBackend> {
+  switch (st.kind) {
+    case "pigpio": {
+      const { PigpioStage } = await import("./stage/pigpio.js");
+      return new PigpioStage(st, { stateDir, clock });
+    }
+    case "gpiod": {
+      const { GpiodStage } = await import("./stage/gpiod.js");
+      return new GpiodStage(st, { stateDir, clock });
+    }
+    case "serial-bridge": {
+      const { SerialBridgeStage } = await import("./stage/serial-bridge.js");
+      return new SerialBridgeStage(st);
+    }
+  }
+}
+
+async function createButton(config: Config, clock: Clock): Promise<Button | undefined> {
+  const b = config.button;
+  switch (b.kind) {
+    case "none":
+      return undefined;
+    case "gpio": {
+      const { GpioButton } = await import("./button/gpio.js");
+      return new GpioButton(b, { clock });
+    }
+    case "serial-bridge": {
+      const { SerialBridgeButton } = await import("./button/serial-bridge.js");
+      return new SerialBridgeButton(b);
+    }
+  }
+}
+
+async function createLed(config: Config, clock: Clock): Promise<Led | undefined> {
+  const l = config.led;
+  if (l.kind === "none") return undefined;
+  const { GpioLed } = await import("./led/gpio.js");
+  return new GpioLed(l, { clock });
 }

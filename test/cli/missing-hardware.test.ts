@@ -1,0 +1,28 @@
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { focusbox } from "./run.js";
+
+async function configFile(config: unknown): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "fb-hw-"));
+  const file = join(dir, "config.json");
+  await writeFile(file, JSON.stringify({ stateDir: join(dir, "state"), ...(config as object) }));
+  return file;
+}
+
+/** On this x86 machine none of the device packages or devices exist: start-up must say so in one line. */
+describe("hardware backends that cannot start", () => {
+  it.each([
+    ["pigpio stage", { kind: "pigpio", stepPin: 18, dirPin: 23, stepsPerUm: 1 }, /pigpio.*install/i],
+    ["gpiod stage", { kind: "gpiod", driver: "uln2003", coilPins: [5, 6, 13, 19], stepsPerUm: 1, microsteps: 2 }, /node-libgpiod.*install|install.*node-libgpiod/i],
+    ["serial bridge on a missing port", { kind: "serial-bridge", path: "/dev/ttyFOCUSBOX9", stepsPerUm: 4 }, /ttyFOCUSBOX9/],
+  ])("%s fails with one clear line before anything moves", async (_name, backend, message) => {
+    const file = await configFile({ camera: { kind: "v4l2", device: "/dev/video9" }, stage: { backend } });
+    const { code, stderr } = await focusbox(["autofocus", "--config", file]);
+    expect(code).toBe(4);
+    const lines = stderr.trim().split("\n");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(message);
+  });
+});
