@@ -2,6 +2,7 @@
 import { Command } from "commander";
 import { registerAutofocus } from "./autofocus.js";
 import { registerConfig } from "./config.js";
+import { registerDoctor } from "./doctor.js";
 import { registerScore } from "./score.js";
 import { registerServe } from "./serve.js";
 import { registerStack } from "./stack.js";
@@ -15,4 +16,5 @@ registerAutofocus(program);
 registerStack(program);
 registerScore(program);
 registerConfig(program);
+registerDoctor(program);
 await program.parseAsync();

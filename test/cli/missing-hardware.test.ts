@@ -26,3 +26,21 @@ describe("hardware backends that cannot start", () => {
     expect(lines[0]).toMatch(message);
   });
 });
+
+describe("focusbox doctor", () => {
+  it("opens every configured part of the simulated appliance and the model", async () => {
+    const { code, stdout } = await focusbox(["doctor", "--config", await configFile({})]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^ok +stage \(simulated\)/m);
+    expect(stdout).toMatch(/^ok +camera \(simulated\): 512×384, 8-bit frames/m);
+    expect(stdout).toMatch(/^ok +deepfocus model: int8, sha256 [0-9a-f]{12}…, execution provider cpu/m);
+  });
+
+  it("names each missing part and exits non-zero", async () => {
+    const file = await configFile({ camera: { kind: "rpicam" }, stage: { backend: { kind: "pigpio", stepPin: 18, dirPin: 23, stepsPerUm: 1 } } });
+    const { code, stdout } = await focusbox(["doctor", "--config", file]);
+    expect(code).toBe(1);
+    expect(stdout).toMatch(/^MISSING +stage \(pigpio\): .*npm install pigpio/m);
+    expect(stdout).toMatch(/^MISSING +camera \(rpicam\): rpicam-vid could not be started/m);
+  });
+});

@@ -1,0 +1,81 @@
+import type { Command } from "commander";
+import { acquirePlanes, buildCalibration, calibrationSweep, defaultProfilePath, saveProfile, scorePlanes, type CalibrationProfile, type PlaneScores } from "../autofocus/calibration.js";
+import { createScorerForMethod, type MethodScorer, type ScorerFactory } from "../autofocus/evaluate.js";
+import type { Config } from "../config/schema.js";
+import { createDevices } from "../hardware/index.js";
+import { readStack } from "../hardware/zstack.js";
+import { clockFor, configFrom, num, printJson, runCommand } from "./common.js";
+
+export interface CalibrateOptions {
+  /** Calibrate from this recorded stack instead of acquiring one. */
+  stack?: string;
+  /** Profile name (default `<M>x-na<NA>`). */
+  name?: string;
+  /** Profile file (default `<stateDir>/calibration/<name>.json`). */
+  out?: string;
+  /** Live sweep, absolute µm (defaults: current position ± 20 DOF, step DOF / 4). */
+  from?: number;
+  to?: number;
+  step?: number;
+  config?: string;
+}
+
+/** Calibrates the DeepFocus scorer and saves the profile; returns it and where it went. */
+export async function calibrate(o: CalibrateOptions, createScorer: ScorerFactory = createScorerForMethod): Promise<{ file: string; profile: CalibrationProfile }> {
+  const config = await configFrom(o.config);
+  const method = await createScorer("deepfocus");
+  try {
+    const roi = config.autofocus.roi;
+    const stack = o.stack ? await readStack(o.stack) : null;
+    const planes = stack ? await scorePlanes(stack.planes, method.scorer, roi) : await acquireLive(config, method, o);
+    const { magnification, na } = stack?.manifest.objective ?? config.objective;
+    const name = o.name ?? `${magnification}x-na${na}`;
+    const profile = buildCalibration(planes, { name, objective: { magnification, na }, scorer: method.scorer, roi, modelHash: method.modelHash });
+    const file = o.out ?? defaultProfilePath(config.stateDir, name);
+    await saveProfile(file, profile);
+    return { file, profile };
+  } finally {
+    await method.close();
+  }
+}
+
+async function acquireLive(config: Config, method: MethodScorer, o: CalibrateOptions): Promise<PlaneScores[]> {
+  const devices = await createDevices(config, clockFor(config));
+  await devices.start();
+  try {
+    const cam = config.camera;
+    const cameraPixelUm = cam.kind === "simulated" ? cam.pixelSizeUm : (devices.camera.info.pixelSizeUm ?? 0) * config.objective.magnification;
+    const sweep = calibrationSweep(config.objective, cameraPixelUm);
+    const hereUm = devices.stage.positionUm();
+    const range = { fromUm: o.from ?? hereUm - sweep.halfRangeUm, toUm: o.to ?? hereUm + sweep.halfRangeUm, stepUm: o.step ?? sweep.stepUm };
+    return await acquirePlanes(devices.camera, devices.stage, method.scorer, config.autofocus.roi, range);
+  } finally {
+    await devices.stop();
+  }
+}
+
+/**
+ * `focusbox calibrate [--stack DIR] [--name N] [--out FILE] [--from/--to/--step µm] --json`:
+ * the DeepFocus calibration of the current objective — from a recorded stack of a flat
+ * textured object, or acquired around the current (roughly focused) position.
+ */
+export function registerCalibrate(program: Command): void {
+  program
+    .command("calibrate")
+    .description("calibrate DeepFocus for the objective (z-stack of a flat textured object) and save the profile")
+    .option("--stack <dir>", "use a recorded z-stack instead of acquiring one")
+    .option("--name <name>", "profile name (default <M>x-na<NA>)")
+    .option("--out <file>", "profile file (default <stateDir>/calibration/<name>.json)")
+    .option("--from <zUm>", "first plane of the live sweep (µm)", num)
+    .option("--to <zUm>", "last plane of the live sweep (µm)", num)
+    .option("--step <um>", "plane spacing of the live sweep (µm)", num)
+    .option("--config <file>", "config file (JSON)")
+    .option("--json", "print the profile as JSON")
+    .action((opts: CalibrateOptions & { json?: boolean }) =>
+      runCommand(async () => {
+        const { file, profile } = await calibrate(opts);
+        if (opts.json) return printJson({ file, ...profile });
+        process.stdout.write(`${profile.name}: FWHM ${profile.fwhmUm.toFixed(2)} µm over ${profile.curve.length} planes, tiles dropped [${profile.droppedTiles.join(", ")}] → ${file}\n`);
+      }),
+    );
+}

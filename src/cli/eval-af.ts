@@ -1,0 +1,68 @@
+import type { Command } from "commander";
+import { classicalRunner, createScorerForMethod, deepfocusRunner, EVAL_METHODS, evaluate, parseStarts, resolveCalibration, type EvalReport, type ScorerFactory } from "../autofocus/evaluate.js";
+import { ConfigError } from "../errors.js";
+import { readStack } from "../hardware/zstack.js";
+import { configFrom, int, printJson, runCommand } from "./common.js";
+
+/** DeepFocus's default image budget in eval-af (classical methods default to config.autofocus.maxImages). */
+const DEEPFOCUS_DEFAULT_MAX_IMAGES = 10;
+
+export interface EvalAfOptions {
+  /** Calibration profile (file or directory with profile.json) or a calibration z-stack; DeepFocus only. */
+  calibration?: string;
+  stack: string[];
+  method: string;
+  /** Start offsets from each stack's focusUm: "from:to:step" or one number (µm). */
+  starts: string;
+  maxImages?: number;
+  config?: string;
+}
+
+/** The eval-af report for the given options; the scorer comes from `createScorer` (tests inject a synthetic one). */
+export async function evalAf(o: EvalAfOptions, createScorer: ScorerFactory = createScorerForMethod): Promise<EvalReport> {
+  if (!(EVAL_METHODS as readonly string[]).includes(o.method)) throw new ConfigError(`unknown method "${o.method}"; expected one of ${EVAL_METHODS.join(", ")}`);
+  if (o.stack.length === 0) throw new ConfigError("eval-af needs at least one --stack DIR");
+  if (o.method === "deepfocus" && !o.calibration) throw new ConfigError("--method deepfocus needs --calibration (a profile from focusbox calibrate, or a calibration z-stack)");
+  const startsUm = parseStarts(o.starts);
+  const config = await configFrom(o.config);
+  const stacks = [];
+  for (const name of o.stack) stacks.push({ name, stack: await readStack(name) });
+  const method = await createScorer(o.method);
+  try {
+    if (o.method !== "deepfocus")
+      return await evaluate({ method: o.method, stacks, startsUm, scorer: method.scorer, roi: config.autofocus.roi, runnerFor: (s) => classicalRunner(s, config, o.maxImages ?? config.autofocus.maxImages) });
+    const profile = await resolveCalibration(o.calibration as string, method, config.autofocus.roi);
+    const runner = deepfocusRunner(profile, o.maxImages ?? DEEPFOCUS_DEFAULT_MAX_IMAGES);
+    return await evaluate({ method: o.method, stacks, startsUm, scorer: method.scorer, roi: profile.roi, runnerFor: () => runner });
+  } finally {
+    await method.close();
+  }
+}
+
+/**
+ * `focusbox eval-af --calibration DIR --stack DIR [--stack DIR …] --method deepfocus|<metric>
+ * [--starts -100:100:10] [--max-images N] --json`: every method run from every start on the
+ * replay backend of recorded stacks with a known focusUm.
+ */
+export function registerEvalAf(program: Command): void {
+  program
+    .command("eval-af")
+    .description("evaluate an autofocus method on recorded z-stacks with known focus (replay backend)")
+    .requiredOption("--method <m>", `deepfocus or a metric: ${EVAL_METHODS.slice(1).join(", ")}`)
+    .option("--stack <dir>", "z-stack directory with focusUm (repeatable)", (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option("--calibration <path>", "DeepFocus calibration profile (or calibration z-stack); ignored by classical methods")
+    .option("--starts <spec>", "start offsets from focus, FROM:TO:STEP µm or one number", "-100:100:10")
+    .option("--max-images <n>", "image budget per autofocus (verification image included)", int)
+    .option("--config <file>", "config file (ROI, classical search settings, objective fallback)")
+    .option("--json", "print the JSON report (default: a table)")
+    .action((opts: EvalAfOptions & { json?: boolean }) =>
+      runCommand(async () => {
+        const report = await evalAf(opts);
+        if (opts.json) return printJson(report);
+        for (const r of report.runs)
+          process.stdout.write(`${r.stack}  start ${r.startUm.toFixed(1).padStart(7)} µm  ${r.errorUm === null ? `failed: ${r.error}` : `error ${r.errorUm.toFixed(3).padStart(8)} µm`}  ${r.images} images\n`);
+        const s = report.summary;
+        process.stdout.write(`${report.method}: mean |error| ${s.meanAbsErrorUm?.toFixed(3) ?? "–"} ± ${s.sdAbsErrorUm?.toFixed(3) ?? "–"} µm, median ${s.medianImages ?? "–"} images, ${s.failures} failures\n`);
+      }),
+    );
+}
