@@ -31,7 +31,7 @@ export async function evalAf(o: EvalAfOptions, createScorer: ScorerFactory = cre
   try {
     if (o.method !== "deepfocus")
       return await evaluate({ method: o.method, stacks, startsUm, scorer: method.scorer, roi: config.autofocus.roi, runnerFor: (s) => classicalRunner(s, config, o.maxImages ?? config.autofocus.maxImages) });
-    const profile = await resolveCalibration(o.calibration as string, method, config.autofocus.roi);
+    const profile = await resolveCalibration(o.calibration as string, method, config.autofocus.roi, config.objective);
     const runner = deepfocusRunner(profile, o.maxImages ?? DEEPFOCUS_DEFAULT_MAX_IMAGES);
     return await evaluate({ method: o.method, stacks, startsUm, scorer: method.scorer, roi: profile.roi, runnerFor: () => runner });
   } finally {

@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 import { Command } from "commander";
 import { registerAutofocus } from "./autofocus.js";
+import { registerCalibrate } from "./calibrate.js";
 import { registerConfig } from "./config.js";
 import { registerDoctor } from "./doctor.js";
+import { registerEvalAf } from "./eval-af.js";
 import { registerScore } from "./score.js";
 import { registerServe } from "./serve.js";
 import { registerStack } from "./stack.js";
@@ -15,6 +17,8 @@ registerServe(program);
 registerAutofocus(program);
 registerStack(program);
 registerScore(program);
+registerCalibrate(program);
+registerEvalAf(program);
 registerConfig(program);
 registerDoctor(program);
 await program.parseAsync();

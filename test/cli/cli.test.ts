@@ -42,7 +42,7 @@ describe("focusbox CLI", () => {
   it("refuses unknown metrics and missing stacks with a clear message", async () => {
     const unknown = await focusbox(["score", "--stack", dir, "--metric", "sharpest"]);
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toMatch(/unknown metric "sharpest"/);
+    expect(unknown.stderr).toMatch(/unknown method "sharpest"; expected one of deepfocus, hpf/);
     const missing = await focusbox(["score", "--stack", join(dir, "nope"), "--metric", "hpf"]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/cannot read .*stack\.json/);

@@ -1,0 +1,205 @@
+import { mkdir, readFile, rename, stat, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { z } from "zod";
+import type { ObjectiveConfig } from "../config/schema.js";
+import { ConfigError, throwIfAborted } from "../errors.js";
+import { curveShape, validTileScores, type CalibrationCurve } from "../focus/calibration-match.js";
+import { fitMoffat } from "../focus/moffat.js";
+import { median } from "../focus/stats.js";
+import type { FocusScorer, Roi } from "../focus/types.js";
+import type { Camera, Frame } from "../hardware/camera/types.js";
+import type { FocusStage } from "../hardware/stage/focus-stage.js";
+import { depthOfFieldUm } from "../optics/dof.js";
+
+const roiSchema = z.object({
+  x: z.number(),
+  y: z.number(),
+  width: z.number(),
+  height: z.number(),
+  cols: z.number().int().positive(),
+  rows: z.number().int().positive(),
+});
+
+/**
+ * A DeepFocus calibration profile, one per objective (and model): the ROI-aggregate curve
+ * b_calib(z) centred at focus (z = 0), its Moffat fit (z0 ≈ 0 after centring) and FWHM,
+ * and the sha256 of the scorer's model (a profile is only valid for the model that made it).
+ */
+export const calibrationProfileSchema = z.object({
+  name: z.string().min(1),
+  objective: z.object({ magnification: z.number().positive(), na: z.number().positive() }),
+  /** Scorer id (normally "deepfocus"). */
+  scorer: z.string(),
+  curve: z.array(z.object({ zUm: z.number(), b: z.number() })).min(5),
+  fit: z.object({ A: z.number(), z0: z.number(), alpha: z.number(), beta: z.number(), c: z.number(), rmse: z.number() }),
+  /** The Moffat fit's FWHM; the curve's measured width at half depth when the fit's lies beyond the sweep (a V-shaped curve). */
+  fwhmUm: z.number().positive(),
+  modelHash: z.string().nullable(),
+  roi: roiSchema,
+  /** Tiles (row-major over the ROI) left out as invalid or outliers. */
+  droppedTiles: z.array(z.number().int()),
+  createdAt: z.string(),
+});
+export type CalibrationProfile = z.infer<typeof calibrationProfileSchema>;
+
+/** One calibration plane: its z and per-tile scores (NaN = invalid tile). */
+export interface PlaneScores {
+  zUm: number;
+  tiles: number[];
+}
+
+/**
+ * A tile whose RMS deviation from the per-plane median curve exceeds this many times the
+ * median deviation (and 2 % of the curve's depth) is an outlier.
+ */
+const OUTLIER_DEVIATION_RATIO = 3;
+const OUTLIER_DEPTH_FRACTION = 0.02;
+
+/** The profile's curve as the matcher takes it. */
+export function profileCurve(profile: CalibrationProfile): CalibrationCurve {
+  return { zUm: profile.curve.map((p) => p.zUm), b: profile.curve.map((p) => p.b) };
+}
+
+/**
+ * Default calibration sweep for an objective: ±20 DOF (beyond DeepFocus's ~11-DOF capture
+ * range, so matches from far starts stay inside the curve) in steps of DOF / 4.
+ */
+export function calibrationSweep(objective: ObjectiveConfig, cameraPixelUm: number): { halfRangeUm: number; stepUm: number } {
+  const dofUm = depthOfFieldUm(objective, cameraPixelUm);
+  return { halfRangeUm: 20 * dofUm, stepUm: dofUm / 4 };
+}
+
+/** Scores existing planes (e.g. a recorded stack) per tile. */
+export async function scorePlanes(planes: readonly { zUm: number; frame: Frame }[], scorer: FocusScorer, roi: Roi, signal?: AbortSignal): Promise<PlaneScores[]> {
+  const out: PlaneScores[] = [];
+  for (const p of planes) {
+    throwIfAborted(signal);
+    out.push({ zUm: p.zUm, tiles: validTileScores(await scorer.score(p.frame, roi)) });
+  }
+  return out;
+}
+
+/** Acquires and scores planes from `fromUm` up to `toUm` (travelling upward only) on live devices. */
+export async function acquirePlanes(
+  camera: Camera,
+  stage: FocusStage,
+  scorer: FocusScorer,
+  roi: Roi,
+  sweep: { fromUm: number; toUm: number; stepUm: number },
+  signal?: AbortSignal,
+): Promise<PlaneScores[]> {
+  if (!(sweep.stepUm > 0 && sweep.toUm > sweep.fromUm)) throw new ConfigError("calibration sweep needs step > 0 and to > from");
+  const count = Math.floor((sweep.toUm - sweep.fromUm) / sweep.stepUm + 1e-9) + 1;
+  stage.checkLimits(sweep.fromUm);
+  stage.checkLimits(sweep.fromUm + (count - 1) * sweep.stepUm);
+  const out: PlaneScores[] = [];
+  for (let i = 0; i < count; i++) {
+    const zUm = sweep.fromUm + i * sweep.stepUm;
+    await stage.moveTo(zUm, signal);
+    out.push({ zUm, tiles: validTileScores(await scorer.score(await camera.grab(signal), roi)) });
+  }
+  return out;
+}
+
+export interface CalibrationMeta {
+  name: string;
+  objective: { magnification: number; na: number };
+  scorer: FocusScorer;
+  roi: Roi;
+  modelHash: string | null;
+  now?: Date;
+}
+
+/**
+ * Builds a profile from scored planes: drops tiles valid in fewer than half the planes and
+ * tiles whose curve strays from the per-plane median curve, averages the rest per plane,
+ * fits a Moffat dip and centres the curve at its minimum (the fit's z0).
+ * @throws ConfigError when the scorer is not a defocus score or the curve shows no minimum.
+ */
+export function buildCalibration(planes: readonly PlaneScores[], meta: CalibrationMeta): CalibrationProfile {
+  if (meta.scorer.higherIsSharper) throw new ConfigError(`calibration needs a defocus scorer (lower is sharper); ${meta.scorer.id} is a sharpness metric`);
+  const sorted = [...planes].sort((a, b) => a.zUm - b.zUm);
+  const nTiles = sorted[0]?.tiles.length ?? 0;
+  const reference = sorted.map((p) => finiteMedian(p.tiles));
+  const deviation = Array.from({ length: nTiles }, (_, t) => {
+    const d = sorted.map((p, i) => p.tiles[t] - reference[i]).filter(Number.isFinite);
+    return d.length * 2 >= sorted.length ? Math.sqrt(d.reduce((s, x) => s + x * x, 0) / d.length) : Infinity;
+  });
+  const finiteDev = deviation.filter(Number.isFinite);
+  if (finiteDev.length === 0) throw new ConfigError("calibration: no tile is valid in half the planes — use a flat, textured object");
+  const finiteRef = reference.filter(Number.isFinite);
+  const depth = Math.max(...finiteRef) - Math.min(...finiteRef);
+  const limit = Math.max(OUTLIER_DEVIATION_RATIO * median(finiteDev), OUTLIER_DEPTH_FRACTION * depth);
+  const kept = deviation.map((d) => d <= limit);
+
+  const zUm: number[] = [];
+  const b: number[] = [];
+  sorted.forEach((p) => {
+    const vals = p.tiles.filter((v, t) => kept[t] && Number.isFinite(v));
+    if (vals.length === 0) return;
+    zUm.push(p.zUm);
+    b.push(vals.reduce((s, v) => s + v, 0) / vals.length);
+  });
+  if (zUm.length < 5) throw new ConfigError(`calibration: only ${zUm.length} planes have valid tiles (need ≥ 5)`);
+  const fit = fitMoffat(zUm, b);
+  if (!(fit.A < 0) || !(fit.z0 > zUm[0] && fit.z0 < zUm[zUm.length - 1]))
+    throw new ConfigError(`calibration: the ${meta.scorer.id} curve shows no minimum inside ${zUm[0]}…${zUm[zUm.length - 1]} µm; centre the sweep on focus`);
+  const extentUm = zUm[zUm.length - 1] - zUm[0];
+  const fwhmUm = fit.fwhmUm > 0 && fit.fwhmUm <= extentUm ? fit.fwhmUm : curveShape({ zUm, b }).fwhmUm;
+  return {
+    name: meta.name,
+    objective: meta.objective,
+    scorer: meta.scorer.id,
+    curve: zUm.map((z, i) => ({ zUm: round(z - fit.z0), b: b[i] })),
+    fit: { A: fit.A, z0: 0, alpha: fit.alpha, beta: fit.beta, c: fit.c, rmse: fit.rmse },
+    fwhmUm,
+    modelHash: meta.modelHash,
+    roi: meta.roi,
+    droppedTiles: kept.flatMap((k, t) => (k ? [] : [t])),
+    createdAt: (meta.now ?? new Date()).toISOString(),
+  };
+}
+
+/** Where `focusbox calibrate` keeps a named profile. */
+export function defaultProfilePath(stateDir: string, name: string): string {
+  return join(stateDir, "calibration", `${name}.json`);
+}
+
+/** Writes a profile JSON atomically (creating its directory). */
+export async function saveProfile(file: string, profile: CalibrationProfile): Promise<void> {
+  await mkdir(dirname(file), { recursive: true });
+  const tmp = `${file}.tmp-${process.pid}`;
+  await writeFile(tmp, JSON.stringify(profile, null, 2) + "\n");
+  await rename(tmp, file);
+}
+
+/**
+ * Reads and validates a profile (a JSON file, or a directory holding `profile.json`) and
+ * refuses it when it was made with another model than `modelHash`.
+ * @throws ConfigError naming the file and the problem.
+ */
+export async function loadProfile(path: string, modelHash: string | null): Promise<CalibrationProfile> {
+  const file = (await stat(path).catch(() => null))?.isDirectory() ? join(path, "profile.json") : path;
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(file, "utf8"));
+  } catch (err) {
+    throw new ConfigError(`cannot read calibration profile ${file}: ${(err as Error).message}`);
+  }
+  const parsed = calibrationProfileSchema.safeParse(json);
+  if (!parsed.success) throw new ConfigError(`${file}: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+  const profile = parsed.data;
+  if (profile.modelHash !== modelHash)
+    throw new ConfigError(
+      `calibration profile "${profile.name}" (${file}) was made with model ${short(profile.modelHash)}, but the scorer runs model ${short(modelHash)}: recalibrate with focusbox calibrate`,
+    );
+  return profile;
+}
+
+const short = (hash: string | null): string => (hash ? hash.slice(0, 12) : "(none)");
+const round = (x: number): number => Math.round(x * 1e4) / 1e4;
+
+function finiteMedian(xs: readonly number[]): number {
+  const f = xs.filter(Number.isFinite);
+  return f.length ? median(f) : Number.NaN;
+}

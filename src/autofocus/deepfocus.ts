@@ -1,0 +1,181 @@
+import { ConfigError, FocusNotFoundError } from "../errors.js";
+import { curveAt, matchField, validTileScores, type CalibrationCurve, type FieldMatch, type FieldMatchOptions } from "../focus/calibration-match.js";
+import { isConvex } from "../focus/fit.js";
+import { goldenStep } from "../focus/golden.js";
+import type { FocusScorer, Roi } from "../focus/types.js";
+import { profileCurve, type CalibrationProfile } from "./calibration.js";
+import { probe } from "./probe.js";
+import type { AutofocusContext, AutofocusResult, TracePoint } from "./types.js";
+
+export interface DeepFocusOptions {
+  /** Images allowed, the verification image included (≥ 3, or ≥ 4 with `verify`). */
+  maxImages: number;
+  /** Take one more image at the final position and report its score (counted in `images`). */
+  verify?: boolean;
+  /** Spacing of the first three images (µm); default 2·FWHM (the paper), at most 1/8 of the calibration curve's extent. */
+  spacingUm?: number;
+  /** Thresholds of the Δz match (capture-range and outlier tests). */
+  match?: FieldMatchOptions;
+}
+
+/** An autofocus result with what DeepFocus learnt about the field. */
+export interface DeepFocusResult extends AutofocusResult {
+  /** Per-tile focus position (µm, row-major over `roi`; null = invalid tile or outlier): shows tilt and field curvature. */
+  tileFocusUm: (number | null)[];
+  roi: Roi;
+  /** Standard uncertainty of the focus estimate (µm). */
+  uncertaintyUm: number;
+  /** Median per-tile RMS residual of the match, in score units. */
+  rmsResidual: number;
+  /** With `verify`: the ROI score at the final position and the calibration's minimum it should be close to. */
+  verification?: { b: number; expectedB: number };
+}
+
+/** One DeepFocus run: devices (scorer masked so invalid tiles read NaN in the trace), calibration and images so far. */
+export interface DeepFocusRun {
+  ctx: AutofocusContext;
+  profile: CalibrationProfile;
+  curve: CalibrationCurve;
+  options: DeepFocusOptions;
+  startUm: number;
+  t0Ms: number;
+  trace: TracePoint[];
+}
+
+/**
+ * DeepFocus autofocus (Shajkofci & Liebling 2020): images at z1 and z1 ± spacing (z1 = the
+ * start); while their scores are not convex, one more image at the next golden-section point;
+ * then the per-tile shift Δz of the calibration curve that best explains all images, a robust
+ * aggregate over the ROI, and a backlash-compensated move there.
+ * @throws FocusNotFoundError `no-texture` (no valid tile) or `out-of-range` (focus outside the
+ *   capture range or the stage limits), with the stage back at the start.
+ */
+export async function deepfocusAutofocus(ctx: AutofocusContext, profile: CalibrationProfile, options: DeepFocusOptions): Promise<DeepFocusResult> {
+  const run = startRun(ctx, profile, options);
+  return guarded(run, async () => {
+    await searchImages(run, run.startUm);
+    return finish(run, matchTrace(run), "deepfocus");
+  });
+}
+
+/** Prepares a run (validates the image budget; wraps the scorer so invalid tiles become NaN). */
+export function startRun(ctx: AutofocusContext, profile: CalibrationProfile, options: DeepFocusOptions): DeepFocusRun {
+  const minImages = 3 + (options.verify ? 1 : 0);
+  if (!(options.maxImages >= minImages)) throw new ConfigError(`DeepFocus needs maxImages ≥ ${minImages}${options.verify ? " (3 + verification)" : ""}, got ${options.maxImages}`);
+  const scorer: FocusScorer = {
+    id: ctx.scorer.id,
+    higherIsSharper: ctx.scorer.higherIsSharper,
+    score: async (frame, roi) => {
+      const s = await ctx.scorer.score(frame, roi);
+      return { ...s, tiles: validTileScores(s) };
+    },
+  };
+  return { ctx: { ...ctx, scorer }, profile, curve: profileCurve(profile), options, startUm: ctx.stage.positionUm(), t0Ms: ctx.clock.nowMs(), trace: [] };
+}
+
+/** Runs `body`; on FocusNotFoundError the stage returns to where the run started. */
+export async function guarded<T>(run: DeepFocusRun, body: () => Promise<T>): Promise<T> {
+  try {
+    return await body();
+  } catch (err) {
+    if (err instanceof FocusNotFoundError) await run.ctx.stage.moveTo(run.startUm);
+    throw err;
+  }
+}
+
+/** The paper's acquisition: z1 and z1 ± spacing, then golden-section images until convex or out of budget. */
+export async function searchImages(run: DeepFocusRun, z1Um: number): Promise<void> {
+  const { ctx, options } = run;
+  const { minUm, maxUm } = ctx.stage.options;
+  const budget = options.maxImages - (options.verify ? 1 : 0);
+  const extentUm = run.curve.zUm[run.curve.zUm.length - 1] - run.curve.zUm[0];
+  const spacingUm = options.spacingUm ?? Math.min(2 * run.profile.fwhmUm, extentUm / 8);
+  for (const zUm of initialPoints(z1Um, spacingUm, minUm, maxUm)) {
+    if (run.trace.length >= budget) return;
+    await probe(ctx, run.trace, run.t0Ms, zUm);
+  }
+  while (run.trace.length < budget) {
+    const finite = run.trace.filter((p) => Number.isFinite(p.score));
+    if (finite.length === 0) return;
+    if (isConvex(finite.map((p) => p.zUm), finite.map((p) => p.score), "minimum")) return;
+    const zUm = nextGoldenPoint(run.trace, minUm, maxUm);
+    if (zUm === null) return;
+    await probe(ctx, run.trace, run.t0Ms, zUm);
+  }
+}
+
+/**
+ * z1 − s, z1, z1 + s (ascending), moved inward as a whole — and squeezed when the range is
+ * narrower than 2s — so that all three lie within [minUm, maxUm].
+ */
+export function initialPoints(z1Um: number, spacingUm: number, minUm: number, maxUm: number): number[] {
+  const s = Math.min(spacingUm, (maxUm - minUm) / 2);
+  const mid = Math.min(maxUm - s, Math.max(minUm + s, z1Um));
+  return [mid - s, mid, mid + s];
+}
+
+/**
+ * The next golden-section point for a minimum, from the images so far (NaN scores count as
+ * worst): bracket around the lowest score, golden step inside it or expansion past its
+ * lower end; clamped to [minUm, maxUm]. Null when that point was already imaged.
+ */
+export function nextGoldenPoint(points: readonly { zUm: number; score: number }[], minUm: number, maxUm: number): number | null {
+  const sorted = [...points].sort((p, q) => p.zUm - q.zUm);
+  const f = (i: number): number => (Number.isFinite(sorted[i].score) ? sorted[i].score : Infinity);
+  let best = 0;
+  for (let i = 1; i < sorted.length; i++) if (f(i) < f(best)) best = i;
+  const mid = Math.min(sorted.length - 2, Math.max(1, best));
+  const [a, b, c] = [mid - 1, mid, mid + 1];
+  const z = goldenStep({ a: sorted[a].zUm, b: sorted[b].zUm, c: sorted[c].zUm, fa: f(a), fb: f(b), fc: f(c) }, "min");
+  const zUm = Math.min(maxUm, Math.max(minUm, z));
+  return sorted.some((p) => Math.abs(p.zUm - zUm) < 1e-6) ? null : zUm;
+}
+
+/** Δz match of every image in the run's trace. */
+export function matchTrace(run: DeepFocusRun): FieldMatch {
+  return matchField(
+    run.curve,
+    run.trace.map((p) => p.zUm),
+    run.trace.map((p) => p.tiles),
+    run.options.match,
+  );
+}
+
+/** Turns a match into a move (or a FocusNotFoundError), takes the verification image, builds the result. */
+export async function finish(run: DeepFocusRun, match: FieldMatch, method: string): Promise<DeepFocusResult> {
+  const { ctx, trace } = run;
+  const n = trace.length;
+  const where = `${n} images at ${trace.map((p) => p.zUm.toFixed(1)).join(", ")} µm`;
+  if (match.problem === "no-texture") throw new FocusNotFoundError(`no valid tile in ${where}: the field is empty or featureless`, "no-texture");
+  if (match.problem !== null || match.shiftUm === null) throw new FocusNotFoundError(`focus lies outside the calibrated capture range: ${outOfRangeReason(match)} (${where})`, "out-of-range");
+  const targetUm = match.shiftUm;
+  const { minUm, maxUm } = ctx.stage.options;
+  if (!(targetUm >= minUm && targetUm <= maxUm))
+    throw new FocusNotFoundError(`estimated focus z=${targetUm.toFixed(2)} µm lies outside the stage's soft limits [${minUm}, ${maxUm}] µm`, "out-of-range");
+  await ctx.stage.moveTo(targetUm, ctx.signal);
+  const verification = run.options.verify ? { b: (await probe(ctx, trace, run.t0Ms, targetUm)).score, expectedB: curveAt(run.curve, 0) } : undefined;
+  return {
+    method,
+    startUm: run.startUm,
+    finalUm: ctx.stage.positionUm(),
+    trace,
+    images: trace.length,
+    durationMs: ctx.clock.nowMs() - run.t0Ms,
+    tileFocusUm: match.tileShiftsUm,
+    roi: ctx.roi,
+    uncertaintyUm: match.uncertaintyUm,
+    rmsResidual: match.rmsResidual,
+    ...(verification && { verification }),
+  };
+}
+
+function outOfRangeReason(match: FieldMatch): string {
+  switch (match.problem) {
+    case "edge":
+      return "the best shift of the calibration curve lies at the edge of its range";
+    case "flat":
+      return "the scores lie on a flat part of the calibration curve and do not pin the shift";
+    default:
+      return `the scores do not fit the calibration curve (RMS residual ${match.rmsResidual.toPrecision(3)})`;
+  }
+}

@@ -1,0 +1,199 @@
+import { access } from "node:fs/promises";
+import { join } from "node:path";
+import type { Config } from "../config/schema.js";
+import { ConfigError, DeviceError, FocusNotFoundError } from "../errors.js";
+import { createClassicalScorer } from "../focus/classical-scorer.js";
+import { median } from "../focus/stats.js";
+import { CLASSICAL_METRIC_IDS, type ClassicalMetricId, type FocusScorer, type Roi } from "../focus/types.js";
+import { ReplayCamera } from "../hardware/camera/replay.js";
+import { VirtualClock } from "../hardware/clock.js";
+import { FocusStage } from "../hardware/stage/focus-stage.js";
+import { ReplayStage } from "../hardware/stage/replay.js";
+import { readStack, type ZStack } from "../hardware/zstack.js";
+import { depthOfFieldUm } from "../optics/dof.js";
+import { buildCalibration, loadProfile, scorePlanes, type CalibrationProfile } from "./calibration.js";
+import { classicalAutofocus } from "./classical.js";
+import { deepfocusAutofocus } from "./deepfocus.js";
+import type { AutofocusContext, AutofocusResult } from "./types.js";
+
+/** One autofocus of the evaluation: the eval-af JSON contract (issue 4). */
+export interface EvalRun {
+  stack: string;
+  startUm: number;
+  /** Null when the run ended in an error. */
+  finalUm: number | null;
+  focusUm: number;
+  /** finalUm − focusUm; null on failure. */
+  errorUm: number | null;
+  /** Every image acquired (a verification image included), also for failed runs. */
+  images: number;
+  error?: string;
+}
+
+export interface EvalSummary {
+  /** Over the successful runs; null when none succeeded. */
+  meanAbsErrorUm: number | null;
+  /** Sample SD of |error| over the successful runs (0 for one run). */
+  sdAbsErrorUm: number | null;
+  /** Over all runs. */
+  medianImages: number | null;
+  failures: number;
+}
+
+export interface EvalReport {
+  method: string;
+  runs: EvalRun[];
+  summary: EvalSummary;
+}
+
+/** One autofocus on injected devices. */
+export type AutofocusRunner = (ctx: AutofocusContext) => Promise<AutofocusResult>;
+
+/** A method's scorer, its model hash (null for classical metrics) and how to release it. */
+export interface MethodScorer {
+  scorer: FocusScorer;
+  modelHash: string | null;
+  close(): Promise<void>;
+}
+
+export type ScorerFactory = (method: string) => Promise<MethodScorer>;
+
+/** `--method` values: "deepfocus" or a classical metric id. */
+export const EVAL_METHODS = ["deepfocus", ...CLASSICAL_METRIC_IDS] as const;
+
+/**
+ * The scorer for `--method`: a classical metric, or the shipped INT8 DeepFocus model
+ * (loaded lazily, so onnxruntime only loads when DeepFocus is asked for).
+ * @throws ConfigError for an unknown method.
+ */
+export async function createScorerForMethod(method: string): Promise<MethodScorer> {
+  if ((CLASSICAL_METRIC_IDS as readonly string[]).includes(method))
+    return { scorer: createClassicalScorer(method as ClassicalMetricId), modelHash: null, close: async () => {} };
+  if (method !== "deepfocus") throw new ConfigError(`unknown method "${method}"; expected one of ${EVAL_METHODS.join(", ")}`);
+  const { createDeepFocusScorer } = await import("../inference/deepfocus.js");
+  const scorer = await createDeepFocusScorer({ model: "int8" });
+  return { scorer, modelHash: scorer.info.sha256, close: () => scorer.close() };
+}
+
+/** Parses `from:to:step` (inclusive, e.g. "-100:100:10") or a single number into start offsets (µm). */
+export function parseStarts(spec: string): number[] {
+  const parts = spec.split(":").map((s) => Number(s.trim()));
+  const bad = (): never => {
+    throw new ConfigError(`--starts "${spec}": expected FROM:TO:STEP (µm, e.g. -100:100:10) or one number`);
+  };
+  if (parts.some((p) => !Number.isFinite(p))) bad();
+  if (parts.length === 1) return parts;
+  if (parts.length !== 3) return bad();
+  const [from, to, step] = parts;
+  if (!(step > 0) || to < from) bad();
+  const count = Math.floor((to - from) / step + 1e-9) + 1;
+  return Array.from({ length: count }, (_, i) => Number((from + i * step).toFixed(6)));
+}
+
+/**
+ * A calibration for `--calibration PATH`: a profile (file, or directory with profile.json),
+ * refused when made with another model; or a z-stack directory, calibrated on the fly
+ * (`objective` names the profile when the stack's manifest does not).
+ */
+export async function resolveCalibration(path: string, method: MethodScorer, roi: Roi, objective: { magnification: number; na: number }): Promise<CalibrationProfile> {
+  const isStack = await access(join(path, "stack.json")).then(() => true, () => false);
+  if (!isStack) return loadProfile(path, method.modelHash);
+  const stack = await readStack(path);
+  return buildCalibration(await scorePlanes(stack.planes, method.scorer, roi), {
+    name: path,
+    objective: stack.manifest.objective ?? { magnification: objective.magnification, na: objective.na },
+    scorer: method.scorer,
+    roi,
+    modelHash: method.modelHash,
+  });
+}
+
+/** DeepFocus with a calibration profile (on the profile's ROI), `maxImages` images. */
+export function deepfocusRunner(profile: CalibrationProfile, maxImages: number): AutofocusRunner {
+  return (ctx) => deepfocusAutofocus({ ...ctx, roi: profile.roi }, profile, { maxImages });
+}
+
+/**
+ * Classical metric + Brent over the whole stack: coarse step 1.5 DOF of the stack's objective
+ * (config's objective and simulated camera pixel where the manifest is silent; the
+ * wave-optical DOF alone when no pixel size is known).
+ */
+export function classicalRunner(stack: ZStack, config: Config, maxImages: number): AutofocusRunner {
+  const m = stack.manifest;
+  const objective = { ...config.objective, ...m.objective };
+  const cameraPixelUm = m.pixelSizeUm !== undefined ? m.pixelSizeUm * objective.magnification : config.camera.kind === "simulated" ? config.camera.pixelSizeUm : 0;
+  const extentUm = stack.planes[stack.planes.length - 1].zUm - stack.planes[0].zUm;
+  const options = { strategy: "brent" as const, rangeUm: extentUm, coarseStepUm: 1.5 * depthOfFieldUm(objective, cameraPixelUm), toleranceUm: config.autofocus.toleranceUm, maxImages };
+  return (ctx) => classicalAutofocus(ctx, options);
+}
+
+/** Refuses stacks without a known focus, and starts outside a stack, before anything runs. */
+export function checkStacks(stacks: readonly { name: string; stack: ZStack }[], startsUm: readonly number[]): void {
+  for (const { name, stack } of stacks) {
+    const focusUm = stack.manifest.focusUm;
+    if (focusUm === undefined) throw new ConfigError(`stack ${name} has no "focusUm" in stack.json: eval-af needs the known in-focus position of every stack`);
+    const lo = stack.planes[0].zUm;
+    const hi = stack.planes[stack.planes.length - 1].zUm;
+    const outside = startsUm.filter((s) => !(focusUm + s >= lo && focusUm + s <= hi));
+    if (outside.length) throw new ConfigError(`stack ${name}: start offsets ${outside.join(", ")} µm from focus ${focusUm} µm fall outside its planes [${lo}, ${hi}] µm`);
+  }
+}
+
+export interface EvaluateOptions {
+  method: string;
+  stacks: readonly { name: string; stack: ZStack }[];
+  /** Offsets from each stack's focusUm (µm). */
+  startsUm: readonly number[];
+  scorer: FocusScorer;
+  roi: Roi;
+  runnerFor: (stack: ZStack) => AutofocusRunner;
+}
+
+/**
+ * Runs the method on the replay backend of every stack from focusUm + each start offset.
+ * Runs failing with FocusNotFoundError or DeviceError are recorded as failures; any other error aborts.
+ */
+export async function evaluate(o: EvaluateOptions): Promise<EvalReport> {
+  const { stacks, startsUm, scorer, roi } = o;
+  checkStacks(stacks, startsUm);
+  const runs: EvalRun[] = [];
+  for (const { name, stack } of stacks) {
+    const focusUm = stack.manifest.focusUm as number;
+    const runner = o.runnerFor(stack);
+    for (const offsetUm of startsUm) {
+      const startUm = focusUm + offsetUm;
+      const backend = new ReplayStage(stack, startUm);
+      let images = 0;
+      const ctx: AutofocusContext = {
+        camera: new ReplayCamera(stack, backend),
+        stage: new FocusStage(backend, { ...backend.rangeUm, backlashUm: 0 }),
+        scorer,
+        roi,
+        clock: new VirtualClock(),
+        onImage: () => images++,
+      };
+      try {
+        const r = await runner(ctx);
+        runs.push({ stack: name, startUm, finalUm: round(r.finalUm), focusUm, errorUm: round(r.finalUm - focusUm), images: r.images });
+      } catch (err) {
+        if (!(err instanceof FocusNotFoundError || err instanceof DeviceError)) throw err;
+        runs.push({ stack: name, startUm, finalUm: null, focusUm, errorUm: null, images, error: err.message });
+      }
+    }
+  }
+  return { method: o.method, runs, summary: summarize(runs) };
+}
+
+export function summarize(runs: readonly EvalRun[]): EvalSummary {
+  const abs = runs.flatMap((r) => (r.errorUm === null ? [] : [Math.abs(r.errorUm)]));
+  const mean = abs.length ? abs.reduce((s, x) => s + x, 0) / abs.length : null;
+  const sd = mean === null ? null : abs.length > 1 ? Math.sqrt(abs.reduce((s, x) => s + (x - mean) ** 2, 0) / (abs.length - 1)) : 0;
+  return {
+    meanAbsErrorUm: mean === null ? null : round(mean),
+    sdAbsErrorUm: sd === null ? null : round(sd),
+    medianImages: runs.length ? median(runs.map((r) => r.images)) : null,
+    failures: runs.length - abs.length,
+  };
+}
+
+const round = (x: number): number => Math.round(x * 1e4) / 1e4;

@@ -1,0 +1,63 @@
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { acquirePlanes, buildCalibration, loadProfile, saveProfile, type PlaneScores } from "../../src/autofocus/calibration.js";
+import { ConfigError } from "../../src/errors.js";
+import { createClassicalScorer } from "../../src/focus/classical-scorer.js";
+import { Rng } from "../../src/optics/rng.js";
+import { simulatedRig } from "./rig.js";
+import { SyntheticDeepFocusScorer, syntheticB, syntheticProfile } from "./synthetic.js";
+
+const roi = { x: 0.2, y: 0.2, width: 0.6, height: 0.6, cols: 3, rows: 3 };
+const meta = { name: "10x", objective: { magnification: 10, na: 0.3 }, scorer: new SyntheticDeepFocusScorer({ defocusUm: () => 0 }), roi, modelHash: "abc123" };
+
+describe("calibration", () => {
+  it("drops invalid and outlier tiles, centres the curve at its minimum (the true focus), fits a Moffat dip", () => {
+    const rng = new Rng(9);
+    const focusUm = 12.3;
+    const planes: PlaneScores[] = [];
+    for (let z = -140; z <= 160; z += 2)
+      planes.push({ zUm: z, tiles: Array.from({ length: 9 }, (_, t) => (t === 2 ? Number.NaN : t === 5 ? 4 + rng.normal() : syntheticB(z - focusUm) + 0.05 * rng.normal())) });
+    const p = buildCalibration(planes, meta);
+    expect(p.droppedTiles).toEqual([2, 5]);
+    expect(p.fit.A).toBeLessThan(0);
+    expect(Math.abs(p.fit.z0)).toBeLessThan(1e-6);
+    const centreUm = -140 - p.curve[0].zUm;
+    expect(Math.abs(centreUm - focusUm)).toBeLessThan(0.2);
+    expect(p.fwhmUm).toBeGreaterThan(0);
+    expect(p).toMatchObject({ name: "10x", scorer: "deepfocus", modelHash: "abc123", roi });
+  });
+
+  it("refuses a sharpness metric and a curve without a minimum", () => {
+    const planes = Array.from({ length: 20 }, (_, i) => ({ zUm: i, tiles: new Array(9).fill(i) }));
+    expect(() => buildCalibration(planes, { ...meta, scorer: createClassicalScorer("tenengrad") })).toThrow(/defocus scorer/);
+    expect(() => buildCalibration(planes, meta)).toThrow(ConfigError);
+  });
+
+  it("acquires a sweep on live devices, travelling upward", async () => {
+    const rig = await simulatedRig({ focusUm: 3 }, 0.02);
+    try {
+      const planes = await acquirePlanes(rig.ctx.camera, rig.ctx.stage, rig.scorer, roi, { fromUm: -60, toUm: 60, stepUm: 6 });
+      expect(planes).toHaveLength(21);
+      const p = buildCalibration(planes, meta);
+      expect(Math.abs(planes[0].zUm - p.curve[0].zUm - 3)).toBeLessThan(0.5);
+    } finally {
+      await rig.devices.stop();
+    }
+  });
+});
+
+describe("calibration profiles", () => {
+  it("round-trip through JSON, and a profile made with another model hash is refused", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "fb-cal-"));
+    const profile = syntheticProfile({ modelHash: "a".repeat(64) });
+    await saveProfile(join(dir, "profile.json"), profile);
+    expect(await loadProfile(join(dir, "profile.json"), "a".repeat(64))).toEqual(profile);
+    expect(await loadProfile(dir, "a".repeat(64))).toEqual(profile);
+    await expect(loadProfile(dir, "b".repeat(64))).rejects.toThrow(/made with model aaaaaaaaaaaa.*runs model bbbbbbbbbbbb.*recalibrate/);
+    await expect(loadProfile(dir, null)).rejects.toBeInstanceOf(ConfigError);
+    await writeFile(join(dir, "bad.json"), JSON.stringify({ ...profile, fwhmUm: -1 }));
+    await expect(loadProfile(join(dir, "bad.json"), "a".repeat(64))).rejects.toThrow(/fwhmUm/);
+  });
+});

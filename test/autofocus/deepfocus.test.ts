@@ -1,0 +1,143 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { deepfocusAutofocus, initialPoints, nextGoldenPoint } from "../../src/autofocus/deepfocus.js";
+import { CanceledError, ConfigError, FocusNotFoundError } from "../../src/errors.js";
+import { isConvex } from "../../src/focus/fit.js";
+import type { SimulatedMicroscope } from "../../src/hardware/simulated-microscope.js";
+import { simulatedStation } from "../helpers.js";
+import { SyntheticDeepFocusScorer, syntheticB, syntheticProfile } from "./synthetic.js";
+import { simulatedRig, type Rig } from "./rig.js";
+
+let rig: Rig | undefined;
+afterEach(async () => {
+  await rig?.devices.stop();
+  rig = undefined;
+});
+
+const profile = syntheticProfile();
+
+describe("DeepFocus search steps on synthetic curves", () => {
+  it("convexity: three images on one branch are not convex, images straddling focus are", () => {
+    const branch = [40, 80, 120];
+    expect(isConvex(branch, branch.map(syntheticB), "minimum")).toBe(false);
+    const straddle = [-40, 0, 40].map((z) => z + 7);
+    expect(isConvex(straddle, straddle.map(syntheticB), "minimum")).toBe(true);
+  });
+
+  it("golden-section updates expand past the lower end, then narrow the bracket around the minimum", () => {
+    const points = [40, 80, 120].map((zUm) => ({ zUm, score: syntheticB(zUm) }));
+    const seen: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      const z = nextGoldenPoint(points, -500, 500);
+      if (z === null) break;
+      seen.push(z);
+      points.push({ zUm: z, score: syntheticB(z) });
+    }
+    expect(seen[0]).toBeCloseTo(40 - 1.618034 * 40, 4);
+    const best = points.reduce((p, q) => (q.score < p.score ? q : p));
+    expect(Math.abs(best.zUm)).toBeLessThan(3);
+    expect(nextGoldenPoint([-500, -400, -300].map((zUm) => ({ zUm, score: 10 + zUm / 100 })), -500, 500)).toBeNull();
+  });
+
+  it("initial images z1, z1 ± s are moved inside the stage limits as a whole", () => {
+    expect(initialPoints(0, 40, -500, 500)).toEqual([-40, 0, 40]);
+    expect(initialPoints(480, 40, -500, 500)).toEqual([420, 460, 500]);
+    expect(initialPoints(0, 40, -10, 10)).toEqual([-10, 0, 10]);
+  });
+});
+
+describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", () => {
+  it("lands within 0.3 µm of focus with 3 images from starts across ±100 µm", async () => {
+    rig = await simulatedRig({ focusUm: 7 });
+    for (const startUm of [-93, -40, 7, 31, 107]) {
+      await rig.devices.stage.moveTo(startUm);
+      const r = await deepfocusAutofocus(rig.ctx, profile, { maxImages: 3 });
+      expect(Math.abs(rig.microscope.defocusUm()), `from ${startUm} → ${r.finalUm}`).toBeLessThan(0.3);
+      expect(r).toMatchObject({ method: "deepfocus", images: 3, startUm });
+      expect(r.tileFocusUm).toHaveLength(9);
+    }
+  });
+
+  it("takes golden-section images while not convex, and a counted verification image", async () => {
+    rig = await simulatedRig();
+    await rig.devices.stage.moveTo(80);
+    const r = await deepfocusAutofocus(rig.ctx, profile, { maxImages: 10, verify: true });
+    expect(r.images).toBeGreaterThan(4);
+    expect(r.images).toBeLessThanOrEqual(10);
+    expect(r.trace.at(-1)?.zUm).toBeCloseTo(r.finalUm, 0);
+    expect(Math.abs(rig.microscope.defocusUm())).toBeLessThan(0.3);
+    expect(Math.abs((r.verification?.b ?? Infinity) - (r.verification?.expectedB ?? 0))).toBeLessThan(0.3);
+    await expect(deepfocusAutofocus(rig.ctx, profile, { maxImages: 3, verify: true })).rejects.toBeInstanceOf(ConfigError);
+  });
+
+  it("the per-tile focus map shows the slide's tilt", async () => {
+    const tiltUmPerMm = 400;
+    rig = await simulatedRig({ tiltUmPerMm }, 0.02);
+    await rig.devices.stage.moveTo(-25);
+    const r = await deepfocusAutofocus(rig.ctx, profile, { maxImages: 5 });
+    const map = r.tileFocusUm as number[];
+    // Tile columns are 12.67 px apart at 0.345 µm/px: focus changes by tilt·Δx per column.
+    const perColumnUm = (tiltUmPerMm * (64 * 0.6 * 0.345)) / 3 / 1000;
+    for (const row of [0, 3, 6]) {
+      expect(map[row + 1] - map[row]).toBeCloseTo(perColumnUm, 0);
+      expect(map[row + 2] - map[row + 1]).toBeCloseTo(perColumnUm, 0);
+    }
+    expect(Math.abs(rig.microscope.defocusUm())).toBeLessThan(0.3);
+  });
+
+  it("empty slide: FocusNotFoundError('no-texture') with the stage back at the start", async () => {
+    rig = await simulatedRig({ sample: "empty" });
+    await rig.devices.stage.moveTo(17);
+    const err = await deepfocusAutofocus(rig.ctx, profile, { maxImages: 6 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FocusNotFoundError);
+    expect(err).toMatchObject({ reason: "no-texture", message: expect.stringMatching(/empty or featureless/) });
+    expect(rig.devices.stage.positionUm()).toBe(17);
+  });
+
+  it("focus beyond the capture range: says so (out-of-range), does not guess, stage back at the start", async () => {
+    rig = await simulatedRig({ focusUm: 300 });
+    await rig.devices.stage.moveTo(0);
+    const err = await deepfocusAutofocus(rig.ctx, profile, { maxImages: 3 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FocusNotFoundError);
+    expect(err).toMatchObject({ reason: "out-of-range", message: expect.stringMatching(/outside the calibrated capture range/) });
+    expect(rig.devices.stage.positionUm()).toBe(0);
+  });
+
+  it("cancellation mid-run stops with CanceledError and leaves a consistent stage", async () => {
+    rig = await simulatedRig();
+    const controller = new AbortController();
+    let images = 0;
+    await rig.devices.stage.moveTo(60);
+    const ctx = { ...rig.ctx, signal: controller.signal, onImage: () => ++images === 2 && controller.abort("cancelled by user") };
+    await expect(deepfocusAutofocus(ctx, profile, { maxImages: 10 })).rejects.toBeInstanceOf(CanceledError);
+    expect(images).toBe(2);
+    const here = rig.devices.stage.positionUm();
+    expect(Number.isFinite(here)).toBe(true);
+    await rig.devices.stage.moveTo(here - 5);
+    expect(rig.devices.stage.positionUm()).toBeCloseTo(here - 5, 6);
+    expect(Math.abs(rig.microscope.physicalZUm() - (here - 5))).toBeLessThan(0.3);
+  });
+});
+
+describe("DeepFocus under the station's operation lock", () => {
+  it("cancel mid-run: the station is idle again and the stage consistent", async () => {
+    const station = await simulatedStation({ camera: { kind: "simulated", width: 64, height: 48 } });
+    try {
+      const scope = station.devices.microscope as SimulatedMicroscope;
+      const scorer = new SyntheticDeepFocusScorer({ defocusUm: () => scope.defocusUm() });
+      // Station.autofocus runs the classical strategy until the lead wires DeepFocus in; its private
+      // run() is the operation lock every operation goes through.
+      const run = (station as unknown as { run<T>(name: string, body: (signal: AbortSignal) => Promise<T>): Promise<T> }).run.bind(station);
+      await station.move(70);
+      let images = 0;
+      const ctx = { camera: station.devices.camera, stage: station.devices.stage, scorer, roi: station.config.autofocus.roi, clock: station.clock };
+      const af = run("autofocus", (signal) => deepfocusAutofocus({ ...ctx, signal, onImage: () => ++images === 2 && void station.cancel() }, profile, { maxImages: 10 }));
+      await expect(af).rejects.toBeInstanceOf(CanceledError);
+      expect(station.status()).toMatchObject({ state: "idle", operation: null, lastError: null });
+      const here = station.status().positionUm;
+      await station.move(here + 1);
+      expect(station.status().positionUm).toBeCloseTo(here + 1, 6);
+    } finally {
+      await station.stop();
+    }
+  });
+});

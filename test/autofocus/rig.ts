@@ -1,0 +1,33 @@
+import type { AutofocusContext } from "../../src/autofocus/types.js";
+import { parseConfig } from "../../src/config/load.js";
+import type { ConfigInput } from "../../src/config/schema.js";
+import { VirtualClock } from "../../src/hardware/clock.js";
+import { createDevices, type Devices } from "../../src/hardware/index.js";
+import type { SimulatedMicroscope } from "../../src/hardware/simulated-microscope.js";
+import { SyntheticDeepFocusScorer } from "./synthetic.js";
+
+export interface Rig {
+  ctx: AutofocusContext;
+  devices: Devices;
+  microscope: SimulatedMicroscope;
+  scorer: SyntheticDeepFocusScorer;
+}
+
+/**
+ * The simulated microscope (small 64×48 frames, virtual clock, 3 µm slack, 10 µm backlash
+ * compensation) with the synthetic DeepFocus scorer reading its true defocus.
+ */
+export async function simulatedRig(microscope: NonNullable<ConfigInput["microscope"]> = {}, noise = 0.05): Promise<Rig> {
+  const config = parseConfig({ clock: "virtual", camera: { kind: "simulated", width: 64, height: 48 }, microscope });
+  const clock = new VirtualClock();
+  const devices = await createDevices(config, clock);
+  await devices.start();
+  const scope = devices.microscope as SimulatedMicroscope;
+  const scorer = new SyntheticDeepFocusScorer({
+    defocusUm: () => scope.defocusUm(),
+    tiltUmPerMm: microscope.tiltUmPerMm,
+    noise,
+    textured: () => microscope.sample !== "empty",
+  });
+  return { ctx: { camera: devices.camera, stage: devices.stage, scorer, roi: config.autofocus.roi, clock }, devices, microscope: scope, scorer };
+}

@@ -1,0 +1,89 @@
+import { describe, expect, it } from "vitest";
+import { curveAt, matchField, matchShift, validTileScores, type CalibrationCurve } from "../../src/focus/calibration-match.js";
+import { Rng } from "../../src/optics/rng.js";
+import { syntheticB } from "../autofocus/synthetic.js";
+
+/** The synthetic DeepFocus curve sampled every 2 µm over ±160 µm, focus at 0. */
+const zGrid = Array.from({ length: 161 }, (_, i) => -160 + 2 * i);
+const curve: CalibrationCurve = { zUm: zGrid, b: zGrid.map(syntheticB) };
+
+describe("curveAt", () => {
+  it("interpolates linearly and is NaN outside the sampled domain", () => {
+    expect(curveAt({ zUm: [0, 2, 4], b: [1, 3, 4] }, 1)).toBeCloseTo(2, 12);
+    expect(curveAt({ zUm: [0, 2, 4], b: [1, 3, 4] }, 4)).toBe(4);
+    expect(curveAt(curve, 161)).toBeNaN();
+  });
+});
+
+describe("matchShift: Δz minimising Σ(b_i − b_calib(z_i − Δz))²", () => {
+  it("recovers known shifts (sub-step, within the 2-µm curve's interpolation error) from three noise-free images", () => {
+    for (const shiftUm of [-83.3, -23.7, 0, 0.37, 1.1, 55.5, 90]) {
+      const zs = [-40, 0, 40];
+      const m = matchShift(curve, zs, zs.map((z) => syntheticB(z - shiftUm)));
+      expect(m.problem, `shift ${shiftUm}`).toBeNull();
+      expect(Math.abs(m.shiftUm - shiftUm), `shift ${shiftUm}`).toBeLessThan(0.05);
+    }
+  });
+
+  it("with noise, the field aggregate of 9 tiles stays within 0.3 µm", () => {
+    const rng = new Rng(5);
+    const errors = [-70, -12.5, 3.3, 40, 88].map((shiftUm) => {
+      const zs = [-40, 0, 40];
+      const tiles = zs.map((z) => Array.from({ length: 9 }, () => syntheticB(z - shiftUm) + 0.05 * rng.normal()));
+      const m = matchField(curve, zs, tiles);
+      expect(m.problem).toBeNull();
+      return Math.abs((m.shiftUm as number) - shiftUm);
+    });
+    expect(Math.max(...errors)).toBeLessThan(0.3);
+  });
+
+  it("says so instead of guessing when focus is beyond the capture range or the curve is flat there", () => {
+    const zs = [-40, 0, 40];
+    const far = matchShift(curve, zs, zs.map((z) => syntheticB(z - 450)));
+    expect(far.problem).not.toBeNull();
+    const plateau = matchShift(curve, zs, [17.99, 17.99, 17.99]);
+    expect(["edge", "flat"]).toContain(plateau.problem);
+    const mismatch = matchShift(curve, zs, [0, 15, 0]);
+    expect(mismatch.problem).toBe("residual");
+  });
+});
+
+describe("matchField: per-tile Δz and a robust aggregate", () => {
+  const zs = [-30, 0, 30];
+  /** Tile column c ∈ {−1, 0, 1} sees focus at focusUm + slope·c (a tilted slide). */
+  const tilted = (focusUm: number, slopeUm: number, rng: Rng) => zs.map((z) => Array.from({ length: 9 }, (_, t) => syntheticB(z - focusUm - slopeUm * ((t % 3) - 1)) + 0.02 * rng.normal()));
+
+  it("the per-tile Δz map recovers a tilted field; the aggregate is the ROI centre", () => {
+    const m = matchField(curve, zs, tilted(12, 2.5, new Rng(2)));
+    expect(m.problem).toBeNull();
+    expect(m.inlierTiles).toBe(9);
+    m.tileShiftsUm.forEach((s, t) => expect(Math.abs((s as number) - (12 + 2.5 * ((t % 3) - 1))), `tile ${t}`).toBeLessThan(0.3));
+    expect(Math.abs((m.shiftUm as number) - 12)).toBeLessThan(0.15);
+  });
+
+  it("ignores invalid tiles and drops an outlier tile", () => {
+    const tiles = tilted(-20, 0, new Rng(3));
+    tiles.forEach((row) => {
+      row[4] = Number.NaN;
+      row[7] = syntheticB(0);
+    });
+    tiles[1][2] = Number.NaN;
+    tiles[0][2] = Number.NaN;
+    const m = matchField(curve, zs, tiles);
+    expect(m.validTiles).toBe(7);
+    expect(m.tileShiftsUm[4]).toBeNull();
+    expect(m.tileShiftsUm[2]).toBeNull();
+    expect(m.tileShiftsUm[7]).toBeNull();
+    expect(Math.abs((m.shiftUm as number) + 20)).toBeLessThan(0.2);
+  });
+
+  it("reports no-texture when no tile has two valid images", () => {
+    const m = matchField(curve, zs, zs.map(() => new Array(9).fill(Number.NaN)));
+    expect(m).toMatchObject({ problem: "no-texture", shiftUm: null, validTiles: 0 });
+  });
+
+  it("validTileScores turns invalid tiles into NaN", () => {
+    expect(validTileScores({ score: 1, tiles: [1, 2, 3], valid: [true, false, true] })).toEqual([1, Number.NaN, 3]);
+    expect(validTileScores({ score: 1, tiles: [1, Number.POSITIVE_INFINITY] })).toEqual([1, Number.NaN]);
+  });
+});
