@@ -1,13 +1,15 @@
 /**
  * `npm run bench [-- SECTION…]`: prints the benchmark tables recorded in docs/benchmarks.md.
- * Sections: metrics, classical (default: all).
+ * Sections: metrics, classical, station (default: all).
  */
 import { benchClassical } from "./bench/classical.js";
 import { benchMetrics } from "./bench/metrics.js";
+import { benchStation } from "./bench/station.js";
 
 const sections: Record<string, () => Promise<void> | void> = {
   metrics: () => benchMetrics(),
   classical: () => benchClassical(),
+  station: () => benchStation(),
 };
 
 const wanted = process.argv.slice(2);

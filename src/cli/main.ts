@@ -8,6 +8,7 @@ import { registerEvalAf } from "./eval-af.js";
 import { registerScore } from "./score.js";
 import { registerServe } from "./serve.js";
 import { registerStack } from "./stack.js";
+import { registerToken } from "./token.js";
 
 const program = new Command("focusbox")
   .description("autofocus appliance for manual microscopes")
@@ -21,4 +22,5 @@ registerCalibrate(program);
 registerEvalAf(program);
 registerConfig(program);
 registerDoctor(program);
+registerToken(program);
 await program.parseAsync();

@@ -87,6 +87,12 @@ export const configSchema = z.object({
       port: z.number().int().min(0).max(65535).default(8080),
       /** Serve GET /api/status and the page without a token. */
       publicStatus: z.boolean().default(true),
+      /** MJPEG preview rate. */
+      previewFps: z.number().positive().max(30).default(5),
+      /** An operation running longer than this stops the systemd watchdog pings. */
+      maxOperationMs: z.number().positive().default(30 * 60_000),
+      /** Shutdown gives up waiting after this (keep below the unit's TimeoutStopSec). */
+      stopTimeoutMs: z.number().positive().default(10_000),
     })
     .prefault({}),
   objective: objective.prefault({}),
@@ -103,6 +109,20 @@ export const configSchema = z.object({
     .refine((s) => s.minUm < s.maxUm, { message: "stage.minUm must be below stage.maxUm" })
     .prefault({}),
   button: buttonConfig,
+  /** What a long button press does when idle (a long press while busy always cancels). */
+  buttonLongPress: z.enum(["cancel", "calibrate"]).default("cancel"),
+  deepfocus: z
+    .object({
+      /** Shipped model by precision, or the path of an ONNX file with the same inputs and outputs. */
+      model: z.string().default("int8"),
+      /** Tried in order; the first one available is used (the npm build on ARM64 is CPU-only). */
+      executionProviders: z.array(z.enum(["tensorrt", "cuda", "cpu"])).min(1).default(["tensorrt", "cuda", "cpu"]),
+      /** ONNX Runtime intra-op threads (0 = its default). */
+      threads: z.number().int().min(0).default(0),
+      /** Calibration profile used when a request names none (profiles live in <stateDir>/profiles). */
+      profile: z.string().regex(/^[\w.-]+$/, "letters, digits, '.', '_' and '-' only").default("default"),
+    })
+    .prefault({}),
   led: ledConfig,
   autofocus: z
     .object({

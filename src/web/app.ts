@@ -1,38 +1,48 @@
-import { readFileSync } from "node:fs";
 import { Hono } from "hono";
-import { z } from "zod";
-import { CLASSICAL_METRIC_IDS } from "../focus/types.js";
-import { encodePreviewJpeg } from "../image/codec.js";
 import type { Station } from "../station/station.js";
+import { requireToken } from "./auth.js";
 import { errorResponse } from "./errors.js";
-import { jsonBody } from "./validate.js";
+import { prometheusText } from "./metrics.js";
+import { captureRoutes } from "./routes/captures.js";
+import { eventRoutes } from "./routes/events.js";
+import { operationRoutes } from "./routes/operations.js";
+import { previewRoutes } from "./routes/preview.js";
+import { statusRoutes } from "./routes/status.js";
+import { staticRoutes } from "./static.js";
 
-const STATIC_DIR = new URL("../../src/web/static/", import.meta.url);
+export interface AppOptions {
+  /** The station token (see ensureToken); every mutating route requires it. */
+  token: string;
+  /** GET routes (status, events, preview, captures, metrics) without the token. Default true. */
+  publicStatus?: boolean;
+  /** MJPEG preview frame rate. Default 5. */
+  previewFps?: number;
+  /** Preview frames are decimated to at most this width. Default 1024. */
+  previewMaxWidth?: number;
+  /** Aborting it ends the long-lived streams (SSE, MJPEG), e.g. on shutdown. */
+  closing?: AbortSignal;
+}
 
-const autofocusBody = z.object({
-  metric: z.enum([...CLASSICAL_METRIC_IDS]).optional(),
-  strategy: z.enum(["brent", "sweep"]).optional(),
-});
-const moveBody = z.object({ zUm: z.number().finite(), relative: z.boolean().default(false) });
-
-/** The station's HTTP app: the page and the JSON API. Errors map to JSON in one place. */
-export function createApp(station: Station): Hono {
-  const page = readFileSync(new URL("index.html", STATIC_DIR), "utf8");
+/**
+ * The station's HTTP app: the page (`/`, `/static/*`), the JSON API under `/api` (one
+ * sub-app per resource, all behind the token check) and `/metrics`. Errors map to JSON
+ * `{ error, detail }` only in `onError`.
+ */
+export function createApp(station: Station, options: AppOptions): Hono {
+  const closing = options.closing ?? new AbortController().signal;
+  const startedAtMs = performance.now();
+  const auth = requireToken(options.token, options.publicStatus ?? true);
   const app = new Hono();
   app.onError((err, c) => errorResponse(err, c));
   app.notFound((c) => c.json({ error: "not found", detail: `${c.req.method} ${c.req.path}` }, 404));
-
-  app.get("/", (c) => c.html(page));
-  app.get("/api/status", (c) => c.json(station.status()));
-  app.post("/api/autofocus", async (c) => c.json(await station.autofocus(await jsonBody(c, autofocusBody))));
-  app.post("/api/cancel", async (c) => c.json({ cancelled: await station.cancel() }));
-  app.post("/api/stage/move", async (c) => {
-    const { zUm, relative } = await jsonBody(c, moveBody);
-    return c.json({ positionUm: await station.move(zUm, relative) });
-  });
-  app.get("/api/preview.jpg", async (c) => {
-    const jpeg = await encodePreviewJpeg(await station.previewFrame());
-    return c.body(new Uint8Array(jpeg), 200, { "content-type": "image/jpeg", "cache-control": "no-store" });
-  });
+  app.use("/api/*", auth);
+  app.use("/metrics", auth);
+  app.route("/", staticRoutes());
+  app.route("/api", statusRoutes(station));
+  app.route("/api", operationRoutes(station));
+  app.route("/api", eventRoutes(station, closing));
+  app.route("/api", previewRoutes(station, { fps: options.previewFps ?? 5, maxWidth: options.previewMaxWidth ?? 1024 }, closing));
+  app.route("/api/captures", captureRoutes(station));
+  app.get("/metrics", (c) => c.text(prometheusText(station, startedAtMs), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }));
   return app;
 }

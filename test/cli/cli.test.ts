@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -71,5 +71,15 @@ describe("focusbox CLI", () => {
     const af = await focusbox(["autofocus", "--config", config, "--start", "0", "--json"]);
     expect(af.code, af.stderr).toBe(0);
     expect(Math.abs(JSON.parse(af.stdout).finalUm - 10)).toBeLessThan(1);
+  });
+
+  it("token prints the API token, created once with mode 0600 and stable afterwards", async () => {
+    const state = join(dir, "state-token");
+    const first = await focusbox(["token"], { FOCUSBOX_STATE_DIR: state });
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout.trim()).toMatch(/^[\w-]{32,}$/);
+    expect((await focusbox(["token"], { FOCUSBOX_STATE_DIR: state })).stdout).toBe(first.stdout);
+    const path = (await focusbox(["token", "--path"], { FOCUSBOX_STATE_DIR: state })).stdout.trim();
+    expect((await stat(path)).mode & 0o777).toBe(0o600);
   });
 });

@@ -1,0 +1,287 @@
+// focusbox page: no framework; live state over SSE, actions over the JSON API with the token.
+const $ = (id) => document.getElementById(id);
+const TOKEN_KEY = "focusbox-token";
+const CLASSICAL = ["hpf", "tenengrad", "lapv", "sml", "ewc", "ws", "vollath", "normvar"];
+let token = localStorage.getItem(TOKEN_KEY) ?? "";
+let live = []; // trace points of the running autofocus
+let plot = null;
+let events = null; // the EventSource
+
+const fmt = (x, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : "–");
+const withToken = (url) => (token ? `${url}${url.includes("?") ? "&" : "?"}token=${encodeURIComponent(token)}` : url);
+const headers = () => (token ? { authorization: `Bearer ${token}` } : {});
+
+function say(text, bad = false) {
+  $("message").textContent = text;
+  $("message").className = bad ? "bad" : "";
+}
+
+function askToken() {
+  return new Promise((resolve) => {
+    const dialog = $("token-dialog");
+    $("token-input").value = token;
+    dialog.onclose = () => {
+      if (dialog.returnValue === "save" && $("token-input").value.trim()) {
+        token = $("token-input").value.trim();
+        localStorage.setItem(TOKEN_KEY, token);
+        if (events?.readyState !== EventSource.OPEN) {
+          connect(); // read routes may need the token too (server.publicStatus false)
+          startPreview();
+        }
+        resolve(true);
+      } else resolve(false);
+    };
+    dialog.showModal();
+  });
+}
+
+async function getJson(path) {
+  const res = await fetch(path, { headers: headers() });
+  if (res.status === 401 && (await askToken())) return getJson(path);
+  if (!res.ok) throw new Error(`${path}: ${res.status}`);
+  return res.json();
+}
+
+/** POST with the token; asks for it once on 401 and retries. */
+async function post(path, body = {}) {
+  if (!token && !(await askToken())) throw new Error("no token");
+  const res = await fetch(path, { method: "POST", headers: { "content-type": "application/json", ...headers() }, body: JSON.stringify(body) });
+  const json = await res.json().catch(() => ({}));
+  if (res.status === 401) {
+    token = "";
+    localStorage.removeItem(TOKEN_KEY);
+    if (await askToken()) return post(path, body);
+  }
+  if (!res.ok) throw new Error(json.detail ?? json.error ?? `HTTP ${res.status}`);
+  return json;
+}
+
+function act(path, body, done) {
+  say("");
+  return post(path, typeof body === "function" ? body() : body).then(
+    (r) => done && say(done(r)),
+    (e) => say(e.message, true),
+  );
+}
+
+function showState(s) {
+  $("state").textContent = s.operation ? `busy: ${s.operation}` : s.state;
+  $("state").className = `pill ${s.state}`;
+  if (Number.isFinite(s.positionUm)) $("position").textContent = fmt(s.positionUm);
+  const busy = s.state === "busy";
+  for (const b of document.querySelectorAll("#autofocus, #calibrate, #capture, #zero, [data-jog]")) b.disabled = busy;
+  $("cancel").disabled = s.state === "idle";
+  if (!busy) $("progress").textContent = "";
+}
+
+// ---- result: uPlot score vs z (+ calibration curve, chosen z), tile map ----
+function plotData(trace, curve) {
+  const rows = new Map();
+  for (const p of trace) rows.set(p.zUm, [p.score, null]);
+  if (curve) curve.zUm.forEach((z, i) => rows.set(z, [rows.get(z)?.[0] ?? null, curve.b[i]]));
+  const xs = [...rows.keys()].sort((a, b) => a - b);
+  return [xs, xs.map((x) => rows.get(x)[0]), xs.map((x) => rows.get(x)[1])];
+}
+
+function drawPlot(trace, finalUm, curve) {
+  const el = $("plot");
+  const width = Math.max(240, el.clientWidth);
+  const data = plotData(trace, curve);
+  if (plot && plot.width === width && plot.hasCurve === !!curve) {
+    plot.finalUm = finalUm;
+    plot.setData(data);
+    return;
+  }
+  plot?.destroy();
+  const marker = (u) => {
+    if (!Number.isFinite(u.finalUm)) return;
+    const x = Math.round(u.valToPos(u.finalUm, "x", true));
+    const { ctx, bbox } = u;
+    ctx.save();
+    ctx.strokeStyle = "#f7c948";
+    ctx.setLineDash([5, 4]);
+    ctx.lineWidth = 2;
+    ctx.beginPath();
+    ctx.moveTo(x, bbox.top);
+    ctx.lineTo(x, bbox.top + bbox.height);
+    ctx.stroke();
+    ctx.restore();
+  };
+  const axis = { stroke: "#9aa0a6", grid: { stroke: "#2c3137" }, ticks: { stroke: "#2c3137" } };
+  const series = [
+    { label: "z (µm)", value: (u, v) => fmt(v) },
+    { label: "score", stroke: "#4fb3ff", width: 0, paths: () => null, points: { show: true, size: 8, fill: "#4fb3ff" }, value: (u, v) => fmt(v, 4) },
+  ];
+  if (curve) series.push({ label: "calibration", stroke: "#4cd47a", width: 1.5, spanGaps: true, points: { show: false } });
+  plot = new uPlot(
+    { width, height: Math.round(Math.min(260, width * 0.55)), series, axes: [{ ...axis, label: "z (µm)" }, { ...axis, size: 60 }], scales: { x: { time: false } }, cursor: { drag: { x: false, y: false } }, hooks: { draw: [marker] } },
+    data,
+    el,
+  );
+  plot.finalUm = finalUm;
+  plot.hasCurve = !!curve;
+}
+
+function drawTiles(result) {
+  const tiles = $("tiles");
+  tiles.textContent = "";
+  const roi = result.roi ?? { cols: Math.round(Math.sqrt(result.trace[0]?.tiles.length ?? 0)) };
+  const cols = roi.cols || 1;
+  let values, title, diverging;
+  if (Array.isArray(result.tileFocusUm)) {
+    values = result.tileFocusUm.map((z) => (z === null ? null : z - result.finalUm));
+    title = "Δz per tile (µm, tile focus − chosen z)";
+    diverging = true;
+  } else {
+    const nearest = result.trace.reduce((a, p) => (Math.abs(p.zUm - result.finalUm) < Math.abs(a.zUm - result.finalUm) ? p : a), result.trace[0]);
+    if (!nearest) return;
+    values = nearest.tiles.map((v) => (Number.isFinite(v) ? v : null));
+    title = `tile scores at z = ${fmt(nearest.zUm)} µm`;
+  }
+  const finite = values.filter((v) => v !== null);
+  const lo = Math.min(...finite), hi = Math.max(...finite), span = Math.max(...finite.map(Math.abs), 1e-9);
+  tiles.style.gridTemplateColumns = `repeat(${cols}, 1fr)`;
+  for (const v of values) {
+    const cell = document.createElement("div");
+    if (v === null) {
+      cell.style.background = "#333";
+      cell.textContent = "–";
+    } else if (diverging) {
+      const t = v / span;
+      cell.style.background = t >= 0 ? `rgb(${255 - 120 * t},${255 - 120 * t},255)` : `rgb(255,${255 + 120 * t},${255 + 120 * t})`;
+      cell.textContent = fmt(v, 1);
+    } else {
+      const t = hi > lo ? (v - lo) / (hi - lo) : 1;
+      cell.style.background = `hsl(${200 - 160 * t}, 70%, ${35 + 30 * t}%)`;
+      cell.textContent = v >= 100 ? v.toPrecision(3) : fmt(v, 3);
+    }
+    tiles.append(cell);
+  }
+  $("tiles-title").textContent = title;
+  $("tiles-title").hidden = false;
+}
+
+function showResult(r) {
+  $("summary").textContent = `${r.method}: ${fmt(r.startUm)} → ${fmt(r.finalUm)} µm · ${r.images} images · ${fmt(r.durationMs / 1000)} s`;
+  $("summary").className = "";
+  drawPlot(r.trace, r.finalUm, r.calibrationCurve);
+  drawTiles(r);
+}
+
+// ---- log and captures ----
+function addLog(e) {
+  const li = document.createElement("li");
+  li.className = e.outcome;
+  li.textContent = `${new Date(e.startedAt).toLocaleTimeString()} ${e.operation} ${e.outcome === "done" ? "" : `(${e.outcome}) `}${e.detail}`;
+  $("log").prepend(li);
+  while ($("log").children.length > 30) $("log").lastChild.remove();
+}
+
+async function loadCaptures() {
+  const { captures } = await getJson("/api/captures");
+  $("captures").replaceChildren(
+    ...captures.slice(0, 20).map((c) => {
+      const li = document.createElement("li");
+      const a = document.createElement("a");
+      a.href = withToken(`/api/captures/${c.id}`);
+      a.download = `${c.id}.png`;
+      a.textContent = `${new Date(c.capturedAt).toLocaleString()} · z ${fmt(c.zUm)} µm · ${c.pngBits}-bit`;
+      li.append(a);
+      return li;
+    }),
+  );
+}
+
+// ---- live: SSE, preview ----
+function connect() {
+  events?.close();
+  const es = (events = new EventSource(withToken("/api/events")));
+  const on = (name, fn) => es.addEventListener(name, (m) => fn(JSON.parse(m.data)));
+  on("state", (s) => {
+    showState(s);
+    if (s.state === "busy" && s.operation === "autofocus") live = [];
+  });
+  on("image", ({ point }) => {
+    live.push(point);
+    $("position").textContent = fmt(point.zUm);
+    $("progress").textContent = `image ${live.length} · z ${fmt(point.zUm)} µm · score ${fmt(point.score, 4)}`;
+    drawPlot(live, NaN);
+  });
+  on("progress", (p) => {
+    $("position").textContent = fmt(p.zUm);
+    $("progress").textContent = `${p.operation}: plane ${p.done}/${p.total} · z ${fmt(p.zUm)} µm`;
+  });
+  on("result", ({ result }) => showResult(result));
+  on("failed", (f) => say(`${f.operation} failed: ${f.error}`, true));
+  on("calibrated", ({ calibration: c }) => say(`calibration ${c.kind} "${c.name}": ${c.planes} planes → ${c.path}`));
+  on("captured", () => loadCaptures().catch(() => undefined));
+  on("operation", addLog);
+  es.onopen = () => refresh();
+  es.onerror = () => {
+    $("state").textContent = "offline";
+    $("state").className = "pill offline";
+  };
+}
+
+function startPreview() {
+  const img = $("preview");
+  let polling = false;
+  const poll = () => {
+    const next = new Image();
+    next.onload = () => {
+      img.src = next.src;
+      setTimeout(poll, 500);
+    };
+    next.onerror = () => setTimeout(poll, 2000);
+    next.src = withToken(`/api/preview.jpg?t=${Date.now()}`);
+  };
+  img.onerror = () => {
+    if (polling) return;
+    polling = true;
+    poll();
+  };
+  img.src = withToken("/api/preview.mjpg");
+}
+
+async function refresh() {
+  const s = await getJson("/api/status");
+  showState(s);
+  if (s.lastResult) showResult(s.lastResult);
+  const { operations } = await getJson("/api/log");
+  $("log").textContent = "";
+  operations.forEach(addLog);
+}
+
+async function loadMethods() {
+  const { methods, profiles, defaults } = await getJson("/api/methods");
+  $("method").replaceChildren(...methods.map((m) => new Option(m, m, false, m === defaults.metric)));
+  $("profile").replaceChildren(new Option("default", ""), ...profiles.map((p) => new Option(p, p)));
+  $("strategy").value = defaults.strategy;
+  const sync = () => {
+    const classical = CLASSICAL.includes($("method").value);
+    $("profile-label").hidden = classical || profiles.length === 0;
+    $("strategy").parentElement.hidden = !classical;
+  };
+  $("method").onchange = sync;
+  sync();
+}
+
+function afRequest() {
+  const m = $("method").value;
+  if (CLASSICAL.includes(m)) return { metric: m, strategy: $("strategy").value };
+  return $("profile").value ? { method: m, profile: $("profile").value } : { method: m };
+}
+
+$("autofocus").onclick = () => act("/api/autofocus", afRequest, (r) => `focused at ${fmt(r.finalUm)} µm with ${r.images} images`);
+$("cancel").onclick = () => act("/api/cancel", {}, (r) => (r.cancelled ? `cancelled ${r.operation}` : "nothing to cancel"));
+$("calibrate").onclick = () => act("/api/calibrate", {}, null);
+$("capture").onclick = () => act("/api/capture", {}, (c) => `captured ${c.file}`);
+$("zero").onclick = () => act("/api/stage/zero", {}, () => "position set to 0 µm");
+$("key").onclick = () => askToken();
+for (const b of document.querySelectorAll("[data-jog]")) b.onclick = () => act("/api/stage/move", { zUm: Number(b.dataset.jog), relative: true }, null);
+addEventListener("resize", () => plot && plot.width !== Math.max(240, $("plot").clientWidth) && plot.setSize({ width: Math.max(240, $("plot").clientWidth), height: plot.height }));
+
+connect();
+startPreview();
+loadMethods().catch((e) => say(e.message, true));
+loadCaptures().catch(() => undefined);
