@@ -1,8 +1,9 @@
 /**
  * `npm run bench [-- SECTION…]`: prints the benchmark tables recorded in docs/benchmarks.md.
- * Sections: metrics, classical, station (default: all).
+ * Sections: metrics, classical, station, invariance (default: all).
  */
 import { benchClassical } from "./bench/classical.js";
+import { benchInvariance } from "./bench/invariance.js";
 import { benchMetrics } from "./bench/metrics.js";
 import { benchStation } from "./bench/station.js";
 
@@ -10,6 +11,9 @@ const sections: Record<string, () => Promise<void> | void> = {
   metrics: () => benchMetrics(),
   classical: () => benchClassical(),
   station: () => benchStation(),
+  invariance: async () => {
+    await benchInvariance();
+  },
 };
 
 const wanted = process.argv.slice(2);
