@@ -1,6 +1,6 @@
 import { access } from "node:fs/promises";
 import { join } from "node:path";
-import type { Config } from "../config/schema.js";
+import { configSchema, type Config } from "../config/schema.js";
 import { ConfigError, DeviceError, FocusNotFoundError } from "../errors.js";
 import { createClassicalScorer } from "../focus/classical-scorer.js";
 import { median } from "../focus/stats.js";
@@ -66,12 +66,12 @@ export const EVAL_METHODS = ["deepfocus", ...CLASSICAL_METRIC_IDS] as const;
  * (loaded lazily, so onnxruntime only loads when DeepFocus is asked for).
  * @throws ConfigError for an unknown method.
  */
-export async function createScorerForMethod(method: string): Promise<MethodScorer> {
+export async function createScorerForMethod(method: string, deepfocus: Config["deepfocus"] = configSchema.parse({}).deepfocus): Promise<MethodScorer> {
   if ((CLASSICAL_METRIC_IDS as readonly string[]).includes(method))
     return { scorer: createClassicalScorer(method as ClassicalMetricId), modelHash: null, close: async () => {} };
   if (method !== "deepfocus") throw new ConfigError(`unknown method "${method}"; expected one of ${EVAL_METHODS.join(", ")}`);
   const { createDeepFocusScorer } = await import("../inference/deepfocus.js");
-  const scorer = await createDeepFocusScorer({ model: "int8" });
+  const scorer = await createDeepFocusScorer({ model: deepfocus.model, executionProviders: deepfocus.executionProviders, threads: deepfocus.threads || undefined });
   return { scorer, modelHash: scorer.info.sha256, close: () => scorer.close() };
 }
 

@@ -21,9 +21,9 @@ export interface CalibrateOptions {
 }
 
 /** Calibrates the DeepFocus scorer and saves the profile; returns it and where it went. */
-export async function calibrate(o: CalibrateOptions, createScorer: ScorerFactory = createScorerForMethod): Promise<{ file: string; profile: CalibrationProfile }> {
+export async function calibrate(o: CalibrateOptions, createScorer?: ScorerFactory): Promise<{ file: string; profile: CalibrationProfile }> {
   const config = await configFrom(o.config);
-  const method = await createScorer("deepfocus");
+  const method = await (createScorer ?? ((m) => createScorerForMethod(m, config.deepfocus)))("deepfocus");
   try {
     const roi = config.autofocus.roi;
     const stack = o.stack ? await readStack(o.stack) : null;

@@ -19,7 +19,7 @@ export interface EvalAfOptions {
 }
 
 /** The eval-af report for the given options; the scorer comes from `createScorer` (tests inject a synthetic one). */
-export async function evalAf(o: EvalAfOptions, createScorer: ScorerFactory = createScorerForMethod): Promise<EvalReport> {
+export async function evalAf(o: EvalAfOptions, createScorer?: ScorerFactory): Promise<EvalReport> {
   if (!(EVAL_METHODS as readonly string[]).includes(o.method)) throw new ConfigError(`unknown method "${o.method}"; expected one of ${EVAL_METHODS.join(", ")}`);
   if (o.stack.length === 0) throw new ConfigError("eval-af needs at least one --stack DIR");
   if (o.method === "deepfocus" && !o.calibration) throw new ConfigError("--method deepfocus needs --calibration (a profile from focusbox calibrate, or a calibration z-stack)");
@@ -27,7 +27,7 @@ export async function evalAf(o: EvalAfOptions, createScorer: ScorerFactory = cre
   const config = await configFrom(o.config);
   const stacks = [];
   for (const name of o.stack) stacks.push({ name, stack: await readStack(name) });
-  const method = await createScorer(o.method);
+  const method = await (createScorer ?? ((m) => createScorerForMethod(m, config.deepfocus)))(o.method);
   try {
     if (o.method !== "deepfocus")
       return await evaluate({ method: o.method, stacks, startsUm, scorer: method.scorer, roi: config.autofocus.roi, runnerFor: (s) => classicalRunner(s, config, o.maxImages ?? config.autofocus.maxImages) });

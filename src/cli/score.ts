@@ -15,7 +15,7 @@ export function registerScore(program: Command): void {
     .action((opts: { stack: string; metric: string; config?: string; json?: boolean }) =>
       runCommand(async () => {
         const config = await configFrom(opts.config);
-        const { scorer, close } = await createScorerForMethod(opts.metric);
+        const { scorer, close } = await createScorerForMethod(opts.metric, config.deepfocus);
         try {
           const stack = await readStack(opts.stack);
           const planes = [];

@@ -1,9 +1,9 @@
 import type { AddressInfo } from "node:net";
 import { serve, type ServerType } from "@hono/node-server";
 import type { Command } from "commander";
-import { createDevices } from "../hardware/index.js";
 import { createLogger, type Logger } from "../log.js";
-import { Station } from "../station/station.js";
+import type { Station } from "../station/station.js";
+import { createStation } from "../station/deepfocus.js";
 import { SystemdNotifier } from "../station/systemd.js";
 import { createApp } from "../web/app.js";
 import { ensureToken, tokenPath } from "../web/token.js";
@@ -28,7 +28,7 @@ export function registerServe(program: Command): void {
         const notifier = new SystemdNotifier();
         const token = await ensureToken(config.stateDir);
         const clock = clockFor(config);
-        const station = new Station(config, await createDevices(config, clock), clock, { longPressAction: config.buttonLongPress });
+        const station = await createStation(config, clock);
         await station.start();
         station.events.on("operation", (e) => log.info(e, `${e.operation} ${e.outcome}`));
         const closing = new AbortController();

@@ -119,7 +119,11 @@ export const configSchema = z.object({
       executionProviders: z.array(z.enum(["tensorrt", "cuda", "cpu"])).min(1).default(["tensorrt", "cuda", "cpu"]),
       /** ONNX Runtime intra-op threads (0 = its default). */
       threads: z.number().int().min(0).default(0),
-      /** Calibration profile used when a request names none (profiles live in <stateDir>/profiles). */
+      /** Image budget of a DeepFocus autofocus (the paper's method needs 3 when the first three bracket focus). */
+      maxImages: z.number().int().min(3).max(50).default(10),
+      /** Take a final verification image at the chosen position (counted in the images). */
+      verify: z.boolean().default(false),
+      /** Calibration profile used when a request names none (profiles live in <stateDir>/calibration). */
       profile: z.string().regex(/^[\w.-]+$/, "letters, digits, '.', '_' and '-' only").default("default"),
     })
     .prefault({}),

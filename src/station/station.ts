@@ -49,6 +49,8 @@ export interface StationOptions {
   autofocusMethods?: Record<string, AutofocusMethod>;
   /** The calibration; default records a calibration stack (see recordCalibrationStack). */
   calibrate?: CalibrateRunner;
+  /** Called after the devices have stopped (e.g. to release a loaded model). */
+  onStopped?: () => Promise<void>;
   /** Entries kept in the recent-operations log. Default 50. */
   logSize?: number;
 }
@@ -127,6 +129,7 @@ export class Station {
     this.detachPanel?.();
     this.detachPanel = null;
     await this.devices.stop();
+    await this.options.onStopped?.();
   }
 
   status(): StationStatus {

@@ -120,18 +120,24 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
 
 describe("DeepFocus under the station's operation lock", () => {
   it("cancel mid-run: the station is idle again and the stage consistent", async () => {
-    const station = await simulatedStation({ camera: { kind: "simulated", width: 64, height: 48 } });
+    let images = 0;
+    let scope: SimulatedMicroscope | undefined;
+    const station = await simulatedStation(
+      { camera: { kind: "simulated", width: 64, height: 48 } },
+      {
+        autofocusMethods: {
+          deepfocus: (ctx) => {
+            const scorer = new SyntheticDeepFocusScorer({ defocusUm: () => scope!.defocusUm() });
+            return deepfocusAutofocus({ ...ctx, scorer, onImage: () => ++images === 2 && void station.cancel() }, profile, { maxImages: 10 });
+          },
+        },
+      },
+    );
+    scope = station.devices.microscope as SimulatedMicroscope;
     try {
-      const scope = station.devices.microscope as SimulatedMicroscope;
-      const scorer = new SyntheticDeepFocusScorer({ defocusUm: () => scope.defocusUm() });
-      // Station.autofocus runs the classical strategy until the lead wires DeepFocus in; its private
-      // run() is the operation lock every operation goes through.
-      const run = (station as unknown as { run<T>(name: string, body: (signal: AbortSignal) => Promise<T>): Promise<T> }).run.bind(station);
       await station.move(70);
-      let images = 0;
-      const ctx = { camera: station.devices.camera, stage: station.devices.stage, scorer, roi: station.config.autofocus.roi, clock: station.clock };
-      const af = run("autofocus", (signal) => deepfocusAutofocus({ ...ctx, signal, onImage: () => ++images === 2 && void station.cancel() }, profile, { maxImages: 10 }));
-      await expect(af).rejects.toBeInstanceOf(CanceledError);
+      await expect(station.autofocus({ method: "deepfocus" })).rejects.toBeInstanceOf(CanceledError);
+      expect(images).toBe(2);
       expect(station.status()).toMatchObject({ state: "idle", operation: null, lastError: null });
       const here = station.status().positionUm;
       await station.move(here + 1);

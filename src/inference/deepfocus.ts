@@ -1,0 +1,113 @@
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+import ort from "onnxruntime-node";
+import type { Frame } from "../hardware/camera/types.js";
+import { median } from "../focus/stats.js";
+import { roiTiles } from "../focus/tiles.js";
+import type { FocusScorer, FrameScore, Roi } from "../focus/types.js";
+import { openSession, type ExecutionProvider, type InferenceLog } from "./session.js";
+import { writeWindow } from "./windows.js";
+
+/** Side of the model's input windows (px). */
+export const DEEPFOCUS_WINDOW = 128;
+const INPUT = "windows";
+const OUTPUT = "scores";
+
+/** The shipped models (models/deepfocus/, see its README.md model card). */
+export const SHIPPED_DEEPFOCUS_MODELS = {
+  int8: fileURLToPath(new URL("../../models/deepfocus/deepfocus-int8.onnx", import.meta.url)),
+  fp32: fileURLToPath(new URL("../../models/deepfocus/deepfocus-fp32.onnx", import.meta.url)),
+} as const;
+
+export interface DeepFocusOptions {
+  /** A shipped model by precision, or the path of an ONNX file with the same I/O. */
+  model: "int8" | "fp32" | string;
+  /** Default tensorrt → cuda → cpu (see openSession). */
+  executionProviders?: readonly ExecutionProvider[];
+  /** Intra-op threads (onnxruntime's default when omitted). */
+  threads?: number;
+  /** Windows in the warm-up run at start (default 9, a 3×3 ROI). */
+  warmupWindows?: number;
+  log?: InferenceLog;
+}
+
+export interface DeepFocusInfo {
+  modelPath: string;
+  sha256: string;
+  provider: ExecutionProvider;
+  /** "int8" when the graph holds QuantizeLinear/DequantizeLinear nodes. */
+  precision: "int8" | "fp32";
+}
+
+/** Raw model output for a batch of windows. */
+export interface WindowScores {
+  /** Defocus magnitude |z| / DOF (DOF = λ·n/NA² + n·e/(M·NA)); ≈0 in focus, grows with |z|. */
+  defocus: Float32Array;
+  /** Validity logit: > 0 when the window has texture to judge focus on. */
+  validity: Float32Array;
+}
+
+/**
+ * The DeepFocus CNN as a FocusScorer. Each ROI tile becomes one 128×128 window of raw pixel
+ * values (see writeWindow: tiles larger than 128 px are area-averaged down, smaller ones get a
+ * 128-px window centred on them); all windows of a frame go through the model in one run.
+ * Tile score = defocus in DOF units (lower is sharper); `valid` = validity logit > 0;
+ * frame score = median of the valid tiles, NaN when none is valid.
+ */
+export class DeepFocusScorer implements FocusScorer {
+  readonly id = "deepfocus" as const;
+  readonly higherIsSharper = false;
+
+  constructor(
+    private readonly session: ort.InferenceSession,
+    readonly info: DeepFocusInfo,
+  ) {}
+
+  /** Scores a batch of windows laid out as float32 [n, 1, 128, 128]. */
+  async scoreWindows(windows: Float32Array, n: number): Promise<WindowScores> {
+    const input = new ort.Tensor("float32", windows, [n, 1, DEEPFOCUS_WINDOW, DEEPFOCUS_WINDOW]);
+    const result = await this.session.run({ [INPUT]: input });
+    const out = result[OUTPUT].data as Float32Array;
+    const defocus = new Float32Array(n);
+    const validity = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      defocus[i] = out[2 * i];
+      validity[i] = out[2 * i + 1];
+    }
+    return { defocus, validity };
+  }
+
+  async score(frame: Frame, roi: Roi): Promise<FrameScore> {
+    const rects = roiTiles(frame.width, frame.height, roi);
+    const size = DEEPFOCUS_WINDOW * DEEPFOCUS_WINDOW;
+    const windows = new Float32Array(rects.length * size);
+    rects.forEach((r, i) => writeWindow(frame, r, DEEPFOCUS_WINDOW, windows, i * size));
+    const { defocus, validity } = await this.scoreWindows(windows, rects.length);
+    const tiles = Array.from(defocus);
+    const valid = Array.from(validity, (v) => v > 0);
+    const kept = tiles.filter((_, i) => valid[i]);
+    return { score: kept.length ? median(kept) : Number.NaN, tiles, valid };
+  }
+
+  async close(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+/**
+ * Loads a DeepFocus model, picks the execution provider (with fallback), and warms it up.
+ * @throws Error when the file cannot be read or no execution provider can run it.
+ */
+export async function createDeepFocusScorer(opts: DeepFocusOptions): Promise<DeepFocusScorer> {
+  const modelPath = opts.model === "int8" || opts.model === "fp32" ? SHIPPED_DEEPFOCUS_MODELS[opts.model] : opts.model;
+  const bytes = await readFile(modelPath);
+  const sha256 = createHash("sha256").update(bytes).digest("hex");
+  const precision = bytes.includes("DequantizeLinear") ? "int8" : "fp32";
+  const { session, provider } = await openSession(bytes, opts);
+  const scorer = new DeepFocusScorer(session, { modelPath, sha256, provider, precision });
+  const warm = opts.warmupWindows ?? 9;
+  if (warm > 0) await scorer.scoreWindows(new Float32Array(warm * DEEPFOCUS_WINDOW * DEEPFOCUS_WINDOW), warm);
+  opts.log?.info({ modelPath, sha256, provider, precision }, "deepfocus: model ready");
+  return scorer;
+}

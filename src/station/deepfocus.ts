@@ -1,0 +1,65 @@
+import { acquirePlanes, buildCalibration, defaultProfilePath, loadProfile, saveProfile } from "../autofocus/calibration.js";
+import { deepfocusAutofocus } from "../autofocus/deepfocus.js";
+import { createScorerForMethod } from "../autofocus/evaluate.js";
+import type { Config } from "../config/schema.js";
+import type { FocusScorer } from "../focus/types.js";
+import type { Clock } from "../hardware/clock.js";
+import { createDevices } from "../hardware/index.js";
+import { calibrationSweepAround, type AutofocusMethod, type CalibrateRunner } from "./operations.js";
+import { Station } from "./station.js";
+
+/** The DeepFocus autofocus and calibration as station plug-ins, sharing one loaded model. */
+export interface DeepFocusPlugins {
+  autofocusMethods: { deepfocus: AutofocusMethod };
+  calibrate: CalibrateRunner;
+  scorer: FocusScorer;
+  modelHash: string | null;
+  close(): Promise<void>;
+}
+
+/**
+ * Loads the configured DeepFocus model (execution provider with fallback, warm-up) and returns
+ * the station's `deepfocus` autofocus method and its calibration. Profiles are JSON files in
+ * `<stateDir>/calibration/<name>.json`; one made with another model is refused.
+ */
+export async function createDeepFocusPlugins(config: Config): Promise<DeepFocusPlugins> {
+  const { scorer, modelHash, close } = await createScorerForMethod("deepfocus", config.deepfocus);
+  const profileFile = (name: string | undefined) => defaultProfilePath(config.stateDir, name ?? config.deepfocus.profile);
+
+  const deepfocus: AutofocusMethod = async (ctx, request) => {
+    const profile = await loadProfile(profileFile(request.profile), modelHash);
+    const { maxImages, verify } = config.deepfocus;
+    const result = await deepfocusAutofocus({ ...ctx, scorer, roi: profile.roi }, profile, { maxImages, verify });
+    const calibrationCurve = { zUm: profile.curve.map((p) => p.zUm + result.finalUm), b: profile.curve.map((p) => p.b) };
+    return { ...result, calibrationCurve };
+  };
+
+  const calibrate: CalibrateRunner = async (ctx, request) => {
+    const name = request.name ?? config.deepfocus.profile;
+    const startUm = ctx.stage.positionUm();
+    const sweep = calibrationSweepAround(ctx, request);
+    const planes = await acquirePlanes(ctx.camera, ctx.stage, scorer, config.autofocus.roi, sweep, ctx.signal);
+    await ctx.stage.moveTo(startUm, ctx.signal);
+    const { magnification, na } = config.objective;
+    const profile = buildCalibration(planes, { name, objective: { magnification, na }, scorer, roi: config.autofocus.roi, modelHash });
+    await saveProfile(profileFile(name), profile);
+    return { kind: "profile", name, path: `calibration/${name}.json`, planes: planes.length, fwhmUm: profile.fwhmUm, curve: profile.curve };
+  };
+
+  return { autofocusMethods: { deepfocus }, calibrate, scorer, modelHash, close };
+}
+
+/**
+ * The appliance's station: the configured devices plus the DeepFocus plug-ins (model loaded
+ * and warmed up before this resolves); `stop()` also releases the model.
+ */
+export async function createStation(config: Config, clock: Clock): Promise<Station> {
+  const devices = await createDevices(config, clock);
+  const plugins = await createDeepFocusPlugins(config);
+  return new Station(config, devices, clock, {
+    longPressAction: config.buttonLongPress,
+    autofocusMethods: plugins.autofocusMethods,
+    calibrate: plugins.calibrate,
+    onStopped: plugins.close,
+  });
+}

@@ -1,0 +1,165 @@
+import { readFileSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Frame } from "../../src/hardware/camera/types.js";
+import type { Roi } from "../../src/focus/types.js";
+import { createDeepFocusScorer, SHIPPED_DEEPFOCUS_MODELS, type DeepFocusScorer } from "../../src/inference/deepfocus.js";
+import { createHash } from "node:crypto";
+
+/** The shipped models through onnxruntime-node (no mocks), on a texture the model never saw. */
+
+const SIZE = 384;
+const ROI: Roi = { x: 0, y: 0, width: 1, height: 1, cols: 3, rows: 3 };
+
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Woven pattern: a sum of random plane waves, folded through |sin| (not a training source). */
+function texture(seed: number): Float64Array {
+  const r = rng(seed);
+  const waves = Array.from({ length: 24 }, () => ({ f: 0.03 + 0.25 * r(), a: Math.PI * r(), p: 2 * Math.PI * r() }));
+  const img = new Float64Array(SIZE * SIZE);
+  for (let y = 0; y < SIZE; y++)
+    for (let x = 0; x < SIZE; x++) {
+      let s = 0;
+      for (const w of waves) s += Math.cos(2 * Math.PI * w.f * (x * Math.cos(w.a) + y * Math.sin(w.a)) + w.p);
+      img[y * SIZE + x] = Math.abs(Math.sin(s));
+    }
+  return img;
+}
+
+/** Separable Gaussian blur (sigma px, clamped edges); a PSF family never used in training. */
+function gaussianBlur(img: Float64Array, sigma: number): Float64Array {
+  if (sigma === 0) return img;
+  const rad = Math.ceil(3 * sigma);
+  const k = Array.from({ length: 2 * rad + 1 }, (_, i) => Math.exp(-((i - rad) ** 2) / (2 * sigma * sigma)));
+  const sum = k.reduce((a, b) => a + b, 0);
+  const pass = (src: Float64Array, dx: number, dy: number) => {
+    const out = new Float64Array(src.length);
+    for (let y = 0; y < SIZE; y++)
+      for (let x = 0; x < SIZE; x++) {
+        let s = 0;
+        for (let i = -rad; i <= rad; i++) {
+          const xx = Math.min(SIZE - 1, Math.max(0, x + i * dx));
+          const yy = Math.min(SIZE - 1, Math.max(0, y + i * dy));
+          s += k[i + rad] * src[yy * SIZE + xx];
+        }
+        out[y * SIZE + x] = s / sum;
+      }
+    return out;
+  };
+  return pass(pass(img, 1, 0), 0, 1);
+}
+
+/** 12-bit frame: bright-field-like (800 + 2000·img) plus Gaussian noise of SD `noise` DN. */
+function frame(img: Float64Array, noise: number, seed = 1): Frame {
+  const r = rng(seed);
+  const data = new Uint16Array(SIZE * SIZE);
+  for (let i = 0; i < data.length; i++) {
+    const g = Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r());
+    data[i] = Math.min(4095, Math.max(0, Math.round(800 + 2000 * img[i] + noise * g)));
+  }
+  return { data, width: SIZE, height: SIZE, bitDepth: 12, timestampMs: 0 };
+}
+
+const SIGMAS = [0, 1.5, 3, 6, 12, 24];
+
+describe("DeepFocus scorer (shipped models)", () => {
+  let int8: DeepFocusScorer;
+  let fp32: DeepFocusScorer;
+  let frames: Frame[];
+  beforeAll(async () => {
+    int8 = await createDeepFocusScorer({ model: "int8", executionProviders: ["cpu"], threads: 2 });
+    fp32 = await createDeepFocusScorer({ model: "fp32", executionProviders: ["cpu"], threads: 2 });
+    const tex = texture(7);
+    frames = SIGMAS.map((s) => frame(gaussianBlur(tex, s), 6));
+  });
+  afterAll(async () => {
+    await int8?.close();
+    await fp32?.close();
+  });
+
+  it("reports model path, precision, provider and the file's SHA-256", () => {
+    expect(int8.info.precision).toBe("int8");
+    expect(fp32.info.precision).toBe("fp32");
+    expect(int8.info.provider).toBe("cpu");
+    const sha = createHash("sha256").update(readFileSync(SHIPPED_DEEPFOCUS_MODELS.int8)).digest("hex");
+    expect(int8.info.sha256).toBe(sha);
+    expect(int8.info.modelPath).toBe(SHIPPED_DEEPFOCUS_MODELS.int8);
+    expect(int8.id).toBe("deepfocus");
+    expect(int8.higherIsSharper).toBe(false);
+  });
+
+  it.each([["int8"], ["fp32"]] as const)("%s: score grows with blur on an unseen texture and PSF", async (which) => {
+    const scorer = which === "int8" ? int8 : fp32;
+    const scores = [];
+    for (const f of frames) {
+      const s = await scorer.score(f, ROI);
+      expect(s.tiles).toHaveLength(9);
+      expect(s.valid!.every(Boolean)).toBe(true);
+      scores.push(s.score);
+    }
+    for (let i = 1; i < scores.length; i++) expect(scores[i], `sigma ${SIGMAS[i]} vs ${SIGMAS[i - 1]}: ${scores}`).toBeGreaterThan(scores[i - 1]);
+  });
+
+  it("flags an empty field (uniform + noise, and exactly uniform) as invalid: score NaN", async () => {
+    for (const noise of [0, 6]) {
+      const s = await int8.score(frame(new Float64Array(SIZE * SIZE).fill(0.5), noise, 3), ROI);
+      expect(s.valid!.some(Boolean), `noise ${noise}`).toBe(false);
+      expect(s.score).toBeNaN();
+    }
+  });
+
+  it("INT8 scores correlate with fp32 (r ≥ 0.99 over tiles of all blur levels)", async () => {
+    const a: number[] = [];
+    const b: number[] = [];
+    for (const f of frames) {
+      a.push(...(await int8.score(f, ROI)).tiles);
+      b.push(...(await fp32.score(f, ROI)).tiles);
+    }
+    const mean = (v: number[]) => v.reduce((s, x) => s + x, 0) / v.length;
+    const ma = mean(a);
+    const mb = mean(b);
+    let sab = 0;
+    let saa = 0;
+    let sbb = 0;
+    a.forEach((x, i) => {
+      sab += (x - ma) * (b[i] - mb);
+      saa += (x - ma) ** 2;
+      sbb += (b[i] - mb) ** 2;
+    });
+    expect(sab / Math.sqrt(saa * sbb)).toBeGreaterThanOrEqual(0.99);
+  });
+
+  it("resamples tiles larger than the window instead of cropping them", async () => {
+    const big = frame(gaussianBlur(texture(11), 0), 6);
+    const s = await int8.score(big, { x: 0, y: 0, width: 1, height: 1, cols: 1, rows: 1 });
+    expect(s.tiles).toHaveLength(1);
+    expect(Number.isFinite(s.tiles[0])).toBe(true);
+  });
+});
+
+describe("execution-provider fallback", () => {
+  it("ends on cpu when tensorrt and cuda are requested but unavailable, and says so", async () => {
+    const warnings: object[] = [];
+    const log = { info: () => {}, warn: (o: object) => void warnings.push(o) };
+    const scorer = await createDeepFocusScorer({ model: "int8", executionProviders: ["tensorrt", "cuda", "cpu"], threads: 1, log });
+    try {
+      expect(scorer.info.provider).toBe("cpu");
+      expect(warnings).toHaveLength(1);
+      expect(JSON.stringify(warnings[0])).toMatch(/tensorrt.*cuda/);
+    } finally {
+      await scorer.close();
+    }
+  });
+
+  it("rejects when no requested provider can run the model", async () => {
+    await expect(createDeepFocusScorer({ model: "int8", executionProviders: ["tensorrt"] })).rejects.toThrow(/no execution provider/);
+  });
+});
