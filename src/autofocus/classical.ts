@@ -1,5 +1,6 @@
 import { brentMaximize } from "../focus/brent.js";
 import { fitPeak } from "../focus/fit.js";
+import { median } from "../focus/stats.js";
 import { FocusNotFoundError } from "../errors.js";
 import { probe } from "./probe.js";
 import type { AutofocusContext, AutofocusResult, TracePoint } from "./types.js";
@@ -16,10 +17,14 @@ export interface ClassicalOptions {
 }
 
 /**
- * A classical metric's peak must stand this far (relative) above the median of the sweep;
- * below it the field is featureless, or focus lies outside the range.
+ * A focus peak must stand above the median of the coarse sweep by this many robust standard
+ * deviations of the sweep (1.4826 · MAD: frame-to-frame noise of the metric on the flat, far
+ * out-of-focus part) and by MIN_PEAK_RELATIVE of the median; otherwise the field is featureless,
+ * or focus lies outside the range. Noise-dominated metrics (SML, LAPV) have small relative but
+ * large noise-relative peaks, hence both tests.
  */
-export const MIN_PEAK_PROMINENCE = 0.1;
+export const MIN_PEAK_SIGMAS = 6;
+export const MIN_PEAK_RELATIVE = 0.02;
 const REFINE_RESERVE_IMAGES = 8;
 
 /**
@@ -61,11 +66,12 @@ async function search(ctx: AutofocusContext, o: ClassicalOptions, startUm: numbe
 
   const scores = coarse.map((p) => p.score);
   const best = scores.indexOf(Math.max(...scores));
-  const median = [...scores].sort((a, b) => a - b)[Math.floor(scores.length / 2)];
-  const prominence = (scores[best] - median) / Math.max(Math.abs(median), Number.EPSILON);
-  if (!(prominence >= MIN_PEAK_PROMINENCE))
+  const med = median(scores);
+  const sigma = 1.4826 * median(scores.map((s) => Math.abs(s - med)));
+  const peak = scores[best] - med;
+  if (!(peak > MIN_PEAK_SIGMAS * sigma && peak > MIN_PEAK_RELATIVE * Math.abs(med)))
     throw new FocusNotFoundError(
-      `no focus peak in ${lo.toFixed(1)}…${hi.toFixed(1)} µm (${ctx.scorer.id} varies by ${(prominence * 100).toFixed(1)} %): the field is featureless or focus lies outside the range`,
+      `no focus peak in ${lo.toFixed(1)}…${hi.toFixed(1)} µm (${ctx.scorer.id} peak ${(peak / Math.max(sigma, Number.EPSILON)).toFixed(1)} noise SD above the median): the field is featureless or focus lies outside the range`,
       "no-texture",
     );
   if (best === 0 || best === count - 1)
