@@ -160,6 +160,11 @@ export function buildCalibration(planes: readonly PlaneScores[], meta: Calibrati
   };
 }
 
+/** The profile name used when none is given: the configured one, else `<M>x-na<NA>` of the objective. */
+export function defaultProfileName(config: { deepfocus: { profile?: string }; objective: { magnification: number; na: number } }): string {
+  return config.deepfocus.profile ?? `${config.objective.magnification}x-na${config.objective.na}`;
+}
+
 /** Where `focusbox calibrate` keeps a named profile. */
 export function defaultProfilePath(stateDir: string, name: string): string {
   return join(stateDir, "calibration", `${name}.json`);

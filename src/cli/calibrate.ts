@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { acquirePlanes, buildCalibration, calibrationSweep, defaultProfilePath, saveProfile, scorePlanes, type CalibrationProfile, type PlaneScores } from "../autofocus/calibration.js";
+import { acquirePlanes, buildCalibration, calibrationSweep, defaultProfileName, defaultProfilePath, saveProfile, scorePlanes, type CalibrationProfile, type PlaneScores } from "../autofocus/calibration.js";
 import { createScorerForMethod, type MethodScorer, type ScorerFactory } from "../autofocus/evaluate.js";
 import type { Config } from "../config/schema.js";
 import { createDevices } from "../hardware/index.js";
@@ -29,7 +29,7 @@ export async function calibrate(o: CalibrateOptions, createScorer?: ScorerFactor
     const stack = o.stack ? await readStack(o.stack) : null;
     const planes = stack ? await scorePlanes(stack.planes, method.scorer, roi) : await acquireLive(config, method, o);
     const { magnification, na } = stack?.manifest.objective ?? config.objective;
-    const name = o.name ?? `${magnification}x-na${na}`;
+    const name = o.name ?? defaultProfileName({ deepfocus: config.deepfocus, objective: { magnification, na } });
     const profile = buildCalibration(planes, { name, objective: { magnification, na }, scorer: method.scorer, roi, modelHash: method.modelHash });
     const file = o.out ?? defaultProfilePath(config.stateDir, name);
     await saveProfile(file, profile);

@@ -123,8 +123,8 @@ export const configSchema = z.object({
       maxImages: z.number().int().min(3).max(50).default(10),
       /** Take a final verification image at the chosen position (counted in the images). */
       verify: z.boolean().default(false),
-      /** Calibration profile used when a request names none (profiles live in <stateDir>/calibration). */
-      profile: z.string().regex(/^[\w.-]+$/, "letters, digits, '.', '_' and '-' only").default("default"),
+      /** Calibration profile used when a request names none (in <stateDir>/calibration); default `<M>x-na<NA>` of the objective. */
+      profile: z.string().regex(/^[\w.-]+$/, "letters, digits, '.', '_' and '-' only").optional(),
     })
     .prefault({}),
   led: ledConfig,

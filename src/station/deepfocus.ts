@@ -1,4 +1,4 @@
-import { acquirePlanes, buildCalibration, defaultProfilePath, loadProfile, saveProfile } from "../autofocus/calibration.js";
+import { acquirePlanes, buildCalibration, defaultProfileName, defaultProfilePath, loadProfile, saveProfile } from "../autofocus/calibration.js";
 import { deepfocusAutofocus } from "../autofocus/deepfocus.js";
 import { createScorerForMethod } from "../autofocus/evaluate.js";
 import type { Config } from "../config/schema.js";
@@ -24,7 +24,7 @@ export interface DeepFocusPlugins {
  */
 export async function createDeepFocusPlugins(config: Config): Promise<DeepFocusPlugins> {
   const { scorer, modelHash, close } = await createScorerForMethod("deepfocus", config.deepfocus);
-  const profileFile = (name: string | undefined) => defaultProfilePath(config.stateDir, name ?? config.deepfocus.profile);
+  const profileFile = (name: string | undefined) => defaultProfilePath(config.stateDir, name ?? defaultProfileName(config));
 
   const deepfocus: AutofocusMethod = async (ctx, request) => {
     const profile = await loadProfile(profileFile(request.profile), modelHash);
@@ -35,7 +35,7 @@ export async function createDeepFocusPlugins(config: Config): Promise<DeepFocusP
   };
 
   const calibrate: CalibrateRunner = async (ctx, request) => {
-    const name = request.name ?? config.deepfocus.profile;
+    const name = request.name ?? defaultProfileName(config);
     const startUm = ctx.stage.positionUm();
     const sweep = calibrationSweepAround(ctx, request);
     const planes = await acquirePlanes(ctx.camera, ctx.stage, scorer, config.autofocus.roi, sweep, ctx.signal);
