@@ -17,14 +17,16 @@ export interface ClassicalOptions {
 }
 
 /**
- * A focus peak must stand above the median of the coarse sweep by this many robust standard
- * deviations of the sweep (1.4826 · MAD: frame-to-frame noise of the metric on the flat, far
- * out-of-focus part) and by MIN_PEAK_RELATIVE of the median; otherwise the field is featureless,
- * or focus lies outside the range. Noise-dominated metrics (SML, LAPV) have small relative but
- * large noise-relative peaks, hence both tests.
+ * A focus peak must stand above the median of the coarse sweep by MIN_PEAK_RELATIVE of the
+ * median, and either by STRONG_PEAK_RELATIVE of it or by MIN_PEAK_SIGMAS robust standard
+ * deviations of the sweep (1.4826 · MAD: the metric's frame-to-frame noise on the flat, far
+ * out-of-focus part). Noise-dominated metrics (SML, LAPV) have small relative but large
+ * noise-relative peaks; smooth metrics (normalised variance) the opposite. Below both the
+ * field is featureless, or focus lies outside the range.
  */
-export const MIN_PEAK_SIGMAS = 6;
 export const MIN_PEAK_RELATIVE = 0.02;
+export const STRONG_PEAK_RELATIVE = 0.1;
+export const MIN_PEAK_SIGMAS = 6;
 const REFINE_RESERVE_IMAGES = 8;
 
 /**
@@ -69,9 +71,10 @@ async function search(ctx: AutofocusContext, o: ClassicalOptions, startUm: numbe
   const med = median(scores);
   const sigma = 1.4826 * median(scores.map((s) => Math.abs(s - med)));
   const peak = scores[best] - med;
-  if (!(peak > MIN_PEAK_SIGMAS * sigma && peak > MIN_PEAK_RELATIVE * Math.abs(med)))
+  const relative = peak / Math.max(Math.abs(med), Number.EPSILON);
+  if (!(relative > MIN_PEAK_RELATIVE && (relative > STRONG_PEAK_RELATIVE || peak > MIN_PEAK_SIGMAS * sigma)))
     throw new FocusNotFoundError(
-      `no focus peak in ${lo.toFixed(1)}…${hi.toFixed(1)} µm (${ctx.scorer.id} peak ${(peak / Math.max(sigma, Number.EPSILON)).toFixed(1)} noise SD above the median): the field is featureless or focus lies outside the range`,
+      `no focus peak in ${lo.toFixed(1)}…${hi.toFixed(1)} µm (${ctx.scorer.id} peak ${(relative * 100).toFixed(1)} % and ${(peak / Math.max(sigma, Number.EPSILON)).toFixed(1)} noise SD above the median): the field is featureless or focus lies outside the range`,
       "no-texture",
     );
   if (best === 0 || best === count - 1)
