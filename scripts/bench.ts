@@ -1,7 +1,8 @@
 /**
  * `npm run bench [-- SECTION…]`: prints the benchmark tables recorded in docs/benchmarks.md.
- * Sections: metrics, classical, station, invariance (default: all).
+ * Sections: metrics, classical, station, invariance, autofocus (default: all).
  */
+import { benchAutofocus } from "./bench/autofocus.js";
 import { benchClassical } from "./bench/classical.js";
 import { benchInvariance } from "./bench/invariance.js";
 import { benchMetrics } from "./bench/metrics.js";
@@ -13,6 +14,9 @@ const sections: Record<string, () => Promise<void> | void> = {
   station: () => benchStation(),
   invariance: async () => {
     await benchInvariance();
+  },
+  autofocus: async () => {
+    await benchAutofocus();
   },
 };
 

@@ -1,4 +1,4 @@
-import { configSchema, type ObjectiveConfig } from "../../src/config/schema.js";
+import { configSchema, type ObjectiveConfig, type SimulatedCameraConfig } from "../../src/config/schema.js";
 import { createClassicalScorer } from "../../src/focus/classical-scorer.js";
 import { median } from "../../src/focus/stats.js";
 import { CLASSICAL_METRIC_IDS, type ClassicalMetricId, type FocusScorer, type Roi } from "../../src/focus/types.js";
@@ -175,76 +175,41 @@ export async function benchInvariance(opts: InvarianceOptions = {}): Promise<Inv
   }
   for (const id of opts.metrics ?? CLASSICAL_METRIC_IDS) scorers.push({ name: id, scorer: createClassicalScorer(id), deepfocus: false });
 
-  // Stacks. Planes are visited in order of |z| (all PSF models here are symmetric in ±z, so
-  // each OTF is built once per |z|), on the smallest FFT grid whose margin holds the PSF at
-  // that |z|; object spectra are computed per (texture, seed) and grid, and dropped once the
-  // planes have outgrown their grid.
-  const psfList = psfModels.map((p) => PSF_MODELS[p]);
-  const imagings = new Map<string, { imaging: PsfImaging; spectra?: Float64Array[] }>();
-  const imagingFor = (absZ: number) => {
-    const im = new PsfImaging({ objective, cameraPixelUm: camera.pixelSizeUm, width, height, maxDefocusUm: absZ, models: psfList });
-    const key = `${im.gridW}x${im.gridH}`;
-    let entry = imagings.get(key);
-    if (!entry) imagings.set(key, (entry = { imaging: im }));
-    return entry;
-  };
-  const samples = textures.flatMap((texture, ti) => seeds.map((seed) => ({ texture, ti, seed })));
-  const curves = psfModels.flatMap((psf, pi) => samples.map((s, si) => ({ psf, pi, si, ...s })));
+  // Stacks
+  const spec: HeldoutStackSpec = { textures, psfModels, seeds, zUm: zs, width, height, objective, camera };
+  const curves = heldoutCurves(spec);
   const scores = scorers.map(() => curves.map(() => new Float64Array(nz)));
   const noValid = scorers.map(() => 0);
   const invalidTiles = scorers.map(() => [0, 0]);
   const tileScores = scorers.map(() => [] as number[]);
   const scorerTime = scorers.map(() => 0);
-  let renderTime = 0;
   const t0 = performance.now();
-  log(`invariance: ${samples.length} slides × ${psfModels.length} PSF models × ${nz} planes`);
-  const order = zs.map((_, i) => i).sort((a, b) => Math.abs(zs[a]) - Math.abs(zs[b]) || zs[a] - zs[b]);
-  let otfs: Float32Array[] = [];
-  let otfAbsZ = Number.NaN;
-  let current: { imaging: PsfImaging; spectra?: Float64Array[] } | undefined;
-  for (const [n, zi] of order.entries()) {
-    const z = zs[zi];
-    let t = performance.now();
-    if (Math.abs(z) !== otfAbsZ) {
-      const entry = imagingFor(Math.abs(z));
-      if (entry !== current) {
-        if (current) current.spectra = undefined;
-        current = entry;
-        current.spectra = samples.map((s) => entry.imaging.objectSpectrum(createHeldoutSlide(s.texture, s.seed)));
-      }
-      otfs = psfList.map((m) => current!.imaging.otf(m, Math.abs(z)));
-      otfAbsZ = Math.abs(z);
-    }
-    renderTime += performance.now() - t;
-    const { imaging, spectra } = current!;
-    for (const [pi] of psfModels.entries())
-      for (const [si, s] of samples.entries()) {
-        t = performance.now();
-        const intensity = imaging.intensity(spectra![si], otfs[pi]);
-        const data = digitize(intensity, camera, new Rng(hashInts(s.seed, s.ti, pi, zi, 0x1a5e)));
-        const frame: Frame = { data, width, height, bitDepth: camera.bitDepth, timestampMs: 0 };
-        renderTime += performance.now() - t;
-        const ci = pi * samples.length + si;
-        for (const [k, entry] of scorers.entries()) {
-          t = performance.now();
-          const r = await entry.scorer.score(frame, roi);
-          scorerTime[k] += performance.now() - t;
-          let v = r.score;
-          if (entry.deepfocus) {
-            const valid = r.valid ?? r.tiles.map(() => true);
-            invalidTiles[k][0] += valid.filter((x) => !x).length;
-            invalidTiles[k][1] += valid.length;
-            tileScores[k].push(...r.tiles);
-            if (!Number.isFinite(v)) {
-              noValid[k]++;
-              v = median(r.tiles); // no valid tile: fall back to the median of all tiles
-            }
+  log(`invariance: ${curves.length / psfModels.length} slides × ${psfModels.length} PSF models × ${nz} planes`);
+  const renderTime = await renderHeldoutStacks(
+    spec,
+    async (ci, zi, frame) => {
+      for (const [k, entry] of scorers.entries()) {
+        const t = performance.now();
+        const r = await entry.scorer.score(frame, roi);
+        scorerTime[k] += performance.now() - t;
+        let v = r.score;
+        if (entry.deepfocus) {
+          const valid = r.valid ?? r.tiles.map(() => true);
+          invalidTiles[k][0] += valid.filter((x) => !x).length;
+          invalidTiles[k][1] += valid.length;
+          tileScores[k].push(...r.tiles);
+          if (!Number.isFinite(v)) {
+            noValid[k]++;
+            v = median(r.tiles); // no valid tile: fall back to the median of all tiles
           }
-          scores[k][ci][zi] = v;
         }
+        scores[k][ci][zi] = v;
       }
-    if ((n + 1) % 20 === 0) log(`invariance: ${n + 1}/${nz} planes (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
-  }
+    },
+    (n) => {
+      if (n % 20 === 0) log(`invariance: ${n}/${nz} planes (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+    },
+  );
   for (const e of scorers) if (e.deepfocus) await (e.scorer as DeepFocusScorer).close();
   const totalS = (performance.now() - t0) / 1000;
 
@@ -360,6 +325,98 @@ export function printInvariance(r: InvarianceResult, missing: string[] = []): vo
   for (const [name, m] of Object.entries(r.models)) w(`${name}: ${m.precision}, provider ${m.provider}, sha256 ${m.sha256}`);
   if (r.int8Fp32TileCorrelation !== undefined) w(`DeepFocus int8 vs fp32 per-tile correlation on these stacks: ${r.int8Fp32TileCorrelation.toFixed(4)}`);
   for (const m of missing) w(`not run: ${m}`);
+}
+
+// ---------------------------------------------------------------- held-out stacks (also used by bench/autofocus.ts)
+
+/** Held-out stacks: every PSF model × texture × seed, imaged at the defocus values `zUm`. */
+export interface HeldoutStackSpec {
+  textures: readonly HeldoutTexture[];
+  psfModels: readonly PsfModelId[];
+  seeds: readonly number[];
+  /** Defocus of each plane (µm). */
+  zUm: readonly number[];
+  width: number;
+  height: number;
+  objective: ObjectiveConfig;
+  /** Pixel pitch and sensor (noise, bit depth) of the simulated camera. */
+  camera: SimulatedCameraConfig;
+}
+
+/** One stack of a spec: its PSF model, texture and seed, with their indices in the spec. */
+export interface HeldoutCurve {
+  psf: PsfModelId;
+  pi: number;
+  texture: HeldoutTexture;
+  ti: number;
+  seed: number;
+  si: number;
+}
+
+/** The spec's stacks, PSF-major (the `ci` of renderHeldoutStacks). */
+export function heldoutCurves(spec: HeldoutStackSpec): HeldoutCurve[] {
+  const samples = spec.textures.flatMap((texture, ti) => spec.seeds.map((seed) => ({ texture, ti, seed })));
+  return spec.psfModels.flatMap((psf, pi) => samples.map((s, si) => ({ psf, pi, si, ...s })));
+}
+
+/**
+ * Renders every plane of every stack of `spec` (frames with shot and read noise, seeded per
+ * stack and plane) and hands it to `onFrame(ci, zi, frame)`, ci indexing heldoutCurves(spec).
+ * Planes are visited in order of |z| (all PSF models here are symmetric in ±z, so each OTF is
+ * built once per |z|), on the smallest FFT grid whose margin holds the PSF at that |z|; object
+ * spectra are computed per (texture, seed) and grid, and dropped once the planes have outgrown
+ * their grid. `onPlane(n)` is called after the n-th plane of all stacks. Returns the
+ * rendering time (ms, `onFrame` excluded).
+ */
+export async function renderHeldoutStacks(
+  spec: HeldoutStackSpec,
+  onFrame: (ci: number, zi: number, frame: Frame) => void | Promise<void>,
+  onPlane?: (n: number) => void,
+): Promise<number> {
+  const { objective, camera, width, height, psfModels } = spec;
+  const zs = spec.zUm;
+  const psfList = psfModels.map((p) => PSF_MODELS[p]);
+  const imagings = new Map<string, { imaging: PsfImaging; spectra?: Float64Array[] }>();
+  const imagingFor = (absZ: number) => {
+    const im = new PsfImaging({ objective, cameraPixelUm: camera.pixelSizeUm, width, height, maxDefocusUm: absZ, models: psfList });
+    const key = `${im.gridW}x${im.gridH}`;
+    let entry = imagings.get(key);
+    if (!entry) imagings.set(key, (entry = { imaging: im }));
+    return entry;
+  };
+  const samples = spec.textures.flatMap((texture, ti) => spec.seeds.map((seed) => ({ texture, ti, seed })));
+  let renderTime = 0;
+  const order = zs.map((_, i) => i).sort((a, b) => Math.abs(zs[a]) - Math.abs(zs[b]) || zs[a] - zs[b]);
+  let otfs: Float32Array[] = [];
+  let otfAbsZ = Number.NaN;
+  let current: { imaging: PsfImaging; spectra?: Float64Array[] } | undefined;
+  for (const [n, zi] of order.entries()) {
+    const z = zs[zi];
+    let t = performance.now();
+    if (Math.abs(z) !== otfAbsZ) {
+      const entry = imagingFor(Math.abs(z));
+      if (entry !== current) {
+        if (current) current.spectra = undefined;
+        current = entry;
+        current.spectra = samples.map((s) => entry.imaging.objectSpectrum(createHeldoutSlide(s.texture, s.seed)));
+      }
+      otfs = psfList.map((m) => current!.imaging.otf(m, Math.abs(z)));
+      otfAbsZ = Math.abs(z);
+    }
+    renderTime += performance.now() - t;
+    const { imaging, spectra } = current!;
+    for (const [pi] of psfModels.entries())
+      for (const [si, s] of samples.entries()) {
+        t = performance.now();
+        const intensity = imaging.intensity(spectra![si], otfs[pi]);
+        const data = digitize(intensity, camera, new Rng(hashInts(s.seed, s.ti, pi, zi, 0x1a5e)));
+        const frame: Frame = { data, width, height, bitDepth: camera.bitDepth, timestampMs: 0 };
+        renderTime += performance.now() - t;
+        await onFrame(pi * samples.length + si, zi, frame);
+      }
+    onPlane?.(n + 1);
+  }
+  return renderTime;
 }
 
 // ---------------------------------------------------------------- analysis helpers (exported for tests)
