@@ -91,7 +91,8 @@ function startLoad(url: string, clients: number): { stop(): Promise<{ latencies:
   const sseDone = fetch(`${url}api/events`, { signal: sse.signal })
     .then(async (res) => {
       const decoder = new TextDecoder();
-      for await (const chunk of res.body!) sseEvents += (decoder.decode(chunk).match(/^event: /gm) ?? []).length;
+      const reader = res.body!.getReader();
+      for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) sseEvents += (decoder.decode(chunk.value).match(/^event: /gm) ?? []).length;
     })
     .catch(() => undefined);
   const poll = async () => {
