@@ -1,9 +1,10 @@
 /**
  * `npm run bench [-- SECTION…]`: prints the benchmark tables recorded in docs/benchmarks.md.
- * Sections: metrics, classical, station, invariance, autofocus (default: all).
+ * Sections: metrics, classical, deepfocus, station, invariance, autofocus (default: all).
  */
 import { benchAutofocus } from "./bench/autofocus.js";
 import { benchClassical } from "./bench/classical.js";
+import { benchDeepFocusLatency } from "./bench/deepfocus.js";
 import { benchInvariance } from "./bench/invariance.js";
 import { benchMetrics } from "./bench/metrics.js";
 import { benchStation } from "./bench/station.js";
@@ -11,6 +12,7 @@ import { benchStation } from "./bench/station.js";
 const sections: Record<string, () => Promise<void> | void> = {
   metrics: () => benchMetrics(),
   classical: () => benchClassical(),
+  deepfocus: () => benchDeepFocusLatency(),
   station: () => benchStation(),
   invariance: async () => {
     await benchInvariance();

@@ -1,0 +1,376 @@
+"""Synthetic training data for the DeepFocus CNN (numpy-free: torch only).
+
+One sample = a 128x128 window of raw camera values (8..16-bit integers stored as uint16), its
+defocus magnitude in DOF units and a validity flag.
+
+Image formation, per sample:
+  1. an in-focus "object" map on a 256x256 grid from one (or a mix of two) procedural sources:
+     tissue (thresholded 1/f noise), nuclei (textured ellipses), cells (Voronoi membranes +
+     nuclei), fibres (random smooth curves), beads (points convolved with a disc), edges
+     (piecewise-constant polygons/gratings); dense or sparse; or an empty field;
+  2. bright-field (absorption: bg * (1 - c*obj)) or dark-field/fluorescence (bg + c*obj) with
+     random contrast c (0.1..1, 15 % 0.03..0.1), smooth illumination non-uniformity;
+  3. incoherent imaging with a scalar pupil-function PSF: defocus phase
+     (z/lambda) * (sqrt(n^2 - (NA rho)^2) - n) plus random Zernike astigmatism, coma and spherical
+     terms and a random pupil apodisation; camera pixel integration (sinc);
+  4. Poisson photon noise (peak 150..30000 e-, 15 % 20..150 e-), Gaussian read noise, black level, gain to a bit
+     depth of 8, 10, 12 or 16 bits, rounding and clipping.
+
+Optics are drawn per sample: NA 0.1..0.95 (< n), immersion n in {1.0, 1.33, 1.515}, wavelength
+0.40..0.70 um, magnification in {4, 10, 20, 40, 60, 100}, camera pixel 1.1..6.5 um, rejected
+unless the sample-plane pixel e/M lies within 0.35..2.0x Nyquist (lambda / 4NA).
+
+Label: k = |z| / DOF with DOF = lambda*n/NA^2 + n*e/(M*NA) (the same formula as
+src/optics/dof.ts, e/M = sample-plane pixel size). k is drawn 30 % in [0, 2], 70 % in [0, 20],
+redrawn below the value at which the geometric blur radius exceeds 115 px (beyond any window).
+
+Validity: 0 for empty fields and for windows whose noise-free object signal has a standard
+deviation below 0.5x the noise standard deviation (shot + read + quantisation); 1 otherwise.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+G = 256  # simulation grid (periodic)
+W = 128  # window size (centre crop)
+MAX_BLUR_PX = 115.0
+N_IMM = (1.0, 1.33, 1.515)
+MAGS = (4.0, 10.0, 20.0, 40.0, 60.0, 100.0)
+
+
+@dataclass
+class Optics:
+    na: float
+    n: float
+    wl: float  # um
+    mag: float
+    cam_px: float  # um, sensor plane
+    px: float  # um, sample plane
+
+    @property
+    def dof(self) -> float:
+        return self.wl * self.n / self.na**2 + self.n * self.px / self.na
+
+    def blur_px_per_dof(self) -> float:
+        s = self.na / self.n
+        return self.dof * s / math.sqrt(1 - s * s) / self.px
+
+
+def _u(g, a=0.0, b=1.0):
+    return a + (b - a) * torch.rand((), generator=g).item()
+
+
+def _lu(g, a, b):
+    return math.exp(_u(g, math.log(a), math.log(b)))
+
+
+def _ri(g, a, b):
+    return int(torch.randint(a, b + 1, (), generator=g).item())
+
+
+def sample_optics(g) -> Optics:
+    while True:
+        n = N_IMM[_ri(g, 0, 2)]
+        na = _u(g, 0.1, min(0.95, 0.98 * n))
+        wl = _u(g, 0.40, 0.70)
+        mag = MAGS[_ri(g, 0, len(MAGS) - 1)]
+        cam = _u(g, 1.1, 6.5)
+        px = cam / mag
+        ratio = px / (wl / (4 * na))
+        if 0.35 <= ratio <= 2.0:
+            return Optics(na, n, wl, mag, cam, px)
+
+
+# ---------------------------------------------------------------- grids and helpers
+_yy, _xx = torch.meshgrid(torch.arange(G, dtype=torch.float32), torch.arange(G, dtype=torch.float32), indexing="ij")
+_f = torch.fft.fftfreq(G)  # cycles / pixel
+_fy, _fx = torch.meshgrid(_f, _f, indexing="ij")
+_fr = torch.sqrt(_fx**2 + _fy**2)
+
+
+def _norm01(x):
+    lo, hi = x.min(), x.max()
+    return (x - lo) / (hi - lo + 1e-12)
+
+
+def _filtered_noise(g, beta, fc=None, aniso=None):
+    """Gaussian noise shaped by 1/f^beta (optionally low-passed at fc cycles/px, optionally oriented)."""
+    wn = torch.randn(G, G, generator=g)
+    fr = _fr.clone()
+    if aniso is not None:
+        ang, ratio = aniso
+        u = _fx * math.cos(ang) + _fy * math.sin(ang)
+        v = -_fx * math.sin(ang) + _fy * math.cos(ang)
+        fr = torch.sqrt(u**2 + (v * ratio) ** 2)
+    filt = 1.0 / torch.clamp(fr, min=1.0 / G) ** beta
+    if fc is not None:
+        filt = filt * torch.exp(-((fr / fc) ** 2))
+    filt[0, 0] = 0
+    out = torch.fft.ifft2(torch.fft.fft2(wn) * filt).real
+    return out / (out.std() + 1e-12)
+
+
+def _blur_gauss(x, sigma):
+    return torch.fft.ifft2(torch.fft.fft2(x) * torch.exp(-2 * (math.pi * sigma * _fr) ** 2)).real
+
+
+def _splat(ys, xs, amps):
+    img = torch.zeros(G * G)
+    iy = torch.remainder(ys.round().long(), G)
+    ix = torch.remainder(xs.round().long(), G)
+    img.index_add_(0, iy * G + ix, amps)
+    return img.view(G, G)
+
+
+def _disc_otf(r):
+    """OTF of a uniform disc of radius r px (area-sampled approximation via Airy-like jinc)."""
+    if r < 0.5:
+        return torch.ones(G, G)
+    x = 2 * math.pi * r * _fr
+    j = torch.special.bessel_j1(x) if hasattr(torch.special, "bessel_j1") else None
+    if j is None:  # pragma: no cover
+        return torch.exp(-2 * (math.pi * r / 2 * _fr) ** 2)
+    out = torch.where(x > 1e-6, 2 * j / x.clamp(min=1e-6), torch.ones_like(x))
+    return out
+
+
+# ---------------------------------------------------------------- sources (object maps in [0,1])
+def src_tissue(g, dense):
+    a = _filtered_noise(g, _u(g, 0.8, 2.2))
+    b = _filtered_noise(g, _u(g, 1.5, 3.0))
+    t = _u(g, -0.5, 1.0) if dense else _u(g, 0.8, 2.0)
+    obj = torch.sigmoid((a + 0.6 * b - t) * _lu(g, 1.0, 8.0))
+    fine = _filtered_noise(g, _u(g, 0.0, 1.0), fc=_u(g, 0.05, 0.4))
+    return _norm01(obj * (1 + _u(g, 0, 0.5) * fine))
+
+
+def _ellipses(g, count, rmin, rmax, textured=True):
+    obj = torch.zeros(G, G)
+    for _ in range(count):
+        r = _u(g, rmin, rmax)
+        q = _u(g, 0.5, 1.0)
+        th = _u(g, 0, math.pi)
+        edge = _u(g, 0.02, 0.3)
+        half = int(r * (1 + 6 * edge)) + 2
+        off = torch.arange(-half, half + 1, dtype=torch.float32)
+        cy, cx = _u(g, 0, G), _u(g, 0, G)
+        iy = torch.remainder(off + int(cy), G).long()
+        ix = torch.remainder(off + int(cx), G).long()
+        dy = (off + int(cy) - cy)[:, None]
+        dx = (off + int(cx) - cx)[None, :]
+        u = dx * math.cos(th) + dy * math.sin(th)
+        v = -dx * math.sin(th) + dy * math.cos(th)
+        d = torch.sqrt((u / r) ** 2 + (v / (r * q)) ** 2)
+        m = torch.sigmoid((1 - d) / edge) * _u(g, 0.4, 1.0)
+        idx = (iy[:, None], ix[None, :])
+        obj[idx] = torch.maximum(obj[idx], m)
+    if textured:
+        tex = _filtered_noise(g, _u(g, 0.5, 2.0), fc=_u(g, 0.05, 0.3))
+        obj = obj * (1 + _u(g, 0.1, 0.6) * tex).clamp(min=0)
+    return obj
+
+
+def src_nuclei(g, dense):
+    count = _ri(g, 25, 120) if dense else _ri(g, 1, 8)
+    return _norm01(_ellipses(g, count, 3, 18))
+
+
+def src_cells(g, dense):
+    k = _ri(g, 15, 70) if dense else _ri(g, 3, 10)
+    pts = torch.rand(k, 2, generator=g) * G
+    h = torch.arange(0, G, 2, dtype=torch.float32)  # distance fields at half resolution, then upsampled
+    dy = torch.remainder(h[None, :, None] - pts[:, 0, None, None] + G / 2, G) - G / 2
+    dx = torch.remainder(h[None, None, :] - pts[:, 1, None, None] + G / 2, G) - G / 2
+    d = torch.sqrt(dy**2 + dx**2)
+    d1, i1 = d.min(0)
+    d.scatter_(0, i1[None], float("inf"))
+    both = torch.stack([d1, d.min(0).values])[None]
+    d2 = torch.nn.functional.interpolate(both, size=(G, G), mode="bilinear", align_corners=False)[0]
+    w = _u(g, 0.5, 3.0)
+    membrane = torch.exp(-(((d2[1] - d2[0]) / w) ** 2))
+    cyto = torch.exp(-((d2[0] / _u(g, 8, 40)) ** 2)) * _u(g, 0, 0.6)
+    nuc = torch.exp(-((d2[0] / _u(g, 2, 8)) ** 4)) * _u(g, 0, 1.0)
+    tex = _filtered_noise(g, 1.0, fc=_u(g, 0.05, 0.3))
+    obj = membrane + cyto * (1 + 0.3 * tex) + nuc
+    if not dense:
+        obj = obj * (d2[0] < _u(g, 10, 40)).float()
+    return _norm01(obj)
+
+
+def src_fibres(g, dense):
+    if _u(g) < 0.3:
+        t = _filtered_noise(g, _u(g, 1.0, 2.0), aniso=(_u(g, 0, math.pi), _lu(g, 3, 20)))
+        return _norm01(torch.relu(t - _u(g, -0.5, 1.0)))
+    count = _ri(g, 20, 120) if dense else _ri(g, 1, 6)
+    steps = 700
+    ys, xs, amps = [], [], []
+    for _ in range(count):
+        ang = _u(g, 0, 2 * math.pi)
+        turn = torch.cumsum(torch.randn(steps, generator=g) * _u(g, 0.0, 0.08), 0) + ang
+        y = torch.cumsum(0.5 * torch.sin(turn), 0) + _u(g, 0, G)
+        x = torch.cumsum(0.5 * torch.cos(turn), 0) + _u(g, 0, G)
+        ys.append(y)
+        xs.append(x)
+        amps.append(torch.full((steps,), _u(g, 0.3, 1.0)))
+    img = _splat(torch.cat(ys), torch.cat(xs), torch.cat(amps))
+    img = _blur_gauss(img, _u(g, 0.4, 2.5))
+    return _norm01(img.clamp(min=0))
+
+
+def src_beads(g, dense):
+    count = _ri(g, 200, 3000) if dense else _ri(g, 1, 25)
+    ys = torch.rand(count, generator=g) * G
+    xs = torch.rand(count, generator=g) * G
+    amps = 0.3 + 0.7 * torch.rand(count, generator=g)
+    img = _splat(ys, xs, amps)
+    r = _lu(g, 0.3, 4.0)
+    img = torch.fft.ifft2(torch.fft.fft2(img) * _disc_otf(r) * torch.exp(-2 * (math.pi * 0.3 * _fr) ** 2)).real
+    return _norm01(img.clamp(min=0))
+
+
+def src_edges(g, dense):
+    obj = torch.zeros(G, G)
+    if _u(g) < 0.3:
+        per = _lu(g, 3, 40)
+        th = _u(g, 0, math.pi)
+        ph = (_xx * math.cos(th) + _yy * math.sin(th)) / per
+        obj = (torch.remainder(ph, 1.0) < _u(g, 0.2, 0.8)).float()
+    else:
+        for _ in range(_ri(g, 3, 25) if dense else _ri(g, 1, 3)):
+            th = _u(g, 0, 2 * math.pi)
+            c = _u(g, 0, G) * math.cos(th) + _u(g, 0, G) * math.sin(th)
+            half = ((_xx * math.cos(th) + _yy * math.sin(th)) > c).float()
+            if _u(g) < 0.5:
+                w = _u(g, 5, 80)
+                half = half * ((_xx * math.cos(th) + _yy * math.sin(th)) < c + w).float()
+            obj = obj + _u(g, -0.5, 1.0) * half
+    return _norm01(obj)
+
+
+SOURCES = {
+    "tissue": src_tissue,
+    "nuclei": src_nuclei,
+    "cells": src_cells,
+    "fibres": src_fibres,
+    "beads": src_beads,
+    "edges": src_edges,
+}
+SOURCE_NAMES = tuple(SOURCES)
+
+
+def make_object(g, kinds=SOURCE_NAMES):
+    name = kinds[_ri(g, 0, len(kinds) - 1)]
+    dense = _u(g) < 0.6
+    obj = SOURCES[name](g, dense)
+    if _u(g) < 0.2:
+        other = kinds[_ri(g, 0, len(kinds) - 1)]
+        obj = _norm01(obj + _u(g, 0.2, 1.0) * SOURCES[other](g, _u(g) < 0.5))
+    if _u(g) < 0.3:
+        obj = obj ** _lu(g, 0.5, 2.0)
+    return obj, name
+
+
+# ---------------------------------------------------------------- PSF / OTF
+def otf(g, o: Optics, z_um: float, aberr_scale: float):
+    fc = o.na / o.wl * o.px  # pupil cutoff in cycles/pixel
+    rho = _fr / fc
+    inside = rho <= 1.0
+    r = rho.clamp(max=1.0)
+    th = torch.atan2(_fy, _fx)
+    w_def = z_um / o.wl * (torch.sqrt(o.n**2 - (o.na * r) ** 2) - o.n)  # waves
+    c = torch.randn(5, generator=g) * aberr_scale
+    w_ab = (
+        c[0] * r**2 * torch.cos(2 * th)
+        + c[1] * r**2 * torch.sin(2 * th)
+        + c[2] * (3 * r**3 - 2 * r) * torch.cos(th)
+        + c[3] * (3 * r**3 - 2 * r) * torch.sin(th)
+        + c[4] * (6 * r**4 - 6 * r**2 + 1)
+    )
+    apod = torch.exp(-_u(g, 0, 1.5) * r**2) if _u(g) < 0.5 else torch.ones_like(r)
+    pupil = torch.where(inside, apod * torch.exp(2j * math.pi * (w_def + w_ab)), torch.zeros((), dtype=torch.complex64))
+    psf = torch.fft.ifft2(pupil).abs() ** 2
+    psf = psf / psf.sum()
+    pix = torch.sinc(_fx) * torch.sinc(_fy)  # pixel integration
+    return torch.fft.fft2(psf) * pix
+
+
+# ---------------------------------------------------------------- one sample
+def sample(g, kinds=SOURCE_NAMES, empty_frac=0.12, optics: Optics | None = None, k: float | None = None):
+    """One window; `optics` and `k` fix the microscope and |z|/DOF (else drawn at random)."""
+    o = optics or sample_optics(g)
+    kmax = MAX_BLUR_PX / o.blur_px_per_dof()
+    while k is None:
+        k = _u(g, 0, 2) if _u(g) < 0.3 else _u(g, 0, 20)
+        if k > kmax:
+            k = None
+    z = k * o.dof * (1 if _u(g) < 0.5 else -1)
+    empty = _u(g) < empty_frac
+    if empty:
+        obj, name = torch.zeros(G, G), "empty"
+    else:
+        obj, name = make_object(g, kinds)
+    bright = _u(g) < 0.5
+    contrast = _lu(g, 0.1, 1.0) if _u(g) < 0.85 else _lu(g, 0.03, 0.1)
+    bg = _u(g, 0.4, 0.95) if bright else _lu(g, 0.002, 0.15)
+    sig = -bg * contrast * obj if bright else contrast * obj * (1 - bg)
+    illum = 1 + _u(g, -0.15, 0.15) * (_xx / G - 0.5) + _u(g, -0.15, 0.15) * (_yy / G - 0.5) + _u(g, -0.2, 0.05) * (
+        ((_xx - G / 2) ** 2 + (_yy - G / 2) ** 2) / (G * G / 2)
+    )
+    ot = otf(g, o, z, _u(g, 0, 0.12) if _u(g) < 0.7 else 0.0)
+    sig_b = torch.fft.ifft2(torch.fft.fft2(sig) * ot).real
+    s0 = (G - W) // 2
+    crop = slice(s0, s0 + W)
+    clean_sig = (sig_b * illum)[crop, crop]
+    clean = (bg * illum)[crop, crop] + clean_sig
+    clean = clean.clamp(min=0)
+    # noise and camera
+    peak_e = _lu(g, 150, 30000) if _u(g) < 0.85 else _lu(g, 20, 150)
+    read_e = _lu(g, 0.5, 15)
+    bits = (8, 10, 12, 16)[_ri(g, 0, 3)]
+    full = 2**bits - 1
+    ref = max(clean.max().item(), 1e-6)
+    e = clean / ref * peak_e
+    electrons = torch.poisson(e, generator=g) + torch.randn(W, W, generator=g) * read_e
+    fill = _u(g, 0.3, 0.95)
+    black = _u(g, 0, 0.06) * full
+    gain = fill * full / peak_e  # DN per electron
+    dn = (electrons * gain + black).round().clamp(0, full)
+    # validity from SNR of the noise-free signal
+    sig_dn = clean_sig / ref * peak_e * gain
+    noise_dn = math.sqrt(gain * gain * (e.mean().item() + read_e**2) + 1 / 12)
+    valid = (not empty) and sig_dn.std().item() > 0.5 * noise_dn
+    meta = dict(k=k, source=name, valid=valid, bits=bits, na=o.na, n=o.n, wl=o.wl, mag=o.mag, px=o.px, bright=bright)
+    return dn.to(torch.int32), meta
+
+
+def generate(n: int, seed: int, kinds=SOURCE_NAMES):
+    """n samples -> (uint16-valued int32 tensor [n,1,W,W], k [n], valid [n], metas)."""
+    g = torch.Generator().manual_seed(seed)
+    xs = torch.empty(n, 1, W, W, dtype=torch.int32)
+    ks = torch.empty(n)
+    vs = torch.empty(n)
+    metas = []
+    for i in range(n):
+        x, m = sample(g, kinds)
+        xs[i, 0] = x
+        ks[i] = m["k"]
+        vs[i] = float(m["valid"])
+        metas.append(m)
+    return xs, ks, vs, metas
+
+
+if __name__ == "__main__":
+    import sys
+    import time
+
+    torch.set_num_threads(2)
+    t = time.time()
+    xs, ks, vs, metas = generate(int(sys.argv[1]) if len(sys.argv) > 1 else 50, 0)
+    dt = time.time() - t
+    print(f"{len(ks)} samples in {dt:.1f}s ({len(ks)/dt:.1f}/s); valid {vs.mean():.2f}")
+    from collections import Counter
+
+    print(Counter(m["source"] for m in metas))
