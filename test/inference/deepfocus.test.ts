@@ -110,7 +110,6 @@ describe("DeepFocus scorer (shipped models)", () => {
       expect(s.valid!.every(Boolean)).toBe(true);
       scores.push(s.score);
     }
-    console.log(which, scores.map((s) => s.toFixed(3)).join(" "));
     for (let i = 1; i < scores.length; i++) expect(scores[i], `sigma ${SIGMAS[i]} vs ${SIGMAS[i - 1]}: ${scores}`).toBeGreaterThan(scores[i - 1]);
   });
 
@@ -140,7 +139,6 @@ describe("DeepFocus scorer (shipped models)", () => {
       saa += (x - ma) ** 2;
       sbb += (b[i] - mb) ** 2;
     });
-    console.log("r", sab / Math.sqrt(saa * sbb));
     expect(sab / Math.sqrt(saa * sbb)).toBeGreaterThanOrEqual(0.99);
   });
 
