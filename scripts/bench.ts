@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- SECTION…]`: prints the benchmark tables recorded in docs/benchmarks.md.
- * Sections: metrics, classical, deepfocus, station, invariance, autofocus (default: all).
+ * Sections: metrics, classical, deepfocus, station, invariance, autofocus, timelapse (default: all).
  */
 import { benchAutofocus } from "./bench/autofocus.js";
 import { benchClassical } from "./bench/classical.js";
@@ -8,6 +8,7 @@ import { benchDeepFocusLatency } from "./bench/deepfocus.js";
 import { benchInvariance } from "./bench/invariance.js";
 import { benchMetrics } from "./bench/metrics.js";
 import { benchStation } from "./bench/station.js";
+import { benchTimelapse } from "./bench/timelapse.js";
 
 const sections: Record<string, () => Promise<void> | void> = {
   metrics: () => benchMetrics(),
@@ -19,6 +20,9 @@ const sections: Record<string, () => Promise<void> | void> = {
   },
   autofocus: async () => {
     await benchAutofocus();
+  },
+  timelapse: async () => {
+    await benchTimelapse();
   },
 };
 

@@ -8,6 +8,7 @@ import { registerEvalAf } from "./eval-af.js";
 import { registerScore } from "./score.js";
 import { registerServe } from "./serve.js";
 import { registerStack } from "./stack.js";
+import { registerTimelapse } from "./timelapse.js";
 import { registerToken } from "./token.js";
 
 const program = new Command("focusbox")
@@ -22,5 +23,6 @@ registerCalibrate(program);
 registerEvalAf(program);
 registerConfig(program);
 registerDoctor(program);
+registerTimelapse(program);
 registerToken(program);
 await program.parseAsync();

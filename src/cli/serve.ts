@@ -4,6 +4,7 @@ import type { Command } from "commander";
 import { createLogger, type Logger } from "../log.js";
 import type { Station } from "../station/station.js";
 import { createStation } from "../station/deepfocus.js";
+import { TimelapseManager } from "../timelapse/manager.js";
 import { SystemdNotifier } from "../station/systemd.js";
 import { createApp } from "../web/app.js";
 import { ensureToken, tokenPath } from "../web/token.js";
@@ -32,7 +33,9 @@ export function registerServe(program: Command): void {
         await station.start();
         station.events.on("operation", (e) => log.info(e, `${e.operation} ${e.outcome}`));
         const closing = new AbortController();
-        const app = createApp(station, { token, publicStatus: config.server.publicStatus, previewFps: config.server.previewFps, closing: closing.signal });
+        const timelapse = new TimelapseManager(station);
+        await timelapse.start();
+        const app = createApp(station, { token, publicStatus: config.server.publicStatus, previewFps: config.server.previewFps, closing: closing.signal, timelapse });
         const hostname = opts.host ?? config.server.host;
         const server = await listen(app.fetch, opts.port ?? config.server.port, hostname);
         const { port } = server.address() as AddressInfo;
@@ -41,7 +44,7 @@ export function registerServe(program: Command): void {
         const stopWatchdog = notifier.startWatchdog(() => server.listening && station.runningForMs() < config.server.maxOperationMs);
         await untilSignal(log);
         stopWatchdog();
-        await shutdown({ station, server, closing, notifier, log, timeoutMs: config.server.stopTimeoutMs });
+        await shutdown({ station, timelapse, server, closing, notifier, log, timeoutMs: config.server.stopTimeoutMs });
       }),
     );
 }
@@ -70,6 +73,7 @@ function untilSignal(log: Logger): Promise<void> {
 
 interface Running {
   station: Station;
+  timelapse: TimelapseManager;
   server: ServerType;
   closing: AbortController;
   notifier: SystemdNotifier;
@@ -78,7 +82,7 @@ interface Running {
 }
 
 /** Stops in reverse order of start: streams and server stop accepting, the operation is cancelled, devices close. */
-async function shutdown({ station, server, closing, notifier, log, timeoutMs }: Running): Promise<void> {
+async function shutdown({ station, timelapse, server, closing, notifier, log, timeoutMs }: Running): Promise<void> {
   const deadline = setTimeout(() => {
     log.error({ timeoutMs }, "shutdown took too long: exiting");
     process.exit(1);
@@ -89,6 +93,7 @@ async function shutdown({ station, server, closing, notifier, log, timeoutMs }: 
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   if ("closeIdleConnections" in server) server.closeIdleConnections();
   try {
+    await timelapse.close();
     await station.stop();
   } catch (err) {
     log.error(err, "error while stopping the devices");

@@ -268,6 +268,15 @@ export class Station {
   }
 
   /**
+   * Runs `body` as one operation named `name`, under the same lock, cancel signal, events and
+   * log as the built-in operations (used by the timelapse scheduler for each point).
+   * @throws BusyError while another operation runs (`running` = "shutdown" once stopping).
+   */
+  runOperation<T>(name: string, body: (ctx: OperationContext) => Promise<T>, summary: (value: T) => string): Promise<T> {
+    return this.run(name, body, summary);
+  }
+
+  /**
    * Cancels the running operation (if any) and waits until it has unwound. When idle, it
    * acknowledges an error state instead. Returns whether an operation was cancelled.
    */

@@ -8,6 +8,8 @@ import { eventRoutes } from "./routes/events.js";
 import { operationRoutes } from "./routes/operations.js";
 import { previewRoutes } from "./routes/preview.js";
 import { statusRoutes } from "./routes/status.js";
+import { timelapseRoutes } from "./routes/timelapse.js";
+import type { TimelapseManager } from "../timelapse/manager.js";
 import { staticRoutes } from "./static.js";
 
 export interface AppOptions {
@@ -21,6 +23,8 @@ export interface AppOptions {
   previewMaxWidth?: number;
   /** Aborting it ends the long-lived streams (SSE, MJPEG), e.g. on shutdown. */
   closing?: AbortSignal;
+  /** The timelapse jobs (started by the caller); without it the app has no /api/timelapse routes. */
+  timelapse?: TimelapseManager;
 }
 
 /**
@@ -43,6 +47,8 @@ export function createApp(station: Station, options: AppOptions): Hono {
   app.route("/api", eventRoutes(station, closing));
   app.route("/api", previewRoutes(station, { fps: options.previewFps ?? 5, maxWidth: options.previewMaxWidth ?? 1024 }, closing));
   app.route("/api/captures", captureRoutes(station));
+  if (options.timelapse) app.route("/api/timelapse", timelapseRoutes(options.timelapse));
   app.get("/metrics", (c) => c.text(prometheusText(station, startedAtMs), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }));
   return app;
 }
+

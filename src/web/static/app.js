@@ -285,3 +285,51 @@ connect();
 startPreview();
 loadMethods().catch((e) => say(e.message, true));
 loadCaptures().catch(() => undefined);
+
+// ---- timelapse panel: polls /api/timelapse; focus position over time (uPlot), latest image ----
+let tlPlot = null;
+let tlLatest = "";
+function drawTimelapse(focus) {
+  const data = [focus.map((f) => f.atMs / 1000), focus.map((f) => f.focusUm)];
+  const width = Math.max(240, $("tl-plot").clientWidth);
+  if (tlPlot) return tlPlot.setData(data);
+  tlPlot = new uPlot({ width, height: 200, scales: { x: { time: true } }, series: [{}, { label: "focus µm", stroke: "#4fb3ff", points: { show: focus.length < 100 } }], axes: [{ stroke: "#9aa0a6" }, { stroke: "#9aa0a6" }] }, data, $("tl-plot"));
+}
+function showTimelapse(s) {
+  const running = s.state === "running" || s.state === "paused";
+  $("tl-start").disabled = running;
+  $("tl-stop").disabled = !running;
+  if (!s.job) return ($("tl-summary").textContent = "no timelapse");
+  const next = s.nextDueAt ? ` · next ${new Date(s.nextDueAt).toLocaleTimeString()}` : "";
+  const ipp = s.imagesPerPoint === null ? "" : ` · ${fmt(s.imagesPerPoint)} AF images/point`;
+  $("tl-summary").textContent = `${s.state}: ${s.done} captured, ${s.missed} missed of ${s.job.total}${next}${ipp}${s.error ? ` — ${s.error}` : ""}`;
+  $("tl-summary").className = s.state === "paused" ? "bad" : "muted";
+  drawTimelapse(s.focus);
+  const file = s.latest?.files[Math.floor(s.latest.files.length / 2)];
+  if (file && file !== tlLatest) {
+    tlLatest = file;
+    $("tl-latest").src = withToken(`/api/timelapse/files/${file}`);
+    $("tl-latest").hidden = false;
+  }
+}
+async function pollTimelapse() {
+  try {
+    showTimelapse(await getJson("/api/timelapse"));
+  } catch {
+    // offline: the station status pill says so
+  }
+  setTimeout(pollTimelapse, 2000);
+}
+$("tl-start").onclick = () =>
+  act(
+    "/api/timelapse",
+    () => ({
+      intervalMs: Math.round(Number($("tl-interval").value) * 1000),
+      count: Number($("tl-count").value),
+      autofocus: { policy: $("tl-policy").value },
+      capture: { zOffsetsUm: $("tl-planes").value.split(",").map(Number) },
+    }),
+    (s) => (showTimelapse(s), `timelapse ${s.id} started`),
+  );
+$("tl-stop").onclick = () => act("/api/timelapse/stop", {}, (s) => (showTimelapse(s), "timelapse stopped"));
+pollTimelapse();

@@ -1,0 +1,74 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { defaultProfilePath, loadProfile } from "../../src/autofocus/calibration.js";
+import { parseConfig } from "../../src/config/load.js";
+import { VirtualClock } from "../../src/hardware/clock.js";
+import { createDevices } from "../../src/hardware/index.js";
+import { createDeepFocusPlugins } from "../../src/station/deepfocus.js";
+import { Station } from "../../src/station/station.js";
+import type { DeepFocusSource } from "../../src/timelapse/focus.js";
+import { AF_POLICIES, type AfPolicy } from "../../src/timelapse/job.js";
+import { TimelapseManager } from "../../src/timelapse/manager.js";
+import { SyntheticDeepFocusScorer, syntheticProfile } from "../../test/autofocus/synthetic.js";
+import { printTable } from "./table.js";
+
+/**
+ * Timelapse on the simulated microscope with thermal drift (virtual clock): for each autofocus
+ * policy, `points` points `intervalMs` apart while the focus drifts `driftUm`; reports AF images
+ * per point and the defocus at each capture. DeepFocus policies use the shipped model with a
+ * profile calibrated on the simulator ("model"), and the synthetic scorer ("synthetic").
+ */
+export async function benchTimelapse(points = 200, intervalMs = 60_000, driftUm = 30): Promise<void> {
+  const rows: (string | number)[][] = [];
+  for (const policy of AF_POLICIES)
+    for (const scorer of policy === "deepfocus" || policy === "tracking" ? (["model", "synthetic"] as const) : (["-"] as const)) {
+      const r = await run(policy, scorer, points, intervalMs, driftUm).catch((err: Error) => ({ error: err.message }));
+      rows.push("error" in r ? [policy, scorer, "—", "—", "—", "—", r.error.slice(0, 80)] : [policy, scorer, r.imagesPerPoint, r.meanAbsUm, r.maxAbsUm, r.within1, `${r.missed} missed`]);
+    }
+  printTable(`Timelapse: ${points} points, ${driftUm} µm drift (simulator, 128×96)`, ["policy", "scorer", "AF images / point", "mean |defocus| µm", "max |defocus| µm", "captures within ±1 µm", "notes"], rows);
+}
+
+async function run(policy: AfPolicy, scorer: "model" | "synthetic" | "-", points: number, intervalMs: number, driftUm: number) {
+  const driftUmPerHour = driftUm / (((points - 1) * intervalMs) / 3.6e6);
+  const config = parseConfig({ clock: "virtual", stateDir: mkdtempSync(join(tmpdir(), "focusbox-bench-")), camera: { kind: "simulated", width: 128, height: 96 }, microscope: { focusUm: 4, driftUmPerHour } });
+  const clock = new VirtualClock();
+  const devices = await createDevices(config, clock);
+  const microscope = devices.microscope!;
+  let source: DeepFocusSource;
+  let station: Station;
+  if (scorer === "model") {
+    const plugins = await createDeepFocusPlugins(config);
+    station = new Station(config, devices, clock, { calibrate: plugins.calibrate, onStopped: plugins.close });
+    await station.start();
+    await station.move(microscope.trueFocusUm());
+    await station.calibrate({ name: "bench" });
+    const profile = await loadProfile(defaultProfilePath(config.stateDir, "bench"), plugins.modelHash);
+    source = { scorer: async () => plugins.scorer, profile: async () => profile, close: async () => {} };
+    await station.move(0);
+  } else {
+    station = new Station(config, devices, clock);
+    await station.start();
+    const synthetic = new SyntheticDeepFocusScorer({ defocusUm: () => microscope.defocusUm(), noise: 0.05 });
+    const profile = syntheticProfile();
+    source = { scorer: async () => synthetic, profile: async () => profile, close: async () => {} };
+  }
+  const manager = new TimelapseManager(station, { deepfocus: source, nowMs: () => 1.7e12 + clock.nowMs() });
+  const errors: number[] = [];
+  manager.events.on("frame", () => errors.push(Math.abs(microscope.defocusUm())));
+  try {
+    await manager.create({ intervalMs, count: points, autofocus: { policy }, minFreeBytes: 0 });
+    await manager.settled();
+    const s = manager.status();
+    return {
+      imagesPerPoint: s.imagesPerPoint ?? Number.NaN,
+      meanAbsUm: errors.reduce((a, b) => a + b, 0) / Math.max(1, errors.length),
+      maxAbsUm: Math.max(...errors),
+      within1: `${errors.filter((e) => e <= 1).length}/${errors.length}`,
+      missed: s.missed,
+    };
+  } finally {
+    await manager.close();
+    await station.stop();
+  }
+}
