@@ -10,7 +10,7 @@ import { VirtualClock } from "../hardware/clock.js";
 import { FocusStage } from "../hardware/stage/focus-stage.js";
 import { ReplayStage } from "../hardware/stage/replay.js";
 import { readStack, type ZStack } from "../hardware/zstack.js";
-import { depthOfFieldUm } from "../optics/dof.js";
+import { cameraPixelUm, depthOfFieldUm } from "../optics/dof.js";
 import { buildCalibration, loadProfile, scorePlanes, type CalibrationProfile } from "./calibration.js";
 import { classicalAutofocus } from "./classical.js";
 import { deepfocusAutofocus } from "./deepfocus.js";
@@ -121,9 +121,9 @@ export function deepfocusRunner(profile: CalibrationProfile, maxImages: number):
 export function classicalRunner(stack: ZStack, config: Config, maxImages: number): AutofocusRunner {
   const m = stack.manifest;
   const objective = { ...config.objective, ...m.objective };
-  const cameraPixelUm = m.pixelSizeUm !== undefined ? m.pixelSizeUm * objective.magnification : config.camera.kind === "simulated" ? config.camera.pixelSizeUm : 0;
+  const pixelUm = m.pixelSizeUm !== undefined ? m.pixelSizeUm * objective.magnification : cameraPixelUm(config.camera, undefined, objective);
   const extentUm = stack.planes[stack.planes.length - 1].zUm - stack.planes[0].zUm;
-  const options = { strategy: "brent" as const, rangeUm: extentUm, coarseStepUm: 1.5 * depthOfFieldUm(objective, cameraPixelUm), toleranceUm: config.autofocus.toleranceUm, maxImages };
+  const options = { strategy: "brent" as const, rangeUm: extentUm, coarseStepUm: 1.5 * depthOfFieldUm(objective, pixelUm), toleranceUm: config.autofocus.toleranceUm, maxImages };
   return (ctx) => classicalAutofocus(ctx, options);
 }
 

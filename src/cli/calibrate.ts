@@ -3,6 +3,7 @@ import { acquirePlanes, buildCalibration, calibrationSweep, defaultProfileName, 
 import { createScorerForMethod, type MethodScorer, type ScorerFactory } from "../autofocus/evaluate.js";
 import type { Config } from "../config/schema.js";
 import { createDevices } from "../hardware/index.js";
+import { cameraPixelUm } from "../optics/dof.js";
 import { readStack } from "../hardware/zstack.js";
 import { clockFor, configFrom, num, printJson, runCommand } from "./common.js";
 
@@ -43,9 +44,7 @@ async function acquireLive(config: Config, method: MethodScorer, o: CalibrateOpt
   const devices = await createDevices(config, clockFor(config));
   await devices.start();
   try {
-    const cam = config.camera;
-    const cameraPixelUm = cam.kind === "simulated" ? cam.pixelSizeUm : (devices.camera.info.pixelSizeUm ?? 0) * config.objective.magnification;
-    const sweep = calibrationSweep(config.objective, cameraPixelUm);
+    const sweep = calibrationSweep(config.objective, cameraPixelUm(config.camera, devices.camera.info.pixelSizeUm, config.objective));
     const hereUm = devices.stage.positionUm();
     const range = { fromUm: o.from ?? hereUm - sweep.halfRangeUm, toUm: o.to ?? hereUm + sweep.halfRangeUm, stepUm: o.step ?? sweep.stepUm };
     return await acquirePlanes(devices.camera, devices.stage, method.scorer, config.autofocus.roi, range);

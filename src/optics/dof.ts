@@ -8,3 +8,17 @@ export function depthOfFieldUm(objective: ObjectiveConfig, cameraPixelUm: number
   const { wavelengthUm, immersionIndex: n, na, magnification } = objective;
   return (wavelengthUm * n) / (na * na) + (n * cameraPixelUm) / (magnification * na);
 }
+
+/**
+ * Camera pixel pitch (sensor plane, µm) for depth-of-field estimates: the simulated camera's
+ * configured pitch, else the camera's sample-plane pixel size × magnification, else 0 (the
+ * wave-optical DOF term alone).
+ */
+export function cameraPixelUm(
+  camera: { kind: string; pixelSizeUm?: number },
+  samplePixelUm: number | undefined,
+  objective: Pick<ObjectiveConfig, "magnification">,
+): number {
+  if (camera.kind === "simulated" && camera.pixelSizeUm !== undefined) return camera.pixelSizeUm;
+  return (samplePixelUm ?? 0) * objective.magnification;
+}

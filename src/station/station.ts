@@ -9,7 +9,7 @@ import { CLASSICAL_METRIC_IDS, type ClassicalMetricId } from "../focus/types.js"
 import type { Camera, Frame } from "../hardware/camera/types.js";
 import type { Clock } from "../hardware/clock.js";
 import type { Devices } from "../hardware/index.js";
-import { depthOfFieldUm } from "../optics/dof.js";
+import { cameraPixelUm, depthOfFieldUm } from "../optics/dof.js";
 import { CaptureStore, type CaptureInfo } from "./captures.js";
 import { StationEventBus, type OperationRecord, type StationState } from "./events.js";
 import {
@@ -311,8 +311,7 @@ export class Station {
   }
 
   private cameraPixelUm(): number {
-    const cam = this.config.camera;
-    return cam.kind === "simulated" ? cam.pixelSizeUm : (this.devices.camera.info.pixelSizeUm ?? 0) * this.config.objective.magnification;
+    return cameraPixelUm(this.config.camera, this.devices.camera.info.pixelSizeUm, this.config.objective);
   }
 
   private emitState(): void {
