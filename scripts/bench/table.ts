@@ -1,7 +1,8 @@
 /** Prints a Markdown table (the format docs/benchmarks.md keeps). */
 export function printTable(title: string, header: string[], rows: (string | number)[][]): void {
-  const cells = rows.map((r) => r.map((c) => (typeof c === "number" ? formatNumber(c) : c)));
-  process.stdout.write(`\n### ${title}\n\n| ${header.join(" | ")} |\n|${header.map(() => "---").join("|")}|\n`);
+  const escape = (c: string) => c.replace(/\|/g, "\\|");
+  const cells = rows.map((r) => r.map((c) => escape(typeof c === "number" ? formatNumber(c) : c)));
+  process.stdout.write(`\n### ${title}\n\n| ${header.map(escape).join(" | ")} |\n|${header.map(() => "---").join("|")}|\n`);
   for (const r of cells) process.stdout.write(`| ${r.join(" | ")} |\n`);
 }
 
