@@ -359,7 +359,7 @@ async function simulatorRuns(workDir: string, opts: AutofocusBenchOptions, quick
   }
 
   const out: AutofocusBenchResult["simulator"] = [];
-  const station = await createStation(config, new RealClock());
+  const { station } = await createStation(config, new RealClock());
   await station.start();
   try {
     const microscope = station.devices.microscope!;

@@ -1,7 +1,6 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { defaultProfilePath, loadProfile } from "../../src/autofocus/calibration.js";
 import { parseConfig } from "../../src/config/load.js";
 import { VirtualClock } from "../../src/hardware/clock.js";
 import { createDevices } from "../../src/hardware/index.js";
@@ -43,8 +42,7 @@ async function run(policy: AfPolicy, scorer: "model" | "synthetic" | "-", points
     await station.start();
     await station.move(microscope.trueFocusUm());
     await station.calibrate({ name: "bench" });
-    const profile = await loadProfile(defaultProfilePath(config.stateDir, "bench"), plugins.modelHash);
-    source = { scorer: async () => plugins.scorer, profile: async () => profile, close: async () => {} };
+    source = { ...plugins.source, profile: () => plugins.source.profile("bench") };
     await station.move(0);
   } else {
     station = new Station(config, devices, clock);

@@ -22,7 +22,7 @@ export function registerAutofocus(program: Command): void {
           throw new ConfigError(`unknown method "${opts.method}"; expected one of ${EVAL_METHODS.join(", ")}`);
         if (opts.strategy && opts.strategy !== "brent" && opts.strategy !== "sweep") throw new ConfigError(`unknown strategy "${opts.strategy}"; expected brent or sweep`);
         const config = await configFrom(opts.config);
-        const station = await createStation(config, clockFor(config));
+        const { station } = await createStation(config, clockFor(config));
         await station.start();
         try {
           if (opts.start !== undefined) await station.move(opts.start);

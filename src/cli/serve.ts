@@ -29,11 +29,11 @@ export function registerServe(program: Command): void {
         const notifier = new SystemdNotifier();
         const token = await ensureToken(config.stateDir);
         const clock = clockFor(config);
-        const station = await createStation(config, clock);
+        const { station, deepfocus } = await createStation(config, clock);
         await station.start();
         station.events.on("operation", (e) => log.info(e, `${e.operation} ${e.outcome}`));
         const closing = new AbortController();
-        const timelapse = new TimelapseManager(station);
+        const timelapse = new TimelapseManager(station, { deepfocus });
         await timelapse.start();
         const app = createApp(station, { token, publicStatus: config.server.publicStatus, previewFps: config.server.previewFps, closing: closing.signal, timelapse });
         const hostname = opts.host ?? config.server.host;

@@ -99,9 +99,9 @@ async function call(config: Config, o: Remote, method: "GET" | "POST", path: str
 }
 
 async function runLocal(config: Config, request: TimelapseRequestInput, json?: boolean): Promise<void> {
-  const station = await createStation(config, clockFor(config));
+  const { station, deepfocus } = await createStation(config, clockFor(config));
   await station.start();
-  const manager = new TimelapseManager(station);
+  const manager = new TimelapseManager(station, { deepfocus });
   try {
     await manager.start();
     if (manager.status().state !== "running" && manager.status().state !== "paused") await manager.create(request);

@@ -2,18 +2,18 @@ import { acquirePlanes, buildCalibration, defaultProfileName, defaultProfilePath
 import { deepfocusAutofocus } from "../autofocus/deepfocus.js";
 import { createScorerForMethod } from "../autofocus/evaluate.js";
 import type { Config } from "../config/schema.js";
-import type { FocusScorer } from "../focus/types.js";
 import type { Clock } from "../hardware/clock.js";
 import { createDevices } from "../hardware/index.js";
 import { calibrationSweepAround, type AutofocusMethod, type CalibrateRunner } from "./operations.js";
 import { Station } from "./station.js";
+import type { DeepFocusSource } from "../timelapse/focus.js";
 
 /** The DeepFocus autofocus and calibration as station plug-ins, sharing one loaded model. */
 export interface DeepFocusPlugins {
   autofocusMethods: { deepfocus: AutofocusMethod };
   calibrate: CalibrateRunner;
-  scorer: FocusScorer;
-  modelHash: string | null;
+  /** The same model and profiles for the timelapse policies (closing it is the station's job). */
+  source: DeepFocusSource;
   close(): Promise<void>;
 }
 
@@ -46,20 +46,23 @@ export async function createDeepFocusPlugins(config: Config): Promise<DeepFocusP
     return { kind: "profile", name, path: `calibration/${name}.json`, planes: planes.length, fwhmUm: profile.fwhmUm, curve: profile.curve };
   };
 
-  return { autofocusMethods: { deepfocus }, calibrate, scorer, modelHash, close };
+  const source: DeepFocusSource = { scorer: async () => scorer, profile: (name) => loadProfile(profileFile(name), modelHash), close: async () => {} };
+  return { autofocusMethods: { deepfocus }, calibrate, source, close };
 }
 
 /**
  * The appliance's station: the configured devices plus the DeepFocus plug-ins (model loaded
- * and warmed up before this resolves); `stop()` also releases the model.
+ * and warmed up before this resolves); `stop()` also releases the model. `deepfocus` shares
+ * that model and the profiles with other users (the timelapse).
  */
-export async function createStation(config: Config, clock: Clock): Promise<Station> {
+export async function createStation(config: Config, clock: Clock): Promise<{ station: Station; deepfocus: DeepFocusSource }> {
   const devices = await createDevices(config, clock);
   const plugins = await createDeepFocusPlugins(config);
-  return new Station(config, devices, clock, {
+  const station = new Station(config, devices, clock, {
     longPressAction: config.buttonLongPress,
     autofocusMethods: plugins.autofocusMethods,
     calibrate: plugins.calibrate,
     onStopped: plugins.close,
   });
+  return { station, deepfocus: plugins.source };
 }
