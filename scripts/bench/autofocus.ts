@@ -54,7 +54,7 @@ export interface AutofocusBenchOptions {
   zStepUm?: number;
   /** Offset of a stack's focus from its centre: seeded, |offset| uniform in [min, max] with a random sign (µm). Default [5, 25]. */
   focusOffsetUm?: readonly [number, number];
-  /** Frame size of the replayed stacks (px). Default 320×240 (every 128-px window of the 3×3 ROI fits). */
+  /** Frame size of the replayed stacks (px). Default 384×288 (every 256-px DeepFocus window of the 3×3 ROI fits). */
   width?: number;
   height?: number;
   /** Start offsets from focus, eval-af syntax. Default "-100:100:10" ("-100:100:20" when quick). */
@@ -109,8 +109,8 @@ export async function benchAutofocus(opts: AutofocusBenchOptions = {}): Promise<
   const log = opts.progress ?? ((m: string) => process.stderr.write(`${m}\n`));
   const base = parseConfig({});
   if (base.camera.kind !== "simulated") throw new Error("default camera is not simulated");
-  const width = opts.width ?? 320;
-  const height = opts.height ?? 240;
+  const width = opts.width ?? 384;
+  const height = opts.height ?? 288;
   const camera: SimulatedCameraConfig = { ...base.camera, width, height };
   const objective = base.objective;
   const config = parseConfig({ camera: { kind: "simulated", width, height }, deepfocus: { model: opts.model ?? "int8", threads: opts.threads ?? 0 } });

@@ -3,8 +3,10 @@ import type { Roi } from "../../src/focus/types.js";
 import { printTable } from "./table.js";
 
 /**
- * Time to score a 3×3 grid of 128×128 tiles (one 384×384 12-bit frame, one batched run) with
- * the shipped DeepFocus models in onnxruntime-node (CPU): median of `runs` after 20 warm-up runs.
+ * Time to score a 3×3 grid of 128×128 tiles (one 384×384 12-bit frame; each tile is scored on
+ * the 256×256 window centred on it; the nine windows in one batched run) with the shipped
+ * DeepFocus models in onnxruntime-node (CPU), window extraction included: median of `runs`
+ * after 20 warm-up runs.
  */
 export async function benchDeepFocusLatency(runs = 200, threadCounts = [1, 2]): Promise<void> {
   const size = 384;
@@ -28,5 +30,5 @@ export async function benchDeepFocusLatency(runs = 200, threadCounts = [1, 2]): 
       rows.push([model, threads, q(0.5), q(0.1), q(0.9), scorer.info.sha256.slice(0, 12)]);
       await scorer.close();
     }
-  printTable(`DeepFocus: score a 3×3 grid of 128×128 tiles (one batched run), ${runs} runs`, ["model", "threads", "median ms", "p10 ms", "p90 ms", "sha256"], rows);
+  printTable(`DeepFocus: score a 3×3 grid of 128×128 tiles (256×256 windows, one batched run), ${runs} runs`, ["model", "threads", "median ms", "p10 ms", "p90 ms", "sha256"], rows);
 }

@@ -18,7 +18,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import synth  # noqa: E402
-from model import DeepFocusNet  # noqa: E402
+from model import WINDOW, DeepFocusNet  # noqa: E402
 
 TEN_X = synth.Optics(na=0.3, n=1.0, wl=0.55, mag=10.0, cam_px=3.45, px=0.345)
 
@@ -30,7 +30,7 @@ def main():
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--kmax", type=int, default=20)
     a = ap.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)
     ck = torch.load(os.path.join(a.ckpt, "checkpoint.pt"))
     model = DeepFocusNet(ck["width"])
     model.load_state_dict(ck["state"])
@@ -45,9 +45,9 @@ def main():
                 x, _ = synth.sample(g, kinds=(name,), empty_frac=0.0, optics=TEN_X, k=float(k))
                 planes.append(x.float())
             stacks.append(torch.stack(planes)[:, None])
-    x = torch.stack(stacks)  # [S, K, 1, 128, 128]
+    x = torch.stack(stacks)  # [S, K, 1, WINDOW, WINDOW]
     s_, k_ = x.shape[:2]
-    flat = x.reshape(s_ * k_, 1, 128, 128)
+    flat = x.reshape(s_ * k_, 1, WINDOW, WINDOW)
     out = torch.cat([model(flat[i : i + 64]) for i in range(0, len(flat), 64)]).reshape(s_, k_, 2)
     pred = out[..., 0].median(dim=0).values
     capture = 0
@@ -57,7 +57,7 @@ def main():
         else:
             break
     res = {
-        "optics": TEN_X.__dict__ | {"dof_um": round(TEN_X.dof, 3), "blur_radius_px_per_dof": round(TEN_X.blur_px_per_dof(), 2)},
+        "optics": TEN_X.__dict__ | {"dof_um": round(TEN_X.dof, 3), "defocus_px_per_dof": round(TEN_X.defocus_px_per_um() * TEN_X.dof, 2)},
         "samples_per_k": s_,
         "median_prediction_by_k": [round(float(v), 3) for v in pred],
         "per_source_median_by_k": {

@@ -7,8 +7,8 @@ deepfocus-int8.onnx and export.json (sizes, SHA-256, calibration ranges). --fixt
 --out) receives parity.json + parity-input.u16: a few raw windows and PyTorch's outputs, which
 test/inference/parity.test.ts compares with onnxruntime-node.
 
-I/O of both models: input "windows" float32 [N,1,128,128] raw pixel values (any bit depth),
-output "scores" float32 [N,2] = [defocus |z|/DOF, validity logit].
+I/O of both models: input "windows" float32 [N,1,256,256] raw pixel values (any bit depth),
+output "scores" float32 [N,2] = [blur radius in window pixels, validity logit].
 
 INT8: BatchNorm is folded into the convs, then QuantizeLinear/DequantizeLinear pairs are
 inserted with the onnx API: per-output-channel symmetric 7-bit weights (int8 in [-63, 63],
@@ -30,7 +30,8 @@ import torch
 from onnx import TensorProto, helper, numpy_helper
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from model import DeepFocusNet, fused_copy  # noqa: E402
+from model import WINDOW, DeepFocusNet, fused_copy  # noqa: E402
+import synth  # noqa: E402
 
 WEIGHT_MAX = 63  # 7-bit symmetric weights
 INPUT, OUTPUT = "windows", "scores"
@@ -44,7 +45,7 @@ def load(ckpt_dir):
 
 
 def export_fp32(model, path):
-    dummy = torch.zeros(2, 1, 128, 128)
+    dummy = torch.zeros(2, 1, WINDOW, WINDOW)
     torch.onnx.export(
         model, dummy, path, input_names=[INPUT], output_names=[OUTPUT],
         dynamic_axes={INPUT: {0: "N"}, OUTPUT: {0: "N"}}, opset_version=13, do_constant_folding=True,
@@ -73,7 +74,7 @@ def calibrate(model, windows):
         else:
             hooks.append(m.register_forward_hook(lambda mod, i, o: store[id(mod)].append(i[0])))
     for i in range(0, len(windows), 64):
-        model(windows[i : i + 64].float())
+        model(synth.to_float(windows[i : i + 64]))
     for h in hooks:
         h.remove()
     for m in mods:
@@ -175,11 +176,11 @@ def write_fixture(model, calib, fixture_dir, fp32_path):
     """Windows spanning the defocus range + a uniform field, with PyTorch's outputs."""
     xv, kv = calib["x_val"], calib["k_val"]
     picks = []
-    for lo, hi in [(0, 1), (1, 3), (3, 6), (6, 11), (11, 20)]:
+    for lo, hi in [(0, 4), (4, 10), (10, 25), (25, 50), (50, 110)]:
         idx = ((kv >= lo) & (kv < hi)).nonzero().flatten()
         if len(idx):
             picks.append(int(idx[0]))
-    windows = torch.cat([xv[picks].float(), torch.full((1, 1, 128, 128), 1000.0)])
+    windows = torch.cat([synth.to_float(xv[picks]), torch.full((1, 1, WINDOW, WINDOW), 1000.0)])
     out = model(windows)
     os.makedirs(fixture_dir, exist_ok=True)
     windows.numpy().astype("<u2").tofile(os.path.join(fixture_dir, "parity-input.u16"))
@@ -212,8 +213,8 @@ def main():
     ranges = quantize(fp32, int8, model, calib["x"])
     write_fixture(model, calib, a.fixture or a.out, fp32)
     info = {
-        "input": {"name": INPUT, "shape": ["N", 1, 128, 128], "dtype": "float32"},
-        "output": {"name": OUTPUT, "shape": ["N", 2], "columns": ["defocus_dof", "validity_logit"]},
+        "input": {"name": INPUT, "shape": ["N", 1, WINDOW, WINDOW], "dtype": "float32"},
+        "output": {"name": OUTPUT, "shape": ["N", 2], "columns": ["blur_radius_px", "validity_logit"]},
         "fp32": {"file": os.path.basename(fp32), "bytes": os.path.getsize(fp32), "sha256": sha256(fp32)},
         "int8": {"file": os.path.basename(int8), "bytes": os.path.getsize(int8), "sha256": sha256(int8)},
         "weight_bits": 7,

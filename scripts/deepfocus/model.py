@@ -1,11 +1,12 @@
-"""DeepFocus CNN: raw 128x128 window -> [defocus |z|/DOF, validity logit].
+"""DeepFocus CNN: raw 256x256 window -> [blur radius in px, validity logit].
 
-Two views of the per-window-normalised window feed two small conv branches:
+Three views of the per-window-normalised window, each 64x64, feed three small conv branches:
   * fine:   the full-resolution centre 64x64 (detail near focus),
-  * coarse: the whole 128x128 window average-pooled 2x to 64x64 (blur discs up to ~128 px
-            across, i.e. far defocus).
+  * mid:    the centre 128x128 average-pooled 2x,
+  * coarse: the whole 256x256 window average-pooled 4x (blur discs up to ~200 px across, i.e.
+            far defocus, which a 128-px full-resolution window cannot contain).
 Each branch: 7 conv3x3 layers (3 with stride 2) + BatchNorm (folded at export) + ReLU, global
-average pool; the two feature vectors are concatenated into a 2-layer head.
+average pool; the three feature vectors are concatenated into a 2-layer head.
 Normalisation (x - mean) / (std + 1e-3) over each window is part of the graph, so raw camera
 values of any bit depth go in. The validity logit is capped at 10*(std - 0.5): a window whose
 pixel SD is below half a count (black, saturated or exactly uniform) is always invalid.
@@ -16,7 +17,8 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
-WINDOW = 128
+WINDOW = 256
+BRANCHES = ("fine", "mid", "coarse")
 EPS = 1e-3
 MIN_STD = 0.5  # raw counts
 
@@ -36,18 +38,20 @@ class DeepFocusNet(nn.Module):
         c = [max(4, int(round(k * width))) for k in (16, 32, 48, 64)]
         self.width = width
         self.fine = _branch(c)
+        self.mid = _branch(c)
         self.coarse = _branch(c)
-        self.head = nn.Sequential(nn.Linear(2 * c[3], 64), nn.ReLU(), nn.Linear(64, 2))
+        self.head = nn.Sequential(nn.Linear(3 * c[3], 64), nn.ReLU(), nn.Linear(64, 2))
 
     def forward(self, x):
         mean = x.mean(dim=(2, 3), keepdim=True)
         d = x - mean
         std = torch.sqrt((d * d).mean(dim=(2, 3), keepdim=True))
         xn = d / (std + EPS)
-        q = WINDOW // 4
-        fine = self.fine(xn[:, :, q : WINDOW - q, q : WINDOW - q]).flatten(1)
-        coarse = self.coarse(F.avg_pool2d(xn, 2)).flatten(1)
-        out = self.head(torch.cat([fine, coarse], dim=1))
+        q, e = WINDOW // 4, 3 * WINDOW // 8
+        fine = self.fine(xn[:, :, e : WINDOW - e, e : WINDOW - e]).flatten(1)
+        mid = self.mid(F.avg_pool2d(xn[:, :, q : WINDOW - q, q : WINDOW - q], 2)).flatten(1)
+        coarse = self.coarse(F.avg_pool2d(xn, 4)).flatten(1)
+        out = self.head(torch.cat([fine, mid, coarse], dim=1))
         # a window whose pixels vary by less than half a count (black, saturated, uniform) has no texture
         floor = (std.flatten(1) - MIN_STD) * 10.0
         return torch.cat([out[:, :1], torch.minimum(out[:, 1:], floor)], dim=1)
@@ -60,8 +64,8 @@ def fused_copy(model: DeepFocusNet) -> DeepFocusNet:
     from torch.nn.utils.fusion import fuse_conv_bn_eval
 
     m = copy.deepcopy(model).eval()
-    for branch in (m.fine, m.coarse):
-        mods = list(branch)
+    for name in BRANCHES:
+        mods = list(getattr(m, name))
         out = []
         i = 0
         while i < len(mods):
@@ -71,9 +75,5 @@ def fused_copy(model: DeepFocusNet) -> DeepFocusNet:
             else:
                 out.append(mods[i])
                 i += 1
-        seq = nn.Sequential(*out)
-        if branch is m.fine:
-            m.fine = seq
-        else:
-            m.coarse = seq
+        setattr(m, name, nn.Sequential(*out))
     return m

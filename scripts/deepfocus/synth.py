@@ -1,10 +1,11 @@
 """Synthetic training data for the DeepFocus CNN (numpy-free: torch only).
 
-One sample = a 128x128 window of raw camera values (8..16-bit integers stored as uint16), its
-defocus magnitude in DOF units and a validity flag.
+One sample = a 256x256 window of raw camera values (8..16-bit integers), its blur radius in
+pixels and a validity flag.
 
 Image formation, per sample:
-  1. an in-focus "object" map on a 256x256 grid from one (or a mix of two) procedural sources:
+  1. an in-focus "object" map on a 256x256 periodic grid (the window is one whole period, so the
+     circular convolution below is exact) from one (or a mix of two) procedural sources:
      tissue (thresholded 1/f noise), nuclei (textured ellipses), cells (Voronoi membranes +
      nuclei), fibres (random smooth curves), beads (points convolved with a disc), edges
      (piecewise-constant polygons/gratings); dense or sparse; or an empty field;
@@ -20,9 +21,13 @@ Optics are drawn per sample: NA 0.1..0.95 (< n), immersion n in {1.0, 1.33, 1.51
 0.40..0.70 um, magnification in {4, 10, 20, 40, 60, 100}, camera pixel 1.1..6.5 um, rejected
 unless the sample-plane pixel e/M lies within 0.35..2.0x Nyquist (lambda / 4NA).
 
-Label: k = |z| / DOF with DOF = lambda*n/NA^2 + n*e/(M*NA) (the same formula as
-src/optics/dof.ts, e/M = sample-plane pixel size). k is drawn 30 % in [0, 2], 70 % in [0, 20],
-redrawn below the value at which the geometric blur radius exceeds 115 px (beyond any window).
+Label: the blur radius in window pixels, b = sqrt(r_def^2 + r_airy^2) with the geometric defocus
+radius r_def = |z| tan(asin(NA/n)) / p and the Airy radius r_airy = 0.61 lambda / NA / p
+(p = e/M, the sample-plane pixel). A pixel quantity is what an image shows whatever the
+microscope: a label in DOF units would ask the model to guess the optics (the same image is
+3 DOF with coarse pixels and 12 DOF with fine ones) and push it towards sample cues. r_def is
+drawn 30 % in [0, 8] px and 70 % in [0, 100] px (a 200-px disc still fits the window).
+k = |z| / DOF (DOF = lambda*n/NA^2 + n*e/(M*NA), src/optics/dof.ts) is kept in the metadata.
 
 Validity: 0 for empty fields and for windows whose noise-free object signal has a standard
 deviation below 0.5x the noise standard deviation (shot + read + quantisation); 1 otherwise.
@@ -34,9 +39,9 @@ from dataclasses import dataclass
 
 import torch
 
-G = 256  # simulation grid (periodic)
-W = 128  # window size (centre crop)
-MAX_BLUR_PX = 115.0
+G = 256  # simulation grid (periodic) = window size
+W = G
+MAX_DEFOCUS_PX = 100.0
 N_IMM = (1.0, 1.33, 1.515)
 MAGS = (4.0, 10.0, 20.0, 40.0, 60.0, 100.0)
 
@@ -54,9 +59,16 @@ class Optics:
     def dof(self) -> float:
         return self.wl * self.n / self.na**2 + self.n * self.px / self.na
 
-    def blur_px_per_dof(self) -> float:
+    def defocus_px_per_um(self) -> float:
+        """Geometric defocus blur radius (px) per um of |z|."""
         s = self.na / self.n
-        return self.dof * s / math.sqrt(1 - s * s) / self.px
+        return s / math.sqrt(1 - s * s) / self.px
+
+    def blur_px(self, z_um: float) -> float:
+        """The label: sqrt(r_def^2 + r_airy^2) in pixels."""
+        r_def = abs(z_um) * self.defocus_px_per_um()
+        r_airy = 0.61 * self.wl / self.na / self.px
+        return math.sqrt(r_def * r_def + r_airy * r_airy)
 
 
 def _u(g, a=0.0, b=1.0):
@@ -301,11 +313,9 @@ def otf(g, o: Optics, z_um: float, aberr_scale: float):
 def sample(g, kinds=SOURCE_NAMES, empty_frac=0.12, optics: Optics | None = None, k: float | None = None):
     """One window; `optics` and `k` fix the microscope and |z|/DOF (else drawn at random)."""
     o = optics or sample_optics(g)
-    kmax = MAX_BLUR_PX / o.blur_px_per_dof()
-    while k is None:
-        k = _u(g, 0, 2) if _u(g) < 0.3 else _u(g, 0, 20)
-        if k > kmax:
-            k = None
+    if k is None:
+        r_def = _u(g, 0, 8) if _u(g) < 0.3 else _u(g, 0, MAX_DEFOCUS_PX)
+        k = r_def / o.defocus_px_per_um() / o.dof
     z = k * o.dof * (1 if _u(g) < 0.5 else -1)
     empty = _u(g) < empty_frac
     if empty:
@@ -321,10 +331,8 @@ def sample(g, kinds=SOURCE_NAMES, empty_frac=0.12, optics: Optics | None = None,
     )
     ot = otf(g, o, z, _u(g, 0, 0.12) if _u(g) < 0.7 else 0.0)
     sig_b = torch.fft.ifft2(torch.fft.fft2(sig) * ot).real
-    s0 = (G - W) // 2
-    crop = slice(s0, s0 + W)
-    clean_sig = (sig_b * illum)[crop, crop]
-    clean = (bg * illum)[crop, crop] + clean_sig
+    clean_sig = sig_b * illum
+    clean = bg * illum + clean_sig
     clean = clean.clamp(min=0)
     # noise and camera
     peak_e = _lu(g, 150, 30000) if _u(g) < 0.85 else _lu(g, 20, 150)
@@ -342,21 +350,28 @@ def sample(g, kinds=SOURCE_NAMES, empty_frac=0.12, optics: Optics | None = None,
     sig_dn = clean_sig / ref * peak_e * gain
     noise_dn = math.sqrt(gain * gain * (e.mean().item() + read_e**2) + 1 / 12)
     valid = (not empty) and sig_dn.std().item() > 0.5 * noise_dn
-    meta = dict(k=k, source=name, valid=valid, bits=bits, na=o.na, n=o.n, wl=o.wl, mag=o.mag, px=o.px, bright=bright)
+    meta = dict(k=k, blur=o.blur_px(z), source=name, valid=valid, bits=bits, na=o.na, n=o.n, wl=o.wl, mag=o.mag, px=o.px, bright=bright)
     return dn.to(torch.int32), meta
 
 
+OFFSET = 32768  # windows are stored as int16 (value - OFFSET) to halve the memory
+
+
+def to_float(xs16):
+    return xs16.float() + OFFSET
+
+
 def generate(n: int, seed: int, kinds=SOURCE_NAMES):
-    """n samples -> (uint16-valued int32 tensor [n,1,W,W], k [n], valid [n], metas)."""
+    """n samples -> (int16 tensor [n,1,W,W] of value - OFFSET, blur px [n], valid [n], metas)."""
     g = torch.Generator().manual_seed(seed)
-    xs = torch.empty(n, 1, W, W, dtype=torch.int32)
+    xs = torch.empty(n, 1, W, W, dtype=torch.int16)
     ks = torch.empty(n)
     vs = torch.empty(n)
     metas = []
     for i in range(n):
         x, m = sample(g, kinds)
-        xs[i, 0] = x
-        ks[i] = m["k"]
+        xs[i, 0] = (x - OFFSET).to(torch.int16)
+        ks[i] = m["blur"]
         vs[i] = float(m["valid"])
         metas.append(m)
     return xs, ks, vs, metas

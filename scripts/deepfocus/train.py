@@ -24,7 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import synth  # noqa: E402
 from model import DeepFocusNet  # noqa: E402
 
-FULL = dict(width=1.0, train=24000, val=2000, steps=6000, batch=64, lr=2e-3, train_minutes=33.0)
+FULL = dict(width=1.0, train=24000, val=2000, steps=6000, batch=64, lr=2e-3, train_minutes=40.0)
 SMOKE = dict(width=0.25, train=800, val=200, steps=250, batch=32, lr=3e-3, train_minutes=1.0)
 
 
@@ -58,7 +58,8 @@ def dihedral(x, i):
 
 
 def loss_fn(out, k, v):
-    w = 1.0 / (1.0 + k / 4.0)
+    """L1 on the blur radius (px) over valid windows, relative beyond ~12 px; BCE on validity."""
+    w = 1.0 / (1.0 + k / 12.0)
     reg = ((out[:, 0] - k).abs() * w * v).sum() / v.sum().clamp(min=1)
     bce = F.binary_cross_entropy_with_logits(out[:, 1], v)
     return reg + 0.5 * bce, reg, bce
@@ -67,7 +68,7 @@ def loss_fn(out, k, v):
 @torch.no_grad()
 def predict(model, xs, batch=128):
     model.eval()
-    outs = [model(xs[i : i + batch].float()) for i in range(0, len(xs), batch)]
+    outs = [model(synth.to_float(xs[i : i + batch])) for i in range(0, len(xs), batch)]
     return torch.cat(outs)
 
 
@@ -84,17 +85,18 @@ def evaluate(model, xs, ks, vs, src):
     valid = vs > 0.5
     m = {"n": len(ks), "n_valid": int(valid.sum())}
     err = (pred - ks).abs()
-    for lo, hi in [(0, 1), (1, 3), (3, 6), (6, 11), (11, 20)]:
+    for lo, hi in [(0, 4), (4, 10), (10, 25), (25, 50), (50, 110)]:
         sel = valid & (ks >= lo) & (ks < hi)
         if sel.any():
-            m[f"mae_dof_k{lo}-{hi}"] = round(float(err[sel].mean()), 3)
-            m[f"median_ae_dof_k{lo}-{hi}"] = round(float(err[sel].median()), 3)
-    m["mae_dof_valid"] = round(float(err[valid].mean()), 3)
+            m[f"mae_px_b{lo}-{hi}"] = round(float(err[sel].mean()), 3)
+            m[f"median_ae_px_b{lo}-{hi}"] = round(float(err[sel].median()), 3)
+            m[f"median_rel_err_b{lo}-{hi}"] = round(float((err[sel] / ks[sel]).median()), 4)
+    m["mae_px_valid"] = round(float(err[valid].mean()), 3)
     m["spearman_valid"] = round(spearman(pred[valid], ks[valid]), 4)
     m["validity_accuracy"] = round(float(((logit > 0) == valid).float().mean()), 4)
     empty = torch.tensor([s == "empty" for s in src])
     m["empty_flagged_invalid"] = round(float((logit[empty] < 0).float().mean()), 4) if empty.any() else None
-    m["mae_dof_by_source"] = {
+    m["mae_px_by_source"] = {
         s: round(float(err[valid & torch.tensor([t == s for t in src])].mean()), 3)
         for s in sorted(set(src)) if s != "empty" and (valid & torch.tensor([t == s for t in src])).any()
     }
@@ -142,7 +144,7 @@ def main():
         for group in opt.param_groups:
             group["lr"] = lr
         idx = torch.randint(0, len(ks), (cfg["batch"],), generator=g)
-        x = dihedral(xs[idx].float(), int(torch.randint(0, 8, (), generator=g)))
+        x = dihedral(synth.to_float(xs[idx]), int(torch.randint(0, 8, (), generator=g)))
         model.train()
         loss, reg, bce = loss_fn(model(x), ks[idx], vs[idx])
         opt.zero_grad()

@@ -9,8 +9,8 @@ import type { FocusScorer, FrameScore, Roi } from "../focus/types.js";
 import { openSession, type ExecutionProvider, type InferenceLog } from "./session.js";
 import { writeWindow } from "./windows.js";
 
-/** Side of the model's input windows (px). */
-export const DEEPFOCUS_WINDOW = 128;
+/** Side of the model's input windows (camera px, 1:1). */
+export const DEEPFOCUS_WINDOW = 256;
 const INPUT = "windows";
 const OUTPUT = "scores";
 
@@ -42,18 +42,20 @@ export interface DeepFocusInfo {
 
 /** Raw model output for a batch of windows. */
 export interface WindowScores {
-  /** Defocus magnitude |z| / DOF (DOF = λ·n/NA² + n·e/(M·NA)); ≈0 in focus, grows with |z|. */
+  /**
+   * Blur radius of the window in camera pixels, √(r_defocus² + r_Airy²): ≈ the Airy radius in
+   * focus, growing ≈ linearly with |z| (by tan(asin(NA/n)) / pixel size) away from it.
+   */
   defocus: Float32Array;
   /** Validity logit: > 0 when the window has texture to judge focus on. */
   validity: Float32Array;
 }
 
 /**
- * The DeepFocus CNN as a FocusScorer. Each ROI tile becomes one 128×128 window of raw pixel
- * values (see writeWindow: tiles larger than 128 px are area-averaged down, smaller ones get a
- * 128-px window centred on them); all windows of a frame go through the model in one run.
- * Tile score = defocus in DOF units (lower is sharper); `valid` = validity logit > 0;
- * frame score = median of the valid tiles, NaN when none is valid.
+ * The DeepFocus CNN as a FocusScorer. Each ROI tile becomes one 256×256 full-resolution window
+ * of raw pixel values centred on it (see windowRegion); all windows of a frame go through the
+ * model in one run. Tile score = blur radius in pixels (lower is sharper); `valid` = validity
+ * logit > 0; frame score = median of the valid tiles, NaN when none is valid.
  */
 export class DeepFocusScorer implements FocusScorer {
   readonly id = "deepfocus" as const;
@@ -64,7 +66,7 @@ export class DeepFocusScorer implements FocusScorer {
     readonly info: DeepFocusInfo,
   ) {}
 
-  /** Scores a batch of windows laid out as float32 [n, 1, 128, 128]. */
+  /** Scores a batch of windows laid out as float32 [n, 1, 256, 256]. */
   async scoreWindows(windows: Float32Array, n: number): Promise<WindowScores> {
     const input = new ort.Tensor("float32", windows, [n, 1, DEEPFOCUS_WINDOW, DEEPFOCUS_WINDOW]);
     const result = await this.session.run({ [INPUT]: input });

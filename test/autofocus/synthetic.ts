@@ -11,9 +11,9 @@ const B_MAX = 18;
 const BOTTOM_UM = 3;
 
 /**
- * A sample-invariant stand-in for the DeepFocus CNN's output (DOF units) at a defocus: ≈ |z|/DOF
- * near focus with a rounded bottom, saturating at B_MAX far out — the shape a trained
- * |z|/DOF regressor has.
+ * A sample-invariant stand-in for the DeepFocus CNN's output at a defocus: growing ≈ linearly
+ * with |z| from a rounded bottom and saturating far out — the shape of the shipped model's
+ * blur-radius curve. Units are arbitrary (here |z|/DOF): the autofocus only matches shapes.
  */
 export function syntheticB(defocusUm: number): number {
   return B_MAX * Math.tanh(Math.hypot(defocusUm, BOTTOM_UM) / (B_MAX * DOF_UM));

@@ -142,11 +142,19 @@ describe("DeepFocus scorer (shipped models)", () => {
     expect(sab / Math.sqrt(saa * sbb)).toBeGreaterThanOrEqual(0.99);
   });
 
-  it("resamples tiles larger than the window instead of cropping them", async () => {
-    const big = frame(gaussianBlur(texture(11), 0), 6);
-    const s = await int8.score(big, { x: 0, y: 0, width: 1, height: 1, cols: 1, rows: 1 });
-    expect(s.tiles).toHaveLength(1);
-    expect(Number.isFinite(s.tiles[0])).toBe(true);
+  it("scores a frame smaller than the window and a tile larger than it", async () => {
+    const tex = gaussianBlur(texture(11), 2);
+    const small: Frame = { ...frame(tex, 6), width: 200, height: 150, data: new Uint16Array(200 * 150) };
+    const full = frame(tex, 6);
+    for (let y = 0; y < 150; y++) small.data.set(full.data.subarray(y * SIZE, y * SIZE + 200), y * 200);
+    for (const [f, roi] of [
+      [small, ROI],
+      [full, { x: 0, y: 0, width: 1, height: 1, cols: 1, rows: 1 }],
+    ] as const) {
+      const s = await int8.score(f, roi);
+      expect(s.tiles.every(Number.isFinite)).toBe(true);
+      expect(s.valid!.every(Boolean)).toBe(true);
+    }
   });
 });
 

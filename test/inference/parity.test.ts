@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDeepFocusScorer, type DeepFocusScorer } from "../../src/inference/deepfocus.js";
+import { createDeepFocusScorer, DEEPFOCUS_WINDOW, type DeepFocusScorer } from "../../src/inference/deepfocus.js";
 
 /**
  * onnxruntime-node reproduces PyTorch's outputs on the windows of a parity fixture written by
@@ -37,7 +37,7 @@ describe(`DeepFocus parity with PyTorch (${dir})`, () => {
     const raw = readFileSync(resolve(dir, fixture.input));
     const u16 = new Uint16Array(raw.buffer, raw.byteOffset, raw.byteLength / 2);
     const n = fixture.shape[0];
-    expect(u16.length).toBe(n * 128 * 128);
+    expect(u16.length).toBe(n * DEEPFOCUS_WINDOW * DEEPFOCUS_WINDOW);
     const { defocus, validity } = await scorer.scoreWindows(Float32Array.from(u16), n);
     fixture.outputs.forEach(([d, v], i) => {
       expect(Math.abs(defocus[i] - d)).toBeLessThan(1e-3 + 1e-3 * Math.abs(d));
