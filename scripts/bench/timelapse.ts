@@ -25,12 +25,12 @@ export async function benchTimelapse(points = 200, intervalMs = 60_000, driftUm 
       const r = await run(policy, scorer, points, intervalMs, driftUm).catch((err: Error) => ({ error: err.message }));
       rows.push("error" in r ? [policy, scorer, "—", "—", "—", "—", r.error.slice(0, 80)] : [policy, scorer, r.imagesPerPoint, r.meanAbsUm, r.maxAbsUm, r.within1, `${r.missed} missed`]);
     }
-  printTable(`Timelapse: ${points} points, ${driftUm} µm drift (simulator, 128×96)`, ["policy", "scorer", "AF images / point", "mean |defocus| µm", "max |defocus| µm", "captures within ±1 µm", "notes"], rows);
+  printTable(`Timelapse: ${points} points, ${driftUm} µm drift (simulator, 320×240)`, ["policy", "scorer", "AF images / point", "mean |defocus| µm", "max |defocus| µm", "captures within ±1 µm", "notes"], rows);
 }
 
 async function run(policy: AfPolicy, scorer: "model" | "synthetic" | "-", points: number, intervalMs: number, driftUm: number) {
   const driftUmPerHour = driftUm / (((points - 1) * intervalMs) / 3.6e6);
-  const config = parseConfig({ clock: "virtual", stateDir: mkdtempSync(join(tmpdir(), "focusbox-bench-")), camera: { kind: "simulated", width: 128, height: 96 }, microscope: { focusUm: 4, driftUmPerHour } });
+  const config = parseConfig({ clock: "virtual", stateDir: mkdtempSync(join(tmpdir(), "focusbox-bench-")), camera: { kind: "simulated", width: 320, height: 240 }, microscope: { focusUm: 4, driftUmPerHour } });
   const clock = new VirtualClock();
   const devices = await createDevices(config, clock);
   const microscope = devices.microscope!;
