@@ -1,12 +1,13 @@
 /**
  * `npm run bench [-- SECTION…]`: prints the benchmark tables recorded in docs/benchmarks.md.
- * Sections: metrics, classical, deepfocus, station, invariance, autofocus, timelapse (default: all).
+ * Sections: metrics, classical, deepfocus, station, invariance, autofocus, timelapse, refocus (default: all).
  */
 import { benchAutofocus } from "./bench/autofocus.js";
 import { benchClassical } from "./bench/classical.js";
 import { benchDeepFocusLatency } from "./bench/deepfocus.js";
 import { benchInvariance } from "./bench/invariance.js";
 import { benchMetrics } from "./bench/metrics.js";
+import { benchRefocus } from "./bench/refocus.js";
 import { benchStation } from "./bench/station.js";
 import { benchTimelapse } from "./bench/timelapse.js";
 
@@ -23,6 +24,9 @@ const sections: Record<string, () => Promise<void> | void> = {
   },
   timelapse: async () => {
     await benchTimelapse();
+  },
+  refocus: async () => {
+    await benchRefocus();
   },
 };
 

@@ -128,6 +128,29 @@ export const configSchema = z.object({
     })
     .prefault({}),
   led: ledConfig,
+  /** Single-shot digital refocus (`focusbox refocus`, POST /api/refocus, timelapse policy "refocus"). */
+  refocus: z
+    .object({
+      /** `net`: the refocus network (models/refocus); `rl`: Richardson–Lucy with the DeepFocus blur estimate per tile. */
+      method: z.enum(["net", "rl"]).default("net"),
+      /** Shipped network by precision ("fp32", "int8"), or the path of an ONNX file with the same I/O. */
+      model: z.string().default("fp32"),
+      executionProviders: z.array(z.enum(["tensorrt", "cuda", "cpu"])).min(1).default(["tensorrt", "cuda", "cpu"]),
+      /** ONNX Runtime intra-op threads (0 = its default). */
+      threads: z.number().int().min(0).default(0),
+      /** Largest network tile side (px); tiles overlap by at least `overlap` px and are blended. */
+      tileSize: z.number().int().min(64).max(4096).default(512),
+      overlap: z.number().int().min(0).max(1024).default(64),
+      rl: z
+        .object({
+          iterations: z.number().int().min(1).max(500).default(10),
+          /** Total-variation weight (0 = plain Richardson–Lucy). */
+          tv: z.number().min(0).max(0.1).default(0.002),
+        })
+        .prefault({}),
+    })
+    .refine((r) => r.overlap < r.tileSize, { message: "refocus.overlap must be below refocus.tileSize", path: ["overlap"] })
+    .prefault({}),
   autofocus: z
     .object({
       metric: z.enum([...CLASSICAL_METRIC_IDS]).default("tenengrad"),

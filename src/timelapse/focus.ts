@@ -42,7 +42,7 @@ export function configuredDeepFocus(config: Config): DeepFocusSource {
 export async function focusPoint(ctx: OperationContext, af: TimelapseRequest["autofocus"], deepfocus: DeepFocusSource, lastFocusUm: number | null): Promise<PointFocus> {
   const startUm = ctx.stage.positionUm();
   const t0 = ctx.clock.nowMs();
-  if (af.policy === "none") return { policy: "none", focusUm: startUm, startUm, images: 0, durationMs: 0 };
+  if (af.policy === "none" || af.policy === "refocus") return { policy: af.policy, focusUm: startUm, startUm, images: 0, durationMs: 0 };
   try {
     const result = await runPolicy(ctx, af, deepfocus, lastFocusUm);
     return { policy: af.policy, focusUm: result.finalUm, startUm, images: result.images, mode: result.mode, durationMs: result.durationMs };

@@ -1,8 +1,12 @@
 import { z } from "zod";
 import { CLASSICAL_METRIC_IDS } from "../focus/types.js";
 
-/** Autofocus before each point: full DeepFocus search, DeepFocus tracking (2 images, search as fallback), classical, or none. */
-export const AF_POLICIES = ["deepfocus", "tracking", "classical", "none"] as const;
+/**
+ * Autofocus before each point: full DeepFocus search, DeepFocus tracking (2 images, search as
+ * fallback), classical, none, or refocus (no stage move and no extra exposure: each captured
+ * plane is digitally refocused with config refocus.method before it is stored).
+ */
+export const AF_POLICIES = ["deepfocus", "tracking", "classical", "none", "refocus"] as const;
 export type AfPolicy = (typeof AF_POLICIES)[number];
 
 const name = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, "letters, digits, . _ - (at most 64)");

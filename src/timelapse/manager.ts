@@ -2,6 +2,7 @@ import { EventEmitter } from "node:events";
 import { appendFile, readdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { BusyError, CanceledError, ConfigError } from "../errors.js";
+import { configuredAiryPx, configuredRefocus, type RefocusSource } from "../refocus/index.js";
 import { compactTimestamp } from "../station/operations.js";
 import type { Station } from "../station/station.js";
 import { configuredDeepFocus, focusPoint, type DeepFocusSource } from "./focus.js";
@@ -14,6 +15,8 @@ export interface TimelapseOptions {
   dir?: string;
   /** DeepFocus scorer and profiles for the deepfocus/tracking policies; default the configured model, loaded on first use. */
   deepfocus?: DeepFocusSource;
+  /** Digital refocus for the "refocus" policy; default the configured refocus model, loaded on first use. */
+  refocus?: RefocusSource;
   /** File-system boundary of image storage (tests inject ENOSPC here). */
   fs?: StorageFs;
   /** Wall time (epoch ms); default the wall clock, advancing with the station's clock. */
@@ -73,6 +76,7 @@ export class TimelapseManager {
   readonly dir: string;
   private readonly fs: StorageFs;
   private readonly deepfocus: DeepFocusSource;
+  private readonly refocus: RefocusSource;
   private readonly nowMs: () => number;
   private active: Active | null = null;
   private last: JournalState | null = null;
@@ -89,6 +93,7 @@ export class TimelapseManager {
     this.dir = options.dir ?? join(station.config.stateDir, "timelapse");
     this.fs = options.fs ?? nodeFs;
     this.deepfocus = options.deepfocus ?? configuredDeepFocus(station.config);
+    this.refocus = options.refocus ?? configuredRefocus(station.config, { airyPx: configuredAiryPx(station.config, station.devices.camera.info.pixelSizeUm) });
     const anchor = Date.now() - station.clock.nowMs();
     this.nowMs = options.nowMs ?? (() => anchor + station.clock.nowMs());
   }
@@ -159,6 +164,7 @@ export class TimelapseManager {
       await this.finishActive(a);
     }
     await this.deepfocus.close();
+    await this.refocus.close();
   }
 
   /** Resolves when the running job's loop has exited (finished, stopped or closed). */
@@ -226,26 +232,12 @@ export class TimelapseManager {
   }
 
   private async loop(a: Active): Promise<void> {
-    const { job } = a.state;
-    const { intervalMs } = job.request;
     const signal = a.abort.signal;
     try {
-      while (!signal.aborted && a.state.nextIndex < job.total) {
-        const i = a.state.nextIndex;
-        const due = dueMs(job, i);
-        const now = this.nowMs();
-        if (now > due + job.lateToleranceMs) {
-          const last = Math.min(job.total - 1, Math.floor((now - job.lateToleranceMs - job.startMs) / intervalMs));
-          await this.missed(a, i, Math.max(i, last), this.lateCause ?? `late by ${Math.round(now - due)} ms (the previous point overran the interval)`);
-          this.lateCause = null;
-          continue;
-        }
-        if (now < due) await this.station.clock.sleep(due - now, signal);
-        if (!(await this.diskReady(a, i))) continue;
-        const outcome = await this.point(a, i, due);
-        if (outcome === "shutdown") return;
+      while (!signal.aborted && a.state.nextIndex < a.state.job.total) {
+        if (!(await this.step(a))) return;
       }
-      if (!signal.aborted) await this.record(a, { t: "finished", atMs: this.nowMs() });
+      if (!signal.aborted) await this.recordRetrying(a, { t: "finished", atMs: this.nowMs() });
     } catch (err) {
       if (!(err instanceof CanceledError)) {
         this.error = `timelapse loop failed: ${(err as Error).message}`;
@@ -254,6 +246,57 @@ export class TimelapseManager {
       return;
     }
     if (!signal.aborted && a.state.ended) await this.finishActive(a);
+  }
+
+  /**
+   * One pass of the loop (a point, or missed points, or a pause). A journal write that fails
+   * (disk full, I/O error) does not end the job: nothing of the pass is committed, its
+   * uncommitted files are removed, the status shows the error, and the pass is retried after
+   * a back-off; points that fall due meanwhile are recorded as missed with that cause.
+   * Returns false on shutdown.
+   */
+  private async step(a: Active): Promise<boolean> {
+    const { job } = a.state;
+    const { intervalMs } = job.request;
+    const signal = a.abort.signal;
+    try {
+      const i = a.state.nextIndex;
+      const due = dueMs(job, i);
+      const now = this.nowMs();
+      if (now > due + job.lateToleranceMs) {
+        const last = Math.min(job.total - 1, Math.floor((now - job.lateToleranceMs - job.startMs) / intervalMs));
+        await this.missed(a, i, Math.max(i, last), this.lateCause ?? `late by ${Math.round(now - due)} ms (the previous point overran the interval)`);
+        this.lateCause = null;
+        return true;
+      }
+      if (now < due) await this.station.clock.sleep(due - now, signal);
+      if (!(await this.diskReady(a, i))) return true;
+      return (await this.point(a, i, due)) !== "shutdown";
+    } catch (err) {
+      if (!(err instanceof JournalWriteError)) throw err;
+      await this.journalFailed(a, err);
+      return true;
+    }
+  }
+
+  /** `record`, retried after a back-off while the journal cannot be written. */
+  private async recordRetrying(a: Active, r: JournalRecord): Promise<void> {
+    for (;;) {
+      try {
+        return await this.record(a, r);
+      } catch (err) {
+        if (!(err instanceof JournalWriteError)) throw err;
+        await this.journalFailed(a, err);
+      }
+    }
+  }
+
+  private async journalFailed(a: Active, err: JournalWriteError): Promise<void> {
+    await a.store.removeUncommitted((j) => j >= a.state.nextIndex).catch(() => undefined);
+    this.error = `${err.message}; retrying`;
+    this.lateCause = err.message;
+    this.emitStatus();
+    await this.station.clock.sleep(Math.min(JOURNAL_RETRY_MS, a.state.job.request.intervalMs), a.abort.signal);
   }
 
   /** Free-space guard and pause/resume; false when point i was recorded as missed. */
@@ -312,7 +355,9 @@ export class TimelapseManager {
     for (const [plane, offsetUm] of request.capture.zOffsetsUm.entries()) {
       const z = focus.focusUm + offsetUm;
       if (Math.abs(ctx.stage.positionUm() - z) > 1e-6) await ctx.stage.moveTo(z, ctx.signal);
-      const frame = await ctx.camera.grab(ctx.signal);
+      const grabbed = await ctx.camera.grab(ctx.signal);
+      const refocused = request.autofocus.policy === "refocus" ? await (await this.refocus.get()).refocus(grabbed, ctx.signal) : null;
+      const frame = refocused?.frame ?? grabbed;
       const meta = {
         job: a.state.job.id,
         index: i,
@@ -323,6 +368,7 @@ export class TimelapseManager {
         capturedAt: new Date(this.nowMs()).toISOString(),
         camera: ctx.camera.info,
         autofocus: focus,
+        ...(refocused ? { refocus: refocused.info } : {}),
         ...(request.capture.note ? { note: request.capture.note } : {}),
       };
       const saved = await a.store.save(frameBase(i, plane), frame, meta);
@@ -342,7 +388,9 @@ export class TimelapseManager {
 
   /** Commits a record to the journal, then applies it (and mirrors points into focus.jsonl). */
   private async record(a: Active, r: JournalRecord): Promise<void> {
-    await a.journal.append(r);
+    await a.journal.append(r).catch((err: Error) => {
+      throw new JournalWriteError(`journal write failed: ${err.message}`);
+    });
     apply(a.state, r);
     if (r.t === "done") await appendFile(join(a.dir, "focus.jsonl"), focusLine(r));
     this.emitStatus();
@@ -358,3 +406,9 @@ function focusLine(d: Extract<JournalRecord, { t: "done" }>): string {
 }
 
 const mib = (bytes: number): string => (bytes / 1048576).toFixed(1);
+
+/** Longest wait before a failed journal write is retried (ms). */
+const JOURNAL_RETRY_MS = 10_000;
+
+/** The job's journal could not be written; nothing of the pass was committed. */
+class JournalWriteError extends Error {}

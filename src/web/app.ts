@@ -7,9 +7,11 @@ import { captureRoutes } from "./routes/captures.js";
 import { eventRoutes } from "./routes/events.js";
 import { operationRoutes } from "./routes/operations.js";
 import { previewRoutes } from "./routes/preview.js";
+import { refocusRoutes } from "./routes/refocus.js";
 import { statusRoutes } from "./routes/status.js";
 import { timelapseRoutes } from "./routes/timelapse.js";
 import type { TimelapseManager } from "../timelapse/manager.js";
+import { configuredAiryPx, configuredRefocus, type RefocusSource } from "../refocus/index.js";
 import { staticRoutes } from "./static.js";
 
 export interface AppOptions {
@@ -25,6 +27,8 @@ export interface AppOptions {
   closing?: AbortSignal;
   /** The timelapse jobs (started by the caller); without it the app has no /api/timelapse routes. */
   timelapse?: TimelapseManager;
+  /** Digital refocus for POST /api/refocus; default the configured refocus models, loaded on first use. */
+  refocus?: RefocusSource;
 }
 
 /**
@@ -47,6 +51,7 @@ export function createApp(station: Station, options: AppOptions): Hono {
   app.route("/api", eventRoutes(station, closing));
   app.route("/api", previewRoutes(station, { fps: options.previewFps ?? 5, maxWidth: options.previewMaxWidth ?? 1024 }, closing));
   app.route("/api/captures", captureRoutes(station));
+  app.route("/api", refocusRoutes(station, options.refocus ?? configuredRefocus(station.config, { airyPx: configuredAiryPx(station.config, station.devices.camera.info.pixelSizeUm) })));
   if (options.timelapse) app.route("/api/timelapse", timelapseRoutes(options.timelapse));
   app.get("/metrics", (c) => c.text(prometheusText(station, startedAtMs), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }));
   return app;

@@ -1,14 +1,15 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { readGrayImage } from "../../src/image/codec.js";
-import type { JournalRecord } from "../../src/timelapse/journal.js";
+import { Journal, type JournalRecord } from "../../src/timelapse/journal.js";
 import type { TimelapseStatus } from "../../src/timelapse/manager.js";
 import { nodeFs, type StorageFs } from "../../src/timelapse/storage.js";
 import { jobFiles, timelapseRig, type TimelapseRig } from "./rig.js";
 
 let rig: TimelapseRig | undefined;
 afterEach(async () => {
+  vi.restoreAllMocks();
   await rig?.manager.close();
   await rig?.station.stop();
   rig = undefined;
@@ -80,5 +81,30 @@ describe("full disk", () => {
     expect(status).toMatchObject({ state: "finished", done: 10, missed: 4 });
     expect(status.missedRanges.map((m) => [m.from, m.reason.slice(0, 26)])).toEqual([5, 6, 7, 8].map((i) => [i, "paused: disk nearly full: "]));
     await expectOnlyCompleteCommittedFiles(files, dir, status);
+  });
+
+  it("journal write failing (ENOSPC on the journal): the job keeps going, nothing half-committed, missed points say why", async () => {
+    let now = () => 0;
+    const append = Journal.prototype.append;
+    vi.spyOn(Journal.prototype, "append").mockImplementation(function (this: Journal, r: JournalRecord) {
+      if (r.t !== "created" && now() >= 3_500 && now() < 7_500) return Promise.reject(Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" }));
+      return append.call(this, r);
+    });
+    rig = await timelapseRig();
+    const { manager, station } = rig;
+    const t0 = station.clock.nowMs();
+    now = () => station.clock.nowMs() - t0;
+    const seen: TimelapseStatus[] = [];
+    manager.events.on("status", (s) => seen.push(s));
+    const created = await manager.create({ intervalMs: 1000, count: 12, autofocus: { policy: "tracking" }, minFreeBytes: 0 });
+    await manager.settled();
+    expect(seen.some((s) => /journal write failed: ENOSPC.*retrying/.test(s.error ?? ""))).toBe(true);
+    const status = manager.status();
+    expect(status).toMatchObject({ state: "finished", nextIndex: 12 });
+    expect(status.done + status.missed).toBe(12);
+    expect(status.missed).toBeGreaterThanOrEqual(3);
+    expect(status.missedRanges.some((m) => /journal write failed/.test(m.reason))).toBe(true);
+    const dir = join(manager.dir, created.id!);
+    await expectOnlyCompleteCommittedFiles(await jobFiles(manager, created.id!), dir, status);
   });
 });

@@ -69,7 +69,7 @@ function showState(s) {
   $("state").className = `pill ${s.state}`;
   if (Number.isFinite(s.positionUm)) $("position").textContent = fmt(s.positionUm);
   const busy = s.state === "busy";
-  for (const b of document.querySelectorAll("#autofocus, #calibrate, #capture, #zero, [data-jog]")) b.disabled = busy;
+  for (const b of document.querySelectorAll("#autofocus, #calibrate, #capture, #refocus, #zero, [data-jog]")) b.disabled = busy;
   $("cancel").disabled = s.state === "idle";
   if (!busy) $("progress").textContent = "";
 }
@@ -276,6 +276,13 @@ $("autofocus").onclick = () => act("/api/autofocus", afRequest, (r) => `focused 
 $("cancel").onclick = () => act("/api/cancel", {}, (r) => (r.cancelled ? `cancelled ${r.operation}` : "nothing to cancel"));
 $("calibrate").onclick = () => act("/api/calibrate", {}, null);
 $("capture").onclick = () => act("/api/capture", {}, (c) => `captured ${c.file}`);
+$("refocus").onclick = () =>
+  act("/api/refocus", {}, (r) => {
+    $("refocus-img").src = withToken(`/api/captures/${r.capture.id}`);
+    $("refocus-caption").textContent = `${r.refocus.method}: ${r.source} → ${r.capture.id}, ${r.refocus.tiles} tiles, ${(r.refocus.durationMs / 1000).toFixed(2)} s`;
+    $("refocus-result").hidden = false;
+    return `refocused ${r.source}`;
+  });
 $("zero").onclick = () => act("/api/stage/zero", {}, () => "position set to 0 µm");
 $("key").onclick = () => askToken();
 for (const b of document.querySelectorAll("[data-jog]")) b.onclick = () => act("/api/stage/move", { zUm: Number(b.dataset.jog), relative: true }, null);

@@ -1,0 +1,128 @@
+"""Defocused / in-focus training pairs for the refocus network, on DeepFocus's synthetic optics.
+
+Reuses scripts/deepfocus/synth.py (imported, never modified): its optics sampler
+(`sample_optics`: NA, immersion, wavelength, magnification, camera pixel), its object sources
+(`make_object`: tissue, nuclei, cells, fibres, beads, edges, mixtures) and its scalar-pupil
+OTF (`otf`: exact defocus phase + random astigmatism/coma/spherical + apodisation + pixel
+integration) on the same 256x256 periodic grid. The camera model (bright/dark field,
+illumination non-uniformity, Poisson + read noise, black level, 8/10/12/16-bit) follows
+`synth.sample` line by line; it is repeated here because a pair needs the *same* object,
+illumination, aberrations and exposure rendered twice:
+
+  input  = the digitised (noisy, rounded, clipped) image at defocus z;
+  target = the noise-free image at z = 0 through the same pupil (same aberrations and
+           apodisation: the network removes defocus, it does not correct the objective),
+           in the same DN units (gain and black level), clipped to the ADC range.
+
+Defocus range: the geometric blur radius r_def = |z| tan(asin(NA/n)) / p (p = sample-plane
+pixel) is drawn 25 % uniform in [0, 3] px (near focus, so in-focus input stays in-focus) and
+75 % uniform in [0, 32] px, sign of z at random. At the benchmark optics (10x/NA 0.3,
+lambda 0.55 um, 3.45-um camera pixel: p = 0.345 um, DOF = 7.26 um, 0.91 px/um) one DOF is
+6.6 px of r_def, so 32 px is +-4.8 DOF there; over the training optics one DOF spans 3..12 px,
+i.e. the range is +-2.6..+-10 DOF depending on the objective/camera match. 5 % of pairs are
+empty fields (the target is then flat: nothing to invent).
+
+Normalisation (what the network sees): both images are mapped with the *input window's*
+statistics, (v - mean) / max(std, 1e-3 * full scale, 0.5 DN). At inference the statistics
+are those of the whole image (src/refocus/normalise.ts); training crops (128 px of the 256-px
+window) therefore see the scale of a larger field, like inference tiles do.
+"""
+from __future__ import annotations
+
+import math
+import os
+import sys
+
+import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "deepfocus"))
+import synth  # noqa: E402
+
+G = synth.G
+MAX_BLUR_PX = 32.0
+NEAR_BLUR_PX = 3.0
+EMPTY_FRAC = 0.05
+STD_FLOOR_REL = 1e-3  # of full scale
+STD_FLOOR_DN = 0.5
+
+_u, _lu, _ri = synth._u, synth._lu, synth._ri
+
+
+def norm_stats(x: torch.Tensor, full: float):
+    """(mean, scale) of a whole image, the contract of src/refocus/normalise.ts."""
+    mean = x.mean()
+    std = x.std(unbiased=False)
+    return mean, torch.clamp(std, min=max(STD_FLOOR_REL * full, STD_FLOOR_DN))
+
+
+def sample_pair(g, kinds=synth.SOURCE_NAMES, optics=None, r_def=None):
+    """One pair: (input DN float [G,G], target DN float [G,G], meta)."""
+    o = optics or synth.sample_optics(g)
+    if r_def is None:
+        r_def = _u(g, 0, NEAR_BLUR_PX) if _u(g) < 0.25 else _u(g, 0, MAX_BLUR_PX)
+    z = r_def / o.defocus_px_per_um() * (1 if _u(g) < 0.5 else -1)
+    empty = _u(g) < EMPTY_FRAC
+    if empty:
+        obj, name = torch.zeros(G, G), "empty"
+    else:
+        obj, name = synth.make_object(g, kinds)
+    xx, yy = synth._xx, synth._yy
+    bright = _u(g) < 0.5
+    contrast = _lu(g, 0.1, 1.0) if _u(g) < 0.85 else _lu(g, 0.03, 0.1)
+    bg = _u(g, 0.4, 0.95) if bright else _lu(g, 0.002, 0.15)
+    sig = -bg * contrast * obj if bright else contrast * obj * (1 - bg)
+    illum = 1 + _u(g, -0.15, 0.15) * (xx / G - 0.5) + _u(g, -0.15, 0.15) * (yy / G - 0.5) + _u(g, -0.2, 0.05) * (
+        ((xx - G / 2) ** 2 + (yy - G / 2) ** 2) / (G * G / 2)
+    )
+    aberr = _u(g, 0, 0.12) if _u(g) < 0.7 else 0.0
+    state = g.get_state()
+    ot = synth.otf(g, o, z, aberr)
+    g0 = torch.Generator()
+    g0.set_state(state)
+    ot0 = synth.otf(g0, o, 0.0, aberr)  # same aberration and apodisation draws, in focus
+    spec = torch.fft.fft2(sig)
+    clean = (bg * illum + torch.fft.ifft2(spec * ot).real * illum).clamp(min=0)
+    clean0 = (bg * illum + torch.fft.ifft2(spec * ot0).real * illum).clamp(min=0)
+    peak_e = _lu(g, 150, 30000) if _u(g) < 0.85 else _lu(g, 20, 150)
+    read_e = _lu(g, 0.5, 15)
+    bits = (8, 10, 12, 16)[_ri(g, 0, 3)]
+    full = 2**bits - 1
+    ref = max(clean.max().item(), clean0.max().item(), 1e-6)
+    e = clean / ref * peak_e
+    electrons = torch.poisson(e, generator=g) + torch.randn(G, G, generator=g) * read_e
+    fill = _u(g, 0.3, 0.95)
+    black = _u(g, 0, 0.06) * full
+    gain = fill * full / peak_e
+    dn = (electrons * gain + black).round().clamp(0, full)
+    target = (clean0 / ref * peak_e * gain + black).clamp(0, full)
+    k = abs(z) / o.dof
+    meta = dict(r_def=r_def, k=k, blur=o.blur_px(z), source=name, bits=bits, full=full, na=o.na, n=o.n, wl=o.wl, mag=o.mag, px=o.px, bright=bright)
+    return dn, target, meta
+
+
+def generate(n: int, seed: int, kinds=synth.SOURCE_NAMES):
+    """n pairs -> (x fp16 [n,1,G,G], y fp16 [n,1,G,G] normalised with x's stats, metas)."""
+    g = torch.Generator().manual_seed(seed)
+    xs = torch.empty(n, 1, G, G, dtype=torch.float16)
+    ys = torch.empty(n, 1, G, G, dtype=torch.float16)
+    metas = []
+    for i in range(n):
+        dn, target, m = sample_pair(g, kinds)
+        mean, scale = norm_stats(dn, m["full"])
+        xs[i, 0] = ((dn - mean) / scale).to(torch.float16)
+        ys[i, 0] = ((target - mean) / scale).clamp(-6e4, 6e4).to(torch.float16)
+        m["mean"], m["scale"] = float(mean), float(scale)
+        metas.append(m)
+    return xs, ys, metas
+
+
+if __name__ == "__main__":
+    import time
+
+    torch.set_num_threads(1)
+    t = time.time()
+    xs, ys, metas = generate(int(sys.argv[1]) if len(sys.argv) > 1 else 20, 0)
+    dt = time.time() - t
+    print(f"{len(metas)} pairs in {dt:.1f}s ({len(metas)/dt:.1f}/s)")
+    for m in metas[:5]:
+        print({k: (round(v, 3) if isinstance(v, float) else v) for k, v in m.items()})

@@ -1,0 +1,175 @@
+"""Train the refocus U-Net on synthetic defocused/in-focus pairs (pairs.py) and save a checkpoint.
+
+    /usr/bin/python3 scripts/refocus/train.py --out DIR [--smoke] [--threads 1] [--train-minutes M]
+
+Writes DIR/checkpoint.pt, DIR/metrics.json (validation PSNR/SSIM of input and output per
+defocus bin) and DIR/calib.pt (windows for INT8 calibration and the parity fixture).
+Learning rate: linear warm-up then cosine to zero, ending at --steps or at --train-minutes of
+training, whichever comes first, so a loaded machine still finishes an annealed model in time.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import multiprocessing as mp
+import os
+import sys
+import time
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+import torch  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pairs  # noqa: E402
+from losses import loss_fn, psnr, ssim, data_range  # noqa: E402
+from unet import DEFAULT_WIDTHS, RefocusNet, params  # noqa: E402
+
+FULL = dict(widths=DEFAULT_WIDTHS, train=8000, val=400, steps=20000, batch=16, crop=128, lr=2e-3, train_minutes=38.0)
+SMOKE = dict(widths=(8, 12, 16, 24, 32), train=160, val=24, steps=60, batch=8, crop=64, lr=3e-3, train_minutes=0.5)
+R_BINS = [(0, 3), (3, 7), (7, 14), (14, 21), (21, 33)]
+
+
+def _gen_chunk(args):
+    n, seed = args
+    torch.set_num_threads(1)
+    return pairs.generate(n, seed)
+
+
+def generate(n: int, seed: int, procs: int):
+    chunk = 250
+    jobs = [(min(chunk, n - i), seed * 100003 + i // chunk) for i in range(0, n, chunk)]
+    if procs > 1:
+        with mp.get_context("fork").Pool(procs) as pool:
+            parts = pool.map(_gen_chunk, jobs)
+    else:
+        parts = [_gen_chunk(j) for j in jobs]
+    return torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts]), [m for p in parts for m in p[2]]
+
+
+def dihedral(x, i):
+    if i & 4:
+        x = x.transpose(2, 3)
+    if i & 1:
+        x = x.flip(2)
+    if i & 2:
+        x = x.flip(3)
+    return x
+
+
+def batch(xs, ys, n, crop, g):
+    idx = torch.randint(0, len(xs), (n,), generator=g)
+    G = xs.shape[-1]
+    oy = torch.randint(0, G - crop + 1, (n,), generator=g)
+    ox = torch.randint(0, G - crop + 1, (n,), generator=g)
+    x = torch.stack([xs[i, :, a : a + crop, b : b + crop] for i, a, b in zip(idx.tolist(), oy.tolist(), ox.tolist())]).float()
+    y = torch.stack([ys[i, :, a : a + crop, b : b + crop] for i, a, b in zip(idx.tolist(), oy.tolist(), ox.tolist())]).float()
+    d = int(torch.randint(0, 8, (), generator=g))
+    return dihedral(x, d), dihedral(y, d)
+
+
+@torch.no_grad()
+def evaluate(model, xs, ys, metas, bs=16):
+    model.eval()
+    outs = torch.cat([model(xs[i : i + bs].float()) for i in range(0, len(xs), bs)])
+    x, y = xs.float(), ys.float()
+    rng = data_range(y)
+    p_in, p_out = psnr(x, y, rng), psnr(outs, y, rng)
+    s_in, s_out = ssim(x, y, rng), ssim(outs, y, rng)
+    r = torch.tensor([m["r_def"] for m in metas])
+    k = torch.tensor([m["k"] for m in metas])
+    real = torch.tensor([m["source"] != "empty" for m in metas])
+
+    def summary(sel):
+        return dict(n=int(sel.sum()), psnr_in=round(float(p_in[sel].mean()), 2), psnr_out=round(float(p_out[sel].mean()), 2),
+                    gain_db=round(float((p_out - p_in)[sel].mean()), 2), ssim_in=round(float(s_in[sel].mean()), 4), ssim_out=round(float(s_out[sel].mean()), 4))
+
+    m = {"all": summary(real)}
+    for lo, hi in R_BINS:
+        sel = real & (r >= lo) & (r < hi)
+        if sel.any():
+            m[f"r_def {lo}-{hi} px"] = summary(sel)
+    for lo, hi in [(0, 1), (1, 2), (2, 3), (3, 100)]:
+        sel = real & (k >= lo) & (k < hi)
+        if sel.any():
+            m[f"|z| {lo}-{hi} DOF"] = summary(sel)
+    return m, outs
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--smoke", action="store_true")
+    ap.add_argument("--seed", type=int, default=4242)
+    ap.add_argument("--steps", type=int)
+    ap.add_argument("--train-minutes", type=float)
+    ap.add_argument("--train-samples", type=int)
+    ap.add_argument("--procs", type=int, default=1, help="data-generation processes")
+    ap.add_argument("--threads", type=int, default=1, help="torch threads for training")
+    a = ap.parse_args()
+    cfg = dict(SMOKE if a.smoke else FULL)
+    for key in ("steps", "train_minutes"):
+        if getattr(a, key) is not None:
+            cfg[key] = getattr(a, key)
+    if a.train_samples:
+        cfg["train"] = a.train_samples
+    os.makedirs(a.out, exist_ok=True)
+    torch.manual_seed(a.seed)
+    t0 = time.time()
+    xs, ys, _ = generate(cfg["train"], a.seed, a.procs)
+    xv, yv, mv = generate(cfg["val"], a.seed + 7919, a.procs)
+    t_data = time.time() - t0
+    print(f"data: {len(xs)} train / {len(xv)} val pairs in {t_data:.0f}s", flush=True)
+
+    torch.set_num_threads(a.threads)
+    model = RefocusNet(cfg["widths"])
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg["lr"], weight_decay=1e-4)
+    g = torch.Generator().manual_seed(a.seed)
+    t1 = time.time()
+    budget = cfg["train_minutes"] * 60
+    step, warm = 0, max(1, min(300, cfg["steps"] // 30))
+    run_l1 = run_ss = 0.0
+    ckpt = os.path.join(a.out, "checkpoint.pt")
+    while True:
+        progress = max(step / cfg["steps"], (time.time() - t1) / budget)
+        if progress >= 1:
+            break
+        lr = cfg["lr"] * min(1.0, (step + 1) / warm) * 0.5 * (1 + math.cos(math.pi * progress))
+        for group in opt.param_groups:
+            group["lr"] = lr
+        x, y = batch(xs, ys, cfg["batch"], cfg["crop"], g)
+        model.train()
+        loss, l1, ss = loss_fn(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        run_l1 = 0.98 * run_l1 + 0.02 * float(l1)
+        run_ss = 0.98 * run_ss + 0.02 * float(ss)
+        step += 1
+        if step % 100 == 0:
+            el = time.time() - t1
+            print(f"step {step} {el/60:.1f} min lr {lr:.2e} l1 {run_l1:.4f} ssim {run_ss:.4f} ({step*cfg['batch']/el:.1f} crops/s)", flush=True)
+        if step % 1000 == 0:
+            torch.save({"state": model.state_dict(), "widths": cfg["widths"], "step": step}, ckpt)
+    t_train = time.time() - t1
+    torch.save({"state": model.state_dict(), "widths": cfg["widths"], "step": step}, ckpt)
+    metrics, _ = evaluate(model, xv, yv, mv)
+    info = {
+        "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in cfg.items()},
+        "seed": a.seed,
+        "threads": a.threads,
+        "steps_done": step,
+        "data_seconds": round(t_data, 1),
+        "train_seconds": round(t_train, 1),
+        "params": params(model),
+        "val": metrics,
+    }
+    with open(os.path.join(a.out, "metrics.json"), "w") as f:
+        json.dump(info, f, indent=2)
+    torch.save({"x": xs[:256].clone(), "x_val": xv[:64].clone(), "y_val": yv[:64].clone(), "meta_val": mv[:64]}, os.path.join(a.out, "calib.pt"))
+    print(json.dumps(info, indent=2), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+import type { Config } from "../config/schema.js";
+import { ConfigError } from "../errors.js";
+import type { InferenceLog } from "../inference/session.js";
+import { cameraPixelUm } from "../optics/dof.js";
+import { deepfocusBlurEstimator } from "./blur-estimate.js";
+import { airyRadiusPx } from "./psf.js";
+import { RlRefocuser } from "./rl.js";
+import { REFOCUS_METHODS, type RefocusMethod, type Refocuser } from "./types.js";
+
+export { REFOCUS_METHODS, type RefocusInfo, type RefocusMethod, type Refocuser } from "./types.js";
+
+/**
+ * Airy radius (px) of the configured optics, 0.61 λ / NA / p with p the sample-plane pixel:
+ * the camera's reported sample pixel, else the simulated camera's pitch / magnification.
+ * Undefined when no pixel size is known (the RL baseline then assumes 1 px).
+ */
+export function configuredAiryPx(config: Config, samplePixelUm?: number): number | undefined {
+  const o = config.objective;
+  const cam = cameraPixelUm(config.camera, samplePixelUm, o);
+  return cam > 0 ? airyRadiusPx(o.wavelengthUm, o.na, cam / o.magnification) : undefined;
+}
+
+export interface CreateRefocuserOptions {
+  /** Airy radius (px) for rl; default configuredAiryPx(config). */
+  airyPx?: number;
+  log?: InferenceLog;
+}
+
+/**
+ * A refocuser by method, from the config's `refocus` block: `net` loads the refocus network;
+ * `rl` loads the configured DeepFocus model (config `deepfocus.model`) as its per-tile blur
+ * estimator and releases it on close.
+ * @throws ConfigError for an unknown method; Error when a model cannot be loaded.
+ */
+export async function createRefocuser(method: string, config: Config, opts: CreateRefocuserOptions = {}): Promise<Refocuser> {
+  if (!(REFOCUS_METHODS as readonly string[]).includes(method))
+    throw new ConfigError(`method: unknown refocus method "${method}"; expected ${REFOCUS_METHODS.join(" or ")}`, [{ path: "method", message: "unknown method" }]);
+  const r = config.refocus;
+  const threads = r.threads || undefined;
+  if (method === "net") {
+    const { createNetRefocuser } = await import("./net.js"); // onnxruntime loads only when asked for
+    return createNetRefocuser({ model: r.model, executionProviders: r.executionProviders, threads, tileSize: r.tileSize, overlap: r.overlap, log: opts.log });
+  }
+  const { createDeepFocusScorer } = await import("../inference/deepfocus.js");
+  const d = config.deepfocus;
+  const scorer = await createDeepFocusScorer({ model: d.model, executionProviders: d.executionProviders, threads: d.threads || undefined, warmupWindows: 1, log: opts.log });
+  const rl = new RlRefocuser({ blur: deepfocusBlurEstimator(scorer), airyPx: opts.airyPx ?? configuredAiryPx(config), iterations: r.rl.iterations, tv: r.rl.tv });
+  return Object.assign(rl, { close: () => scorer.close() });
+}
+
+/** Refocusers loaded on first use, one per method (the web route and the timelapse policy). */
+export interface RefocusSource {
+  /** The refocuser for `method` (default: config `refocus.method`). */
+  get(method?: RefocusMethod): Promise<Refocuser>;
+  close(): Promise<void>;
+}
+
+export function configuredRefocus(config: Config, opts: CreateRefocuserOptions = {}): RefocusSource {
+  const loaded = new Map<RefocusMethod, Promise<Refocuser>>();
+  return {
+    get(method = config.refocus.method) {
+      let p = loaded.get(method);
+      if (!p) {
+        p = createRefocuser(method, config, opts);
+        p.catch(() => loaded.delete(method));
+        loaded.set(method, p);
+      }
+      return p;
+    },
+    async close() {
+      const all = [...loaded.values()];
+      loaded.clear();
+      for (const p of all) await (await p.catch(() => null))?.close();
+    },
+  };
+}

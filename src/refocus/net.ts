@@ -1,0 +1,102 @@
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+import ort from "onnxruntime-node";
+import { throwIfAborted } from "../errors.js";
+import type { Frame } from "../hardware/camera/types.js";
+import { openSession, type ExecutionProvider, type InferenceLog } from "../inference/session.js";
+import { normalisationOf, normalise, toFrame } from "./normalise.js";
+import { extractTile, TileBlender, tileCount, tileGrid, tileOrigins } from "./tiles.js";
+import type { RefocusInfo, Refocuser } from "./types.js";
+
+/** The shipped refocus models (models/refocus/, see its README.md model card). */
+export const SHIPPED_REFOCUS_MODELS = {
+  fp32: fileURLToPath(new URL("../../models/refocus/refocus-fp32.onnx", import.meta.url)),
+  int8: fileURLToPath(new URL("../../models/refocus/refocus-int8.onnx", import.meta.url)),
+} as const;
+
+const INPUT = "image";
+const OUTPUT = "refocused";
+/** Tile sides must be multiples of this (five 2× downsamplings). */
+export const NET_MULTIPLE = 32;
+
+export interface NetRefocuserOptions {
+  /** A shipped model by precision, or the path of an ONNX file with the same I/O. Default "fp32". */
+  model?: "fp32" | "int8" | string;
+  executionProviders?: readonly ExecutionProvider[];
+  /** Intra-op threads (onnxruntime's default when omitted). */
+  threads?: number;
+  /** Largest tile side (px, rounded down to a multiple of 32). Default 512. */
+  tileSize?: number;
+  /** Minimum overlap of neighbouring tiles = blending ramp length (px). Default 64. */
+  overlap?: number;
+  /** Mirror context around the image (px). Default 32. */
+  pad?: number;
+  log?: InferenceLog;
+}
+
+/**
+ * The refocus network (scripts/refocus/unet.py) applied in overlapping tiles: the frame is
+ * normalised once (normalise.ts), cut into equal tiles (tiles.ts), each tile goes through
+ * the model, and the outputs are blended with raised-cosine weights, de-normalised, rounded
+ * and clipped to the frame's bit depth.
+ */
+export class NetRefocuser implements Refocuser {
+  readonly method = "net" as const;
+
+  constructor(
+    private readonly session: ort.InferenceSession,
+    readonly info: { modelPath: string; sha256: string; provider: ExecutionProvider; precision: "fp32" | "int8" },
+    private readonly tiling: { tileSize: number; overlap: number; pad: number },
+  ) {}
+
+  /** Runs the model on normalised tiles [n, 1, h, w] (h, w multiples of 32). */
+  async run(tiles: Float32Array, n: number, h: number, w: number): Promise<Float32Array> {
+    const result = await this.session.run({ [INPUT]: new ort.Tensor("float32", tiles, [n, 1, h, w]) });
+    return result[OUTPUT].data as Float32Array;
+  }
+
+  async refocus(frame: Frame, signal?: AbortSignal): Promise<{ frame: Frame; info: RefocusInfo }> {
+    const t0 = performance.now();
+    const norm = normalisationOf(frame);
+    const src = normalise(frame, norm);
+    const grid = tileGrid(frame.width, frame.height, { maxTile: this.tiling.tileSize, overlap: this.tiling.overlap, pad: this.tiling.pad, multiple: NET_MULTIPLE });
+    const tw = grid.x.size;
+    const th = grid.y.size;
+    const blender = new TileBlender(grid);
+    const tile = new Float32Array(tw * th);
+    for (const [x0, y0] of tileOrigins(grid)) {
+      throwIfAborted(signal);
+      extractTile(src, frame.width, frame.height, x0, y0, tw, th, tile);
+      blender.add(await this.run(tile, 1, th, tw), x0, y0);
+    }
+    const out = toFrame(blender.result(), frame, norm);
+    return { frame: out, info: { method: "net", durationMs: performance.now() - t0, tiles: tileCount(grid), modelSha256: this.info.sha256 } };
+  }
+
+  async close(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+/**
+ * Loads a refocus model (execution provider with fallback, see openSession) and warms it up
+ * on one small tile.
+ * @throws Error when the file cannot be read or no execution provider can run it.
+ */
+export async function createNetRefocuser(opts: NetRefocuserOptions = {}): Promise<NetRefocuser> {
+  const model = opts.model ?? "fp32";
+  const modelPath = model === "fp32" || model === "int8" ? SHIPPED_REFOCUS_MODELS[model] : model;
+  const bytes = await readFile(modelPath);
+  const sha256 = createHash("sha256").update(bytes).digest("hex");
+  const precision = bytes.includes("DequantizeLinear") ? "int8" : "fp32";
+  const { session, provider } = await openSession(bytes, opts);
+  const refocuser = new NetRefocuser(session, { modelPath, sha256, provider, precision }, {
+    tileSize: opts.tileSize ?? 512,
+    overlap: opts.overlap ?? 64,
+    pad: opts.pad ?? 32,
+  });
+  await refocuser.run(new Float32Array(64 * 64), 1, 64, 64);
+  opts.log?.info({ modelPath, sha256, provider, precision }, "refocus: model ready");
+  return refocuser;
+}

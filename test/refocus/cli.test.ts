@@ -1,0 +1,50 @@
+import { mkdirSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import sharp from "sharp";
+import { describe, expect, it } from "vitest";
+import { encodePng } from "../../src/image/codec.js";
+import { renderDefocused } from "../../src/optics/render.js";
+import { encodeImage } from "../../src/refocus/image-file.js";
+import { focusbox } from "../cli/run.js";
+import { tempDir } from "../helpers.js";
+
+/** `focusbox refocus IN OUT` end to end, through the built CLI (npm test builds dist/ first). */
+describe("focusbox refocus", () => {
+  it("refocuses a real 8-bit PNG with the network and a 16-bit TIFF with RL, keeping size and bit depth", async () => {
+    const dir = tempDir("focusbox-refocus-");
+    mkdirSync(dir, { recursive: true });
+    const png = join(dir, "in.png");
+    const frame = renderDefocused({ defocusUm: 12, camera: { width: 200, height: 150 } });
+    await sharp(await encodePng(frame)).toFile(png);
+    const out = join(dir, "out.png");
+    const net = await focusbox(["refocus", png, out, "--json"]);
+    expect(net.stderr).toBe("");
+    expect(net.code).toBe(0);
+    expect(JSON.parse(net.stdout)).toMatchObject({ method: "net", width: 200, height: 150, bits: 8 });
+    expect(await sharp(out).metadata()).toMatchObject({ width: 200, height: 150, depth: "uchar", channels: 1, format: "png" });
+
+    const tif = join(dir, "in16.tif");
+    const deep = renderDefocused({ defocusUm: 12, camera: { width: 160, height: 120, bitDepth: 16 } });
+    await writeFile(tif, await encodeImage(deep, "tiff"));
+    expect(await sharp(tif).metadata()).toMatchObject({ depth: "ushort", format: "tiff" });
+    const outTif = join(dir, "out16.tiff");
+    const rl = await focusbox(["refocus", tif, outTif, "--method", "rl"]);
+    expect(rl.stderr).toBe("");
+    expect(rl.code).toBe(0);
+    expect(rl.stdout).toMatch(/160×120 16-bit, rl, \d+ tiles/);
+    expect(await sharp(outTif).metadata()).toMatchObject({ width: 160, height: 120, depth: "ushort", format: "tiff" });
+  });
+
+  it("fails with one clear line and exit code 2 on bad input", async () => {
+    const dir = tempDir("focusbox-refocus-");
+    const missing = await focusbox(["refocus", join(dir, "nope.png"), join(dir, "out.png")]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/^focusbox: .*nope\.png: no such file\n$/);
+    const badExt = await focusbox(["refocus", join(dir, "nope.png"), join(dir, "out.jpg")]);
+    expect(badExt.code).toBe(2);
+    const badMethod = await focusbox(["refocus", join(dir, "a.png"), join(dir, "b.png"), "--method", "magic"]);
+    expect(badMethod.code).toBe(2);
+    expect(badMethod.stderr).toMatch(/--method: "magic"/);
+  });
+});
