@@ -1,10 +1,11 @@
 import { ConfigError, FocusNotFoundError } from "../errors.js";
 import { curveAt, matchField, validTileScores, type CalibrationCurve, type FieldMatch, type FieldMatchOptions } from "../focus/calibration-match.js";
 import { isConvex } from "../focus/fit.js";
-import { goldenStep } from "../focus/golden.js";
 import type { FocusScorer, Roi } from "../focus/types.js";
 import { profileCurve, type CalibrationProfile } from "./calibration.js";
+import { initialPoints, nextGoldenPoint } from "./bracket.js";
 import { probe } from "./probe.js";
+import { refine } from "./refine.js";
 import type { AutofocusContext, AutofocusResult, TracePoint } from "./types.js";
 
 export interface DeepFocusOptions {
@@ -16,6 +17,10 @@ export interface DeepFocusOptions {
   spacingUm?: number;
   /** Thresholds of the Δz match (capture-range and outlier tests). */
   match?: FieldMatchOptions;
+  /** First half-span h of the refinement's image triples e − h, e, e + h (µm); default FWHM / 8. */
+  refineHalfSpanUm?: number;
+  /** The refinement stops when its estimate moves by less than this (µm); default 0.25. */
+  toleranceUm?: number;
 }
 
 /** An autofocus result with what DeepFocus learnt about the field. */
@@ -46,7 +51,8 @@ export interface DeepFocusRun {
  * DeepFocus autofocus (Shajkofci & Liebling 2020): images at z1 and z1 ± spacing (z1 = the
  * start); while their scores are not convex, one more image at the next golden-section point;
  * then the per-tile shift Δz of the calibration curve that best explains all images, a robust
- * aggregate over the ROI, and a backlash-compensated move there.
+ * aggregate over the ROI, and a backlash-compensated move there. With ≥ 3 images of the budget
+ * left, that estimate is refined by bracketing image triples (`refine`).
  * @throws FocusNotFoundError `no-texture` (no valid tile) or `out-of-range` (focus outside the
  *   capture range or the stage limits), with the stage back at the start.
  */
@@ -54,7 +60,7 @@ export async function deepfocusAutofocus(ctx: AutofocusContext, profile: Calibra
   const run = startRun(ctx, profile, options);
   return guarded(run, async () => {
     await searchImages(run, run.startUm);
-    return finish(run, matchTrace(run), "deepfocus");
+    return finish(run, await refine(run, matchTrace(run)), "deepfocus");
   });
 }
 
@@ -104,33 +110,6 @@ export async function searchImages(run: DeepFocusRun, z1Um: number): Promise<voi
   }
 }
 
-/**
- * z1 − s, z1, z1 + s (ascending), moved inward as a whole — and squeezed when the range is
- * narrower than 2s — so that all three lie within [minUm, maxUm].
- */
-export function initialPoints(z1Um: number, spacingUm: number, minUm: number, maxUm: number): number[] {
-  const s = Math.min(spacingUm, (maxUm - minUm) / 2);
-  const mid = Math.min(maxUm - s, Math.max(minUm + s, z1Um));
-  return [mid - s, mid, mid + s];
-}
-
-/**
- * The next golden-section point for a minimum, from the images so far (NaN scores count as
- * worst): bracket around the lowest score, golden step inside it or expansion past its
- * lower end; clamped to [minUm, maxUm]. Null when that point was already imaged.
- */
-export function nextGoldenPoint(points: readonly { zUm: number; score: number }[], minUm: number, maxUm: number): number | null {
-  const sorted = [...points].sort((p, q) => p.zUm - q.zUm);
-  const f = (i: number): number => (Number.isFinite(sorted[i].score) ? sorted[i].score : Infinity);
-  let best = 0;
-  for (let i = 1; i < sorted.length; i++) if (f(i) < f(best)) best = i;
-  const mid = Math.min(sorted.length - 2, Math.max(1, best));
-  const [a, b, c] = [mid - 1, mid, mid + 1];
-  const z = goldenStep({ a: sorted[a].zUm, b: sorted[b].zUm, c: sorted[c].zUm, fa: f(a), fb: f(b), fc: f(c) }, "min");
-  const zUm = Math.min(maxUm, Math.max(minUm, z));
-  return sorted.some((p) => Math.abs(p.zUm - zUm) < 1e-6) ? null : zUm;
-}
-
 /** Δz match of every image in the run's trace. */
 export function matchTrace(run: DeepFocusRun): FieldMatch {
   return matchField(
@@ -173,6 +152,8 @@ function outOfRangeReason(match: FieldMatch): string {
   switch (match.problem) {
     case "edge":
       return "the best shift of the calibration curve lies at the edge of its range";
+    case "unbracketed":
+      return "no image triple around the estimate had its lowest score in the middle within the image budget";
     case "flat":
       return "the scores lie on a flat part of the calibration curve and do not pin the shift";
     default:

@@ -50,6 +50,11 @@ export interface ShiftMatchOptions {
   maxUncertaintyUm?: number;
   /** Largest acceptable RMS residual as a fraction of the curve depth (default 0.1). */
   maxRelResidual?: number;
+  /**
+   * Fit b ≈ g·b_calib(z − Δz) with the best gain g > 0 at each Δz (the curve's shape, not its
+   * level); residual and noise thresholds scale with g. Default false: the paper's pure shift.
+   */
+  freeGain?: boolean;
 }
 
 /** Why a match cannot be trusted: best Δz at the edge of the searchable range, measurements on a flat part of the curve, residual too large. */
@@ -58,6 +63,8 @@ export type MatchProblem = "edge" | "flat" | "residual";
 export interface ShiftMatch {
   /** Δz minimising Σ(b_i − b_calib(z_i − Δz))²: the focus position in the measurements' z frame (µm). */
   shiftUm: number;
+  /** The gain g of the fit (1 unless `freeGain`). */
+  gain: number;
   rmsResidual: number;
   /** Standard uncertainty of Δz from the residual (floored) and the curve's slopes at the measurements (µm). */
   uncertaintyUm: number;
@@ -74,10 +81,19 @@ export function matchShift(curve: CalibrationCurve, zUm: readonly number[], b: r
   const { depth, fwhmUm } = curveShape(curve);
   const spacing = median(curve.zUm.slice(1).map((z, i) => z - curve.zUm[i]));
   const step = opts.gridStepUm ?? spacing / 2;
-  const sse = (shift: number): number => zUm.reduce((s, z, i) => s + (b[i] - curveAt(curve, z - shift)) ** 2, 0);
+  const gainAt = (shift: number): number => {
+    if (!opts.freeGain) return 1;
+    const c = zUm.map((z) => curveAt(curve, z - shift));
+    const cc = c.reduce((s, ci) => s + ci * ci, 0);
+    return cc > 0 ? Math.max(0, c.reduce((s, ci, i) => s + ci * b[i], 0) / cc) : 0;
+  };
+  const sse = (shift: number): number => {
+    const g = gainAt(shift);
+    return zUm.reduce((s, z, i) => s + (b[i] - g * curveAt(curve, z - shift)) ** 2, 0);
+  };
   const loUm = Math.max(...zUm) - curve.zUm[curve.zUm.length - 1];
   const hiUm = Math.min(...zUm) - curve.zUm[0];
-  if (!(hiUm > loUm)) return { shiftUm: Number.NaN, rmsResidual: Number.NaN, uncertaintyUm: Infinity, problem: "edge" };
+  if (!(hiUm > loUm)) return { shiftUm: Number.NaN, gain: Number.NaN, rmsResidual: Number.NaN, uncertaintyUm: Infinity, problem: "edge" };
 
   const count = Math.max(2, Math.ceil((hiUm - loUm) / step) + 1);
   const grid = Array.from({ length: count }, (_, k) => loUm + ((hiUm - loUm) * k) / (count - 1));
@@ -87,19 +103,69 @@ export function matchShift(curve: CalibrationCurve, zUm: readonly number[], b: r
   const shiftUm = refine(sse, grid[Math.max(0, best - 1)], grid[Math.min(count - 1, best + 1)], grid[best], costs[best]);
 
   const n = zUm.length;
+  const gain = gainAt(shiftUm);
   const rmsResidual = Math.sqrt(sse(shiftUm) / n);
-  const sigmaB = Math.max(Math.sqrt(sse(shiftUm) / Math.max(1, n - 1)), opts.noiseFloor ?? 0.01 * depth);
+  const sigmaB = Math.max(Math.sqrt(sse(shiftUm) / Math.max(1, n - 1)), gain * (opts.noiseFloor ?? 0.01 * depth));
   const h = Math.min(step, spacing);
-  const slope2 = zUm.reduce((s, z) => s + slopeAt(curve, z - shiftUm, h) ** 2, 0);
+  const slope2 = zUm.reduce((s, z) => s + (gain * slopeAt(curve, z - shiftUm, h)) ** 2, 0);
   const uncertaintyUm = slope2 > 0 ? sigmaB / Math.sqrt(slope2) : Infinity;
 
   const atEdge = best === 0 || best === count - 1;
   const problem: MatchProblem | null =
-    atEdge ? "edge"
-    : rmsResidual > (opts.maxRelResidual ?? 0.1) * depth ? "residual"
+    atEdge || !(gain > 0) ? "edge"
+    : rmsResidual > (opts.maxRelResidual ?? 0.1) * depth * gain ? "residual"
     : uncertaintyUm > (opts.maxUncertaintyUm ?? fwhmUm / 4) ? "flat"
     : null;
-  return { shiftUm, rmsResidual, uncertaintyUm, problem };
+  return { shiftUm, gain, rmsResidual, uncertaintyUm, problem };
+}
+
+export interface PairShiftOptions {
+  /** Score noise (default 1 % of the curve depth, times the gain); sets the uncertainty. */
+  noiseFloor?: number;
+  /** Largest acceptable standard uncertainty of Δz (µm); default the curve's FWHM / 4. */
+  maxUncertaintyUm?: number;
+  /** The gain g the pair implies must lie within [1/maxGain, maxGain] (default 2). */
+  maxGain?: number;
+}
+
+/**
+ * Focus between two images at zLo < zHi that bracket it, from the shape of the calibration
+ * curve alone: the Δz in [zLo, zHi] at which one gain g explains both scores, i.e.
+ * bLo·b_calib(zHi − Δz) = bHi·b_calib(zLo − Δz). For a symmetric curve bLo = bHi gives the
+ * midpoint whatever g, so a sample whose curve differs from the calibration's by a factor is
+ * still found. Two images alone cannot tell "between them" from "beyond one of them": the
+ * caller establishes the bracket (e.g. a lower score at a third image between the two).
+ * Problems: "edge" when no Δz in [zLo, zHi] fits, "residual" when the implied gain is
+ * implausible, "flat" when the scores do not pin Δz.
+ */
+export function pairShift(curve: CalibrationCurve, zLoUm: number, zHiUm: number, bLo: number, bHi: number, opts: PairShiftOptions = {}): ShiftMatch {
+  const none = (problem: MatchProblem): ShiftMatch => ({ shiftUm: Number.NaN, gain: Number.NaN, rmsResidual: Number.NaN, uncertaintyUm: Infinity, problem });
+  if (!(zHiUm > zLoUm) || !(bLo > 0 && bHi > 0)) return none("edge");
+  const c = (zUm: number): number => curveAt(curve, zUm);
+  const f = (d: number): number => bLo * c(zHiUm - d) - bHi * c(zLoUm - d);
+  let lo = zLoUm;
+  let hi = zHiUm;
+  const fLo = f(lo);
+  if (!Number.isFinite(fLo) || !Number.isFinite(f(hi)) || Math.sign(fLo) === Math.sign(f(hi))) return none("edge");
+  for (let i = 0; i < 60 && hi - lo > 1e-6; i++) {
+    const mid = (lo + hi) / 2;
+    if (Math.sign(f(mid)) === Math.sign(fLo)) lo = mid;
+    else hi = mid;
+  }
+  const shiftUm = (lo + hi) / 2;
+  const cLo = c(zLoUm - shiftUm);
+  const cHi = c(zHiUm - shiftUm);
+  const gain = (bLo + bHi) / (cLo + cHi);
+  const maxGain = opts.maxGain ?? 2;
+  if (!(gain >= 1 / maxGain && gain <= maxGain)) return { ...none("residual"), shiftUm, gain };
+  // Δz's sensitivity to score noise: |∂f/∂b| over |∂f/∂Δz| (implicit function theorem).
+  const { depth, fwhmUm } = curveShape(curve);
+  const h = Math.max(1e-3, median(curve.zUm.slice(1).map((z, i) => z - curve.zUm[i])) / 2);
+  const dfdd = -bLo * slopeAt(curve, zHiUm - shiftUm, h) + bHi * slopeAt(curve, zLoUm - shiftUm, h);
+  const sigmaB = gain * (opts.noiseFloor ?? 0.01 * depth);
+  const uncertaintyUm = dfdd !== 0 ? (sigmaB * Math.hypot(cHi, cLo)) / Math.abs(dfdd) : Infinity;
+  const problem = uncertaintyUm > (opts.maxUncertaintyUm ?? fwhmUm / 4) ? "flat" : null;
+  return { shiftUm, gain, rmsResidual: 0, uncertaintyUm, problem };
 }
 
 /** Central-difference slope of the curve at zUm, one-sided at the ends of its domain. */
@@ -135,8 +201,12 @@ export interface FieldMatch {
   rmsResidual: number;
   /** Largest uncertainty among the inlier tiles divided by √inliers (µm). */
   uncertaintyUm: number;
-  /** "no-texture": no tile has 2 valid measurements; otherwise the most common problem when most valid tiles have one. */
-  problem: "no-texture" | MatchProblem | null;
+  /**
+   * "no-texture": no tile has 2 valid measurements; "unbracketed": the autofocus refinement
+   * found no image triple around focus (`refine`); otherwise the most common problem when most
+   * valid tiles have one.
+   */
+  problem: "no-texture" | "unbracketed" | MatchProblem | null;
 }
 
 /**
@@ -150,6 +220,21 @@ export function matchField(curve: CalibrationCurve, zUm: readonly number[], tile
     const keep = zUm.map((_, i) => i).filter((i) => Number.isFinite(tiles[i][t]));
     return keep.length >= 2 ? matchShift(curve, keep.map((i) => zUm[i]), keep.map((i) => tiles[i][t]), opts) : null;
   });
+  return aggregateTiles(matches, opts.outlierFloorUm);
+}
+
+/** `pairShift` per tile (`tilesLo[t]`, `tilesHi[t]`: tile t's scores at zLo and zHi; NaN = invalid), aggregated as `matchField`. */
+export function matchPairField(curve: CalibrationCurve, zLoUm: number, zHiUm: number, tilesLo: readonly number[], tilesHi: readonly number[], opts: PairShiftOptions & { outlierFloorUm?: number } = {}): FieldMatch {
+  const matches = tilesLo.map((bLo, t) => (Number.isFinite(bLo) && Number.isFinite(tilesHi[t]) ? pairShift(curve, zLoUm, zHiUm, bLo, tilesHi[t], opts) : null));
+  return aggregateTiles(matches, opts.outlierFloorUm);
+}
+
+/**
+ * Per-tile matches (null = invalid tile) → field match: when most valid tiles match without a
+ * problem, tiles far from their median (MAD rule, at least `outlierFloorUm`, default 1 µm)
+ * are dropped and the rest averaged; otherwise the most common problem.
+ */
+function aggregateTiles(matches: readonly (ShiftMatch | null)[], outlierFloorUm = 1): FieldMatch {
   const valid = matches.filter((m): m is ShiftMatch => m !== null);
   const none = { shiftUm: null, tileShiftsUm: matches.map(() => null), validTiles: valid.length, inlierTiles: 0, uncertaintyUm: Infinity };
   if (valid.length === 0) return { ...none, rmsResidual: Number.NaN, problem: "no-texture" };
@@ -160,7 +245,7 @@ export function matchField(curve: CalibrationCurve, zUm: readonly number[], tile
 
   const med = median(good.map((m) => m.shiftUm));
   const mad = median(good.map((m) => Math.abs(m.shiftUm - med)));
-  const limit = Math.max(3 * 1.4826 * mad, opts.outlierFloorUm ?? 1);
+  const limit = Math.max(3 * 1.4826 * mad, outlierFloorUm);
   const isInlier = (m: ShiftMatch | null): m is ShiftMatch => m !== null && m.problem === null && Math.abs(m.shiftUm - med) <= limit;
   const inliers = matches.filter(isInlier);
   return {

@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { deepfocusAutofocus, initialPoints, nextGoldenPoint } from "../../src/autofocus/deepfocus.js";
+import { initialPoints, nextGoldenPoint } from "../../src/autofocus/bracket.js";
+import { deepfocusAutofocus, finish, guarded, startRun } from "../../src/autofocus/deepfocus.js";
+import { refine } from "../../src/autofocus/refine.js";
 import { CanceledError, ConfigError, FocusNotFoundError } from "../../src/errors.js";
 import { isConvex } from "../../src/focus/fit.js";
 import type { SimulatedMicroscope } from "../../src/hardware/simulated-microscope.js";
@@ -82,6 +84,35 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
       expect(map[row + 2] - map[row + 1]).toBeCloseTo(perColumnUm, 0);
     }
     expect(Math.abs(rig.microscope.defocusUm())).toBeLessThan(0.3);
+  });
+
+  it("a sample whose curve is 1.4× the calibration's: 3 images miss or refuse, the bracketing refinement lands within 0.3 µm", async () => {
+    rig = await simulatedRig({ focusUm: 7 }, 0.05, 1.4);
+    let paperMissed = 0;
+    for (const startUm of [-53, -20, 30, 61]) {
+      await rig.devices.stage.moveTo(startUm);
+      const three = await deepfocusAutofocus(rig.ctx, profile, { maxImages: 3 }).catch((e: unknown) => e);
+      if (three instanceof FocusNotFoundError || Math.abs(rig.microscope.defocusUm()) > 0.3) paperMissed++;
+      await rig.devices.stage.moveTo(startUm);
+      const r = await deepfocusAutofocus(rig.ctx, profile, { maxImages: 12 });
+      expect(Math.abs(rig.microscope.defocusUm()), `from ${startUm} → ${r.finalUm} in ${r.images} images`).toBeLessThan(0.3);
+      expect(r.images).toBeLessThanOrEqual(12);
+      expect(r.trace.length).toBe(r.images);
+    }
+    expect(paperMissed).toBeGreaterThan(0);
+  });
+
+  it("a wrong estimate is not returned when no refinement triple brackets focus: out-of-range, stage back at the start", async () => {
+    rig = await simulatedRig({ focusUm: 7 });
+    await rig.devices.stage.moveTo(20);
+    const run = startRun(rig.ctx, profile, { maxImages: 6, refineHalfSpanUm: 5 });
+    const wrong = { shiftUm: 67, tileShiftsUm: new Array(9).fill(67), validTiles: 9, inlierTiles: 9, rmsResidual: 0.1, uncertaintyUm: 0.2, problem: null };
+    const refined = await refine(run, wrong);
+    expect(refined).toMatchObject({ problem: "unbracketed", shiftUm: null });
+    expect(run.trace.map((p) => p.zUm)).toEqual([62, 67, 72, 57, 62, 67]);
+    const err = await guarded(run, () => finish(run, refined, "deepfocus")).catch((e: unknown) => e);
+    expect(err).toMatchObject({ reason: "out-of-range", message: expect.stringMatching(/no image triple around the estimate/) });
+    expect(rig.devices.stage.positionUm()).toBe(20);
   });
 
   it("empty slide: FocusNotFoundError('no-texture') with the stage back at the start", async () => {

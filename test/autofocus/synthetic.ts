@@ -28,6 +28,8 @@ export interface SyntheticScorerOptions {
   pixelUm?: number;
   /** Per-tile Gaussian noise SD (DOF units). */
   noise?: number;
+  /** This sample's curve is `gain` × the calibration sample's (default 1). */
+  gain?: number;
   /** False → every tile invalid (an empty slide). */
   textured?: () => boolean;
   seed?: number;
@@ -50,7 +52,7 @@ export class SyntheticDeepFocusScorer implements FocusScorer {
     const textured = this.o.textured?.() ?? true;
     const tiles = roiTiles(frame.width, frame.height, roi).map((r) => {
       const xMm = ((r.x + r.width / 2 - frame.width / 2) * (this.o.pixelUm ?? 0.345)) / 1000;
-      const b = syntheticB(centre - (this.o.tiltUmPerMm ?? 0) * xMm) + (this.o.noise ?? 0) * this.rng.normal();
+      const b = (this.o.gain ?? 1) * syntheticB(centre - (this.o.tiltUmPerMm ?? 0) * xMm) + (this.o.noise ?? 0) * this.rng.normal();
       return textured ? b : 0.5 + 0.01 * this.rng.normal();
     });
     const valid = tiles.map(() => textured);

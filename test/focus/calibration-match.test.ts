@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { curveAt, matchField, matchShift, validTileScores, type CalibrationCurve } from "../../src/focus/calibration-match.js";
+import { curveAt, matchField, matchShift, pairShift, validTileScores, type CalibrationCurve } from "../../src/focus/calibration-match.js";
 import { Rng } from "../../src/optics/rng.js";
 import { syntheticB } from "../autofocus/synthetic.js";
 
@@ -85,5 +85,34 @@ describe("matchField: per-tile Δz and a robust aggregate", () => {
   it("validTileScores turns invalid tiles into NaN", () => {
     expect(validTileScores({ score: 1, tiles: [1, 2, 3], valid: [true, false, true] })).toEqual([1, Number.NaN, 3]);
     expect(validTileScores({ score: 1, tiles: [1, Number.POSITIVE_INFINITY] })).toEqual([1, Number.NaN]);
+  });
+});
+
+describe("a sample whose curve differs from the calibration's by a gain", () => {
+  it("matchShift with freeGain recovers Δz and the gain where the pure shift reports a residual", () => {
+    const zs = [-40, 0, 40];
+    const b = zs.map((z) => 1.5 * syntheticB(z - 17));
+    expect(matchShift(curve, zs, b).problem).toBe("residual");
+    const m = matchShift(curve, zs, b, { freeGain: true });
+    expect(m.problem).toBeNull();
+    expect(Math.abs(m.shiftUm - 17)).toBeLessThan(0.1);
+    expect(m.gain).toBeCloseTo(1.5, 2);
+  });
+
+  it("pairShift finds focus between two bracketing images for any plausible gain (within the 2-µm curve's interpolation error)", () => {
+    for (const gain of [0.6, 1, 1.7])
+      for (const focusUm of [-7.5, -4, 0, 3.2, 6]) {
+        const m = pairShift(curve, -10, 10, gain * syntheticB(-10 - focusUm), gain * syntheticB(10 - focusUm));
+        expect(m.problem, `gain ${gain}, focus ${focusUm}`).toBeNull();
+        expect(Math.abs(m.shiftUm - focusUm), `gain ${gain}, focus ${focusUm}`).toBeLessThan(0.1);
+        expect(m.gain).toBeCloseTo(gain, 1);
+      }
+  });
+
+  it("pairShift refuses a pair no gain and no Δz between them explain, and implausible gains", () => {
+    expect(pairShift(curve, -10, 10, 0, 3).problem).toBe("edge");
+    expect(pairShift(curve, 10, -10, 3, 3).problem).toBe("edge");
+    // Both images far out on the saturated curve: "bracketed" only by a gain of several.
+    expect(pairShift(curve, 300 - 160, 320 - 160, 17.9, 17.9).problem).toBe("residual");
   });
 });

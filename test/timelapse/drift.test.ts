@@ -45,7 +45,7 @@ describe("timelapse with thermal drift (virtual clock)", () => {
   it("captures z-offset planes around focus, 16-bit preserved, and returns to focus", async () => {
     rig = await timelapseRig({ camera: { kind: "simulated", width: 64, height: 48, bitDepth: 12 }, microscope: { focusUm: 2 } });
     const { manager, microscope } = rig;
-    const created = await manager.create({ intervalMs: 1000, count: 3, autofocus: { policy: "deepfocus" }, capture: { zOffsetsUm: [-5, 0, 5] } });
+    const created = await manager.create({ intervalMs: 5000, count: 3, autofocus: { policy: "deepfocus" }, capture: { zOffsetsUm: [-5, 0, 5] } });
     await manager.settled();
     const s = manager.status();
     expect(s).toMatchObject({ state: "finished", done: 3 });

@@ -1,0 +1,28 @@
+import { goldenStep } from "../focus/golden.js";
+
+/**
+ * z1 − s, z1, z1 + s (ascending), moved inward as a whole — and squeezed when the range is
+ * narrower than 2s — so that all three lie within [minUm, maxUm].
+ */
+export function initialPoints(z1Um: number, spacingUm: number, minUm: number, maxUm: number): number[] {
+  const s = Math.min(spacingUm, (maxUm - minUm) / 2);
+  const mid = Math.min(maxUm - s, Math.max(minUm + s, z1Um));
+  return [mid - s, mid, mid + s];
+}
+
+/**
+ * The next golden-section point for a minimum, from the images so far (NaN scores count as
+ * worst): bracket around the lowest score, golden step inside it or expansion past its
+ * lower end; clamped to [minUm, maxUm]. Null when that point was already imaged.
+ */
+export function nextGoldenPoint(points: readonly { zUm: number; score: number }[], minUm: number, maxUm: number): number | null {
+  const sorted = [...points].sort((p, q) => p.zUm - q.zUm);
+  const f = (i: number): number => (Number.isFinite(sorted[i].score) ? sorted[i].score : Infinity);
+  let best = 0;
+  for (let i = 1; i < sorted.length; i++) if (f(i) < f(best)) best = i;
+  const mid = Math.min(sorted.length - 2, Math.max(1, best));
+  const [a, b, c] = [mid - 1, mid, mid + 1];
+  const z = goldenStep({ a: sorted[a].zUm, b: sorted[b].zUm, c: sorted[c].zUm, fa: f(a), fb: f(b), fc: f(c) }, "min");
+  const zUm = Math.min(maxUm, Math.max(minUm, z));
+  return sorted.some((p) => Math.abs(p.zUm - zUm) < 1e-6) ? null : zUm;
+}

@@ -1,0 +1,75 @@
+import { matchField, matchPairField, type FieldMatch } from "../focus/calibration-match.js";
+import { initialPoints } from "./bracket.js";
+import type { DeepFocusRun } from "./deepfocus.js";
+import { probe } from "./probe.js";
+import type { TracePoint } from "./types.js";
+
+/** Default convergence tolerance of the refinement (µm): it stops when the estimate moves less. */
+export const DEFAULT_REFINE_TOLERANCE_UM = 0.25;
+
+/**
+ * Bracketing refinement after the paper's search, while ≥ 3 images of the budget remain:
+ * images at e − h, e, e + h around the current estimate e. When the middle one has the lowest
+ * ROI score they bracket focus, and each tile's focus follows from the outer pair by the
+ * calibration curve's shape alone (`pairShift`: a sample whose curve differs from the
+ * calibration sample's by a gain is still found, and any symmetric shape difference vanishes
+ * as e approaches focus); the robust aggregate is the next estimate, until it moves by less
+ * than the tolerance. h starts at `refineHalfSpanUm` (default FWHM / 8) and shrinks to 3× the
+ * last move, not below half its start (closer in, the curve's floor drowns the signal in
+ * noise). When a triple does not bracket, the next one is centred on its better outer image
+ * with h doubled again (up to its start). A first match with the "residual" problem (the
+ * scores' level does not fit the curve) is retried with a free gain to get a starting
+ * estimate; any answer stands only if a triple bracketed it.
+ *
+ * @returns the last bracketed match (rmsResidual: the first match's), `first` when no
+ *   refinement was possible, or a match with problem "unbracketed" when no triple bracketed focus.
+ */
+export async function refine(run: DeepFocusRun, first: FieldMatch): Promise<FieldMatch> {
+  const { ctx, options, curve, profile } = run;
+  const budget = options.maxImages - (options.verify ? 1 : 0);
+  const left = (): number => budget - run.trace.length;
+  if (left() < 3) return first;
+  const start = first.problem === null ? first.shiftUm : first.problem === "residual" ? freeGainEstimate(run) : null;
+  if (start === null) return first;
+  let estimateUm: number = start;
+
+  const { minUm, maxUm } = ctx.stage.options;
+  const firstHalfSpanUm = options.refineHalfSpanUm ?? profile.fwhmUm / 8;
+  let halfSpanUm = firstHalfSpanUm;
+  const toleranceUm = options.toleranceUm ?? DEFAULT_REFINE_TOLERANCE_UM;
+  let last: FieldMatch | null = null;
+  while (left() >= 3) {
+    const points: TracePoint[] = [];
+    for (const zUm of initialPoints(estimateUm, halfSpanUm, minUm, maxUm)) points.push(await probe(ctx, run.trace, run.t0Ms, zUm));
+    const [pLo, pMid, pHi] = points;
+    const worst = (s: number): number => (Number.isFinite(s) ? s : Infinity);
+    if (!(worst(pMid.score) < worst(pLo.score) && worst(pMid.score) < worst(pHi.score))) {
+      if (!Number.isFinite(pLo.score) && !Number.isFinite(pHi.score)) break;
+      estimateUm = worst(pLo.score) < worst(pHi.score) ? pLo.zUm : pHi.zUm;
+      halfSpanUm = Math.min(firstHalfSpanUm, 2 * halfSpanUm);
+      continue;
+    }
+    const match = matchPairField(curve, pLo.zUm, pHi.zUm, pLo.tiles, pHi.tiles, { maxUncertaintyUm: options.match?.maxUncertaintyUm, outlierFloorUm: options.match?.outlierFloorUm });
+    if (match.problem !== null || match.shiftUm === null) {
+      last = null;
+      break;
+    }
+    last = { ...match, rmsResidual: first.rmsResidual };
+    const movedUm = Math.abs(match.shiftUm - estimateUm);
+    estimateUm = match.shiftUm;
+    if (movedUm <= toleranceUm) break;
+    halfSpanUm = Math.max(firstHalfSpanUm / 2, Math.min(halfSpanUm, 3 * movedUm));
+  }
+  return last ?? { ...first, shiftUm: null, tileShiftsUm: first.tileShiftsUm.map(() => null), inlierTiles: 0, problem: "unbracketed" };
+}
+
+/** Focus from all images so far with a free gain per tile, or null when that match has a problem too. */
+function freeGainEstimate(run: DeepFocusRun): number | null {
+  const m = matchField(
+    run.curve,
+    run.trace.map((p) => p.zUm),
+    run.trace.map((p) => p.tiles),
+    { ...run.options.match, freeGain: true },
+  );
+  return m.problem === null ? m.shiftUm : null;
+}
