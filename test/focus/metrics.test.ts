@@ -65,9 +65,13 @@ describe("classical metrics on hand-computed tiles", () => {
 const textureArb = fc.record({ seed: fc.integer(), w: fc.integer({ min: 12, max: 40 }), h: fc.integer({ min: 12, max: 40 }) });
 
 describe("classical metric properties", () => {
-  it("box-blurring a textured image lowers every metric", () => {
+  it("box-blurring a textured image (≥ 24 px a side) lowers every metric", () => {
+    // Vollath's F4 (lag-1 minus lag-2 autocorrelation) can rise under blur on windows only a
+    // dozen pixels wide, where the unwrapped border columns weigh in (2 in 3 000 random 12–40 px
+    // textures did; none of 3 000 at ≥ 24 px). Focus tiles are far larger.
+    const largeTextureArb = fc.record({ seed: fc.integer(), w: fc.integer({ min: 24, max: 40 }), h: fc.integer({ min: 24, max: 40 }) });
     fc.assert(
-      fc.property(textureArb, ({ seed, w, h }) => {
+      fc.property(largeTextureArb, ({ seed, w, h }) => {
         const sharp = texture(seed, w, h, 2000, 60000);
         const blurred = toU16(boxBlurWrap(sharp, w, h));
         for (const id of CLASSICAL_METRIC_IDS) {
