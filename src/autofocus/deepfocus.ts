@@ -153,7 +153,7 @@ function outOfRangeReason(match: FieldMatch): string {
     case "edge":
       return "the best shift of the calibration curve lies at the edge of its range";
     case "unbracketed":
-      return "no image triple around the estimate had its lowest score in the middle within the image budget";
+      return "within the image budget, no image triple around the estimate bracketed focus (lowest score in the middle) consistently with the calibration curve";
     case "flat":
       return "the scores lie on a flat part of the calibration curve and do not pin the shift";
     default:

@@ -37,12 +37,12 @@ export async function refine(run: DeepFocusRun, first: FieldMatch): Promise<Fiel
   const firstHalfSpanUm = options.refineHalfSpanUm ?? profile.fwhmUm / 8;
   let halfSpanUm = firstHalfSpanUm;
   const toleranceUm = options.toleranceUm ?? DEFAULT_REFINE_TOLERANCE_UM;
+  const worst = (score: number): number => (Number.isFinite(score) ? score : Infinity);
   let last: FieldMatch | null = null;
   while (left() >= 3) {
     const points: TracePoint[] = [];
     for (const zUm of initialPoints(estimateUm, halfSpanUm, minUm, maxUm)) points.push(await probe(ctx, run.trace, run.t0Ms, zUm));
     const [pLo, pMid, pHi] = points;
-    const worst = (s: number): number => (Number.isFinite(s) ? s : Infinity);
     if (!(worst(pMid.score) < worst(pLo.score) && worst(pMid.score) < worst(pHi.score))) {
       if (!Number.isFinite(pLo.score) && !Number.isFinite(pHi.score)) break;
       estimateUm = worst(pLo.score) < worst(pHi.score) ? pLo.zUm : pHi.zUm;

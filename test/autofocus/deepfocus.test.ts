@@ -111,7 +111,7 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
     expect(refined).toMatchObject({ problem: "unbracketed", shiftUm: null });
     expect(run.trace.map((p) => p.zUm)).toEqual([62, 67, 72, 57, 62, 67]);
     const err = await guarded(run, () => finish(run, refined, "deepfocus")).catch((e: unknown) => e);
-    expect(err).toMatchObject({ reason: "out-of-range", message: expect.stringMatching(/no image triple around the estimate/) });
+    expect(err).toMatchObject({ reason: "out-of-range", message: expect.stringMatching(/no image triple around the estimate bracketed focus/) });
     expect(rig.devices.stage.positionUm()).toBe(20);
   });
 
