@@ -12,12 +12,9 @@ I/O of both models: input "image" float32 [N,1,H,W] (H, W multiples of 32) in pe
 normalised units (v - mean) / scale (see pairs.py / src/refocus/normalise.ts); output
 "refocused", same shape and units.
 
-INT8 follows scripts/deepfocus/export.py (the function is adapted here, not imported, because
-that file is tied to the DeepFocus graph): BatchNorm folded, per-output-channel symmetric 7-bit
-weights (int8 in [-63, 63]: no int16 accumulator saturation on AVX2 without VNNI), int32
-biases, uint8 activations whose ranges are the 0.01 / 99.99 percentiles over calibration
-crops. Resize, Concat and the pixel (un)shuffles stay float between DequantizeLinear and
-QuantizeLinear.
+INT8: BatchNorm folded, then scripts/common/qdq.py (as DeepFocus: 7-bit per-channel weights,
+uint8 activations calibrated on training crops); Resize, Concat and the pixel (un)shuffles
+stay float between DequantizeLinear and QuantizeLinear.
 """
 from __future__ import annotations
 
@@ -27,16 +24,14 @@ import json
 import os
 import sys
 
-import numpy as np
-import onnx
 import torch
-from onnx import helper, numpy_helper
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
 from losses import data_range, psnr, ssim  # noqa: E402
+import qdq  # noqa: E402
 from unet import RefocusNet, fused_copy  # noqa: E402
 
-WEIGHT_MAX = 63
 INPUT, OUTPUT = "image", "refocused"
 FIXTURE_CROP = 128
 
@@ -54,120 +49,6 @@ def export_fp32(model, path):
         model, dummy, path, input_names=[INPUT], output_names=[OUTPUT],
         dynamic_axes={INPUT: {0: "N", 2: "H", 3: "W"}, OUTPUT: {0: "N", 2: "H", 3: "W"}}, opset_version=13, do_constant_folding=True,
     )
-
-
-def _percentiles(chunks, signed):
-    v = torch.cat([c.flatten() for c in chunks])
-    if v.numel() > 4_000_000:
-        v = v[torch.randperm(v.numel(), generator=torch.Generator().manual_seed(0))[:4_000_000]]
-    v = v.double().numpy()
-    hi = float(np.percentile(v, 99.99))
-    lo = float(np.percentile(v, 0.01)) if signed else 0.0
-    return min(lo, 0.0), max(hi, 1e-6)
-
-
-@torch.no_grad()
-def calibrate(model, windows):
-    """Ranges of each Conv input and each ReLU output, in module (= execution) order."""
-    mods = [m for m in model.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.ReLU))]
-    store = {id(m): [] for m in mods}
-    hooks = []
-    for m in mods:
-        if isinstance(m, torch.nn.ReLU):
-            hooks.append(m.register_forward_hook(lambda mod, i, o: store[id(mod)].append(o)))
-        else:
-            hooks.append(m.register_forward_hook(lambda mod, i, o: store[id(mod)].append(i[0])))
-    for i in range(0, len(windows), 16):
-        model(windows[i : i + 16].float())
-    for h in hooks:
-        h.remove()
-    conv_in = [(m, _percentiles(store[id(m)], True)) for m in mods if isinstance(m, torch.nn.Conv2d)]
-    relu_out = [(m, _percentiles(store[id(m)], False)) for m in mods if isinstance(m, torch.nn.ReLU)]
-    return conv_in, relu_out
-
-
-def quantize(fp32_path, int8_path, model, windows):
-    conv_in, relu_out = calibrate(model, windows)
-    m = onnx.load(fp32_path)
-    g = m.graph
-    inits = {t.name: t for t in g.initializer}
-    conv_nodes = [n for n in g.node if n.op_type == "Conv"]
-    relu_nodes = [n for n in g.node if n.op_type == "Relu"]
-    assert len(conv_nodes) == len(conv_in) and len(relu_nodes) == len(relu_out), "graph/module order mismatch"
-    ranges = {}
-    for node, (mod, r) in zip(conv_nodes, conv_in):
-        w = numpy_helper.to_array(inits[node.input[1]])
-        assert w.shape[0] == mod.weight.shape[0] and w.shape[1] == mod.weight.shape[1], (node.name, w.shape)
-        ranges.setdefault(node.input[0], r)
-    for node, (_, r) in zip(relu_nodes, relu_out):
-        ranges[node.output[0]] = (0.0, r[1])
-
-    new_inits, qdq_nodes, act_scale = [], [], {}
-    for name, (lo, hi) in ranges.items():
-        scale = (hi - lo) / 255.0
-        zp = int(np.clip(round(-lo / scale), 0, 255))
-        act_scale[name] = scale
-        new_inits += [numpy_helper.from_array(np.array(scale, np.float32), f"{name}_scale"),
-                      numpy_helper.from_array(np.array(zp, np.uint8), f"{name}_zp")]
-        qdq_nodes += [
-            helper.make_node("QuantizeLinear", [name, f"{name}_scale", f"{name}_zp"], [f"{name}_q"], name=f"{name}_Q"),
-            helper.make_node("DequantizeLinear", [f"{name}_q", f"{name}_scale", f"{name}_zp"], [f"{name}_dq"], name=f"{name}_DQ"),
-        ]
-    for node in g.node:
-        for i, inp in enumerate(node.input):
-            if inp in ranges:
-                node.input[i] = f"{inp}_dq"
-
-    for node in conv_nodes:
-        wname, x = node.input[1], node.input[0][: -len("_dq")]
-        w = numpy_helper.to_array(inits[wname]).astype(np.float64)
-        flat = np.abs(w.reshape(w.shape[0], -1)).max(axis=1)
-        ws = np.maximum(flat, 1e-12) / WEIGHT_MAX
-        wq = np.clip(np.round(w / ws.reshape(-1, 1, 1, 1)), -WEIGHT_MAX, WEIGHT_MAX).astype(np.int8)
-        g.initializer.remove(inits[wname])
-        new_inits += [numpy_helper.from_array(wq, f"{wname}_q"),
-                      numpy_helper.from_array(ws.astype(np.float32), f"{wname}_scale"),
-                      numpy_helper.from_array(np.zeros(len(ws), np.int8), f"{wname}_zp")]
-        qdq_nodes.append(helper.make_node("DequantizeLinear", [f"{wname}_q", f"{wname}_scale", f"{wname}_zp"], [f"{wname}_dq"], name=f"{wname}_DQ", axis=0))
-        node.input[1] = f"{wname}_dq"
-        if len(node.input) > 2 and node.input[2]:
-            bname = node.input[2]
-            b = numpy_helper.to_array(inits[bname]).astype(np.float64)
-            bs = ws * act_scale[x]
-            bq = np.round(b / bs).astype(np.int32)
-            g.initializer.remove(inits[bname])
-            new_inits += [numpy_helper.from_array(bq, f"{bname}_q"),
-                          numpy_helper.from_array(bs.astype(np.float32), f"{bname}_scale"),
-                          numpy_helper.from_array(np.zeros(len(bs), np.int32), f"{bname}_zp")]
-            qdq_nodes.append(helper.make_node("DequantizeLinear", [f"{bname}_q", f"{bname}_scale", f"{bname}_zp"], [f"{bname}_dq"], name=f"{bname}_DQ", axis=0))
-            node.input[2] = f"{bname}_dq"
-
-    g.initializer.extend(new_inits)
-    produced_by = {}
-    nodes = list(g.node)
-    for q in qdq_nodes:
-        produced_by.setdefault(q.input[0], []).append(q)
-    init_names = {t.name for t in g.initializer}
-    ordered = [q for q in qdq_nodes if q.input[0] in init_names]
-    placed = {id(q) for q in ordered}
-
-    def emit(tensor):
-        for q in produced_by.get(tensor, []):
-            if id(q) not in placed:
-                placed.add(id(q))
-                ordered.append(q)
-                emit(q.output[0])
-
-    for t in [i.name for i in g.input]:
-        emit(t)
-    for n in nodes:
-        ordered.append(n)
-        for o in n.output:
-            emit(o)
-    del g.node[:]
-    g.node.extend(ordered)
-    onnx.checker.check_model(m)
-    onnx.save(m, int8_path)
 
 
 def sha256(path):
@@ -228,7 +109,8 @@ def main():
     fp32 = os.path.join(a.out, "refocus-fp32.onnx")
     int8 = os.path.join(a.out, "refocus-int8.onnx")
     export_fp32(model, fp32)
-    quantize(fp32, int8, model, calib["x"][:, :, :128, :128])
+    crops = calib["x"][:, :, :128, :128]
+    qdq.quantize(fp32, int8, model, [crops[i : i + 16].float() for i in range(0, len(crops), 16)])
     write_fixture(model, calib, a.fixture or a.out, fp32)
     info = {
         "input": {"name": INPUT, "shape": ["N", 1, "H", "W"], "dtype": "float32", "units": "(v - mean) / scale over the whole image"},
