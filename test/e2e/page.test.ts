@@ -1,8 +1,8 @@
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
 import { describe, expect, it } from "vitest";
 import { startServe, tempDir } from "../helpers.js";
+import { launchChromium } from "./chromium.js";
 
 const OUT = new URL("../../test-output/", import.meta.url).pathname;
 
@@ -11,12 +11,7 @@ describe("the page in headless Chromium", () => {
     mkdirSync(OUT, { recursive: true });
     const stateDir = join(tempDir(), "state");
     const serve = await startServe({ FOCUSBOX_STATE_DIR: stateDir, FOCUSBOX_CLOCK: "real", FOCUSBOX_MICROSCOPE__FOCUS_UM: "18", FOCUSBOX_AUTOFOCUS__RANGE_UM: "40" });
-    const context = await chromium.launchPersistentContext(tempDir("focusbox-chromium-"), {
-      executablePath: "/usr/bin/chromium",
-      headless: true,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-      viewport: { width: 1280, height: 900 },
-    });
+    const context = await launchChromium();
     try {
       const token = readFileSync(join(stateDir, "token"), "utf8").trim();
       const page = await context.newPage();

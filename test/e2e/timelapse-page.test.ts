@@ -1,19 +1,14 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
 import { describe, expect, it } from "vitest";
 import { startServe, tempDir } from "../helpers.js";
+import { launchChromium } from "./chromium.js";
 
 describe("the page's timelapse panel in headless Chromium", () => {
   it("creates a timelapse, shows progress, the focus plot and the latest image, and stops it", async () => {
     const stateDir = join(tempDir(), "state");
     const serve = await startServe({ FOCUSBOX_STATE_DIR: stateDir, FOCUSBOX_CLOCK: "real" });
-    const context = await chromium.launchPersistentContext(tempDir("focusbox-chromium-"), {
-      executablePath: "/usr/bin/chromium",
-      headless: true,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-      viewport: { width: 1280, height: 900 },
-    });
+    const context = await launchChromium();
     try {
       const page = await context.newPage();
       const errors: string[] = [];

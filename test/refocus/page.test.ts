@@ -1,19 +1,14 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
 import { describe, expect, it } from "vitest";
 import { startServe, tempDir } from "../helpers.js";
+import { launchChromium } from "../e2e/chromium.js";
 
 describe("the page's Refocus button in headless Chromium", () => {
   it("refocuses the last capture and shows the result", async () => {
     const stateDir = join(tempDir(), "state");
     const serve = await startServe({ FOCUSBOX_STATE_DIR: stateDir, FOCUSBOX_CLOCK: "real", FOCUSBOX_MICROSCOPE__FOCUS_UM: "12" });
-    const context = await chromium.launchPersistentContext(tempDir("focusbox-chromium-"), {
-      executablePath: "/usr/bin/chromium",
-      headless: true,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-      viewport: { width: 1280, height: 900 },
-    });
+    const context = await launchChromium();
     try {
       const token = readFileSync(join(stateDir, "token"), "utf8").trim();
       const page = await context.newPage();
