@@ -166,7 +166,8 @@ export async function benchInvariance(opts: InvarianceOptions = {}): Promise<Inv
   for (const m of opts.deepfocusModels ?? ["int8", "fp32"]) {
     try {
       const df: DeepFocusScorer = await createDeepFocusScorer({ model: m, threads: opts.threads ?? 1 });
-      const name = `deepfocus ${m === "int8" || m === "fp32" ? m : df.info.precision}`;
+      // A model given by path is named by its precision and hash, so two files never share a row name.
+      const name = `deepfocus ${m === "int8" || m === "fp32" ? m : `${df.info.precision} ${df.info.sha256.slice(0, 8)}`}`;
       models[name] = { sha256: df.info.sha256, provider: df.info.provider, precision: df.info.precision };
       scorers.push({ name, scorer: df, deepfocus: true });
     } catch (err) {
