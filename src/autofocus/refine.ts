@@ -18,8 +18,8 @@ export const DEFAULT_REFINE_TOLERANCE_UM = 0.25;
  * last move, not below half its start (closer in, the curve's floor drowns the signal in
  * noise). When a triple does not bracket, the next one is centred on its better outer image
  * with h doubled again (up to its start). A first match with the "residual" problem (the
- * scores' level does not fit the curve) is retried with a free gain, and failing that starts
- * from the sharpest image so far; any answer stands only if a triple bracketed it.
+ * scores' level does not fit the curve) is retried with a free gain to get a starting
+ * estimate; any answer stands only if a triple bracketed it.
  *
  * @returns the last bracketed match (rmsResidual: the first match's), `first` when no
  *   refinement was possible, or a match with problem "unbracketed" when no triple bracketed focus.
@@ -29,7 +29,7 @@ export async function refine(run: DeepFocusRun, first: FieldMatch): Promise<Fiel
   const budget = options.maxImages - (options.verify ? 1 : 0);
   const left = (): number => budget - run.trace.length;
   if (left() < 3) return first;
-  const start = first.problem === null ? first.shiftUm : first.problem === "residual" ? (freeGainEstimate(run) ?? sharpestImageUm(run)) : null;
+  const start = first.problem === null ? first.shiftUm : first.problem === "residual" ? freeGainEstimate(run) : null;
   if (start === null) return first;
   let estimateUm: number = start;
 
@@ -72,10 +72,4 @@ function freeGainEstimate(run: DeepFocusRun): number | null {
     { ...run.options.match, freeGain: true },
   );
   return m.problem === null ? m.shiftUm : null;
-}
-
-/** Where the lowest ROI score so far was imaged (null when no image had a valid score). */
-function sharpestImageUm(run: DeepFocusRun): number | null {
-  const scored = run.trace.filter((p) => Number.isFinite(p.score));
-  return scored.length ? scored.reduce((a, b) => (b.score < a.score ? b : a)).zUm : null;
 }
