@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import torch
 
@@ -310,6 +311,47 @@ def otf(g, o: Optics, z_um: float, aberr_scale: float):
 
 
 # ---------------------------------------------------------------- one sample
+def scene(g, obj):
+    """Illumination of an object (values in [0, 1]): bright-field (absorption) or dark-field /
+    fluorescence with random contrast and smooth non-uniformity. Returns (bright, background,
+    signal, illumination): the in-focus image is (background + signal) * illumination."""
+    bright = _u(g) < 0.5
+    contrast = _lu(g, 0.1, 1.0) if _u(g) < 0.85 else _lu(g, 0.03, 0.1)
+    bg = _u(g, 0.4, 0.95) if bright else _lu(g, 0.002, 0.15)
+    sig = -bg * contrast * obj if bright else contrast * obj * (1 - bg)
+    illum = 1 + _u(g, -0.15, 0.15) * (_xx / G - 0.5) + _u(g, -0.15, 0.15) * (_yy / G - 0.5) + _u(g, -0.2, 0.05) * (
+        ((_xx - G / 2) ** 2 + (_yy - G / 2) ** 2) / (G * G / 2)
+    )
+    return bright, bg, sig, illum
+
+
+class Camera(NamedTuple):
+    dn: torch.Tensor  # digitised image (DN, rounded, clipped to [0, full])
+    peak_e: float  # electrons at `ref`
+    read_e: float  # read noise (electrons RMS)
+    bits: int
+    full: int  # 2**bits - 1
+    gain: float  # DN per electron
+    black: float  # black level (DN)
+    electrons_mean: float  # mean expected electrons over the frame
+
+
+def camera(g, clean, ref):
+    """Photon + read noise, gain, black level and quantisation of a noise-free image whose value
+    `ref` maps to the drawn peak electron count."""
+    peak_e = _lu(g, 150, 30000) if _u(g) < 0.85 else _lu(g, 20, 150)
+    read_e = _lu(g, 0.5, 15)
+    bits = (8, 10, 12, 16)[_ri(g, 0, 3)]
+    full = 2**bits - 1
+    e = clean / ref * peak_e
+    electrons = torch.poisson(e, generator=g) + torch.randn(*clean.shape, generator=g) * read_e
+    fill = _u(g, 0.3, 0.95)
+    black = _u(g, 0, 0.06) * full
+    gain = fill * full / peak_e
+    dn = (electrons * gain + black).round().clamp(0, full)
+    return Camera(dn, peak_e, read_e, bits, full, gain, black, e.mean().item())
+
+
 def sample(g, kinds=SOURCE_NAMES, empty_frac=0.12, optics: Optics | None = None, k: float | None = None):
     """One window; `optics` and `k` fix the microscope and |z|/DOF (else drawn at random)."""
     o = optics or sample_optics(g)
@@ -322,36 +364,20 @@ def sample(g, kinds=SOURCE_NAMES, empty_frac=0.12, optics: Optics | None = None,
         obj, name = torch.zeros(G, G), "empty"
     else:
         obj, name = make_object(g, kinds)
-    bright = _u(g) < 0.5
-    contrast = _lu(g, 0.1, 1.0) if _u(g) < 0.85 else _lu(g, 0.03, 0.1)
-    bg = _u(g, 0.4, 0.95) if bright else _lu(g, 0.002, 0.15)
-    sig = -bg * contrast * obj if bright else contrast * obj * (1 - bg)
-    illum = 1 + _u(g, -0.15, 0.15) * (_xx / G - 0.5) + _u(g, -0.15, 0.15) * (_yy / G - 0.5) + _u(g, -0.2, 0.05) * (
-        ((_xx - G / 2) ** 2 + (_yy - G / 2) ** 2) / (G * G / 2)
-    )
+    bright, bg, sig, illum = scene(g, obj)
     ot = otf(g, o, z, _u(g, 0, 0.12) if _u(g) < 0.7 else 0.0)
     sig_b = torch.fft.ifft2(torch.fft.fft2(sig) * ot).real
     clean_sig = sig_b * illum
     clean = bg * illum + clean_sig
     clean = clean.clamp(min=0)
-    # noise and camera
-    peak_e = _lu(g, 150, 30000) if _u(g) < 0.85 else _lu(g, 20, 150)
-    read_e = _lu(g, 0.5, 15)
-    bits = (8, 10, 12, 16)[_ri(g, 0, 3)]
-    full = 2**bits - 1
     ref = max(clean.max().item(), 1e-6)
-    e = clean / ref * peak_e
-    electrons = torch.poisson(e, generator=g) + torch.randn(W, W, generator=g) * read_e
-    fill = _u(g, 0.3, 0.95)
-    black = _u(g, 0, 0.06) * full
-    gain = fill * full / peak_e  # DN per electron
-    dn = (electrons * gain + black).round().clamp(0, full)
+    cam = camera(g, clean, ref)
     # validity from SNR of the noise-free signal
-    sig_dn = clean_sig / ref * peak_e * gain
-    noise_dn = math.sqrt(gain * gain * (e.mean().item() + read_e**2) + 1 / 12)
+    sig_dn = clean_sig / ref * cam.peak_e * cam.gain
+    noise_dn = math.sqrt(cam.gain * cam.gain * (cam.electrons_mean + cam.read_e**2) + 1 / 12)
     valid = (not empty) and sig_dn.std().item() > 0.5 * noise_dn
-    meta = dict(k=k, blur=o.blur_px(z), source=name, valid=valid, bits=bits, na=o.na, n=o.n, wl=o.wl, mag=o.mag, px=o.px, bright=bright)
-    return dn.to(torch.int32), meta
+    meta = dict(k=k, blur=o.blur_px(z), source=name, valid=valid, bits=cam.bits, na=o.na, n=o.n, wl=o.wl, mag=o.mag, px=o.px, bright=bright)
+    return cam.dn.to(torch.int32), meta
 
 
 OFFSET = 32768  # windows are stored as int16 (value - OFFSET) to halve the memory

@@ -1,13 +1,12 @@
 """Defocused / in-focus training pairs for the refocus network, on DeepFocus's synthetic optics.
 
-Reuses scripts/deepfocus/synth.py (imported, never modified): its optics sampler
-(`sample_optics`: NA, immersion, wavelength, magnification, camera pixel), its object sources
-(`make_object`: tissue, nuclei, cells, fibres, beads, edges, mixtures) and its scalar-pupil
-OTF (`otf`: exact defocus phase + random astigmatism/coma/spherical + apodisation + pixel
-integration) on the same 256x256 periodic grid. The camera model (bright/dark field,
-illumination non-uniformity, Poisson + read noise, black level, 8/10/12/16-bit) follows
-`synth.sample` line by line; it is repeated here because a pair needs the *same* object,
-illumination, aberrations and exposure rendered twice:
+Reuses scripts/deepfocus/synth.py: its optics sampler (`sample_optics`: NA, immersion,
+wavelength, magnification, camera pixel), its object sources (`make_object`: tissue, nuclei,
+cells, fibres, beads, edges, mixtures), its illumination (`scene`: bright/dark field,
+contrast, non-uniformity), its scalar-pupil OTF (`otf`: exact defocus phase + random
+astigmatism/coma/spherical + apodisation + pixel integration) and its camera (`camera`:
+Poisson + read noise, black level, 8/10/12/16-bit) on the same 256x256 periodic grid. A pair
+renders the *same* object, illumination, aberrations and exposure twice:
 
   input  = the digitised (noisy, rounded, clipped) image at defocus z;
   target = the noise-free image at z = 0 through the same pupil (same aberrations and
@@ -29,7 +28,6 @@ window) therefore see the scale of a larger field, like inference tiles do.
 """
 from __future__ import annotations
 
-import math
 import os
 import sys
 
@@ -45,7 +43,7 @@ EMPTY_FRAC = 0.05
 STD_FLOOR_REL = 1e-3  # of full scale
 STD_FLOOR_DN = 0.5
 
-_u, _lu, _ri = synth._u, synth._lu, synth._ri
+_u = synth._u
 
 
 def norm_stats(x: torch.Tensor, full: float):
@@ -66,14 +64,7 @@ def sample_pair(g, kinds=synth.SOURCE_NAMES, optics=None, r_def=None):
         obj, name = torch.zeros(G, G), "empty"
     else:
         obj, name = synth.make_object(g, kinds)
-    xx, yy = synth._xx, synth._yy
-    bright = _u(g) < 0.5
-    contrast = _lu(g, 0.1, 1.0) if _u(g) < 0.85 else _lu(g, 0.03, 0.1)
-    bg = _u(g, 0.4, 0.95) if bright else _lu(g, 0.002, 0.15)
-    sig = -bg * contrast * obj if bright else contrast * obj * (1 - bg)
-    illum = 1 + _u(g, -0.15, 0.15) * (xx / G - 0.5) + _u(g, -0.15, 0.15) * (yy / G - 0.5) + _u(g, -0.2, 0.05) * (
-        ((xx - G / 2) ** 2 + (yy - G / 2) ** 2) / (G * G / 2)
-    )
+    bright, bg, sig, illum = synth.scene(g, obj)
     aberr = _u(g, 0, 0.12) if _u(g) < 0.7 else 0.0
     state = g.get_state()
     ot = synth.otf(g, o, z, aberr)
@@ -83,21 +74,12 @@ def sample_pair(g, kinds=synth.SOURCE_NAMES, optics=None, r_def=None):
     spec = torch.fft.fft2(sig)
     clean = (bg * illum + torch.fft.ifft2(spec * ot).real * illum).clamp(min=0)
     clean0 = (bg * illum + torch.fft.ifft2(spec * ot0).real * illum).clamp(min=0)
-    peak_e = _lu(g, 150, 30000) if _u(g) < 0.85 else _lu(g, 20, 150)
-    read_e = _lu(g, 0.5, 15)
-    bits = (8, 10, 12, 16)[_ri(g, 0, 3)]
-    full = 2**bits - 1
     ref = max(clean.max().item(), clean0.max().item(), 1e-6)
-    e = clean / ref * peak_e
-    electrons = torch.poisson(e, generator=g) + torch.randn(G, G, generator=g) * read_e
-    fill = _u(g, 0.3, 0.95)
-    black = _u(g, 0, 0.06) * full
-    gain = fill * full / peak_e
-    dn = (electrons * gain + black).round().clamp(0, full)
-    target = (clean0 / ref * peak_e * gain + black).clamp(0, full)
+    cam = synth.camera(g, clean, ref)
+    target = (clean0 / ref * cam.peak_e * cam.gain + cam.black).clamp(0, cam.full)
     k = abs(z) / o.dof
-    meta = dict(r_def=r_def, k=k, blur=o.blur_px(z), source=name, bits=bits, full=full, na=o.na, n=o.n, wl=o.wl, mag=o.mag, px=o.px, bright=bright)
-    return dn, target, meta
+    meta = dict(r_def=r_def, k=k, blur=o.blur_px(z), source=name, bits=cam.bits, full=cam.full, na=o.na, n=o.n, wl=o.wl, mag=o.mag, px=o.px, bright=bright)
+    return cam.dn, target, meta
 
 
 def generate(n: int, seed: int, kinds=synth.SOURCE_NAMES):
