@@ -8,10 +8,7 @@ training, whichever comes first, so a loaded machine still finishes an annealed 
 """
 from __future__ import annotations
 
-import argparse
 import json
-import math
-import multiprocessing as mp
 import os
 import sys
 import time
@@ -21,7 +18,9 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
 import synth  # noqa: E402
+import training  # noqa: E402
 from model import DeepFocusNet  # noqa: E402
 
 FULL = dict(width=1.0, train=24000, val=2000, steps=6000, batch=64, lr=2e-3, train_minutes=40.0)
@@ -36,25 +35,12 @@ def _gen_chunk(args):
 
 
 def generate_parallel(n: int, seed: int, procs: int):
-    chunk = 500
-    jobs = [(min(chunk, n - i), seed * 100003 + i // chunk) for i in range(0, n, chunk)]
-    with mp.get_context("fork").Pool(procs) as pool:
-        parts = pool.map(_gen_chunk, jobs)
+    parts = training.generate_chunks(_gen_chunk, n, seed, procs, chunk=500)
     xs = torch.cat([p[0] for p in parts])
     ks = torch.cat([p[1] for p in parts])
     vs = torch.cat([p[2] for p in parts])
     src = [s for p in parts for s in p[3]]
     return xs, ks, vs, src
-
-
-def dihedral(x, i):
-    if i & 4:
-        x = x.transpose(2, 3)
-    if i & 1:
-        x = x.flip(2)
-    if i & 2:
-        x = x.flip(3)
-    return x
 
 
 def loss_fn(out, k, v):
@@ -104,22 +90,7 @@ def evaluate(model, xs, ks, vs, src):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--smoke", action="store_true")
-    ap.add_argument("--seed", type=int, default=1234)
-    ap.add_argument("--steps", type=int)
-    ap.add_argument("--train-minutes", type=float)
-    ap.add_argument("--train-samples", type=int)
-    ap.add_argument("--procs", type=int, default=2, help="data-generation processes")
-    ap.add_argument("--threads", type=int, default=2, help="torch threads for training")
-    a = ap.parse_args()
-    cfg = dict(SMOKE if a.smoke else FULL)
-    for key in ("steps", "train_minutes"):
-        if getattr(a, key) is not None:
-            cfg[key] = getattr(a, key)
-    if a.train_samples:
-        cfg["train"] = a.train_samples
+    a, cfg = training.parse_args(__doc__.splitlines()[0], FULL, SMOKE, seed=1234, procs=2, threads=2)
     os.makedirs(a.out, exist_ok=True)
     torch.manual_seed(a.seed)
     t0 = time.time()
@@ -133,18 +104,16 @@ def main():
     opt = torch.optim.AdamW(model.parameters(), lr=cfg["lr"], weight_decay=1e-4)
     g = torch.Generator().manual_seed(a.seed)
     t1 = time.time()
-    budget = cfg["train_minutes"] * 60
     step, warm = 0, max(1, cfg["steps"] // 30)
     run_reg = run_bce = 0.0
     while True:
-        progress = max(step / cfg["steps"], (time.time() - t1) / budget)
+        progress, lr = training.schedule(cfg, step, time.time() - t1, warm)
         if progress >= 1:
             break
-        lr = cfg["lr"] * min(1.0, (step + 1) / warm) * 0.5 * (1 + math.cos(math.pi * progress))
         for group in opt.param_groups:
             group["lr"] = lr
         idx = torch.randint(0, len(ks), (cfg["batch"],), generator=g)
-        x = dihedral(synth.to_float(xs[idx]), int(torch.randint(0, 8, (), generator=g)))
+        x = training.dihedral(synth.to_float(xs[idx]), int(torch.randint(0, 8, (), generator=g)))
         model.train()
         loss, reg, bce = loss_fn(model(x), ks[idx], vs[idx])
         opt.zero_grad()

@@ -9,10 +9,7 @@ training, whichever comes first, so a loaded machine still finishes an annealed 
 """
 from __future__ import annotations
 
-import argparse
 import json
-import math
-import multiprocessing as mp
 import os
 import sys
 import time
@@ -21,7 +18,9 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import torch  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
 import pairs  # noqa: E402
+import training  # noqa: E402
 from losses import loss_fn, psnr, ssim, data_range  # noqa: E402
 from unet import DEFAULT_WIDTHS, RefocusNet, params  # noqa: E402
 
@@ -37,24 +36,8 @@ def _gen_chunk(args):
 
 
 def generate(n: int, seed: int, procs: int):
-    chunk = 250
-    jobs = [(min(chunk, n - i), seed * 100003 + i // chunk) for i in range(0, n, chunk)]
-    if procs > 1:
-        with mp.get_context("fork").Pool(procs) as pool:
-            parts = pool.map(_gen_chunk, jobs)
-    else:
-        parts = [_gen_chunk(j) for j in jobs]
+    parts = training.generate_chunks(_gen_chunk, n, seed, procs, chunk=250)
     return torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts]), [m for p in parts for m in p[2]]
-
-
-def dihedral(x, i):
-    if i & 4:
-        x = x.transpose(2, 3)
-    if i & 1:
-        x = x.flip(2)
-    if i & 2:
-        x = x.flip(3)
-    return x
 
 
 def batch(xs, ys, n, crop, g):
@@ -65,7 +48,7 @@ def batch(xs, ys, n, crop, g):
     x = torch.stack([xs[i, :, a : a + crop, b : b + crop] for i, a, b in zip(idx.tolist(), oy.tolist(), ox.tolist())]).float()
     y = torch.stack([ys[i, :, a : a + crop, b : b + crop] for i, a, b in zip(idx.tolist(), oy.tolist(), ox.tolist())]).float()
     d = int(torch.randint(0, 8, (), generator=g))
-    return dihedral(x, d), dihedral(y, d)
+    return training.dihedral(x, d), training.dihedral(y, d)
 
 
 @torch.no_grad()
@@ -97,22 +80,7 @@ def evaluate(model, xs, ys, metas, bs=16):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--smoke", action="store_true")
-    ap.add_argument("--seed", type=int, default=4242)
-    ap.add_argument("--steps", type=int)
-    ap.add_argument("--train-minutes", type=float)
-    ap.add_argument("--train-samples", type=int)
-    ap.add_argument("--procs", type=int, default=1, help="data-generation processes")
-    ap.add_argument("--threads", type=int, default=1, help="torch threads for training")
-    a = ap.parse_args()
-    cfg = dict(SMOKE if a.smoke else FULL)
-    for key in ("steps", "train_minutes"):
-        if getattr(a, key) is not None:
-            cfg[key] = getattr(a, key)
-    if a.train_samples:
-        cfg["train"] = a.train_samples
+    a, cfg = training.parse_args(__doc__.splitlines()[0], FULL, SMOKE, seed=4242, procs=1, threads=1)
     os.makedirs(a.out, exist_ok=True)
     torch.manual_seed(a.seed)
     t0 = time.time()
@@ -126,15 +94,13 @@ def main():
     opt = torch.optim.AdamW(model.parameters(), lr=cfg["lr"], weight_decay=1e-4)
     g = torch.Generator().manual_seed(a.seed)
     t1 = time.time()
-    budget = cfg["train_minutes"] * 60
     step, warm = 0, max(1, min(300, cfg["steps"] // 30))
     run_l1 = run_ss = 0.0
     ckpt = os.path.join(a.out, "checkpoint.pt")
     while True:
-        progress = max(step / cfg["steps"], (time.time() - t1) / budget)
+        progress, lr = training.schedule(cfg, step, time.time() - t1, warm)
         if progress >= 1:
             break
-        lr = cfg["lr"] * min(1.0, (step + 1) / warm) * 0.5 * (1 + math.cos(math.pi * progress))
         for group in opt.param_groups:
             group["lr"] = lr
         x, y = batch(xs, ys, cfg["batch"], cfg["crop"], g)
