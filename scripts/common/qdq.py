@@ -81,29 +81,27 @@ def quantize(fp32_path, int8_path, model, batches):
             if inp in ranges:
                 node.input[i] = f"{inp}_dq"
 
+    def dequantized_constant(node, slot, q, scale):
+        """Replaces initializer input `slot` of `node` by q · scale (per output channel, zero point 0)."""
+        name = node.input[slot]
+        g.initializer.remove(inits[name])
+        new_inits.extend([numpy_helper.from_array(q, f"{name}_q"),
+                          numpy_helper.from_array(scale.astype(np.float32), f"{name}_scale"),
+                          numpy_helper.from_array(np.zeros(len(scale), q.dtype), f"{name}_zp")])
+        qdq_nodes.append(helper.make_node("DequantizeLinear", [f"{name}_q", f"{name}_scale", f"{name}_zp"], [f"{name}_dq"], name=f"{name}_DQ", axis=0))
+        node.input[slot] = f"{name}_dq"
+
     for node in mm_nodes:
-        wname, x = node.input[1], node.input[0][: -len("_dq")]
-        w = numpy_helper.to_array(inits[wname]).astype(np.float64)
+        x = node.input[0][: -len("_dq")]
+        w = numpy_helper.to_array(inits[node.input[1]]).astype(np.float64)
         flat = np.abs(w.reshape(w.shape[0], -1)).max(axis=1)
         ws = np.maximum(flat, 1e-12) / WEIGHT_MAX
         wq = np.clip(np.round(w / ws.reshape(-1, *[1] * (w.ndim - 1))), -WEIGHT_MAX, WEIGHT_MAX).astype(np.int8)
-        g.initializer.remove(inits[wname])
-        new_inits += [numpy_helper.from_array(wq, f"{wname}_q"),
-                      numpy_helper.from_array(ws.astype(np.float32), f"{wname}_scale"),
-                      numpy_helper.from_array(np.zeros(len(ws), np.int8), f"{wname}_zp")]
-        qdq_nodes.append(helper.make_node("DequantizeLinear", [f"{wname}_q", f"{wname}_scale", f"{wname}_zp"], [f"{wname}_dq"], name=f"{wname}_DQ", axis=0))
-        node.input[1] = f"{wname}_dq"
+        dequantized_constant(node, 1, wq, ws)
         if len(node.input) > 2 and node.input[2]:
-            bname = node.input[2]
-            b = numpy_helper.to_array(inits[bname]).astype(np.float64)
+            b = numpy_helper.to_array(inits[node.input[2]]).astype(np.float64)
             bs = ws * act_scale[x]
-            bq = np.round(b / bs).astype(np.int32)
-            g.initializer.remove(inits[bname])
-            new_inits += [numpy_helper.from_array(bq, f"{bname}_q"),
-                          numpy_helper.from_array(bs.astype(np.float32), f"{bname}_scale"),
-                          numpy_helper.from_array(np.zeros(len(bs), np.int32), f"{bname}_zp")]
-            qdq_nodes.append(helper.make_node("DequantizeLinear", [f"{bname}_q", f"{bname}_scale", f"{bname}_zp"], [f"{bname}_dq"], name=f"{bname}_DQ", axis=0))
-            node.input[2] = f"{bname}_dq"
+            dequantized_constant(node, 2, np.round(b / bs).astype(np.int32), bs)
 
     g.initializer.extend(new_inits)
     # topological order: put each Q/DQ right after its producer (weights first)
