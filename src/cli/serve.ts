@@ -2,6 +2,7 @@ import type { AddressInfo } from "node:net";
 import { serve, type ServerType } from "@hono/node-server";
 import type { Command } from "commander";
 import { createLogger, type Logger } from "../log.js";
+import { cameraRefocus } from "../refocus/index.js";
 import type { Station } from "../station/station.js";
 import { createStation } from "../station/deepfocus.js";
 import { TimelapseManager } from "../timelapse/manager.js";
@@ -33,9 +34,11 @@ export function registerServe(program: Command): void {
         await station.start();
         station.events.on("operation", (e) => log.info(e, `${e.operation} ${e.outcome}`));
         const closing = new AbortController();
-        const timelapse = new TimelapseManager(station, { deepfocus });
+        // One refocus source for the API route and the timelapse policy: each model loads once.
+        const refocus = cameraRefocus(config, station.devices.camera.info.pixelSizeUm);
+        const timelapse = new TimelapseManager(station, { deepfocus, refocus });
         await timelapse.start();
-        const app = createApp(station, { token, publicStatus: config.server.publicStatus, previewFps: config.server.previewFps, closing: closing.signal, timelapse });
+        const app = createApp(station, { token, publicStatus: config.server.publicStatus, previewFps: config.server.previewFps, closing: closing.signal, timelapse, refocus });
         const hostname = opts.host ?? config.server.host;
         const server = await listen(app.fetch, opts.port ?? config.server.port, hostname);
         const { port } = server.address() as AddressInfo;

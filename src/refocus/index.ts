@@ -55,6 +55,11 @@ export interface RefocusSource {
   close(): Promise<void>;
 }
 
+/** `configuredRefocus` with the Airy radius of a running camera (its reported sample-plane pixel, µm). */
+export function cameraRefocus(config: Config, samplePixelUm: number | undefined): RefocusSource {
+  return configuredRefocus(config, { airyPx: configuredAiryPx(config, samplePixelUm) });
+}
+
 export function configuredRefocus(config: Config, opts: CreateRefocuserOptions = {}): RefocusSource {
   const loaded = new Map<RefocusMethod, Promise<Refocuser>>();
   return {

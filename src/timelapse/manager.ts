@@ -2,7 +2,7 @@ import { EventEmitter } from "node:events";
 import { appendFile, readdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { BusyError, CanceledError, ConfigError } from "../errors.js";
-import { configuredAiryPx, configuredRefocus, type RefocusSource } from "../refocus/index.js";
+import { cameraRefocus, type RefocusSource } from "../refocus/index.js";
 import { compactTimestamp } from "../station/operations.js";
 import type { Station } from "../station/station.js";
 import { configuredDeepFocus, focusPoint, type DeepFocusSource } from "./focus.js";
@@ -93,7 +93,7 @@ export class TimelapseManager {
     this.dir = options.dir ?? join(station.config.stateDir, "timelapse");
     this.fs = options.fs ?? nodeFs;
     this.deepfocus = options.deepfocus ?? configuredDeepFocus(station.config);
-    this.refocus = options.refocus ?? configuredRefocus(station.config, { airyPx: configuredAiryPx(station.config, station.devices.camera.info.pixelSizeUm) });
+    this.refocus = options.refocus ?? cameraRefocus(station.config, station.devices.camera.info.pixelSizeUm);
     const anchor = Date.now() - station.clock.nowMs();
     this.nowMs = options.nowMs ?? (() => anchor + station.clock.nowMs());
   }

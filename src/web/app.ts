@@ -11,7 +11,7 @@ import { refocusRoutes } from "./routes/refocus.js";
 import { statusRoutes } from "./routes/status.js";
 import { timelapseRoutes } from "./routes/timelapse.js";
 import type { TimelapseManager } from "../timelapse/manager.js";
-import { configuredAiryPx, configuredRefocus, type RefocusSource } from "../refocus/index.js";
+import { cameraRefocus, type RefocusSource } from "../refocus/index.js";
 import { staticRoutes } from "./static.js";
 
 export interface AppOptions {
@@ -51,7 +51,7 @@ export function createApp(station: Station, options: AppOptions): Hono {
   app.route("/api", eventRoutes(station, closing));
   app.route("/api", previewRoutes(station, { fps: options.previewFps ?? 5, maxWidth: options.previewMaxWidth ?? 1024 }, closing));
   app.route("/api/captures", captureRoutes(station));
-  app.route("/api", refocusRoutes(station, options.refocus ?? configuredRefocus(station.config, { airyPx: configuredAiryPx(station.config, station.devices.camera.info.pixelSizeUm) })));
+  app.route("/api", refocusRoutes(station, options.refocus ?? cameraRefocus(station.config, station.devices.camera.info.pixelSizeUm)));
   if (options.timelapse) app.route("/api/timelapse", timelapseRoutes(options.timelapse));
   app.get("/metrics", (c) => c.text(prometheusText(station, startedAtMs), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }));
   return app;
