@@ -7,10 +7,9 @@ import { median } from "../focus/stats.js";
 import { roiTiles } from "../focus/tiles.js";
 import type { FocusScorer, FrameScore, Roi } from "../focus/types.js";
 import { openSession, type ExecutionProvider, type InferenceLog } from "./session.js";
-import { writeWindow } from "./windows.js";
+import { DEEPFOCUS_WINDOW, writeWindow } from "./windows.js";
 
-/** Side of the model's input windows (camera px, 1:1). */
-export const DEEPFOCUS_WINDOW = 256;
+export { DEEPFOCUS_WINDOW } from "./windows.js";
 const INPUT = "windows";
 const OUTPUT = "scores";
 

@@ -1,5 +1,9 @@
 import type { Frame } from "../hardware/camera/types.js";
 import type { Rect } from "../focus/types.js";
+import { extractMirrored } from "../image/mirrored.js";
+
+/** Side (px) of the square full-resolution window a DeepFocus model scores. */
+export const DEEPFOCUS_WINDOW = 256;
 
 /**
  * The square source region (frame coordinates, full resolution) a tile is scored on: `size` px
@@ -15,24 +19,11 @@ export function windowRegion(frame: Pick<Frame, "width" | "height">, tile: Rect,
   return { x: place(tile.x, tile.width, frame.width), y: place(tile.y, tile.height, frame.height), width: size, height: size };
 }
 
-/** Mirror an index into [0, n) (symmetric reflection, period 2n). */
-function mirror(i: number, n: number): number {
-  const p = 2 * n;
-  const m = ((i % p) + p) % p;
-  return m < n ? m : p - 1 - m;
-}
-
 /**
  * Fills `out[offset .. offset + size²]` with the tile's window (see windowRegion) in raw pixel
  * values (float32, no normalisation: the model normalises each window itself).
  */
 export function writeWindow(frame: Frame, tile: Rect, size: number, out: Float32Array, offset: number): void {
   const r = windowRegion(frame, tile, size);
-  const { data, width, height } = frame;
-  const cols = Int32Array.from({ length: size }, (_, x) => mirror(r.x + x, width));
-  for (let y = 0; y < size; y++) {
-    const row = mirror(r.y + y, height) * width;
-    const o = offset + y * size;
-    for (let x = 0; x < size; x++) out[o + x] = data[row + cols[x]];
-  }
+  extractMirrored(frame.data, frame.width, frame.height, r.x, r.y, size, size, out, offset);
 }

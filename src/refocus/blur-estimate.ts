@@ -1,4 +1,5 @@
 import type { WindowScores } from "../inference/deepfocus.js";
+import { DEEPFOCUS_WINDOW } from "../inference/windows.js";
 
 /**
  * Where the Richardson–Lucy baseline gets each tile's blur: a model that scores 256 × 256 raw
@@ -15,16 +16,13 @@ export interface BlurEstimator {
   scoreWindows(windows: Float32Array, n: number): Promise<WindowScores>;
 }
 
-/** The window side DeepFocus models take. */
-export const DEEPFOCUS_WINDOW_PX = 256;
-
 /** A DeepFocus scorer (anything with its `scoreWindows` and `info.sha256`) as a BlurEstimator. */
 export function deepfocusBlurEstimator(scorer: { scoreWindows(windows: Float32Array, n: number): Promise<WindowScores>; info: { sha256: string } }): BlurEstimator {
-  return { window: DEEPFOCUS_WINDOW_PX, sha256: scorer.info.sha256, scoreWindows: (w, n) => scorer.scoreWindows(w, n) };
+  return { window: DEEPFOCUS_WINDOW, sha256: scorer.info.sha256, scoreWindows: (w, n) => scorer.scoreWindows(w, n) };
 }
 
 /** Every window has blur radius `blurPx` (px) and is valid. */
-export function fixedBlur(blurPx: number, window = DEEPFOCUS_WINDOW_PX): BlurEstimator {
+export function fixedBlur(blurPx: number, window = DEEPFOCUS_WINDOW): BlurEstimator {
   return {
     window,
     sha256: null,

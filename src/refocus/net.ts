@@ -6,7 +6,8 @@ import { throwIfAborted } from "../errors.js";
 import type { Frame } from "../hardware/camera/types.js";
 import { openSession, type ExecutionProvider, type InferenceLog } from "../inference/session.js";
 import { normalisationOf, normalise, toFrame } from "./normalise.js";
-import { extractTile, TileBlender, tileCount, tileGrid, tileOrigins } from "./tiles.js";
+import { extractMirrored } from "../image/mirrored.js";
+import { TileBlender, tileCount, tileGrid, tileOrigins } from "./tiles.js";
 import type { RefocusInfo, Refocuser } from "./types.js";
 
 /** The shipped refocus models (models/refocus/, see its README.md model card). */
@@ -67,7 +68,7 @@ export class NetRefocuser implements Refocuser {
     const tile = new Float32Array(tw * th);
     for (const [x0, y0] of tileOrigins(grid)) {
       throwIfAborted(signal);
-      extractTile(src, frame.width, frame.height, x0, y0, tw, th, tile);
+      extractMirrored(src, frame.width, frame.height, x0, y0, tw, th, tile);
       blender.add(await this.run(tile, 1, th, tw), x0, y0);
     }
     const out = toFrame(blender.result(), frame, norm);

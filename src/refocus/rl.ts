@@ -4,7 +4,9 @@ import type { BlurEstimator } from "./blur-estimate.js";
 import { toFrame } from "./normalise.js";
 import { defocusRadiusPx, discOtf } from "./psf.js";
 import { richardsonLucy, type RichardsonLucyOptions } from "./richardson-lucy.js";
-import { extractTile, TileBlender, tileCount, tileGrid, tileOrigins } from "./tiles.js";
+import { extractMirrored } from "../image/mirrored.js";
+import { writeWindow } from "../inference/windows.js";
+import { TileBlender, tileCount, tileGrid, tileOrigins } from "./tiles.js";
 import type { RefocusInfo, Refocuser } from "./types.js";
 
 export interface RlRefocuserOptions extends RichardsonLucyOptions {
@@ -23,7 +25,8 @@ export interface RlRefocuserOptions extends RichardsonLucyOptions {
 /**
  * Spatially variant Richardson–Lucy refocus (the model-based baseline of issue 9): the frame
  * is cut into overlapping tiles (tiles.ts); each tile's blur radius comes from the
- * BlurEstimator on the `window`-px window centred on it (mirrored at the frame edges), the
+ * BlurEstimator on the `window`-px window centred on it (inference/windows.ts: clamped in
+ * the frame, mirrored where the frame is smaller), the
  * defocus disc follows from it (psf.ts), the tile is deconvolved in raw pixel units
  * (richardson-lucy.ts) and the tiles are blended with raised-cosine weights. A tile the
  * estimator calls invalid (no texture), or whose defocus radius is below 0.5 px, is kept as is.
@@ -47,7 +50,7 @@ export class RlRefocuser implements Refocuser {
     const tile = new Float32Array(size * size);
     for (const [i, [x0, y0]] of origins.entries()) {
       throwIfAborted(signal);
-      extractTile(frame.data, frame.width, frame.height, x0, y0, size, size, tile);
+      extractMirrored(frame.data, frame.width, frame.height, x0, y0, size, size, tile);
       const r = blurPx[i];
       blender.add(Number.isFinite(r) && r >= 0.5 ? richardsonLucy(tile, size, this.otf(r, size), this.opts) : tile, x0, y0);
     }
@@ -59,13 +62,7 @@ export class RlRefocuser implements Refocuser {
   private async blurPerTile(frame: Frame, origins: [number, number][], size: number): Promise<number[]> {
     const w = this.opts.blur.window;
     const windows = new Float32Array(origins.length * w * w);
-    origins.forEach(([x0, y0], i) => {
-      const cx = x0 + size / 2;
-      const cy = y0 + size / 2;
-      const wx = frame.width >= w ? Math.min(Math.max(0, Math.round(cx - w / 2)), frame.width - w) : Math.round((frame.width - w) / 2);
-      const wy = frame.height >= w ? Math.min(Math.max(0, Math.round(cy - w / 2)), frame.height - w) : Math.round((frame.height - w) / 2);
-      extractTile(frame.data, frame.width, frame.height, wx, wy, w, w, windows, i * w * w);
-    });
+    origins.forEach(([x, y], i) => writeWindow(frame, { x, y, width: size, height: size }, w, windows, i * w * w));
     const { defocus, validity } = await this.opts.blur.scoreWindows(windows, origins.length);
     const airy = this.opts.airyPx ?? 1;
     return origins.map((_, i) => (validity[i] > 0 && Number.isFinite(defocus[i]) ? Math.round(defocusRadiusPx(defocus[i], airy) * 4) / 4 : Number.NaN));

@@ -82,24 +82,6 @@ export function rampWeights(size: number, overlap: number): Float32Array {
   return w;
 }
 
-/** Mirror an index into [0, n) (symmetric reflection, period 2n). */
-export function mirror(i: number, n: number): number {
-  if (n === 1) return 0;
-  const p = 2 * n;
-  const m = ((i % p) + p) % p;
-  return m < n ? m : p - 1 - m;
-}
-
-/** Copies the tile at (x0, y0) of size tw × th from `src` (width × height, mirrored outside) into `out` at `offset`. */
-export function extractTile(src: ArrayLike<number>, width: number, height: number, x0: number, y0: number, tw: number, th: number, out: Float32Array, offset = 0): void {
-  const cols = Int32Array.from({ length: tw }, (_, x) => mirror(x0 + x, width));
-  for (let y = 0; y < th; y++) {
-    const row = mirror(y0 + y, height) * width;
-    const o = offset + y * tw;
-    for (let x = 0; x < tw; x++) out[o + x] = src[row + cols[x]];
-  }
-}
-
 /** Accumulates weighted tile outputs over an image and returns the blend. */
 export class TileBlender {
   private readonly sum: Float64Array;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { axisTiles, extractTile, rampWeights, TileBlender, tileGrid, tileOrigins } from "../../src/refocus/tiles.js";
+import { extractMirrored } from "../../src/image/mirrored.js";
+import { axisTiles, rampWeights, TileBlender, tileGrid, tileOrigins } from "../../src/refocus/tiles.js";
 
 describe("refocus tiles", () => {
   it("covers every axis length with equal tiles (multiples of 32) that overlap by at least the ramp", () => {
@@ -34,7 +35,7 @@ describe("refocus tiles", () => {
     const blender = new TileBlender(grid);
     const tile = new Float32Array(grid.x.size * grid.y.size);
     for (const [x0, y0] of tileOrigins(grid)) {
-      extractTile(image, width, height, x0, y0, grid.x.size, grid.y.size, tile);
+      extractMirrored(image, width, height, x0, y0, grid.x.size, grid.y.size, tile);
       blender.add(tile, x0, y0);
     }
     const out = blender.result();
