@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { configSchema, type Config } from "../../src/config/schema.js";
 import type { Frame } from "../../src/hardware/camera/types.js";
+import { extractMirrored } from "../../src/image/mirrored.js";
 import { createDeepFocusScorer } from "../../src/inference/deepfocus.js";
 import { depthOfFieldUm } from "../../src/optics/dof.js";
 import { createHeldoutSlide, HELDOUT_TEXTURES, type HeldoutTexture } from "../../src/optics/heldout-slides.js";
@@ -248,11 +249,7 @@ function mirrorTile(frame: Frame | null, factor: number): Frame {
   if (!frame) throw new Error("no frame to tile");
   const width = Math.round(frame.width * factor);
   const height = Math.round(frame.height * factor);
-  const data = frame.data instanceof Uint8Array ? new Uint8Array(width * height) : new Uint16Array(width * height);
-  const m = (i: number, n: number) => {
-    const p = i % (2 * n);
-    return p < n ? p : 2 * n - 1 - p;
-  };
-  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) data[y * width + x] = frame.data[m(y, frame.height) * frame.width + m(x, frame.width)];
-  return { ...frame, data, width, height };
+  const tiled = new Float32Array(width * height);
+  extractMirrored(frame.data, frame.width, frame.height, 0, 0, width, height, tiled);
+  return { ...frame, data: frame.data instanceof Uint8Array ? Uint8Array.from(tiled) : Uint16Array.from(tiled), width, height };
 }
