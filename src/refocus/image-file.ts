@@ -1,3 +1,4 @@
+import { access } from "node:fs/promises";
 import { extname } from "node:path";
 import sharp from "sharp";
 import { ConfigError } from "../errors.js";
@@ -22,7 +23,6 @@ export function imageType(path: string): "png" | "tiff" {
  */
 export async function readImageFile(path: string): Promise<Frame> {
   imageType(path);
-  const { access } = await import("node:fs/promises");
   await access(path).catch(() => {
     throw new ConfigError(`${path}: no such file`, [{ path: "file", message: "not found" }]);
   });
