@@ -70,8 +70,8 @@ export async function createScorerForMethod(method: string, deepfocus: Config["d
   if ((CLASSICAL_METRIC_IDS as readonly string[]).includes(method))
     return { scorer: createClassicalScorer(method as ClassicalMetricId), modelHash: null, close: async () => {} };
   if (method !== "deepfocus") throw new ConfigError(`unknown method "${method}"; expected one of ${EVAL_METHODS.join(", ")}`);
-  const { createDeepFocusScorer } = await import("../inference/deepfocus.js");
-  const scorer = await createDeepFocusScorer({ model: deepfocus.model, executionProviders: deepfocus.executionProviders, threads: deepfocus.threads || undefined });
+  const { configuredDeepFocusScorer } = await import("../inference/deepfocus.js");
+  const scorer = await configuredDeepFocusScorer(deepfocus);
   return { scorer, modelHash: scorer.info.sha256, close: () => scorer.close() };
 }
 

@@ -30,12 +30,13 @@ export function registerServe(program: Command): void {
         const notifier = new SystemdNotifier();
         const token = await ensureToken(config.stateDir);
         const clock = clockFor(config);
-        const { station, deepfocus } = await createStation(config, clock);
+        const { station, deepfocus, blur } = await createStation(config, clock);
         await station.start();
         station.events.on("operation", (e) => log.info(e, `${e.operation} ${e.outcome}`));
         const closing = new AbortController();
-        // One refocus source for the API route and the timelapse policy: each model loads once.
-        const refocus = cameraRefocus(config, station.devices.camera.info.pixelSizeUm);
+        // One refocus source for the API route and the timelapse policy: each model loads once,
+        // and the RL baseline estimates blur with the station's DeepFocus model.
+        const refocus = cameraRefocus(config, station.devices.camera.info.pixelSizeUm, blur);
         const timelapse = new TimelapseManager(station, { deepfocus, refocus });
         await timelapse.start();
         const app = createApp(station, { token, publicStatus: config.server.publicStatus, previewFps: config.server.previewFps, closing: closing.signal, timelapse, refocus });

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import ort from "onnxruntime-node";
+import type { Config } from "../config/schema.js";
 import type { Frame } from "../hardware/camera/types.js";
 import { median } from "../focus/stats.js";
 import { roiTiles } from "../focus/tiles.js";
@@ -111,4 +112,9 @@ export async function createDeepFocusScorer(opts: DeepFocusOptions): Promise<Dee
   if (warm > 0) await scorer.scoreWindows(new Float32Array(warm * DEEPFOCUS_WINDOW * DEEPFOCUS_WINDOW), warm);
   opts.log?.info({ modelPath, sha256, provider, precision }, "deepfocus: model ready");
   return scorer;
+}
+
+/** The scorer of a config's `deepfocus` block (model, execution providers, threads; 0 = onnxruntime's default). */
+export function configuredDeepFocusScorer(d: Config["deepfocus"], opts: Pick<DeepFocusOptions, "warmupWindows" | "log"> = {}): Promise<DeepFocusScorer> {
+  return createDeepFocusScorer({ model: d.model, executionProviders: d.executionProviders, threads: d.threads || undefined, ...opts });
 }

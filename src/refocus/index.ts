@@ -2,7 +2,7 @@ import type { Config } from "../config/schema.js";
 import { ConfigError } from "../errors.js";
 import type { InferenceLog } from "../inference/session.js";
 import { cameraPixelUm } from "../optics/dof.js";
-import { deepfocusBlurEstimator } from "./blur-estimate.js";
+import { deepfocusBlurEstimator, type BlurEstimator } from "./blur-estimate.js";
 import { airyRadiusPx } from "./psf.js";
 import { RlRefocuser } from "./rl.js";
 import { REFOCUS_METHODS, type RefocusMethod, type Refocuser } from "./types.js";
@@ -23,13 +23,18 @@ export function configuredAiryPx(config: Config, samplePixelUm?: number): number
 export interface CreateRefocuserOptions {
   /** Airy radius (px) for rl; default configuredAiryPx(config). */
   airyPx?: number;
+  /**
+   * rl's per-tile blur estimate from an already-loaded DeepFocus model (the station's; shared,
+   * never released by the refocuser). Default: rl loads config `deepfocus.model` itself.
+   */
+  blur?: BlurEstimator;
   log?: InferenceLog;
 }
 
 /**
  * A refocuser by method, from the config's `refocus` block: `net` loads the refocus network;
- * `rl` loads the configured DeepFocus model (config `deepfocus.model`) as its per-tile blur
- * estimator and releases it on close.
+ * `rl` uses `opts.blur`, else loads the configured DeepFocus model (config `deepfocus.model`)
+ * as its per-tile blur estimator and releases it on close.
  * @throws ConfigError for an unknown method; Error when a model cannot be loaded.
  */
 export async function createRefocuser(method: string, config: Config, opts: CreateRefocuserOptions = {}): Promise<Refocuser> {
@@ -41,11 +46,11 @@ export async function createRefocuser(method: string, config: Config, opts: Crea
     const { createNetRefocuser } = await import("./net.js"); // onnxruntime loads only when asked for
     return createNetRefocuser({ model: r.model, executionProviders: r.executionProviders, threads, tileSize: r.tileSize, overlap: r.overlap, log: opts.log });
   }
-  const { createDeepFocusScorer } = await import("../inference/deepfocus.js");
-  const d = config.deepfocus;
-  const scorer = await createDeepFocusScorer({ model: d.model, executionProviders: d.executionProviders, threads: d.threads || undefined, warmupWindows: 1, log: opts.log });
-  const rl = new RlRefocuser({ blur: deepfocusBlurEstimator(scorer), airyPx: opts.airyPx ?? configuredAiryPx(config), iterations: r.rl.iterations, tv: r.rl.tv });
-  return Object.assign(rl, { close: () => scorer.close() });
+  const rlOptions = { airyPx: opts.airyPx ?? configuredAiryPx(config), iterations: r.rl.iterations, tv: r.rl.tv };
+  if (opts.blur) return new RlRefocuser({ ...rlOptions, blur: opts.blur });
+  const { configuredDeepFocusScorer } = await import("../inference/deepfocus.js");
+  const scorer = await configuredDeepFocusScorer(config.deepfocus, { warmupWindows: 1, log: opts.log });
+  return Object.assign(new RlRefocuser({ ...rlOptions, blur: deepfocusBlurEstimator(scorer) }), { close: () => scorer.close() });
 }
 
 /** Refocusers loaded on first use, one per method (the web route and the timelapse policy). */
@@ -55,9 +60,12 @@ export interface RefocusSource {
   close(): Promise<void>;
 }
 
-/** `configuredRefocus` with the Airy radius of a running camera (its reported sample-plane pixel, µm). */
-export function cameraRefocus(config: Config, samplePixelUm: number | undefined): RefocusSource {
-  return configuredRefocus(config, { airyPx: configuredAiryPx(config, samplePixelUm) });
+/**
+ * `configuredRefocus` with the Airy radius of a running camera (its reported sample-plane pixel,
+ * µm) and, when given, the station's loaded DeepFocus model as rl's blur estimate.
+ */
+export function cameraRefocus(config: Config, samplePixelUm: number | undefined, blur?: BlurEstimator): RefocusSource {
+  return configuredRefocus(config, { airyPx: configuredAiryPx(config, samplePixelUm), blur });
 }
 
 export function configuredRefocus(config: Config, opts: CreateRefocuserOptions = {}): RefocusSource {

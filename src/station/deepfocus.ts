@@ -1,9 +1,10 @@
 import { acquirePlanes, buildCalibration, defaultProfileName, defaultProfilePath, loadProfile, saveProfile } from "../autofocus/calibration.js";
 import { deepfocusAutofocus } from "../autofocus/deepfocus.js";
-import { createScorerForMethod } from "../autofocus/evaluate.js";
 import type { Config } from "../config/schema.js";
 import type { Clock } from "../hardware/clock.js";
 import { createDevices } from "../hardware/index.js";
+import { configuredDeepFocusScorer } from "../inference/deepfocus.js";
+import { deepfocusBlurEstimator, type BlurEstimator } from "../refocus/blur-estimate.js";
 import { calibrationSweepAround, type AutofocusMethod, type CalibrateRunner } from "./operations.js";
 import { Station } from "./station.js";
 import type { DeepFocusSource } from "../timelapse/focus.js";
@@ -14,6 +15,8 @@ export interface DeepFocusPlugins {
   calibrate: CalibrateRunner;
   /** The same model and profiles for the timelapse policies (closing it is the station's job). */
   source: DeepFocusSource;
+  /** The same model as the RL refocus baseline's per-tile blur estimate. */
+  blur: BlurEstimator;
   close(): Promise<void>;
 }
 
@@ -23,7 +26,8 @@ export interface DeepFocusPlugins {
  * `<stateDir>/calibration/<name>.json`; one made with another model is refused.
  */
 export async function createDeepFocusPlugins(config: Config): Promise<DeepFocusPlugins> {
-  const { scorer, modelHash, close } = await createScorerForMethod("deepfocus", config.deepfocus);
+  const scorer = await configuredDeepFocusScorer(config.deepfocus);
+  const modelHash = scorer.info.sha256;
   const profileFile = (name: string | undefined) => defaultProfilePath(config.stateDir, name ?? defaultProfileName(config));
 
   const deepfocus: AutofocusMethod = async (ctx, request) => {
@@ -47,15 +51,16 @@ export async function createDeepFocusPlugins(config: Config): Promise<DeepFocusP
   };
 
   const source: DeepFocusSource = { scorer: async () => scorer, profile: (name) => loadProfile(profileFile(name), modelHash), close: async () => {} };
-  return { autofocusMethods: { deepfocus }, calibrate, source, close };
+  return { autofocusMethods: { deepfocus }, calibrate, source, blur: deepfocusBlurEstimator(scorer), close: () => scorer.close() };
 }
 
 /**
  * The appliance's station: the configured devices plus the DeepFocus plug-ins (model loaded
  * and warmed up before this resolves); `stop()` also releases the model. `deepfocus` shares
- * that model and the profiles with other users (the timelapse).
+ * that model and the profiles with other users (the timelapse), `blur` the model with the RL
+ * refocus baseline.
  */
-export async function createStation(config: Config, clock: Clock): Promise<{ station: Station; deepfocus: DeepFocusSource }> {
+export async function createStation(config: Config, clock: Clock): Promise<{ station: Station; deepfocus: DeepFocusSource; blur: BlurEstimator }> {
   const devices = await createDevices(config, clock);
   const plugins = await createDeepFocusPlugins(config);
   const station = new Station(config, devices, clock, {
@@ -64,5 +69,5 @@ export async function createStation(config: Config, clock: Clock): Promise<{ sta
     calibrate: plugins.calibrate,
     onStopped: plugins.close,
   });
-  return { station, deepfocus: plugins.source };
+  return { station, deepfocus: plugins.source, blur: plugins.blur };
 }

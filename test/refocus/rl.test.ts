@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { renderDefocused } from "../../src/optics/render.js";
+import { parseConfig } from "../../src/config/load.js";
 import { fixedBlur } from "../../src/refocus/blur-estimate.js";
+import { createRefocuser } from "../../src/refocus/index.js";
 import { airyRadiusPx, defocusRadiusPx } from "../../src/refocus/psf.js";
 import { psnr, ssim } from "../../src/refocus/quality.js";
 import { RlRefocuser } from "../../src/refocus/rl.js";
@@ -36,5 +38,20 @@ describe("Richardson–Lucy baseline", () => {
       const { frame: out } = await new RlRefocuser({ blur, airyPx: AIRY_PX }).refocus(input);
       expect(out.data).toEqual(input.data);
     }
+  });
+
+  it("uses the station's loaded DeepFocus model when given one, loading no second model", async () => {
+    const config = parseConfig({ deepfocus: { model: "/nonexistent/deepfocus.onnx" } });
+    await expect(createRefocuser("rl", config)).rejects.toThrow(/nonexistent/);
+    const calls: number[] = [];
+    const station = { ...fixedBlur(9), scoreWindows: (w: Float32Array, n: number) => (calls.push(n), fixedBlur(9).scoreWindows(w, n)) };
+    const rl = await createRefocuser("rl", config, { blur: station, airyPx: AIRY_PX });
+    const input = renderDefocused({ defocusUm: 8, camera: { width: 200, height: 150 } });
+    const { frame: out, info } = await rl.refocus(input);
+    expect(calls.length).toBeGreaterThan(0);
+    expect(info.blurPx!.every((r) => Math.abs(r - defocusRadiusPx(9, AIRY_PX)) <= 0.125)).toBe(true);
+    expect(out.data).not.toEqual(input.data);
+    await rl.close();
+    expect((await station.scoreWindows(new Float32Array(256 * 256), 1)).defocus[0]).toBe(9);
   });
 });
