@@ -8,7 +8,9 @@ Image formation, per sample:
      circular convolution below is exact) from one (or a mix of two) procedural sources:
      tissue (thresholded 1/f noise), nuclei (textured ellipses), cells (Voronoi membranes +
      nuclei), fibres (random smooth curves), beads (points convolved with a disc), edges
-     (piecewise-constant polygons/gratings); dense or sparse; or an empty field;
+     (piecewise-constant polygons/gratings), lattices (2-D periodic grids, dot and hole arrays),
+     targets (calibration-chart bar groups), grains (large soft-edged spheres); dense or sparse;
+     or an empty field;
   2. bright-field (absorption: bg * (1 - c*obj)) or dark-field/fluorescence (bg + c*obj) with
      random contrast c (0.1..1, 15 % 0.03..0.1), smooth illumination non-uniformity;
   3. incoherent imaging with a scalar pupil-function PSF: defocus phase
@@ -263,6 +265,87 @@ def src_edges(g, dense):
     return _norm01(obj)
 
 
+def _soft(d, edge):
+    """Soft indicator of d < 0 with an edge width of `edge` px."""
+    return torch.sigmoid(-d / edge)
+
+
+def _wrapped(c, a):
+    """Periodic offset of grid coordinate c from a (in -G/2..G/2)."""
+    return torch.remainder(c - a + G / 2, G) - G / 2
+
+
+def src_lattice(g, dense):
+    """2-D periodic structures (grids, sieves, woven threads, dot and hole arrays), period 3..40 px,
+    oblique and slightly distorted: their defocus OTF zeros make contrast vanish and reverse, which
+    the model must see to tell a far-defocused lattice from a focused one."""
+    p1 = _lu(g, 3, 40)
+    p2 = p1 * _lu(g, 0.7, 1.4)
+    t1 = _u(g, 0, math.pi)
+    t2 = t1 + math.pi / 2 + _u(g, -0.5, 0.5)
+    warp = _u(g, 0, 0.3) * p1
+    wy, wx = _filtered_noise(g, 3.0) * warp, _filtered_noise(g, 3.0) * warp
+    x, y = _xx + wx, _yy + wy
+    f1 = torch.remainder((x * math.cos(t1) + y * math.sin(t1)) / p1, 1.0)
+    f2 = torch.remainder((x * math.cos(t2) + y * math.sin(t2)) / p2, 1.0)
+    d1 = (0.5 - (f1 - 0.5).abs()) * p1  # distance (px) to the nearest line of family 1
+    d2 = (0.5 - (f2 - 0.5).abs()) * p2
+    edge = _lu(g, 0.3, 2.0)
+    kind = _ri(g, 0, 2)
+    if kind == 0:  # grid lines / woven threads
+        w1, w2 = _u(g, 0.1, 0.7) * p1, _u(g, 0.1, 0.7) * p2
+        obj = torch.maximum(_soft(d1 - w1 / 2, edge), _soft(d2 - w2 / 2, edge) * _u(g, 0.5, 1.0))
+    else:  # dots (kind 1) or holes (kind 2)
+        r = _u(g, 0.15, 0.45) * min(p1, p2)
+        obj = _soft(torch.sqrt(d1**2 + d2**2) - r, edge)
+        if kind == 2:
+            obj = 1 - obj
+    if not dense:  # a patch of lattice on an empty field
+        patch = _filtered_noise(g, 3.0) > _u(g, 0.0, 1.2)
+        obj = obj * patch.float()
+    return _norm01(obj)
+
+
+def src_targets(g, dense):
+    """Calibration-target-like groups of parallel bars and rectangles (sharp, high-contrast,
+    mostly sparse), axis-aligned or rotated."""
+    obj = torch.zeros(G, G)
+    for _ in range(_ri(g, 8, 30) if dense else _ri(g, 1, 6)):
+        th = 0.0 if _u(g) < 0.5 else _u(g, 0, math.pi)
+        th += (math.pi / 2) * _ri(g, 0, 1)
+        w = _lu(g, 1.5, 20)
+        bars, length = _ri(g, 1, 5), w * _u(g, 2, 7)
+        cy, cx = _u(g, 0, G), _u(g, 0, G)
+        dy, dx = _wrapped(_yy, cy), _wrapped(_xx, cx)
+        u = dx * math.cos(th) + dy * math.sin(th)
+        v = -dx * math.sin(th) + dy * math.cos(th)
+        edge = _lu(g, 0.2, 1.0)
+        for b in range(bars):
+            vb = v - (b - (bars - 1) / 2) * 2 * w
+            rect = _soft(u.abs() - length / 2, edge) * _soft(vb.abs() - w / 2, edge)
+            obj = torch.maximum(obj, rect)
+    return obj if obj.max() > 0 else src_targets(g, dense)
+
+
+def src_grains(g, dense):
+    """Large round objects 30..140 px across (pollen, eggs, spheroids, yeast at high power):
+    projected-sphere thickness profiles, so their edges are intrinsically soft, with fine surface
+    texture and optional spines; the model must not read the soft profile as defocus."""
+    obj = torch.zeros(G, G)
+    for _ in range(_ri(g, 4, 12) if dense else _ri(g, 1, 3)):
+        r = _u(g, 15, 70)
+        dy, dx = _wrapped(_yy, _u(g, 0, G)), _wrapped(_xx, _u(g, 0, G))
+        d = torch.sqrt(dy**2 + dx**2) / r
+        body = torch.sqrt((1 - d**2).clamp(min=0)) ** _u(g, 0.3, 1.5)
+        if _u(g) < 0.5:  # spines: short bright rays around the rim
+            ang = torch.atan2(dy, dx)
+            spikes = torch.cos(ang * _ri(g, 10, 40)).clamp(min=0) ** 20
+            body = torch.maximum(body, spikes * ((d > 1) & (d < 1 + _u(g, 0.05, 0.2))).float())
+        obj = torch.maximum(obj, body * _u(g, 0.5, 1.0))
+    tex = _filtered_noise(g, _u(g, 0.0, 1.0), fc=_u(g, 0.1, 0.4))
+    return _norm01(obj * (1 + _u(g, 0.1, 0.5) * tex).clamp(min=0))
+
+
 SOURCES = {
     "tissue": src_tissue,
     "nuclei": src_nuclei,
@@ -270,6 +353,9 @@ SOURCES = {
     "fibres": src_fibres,
     "beads": src_beads,
     "edges": src_edges,
+    "lattice": src_lattice,
+    "targets": src_targets,
+    "grains": src_grains,
 }
 SOURCE_NAMES = tuple(SOURCES)
 

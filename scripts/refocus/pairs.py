@@ -40,6 +40,9 @@ G = synth.G
 MAX_BLUR_PX = 32.0
 NEAR_BLUR_PX = 3.0
 EMPTY_FRAC = 0.05
+# The sources the shipped refocus model was trained on (synth.py has gained lattices, targets
+# and grains since, for DeepFocus v3); pinned so its documented command regenerates its data.
+SOURCES = ("tissue", "nuclei", "cells", "fibres", "beads", "edges")
 STD_FLOOR_REL = 1e-3  # of full scale
 STD_FLOOR_DN = 0.5
 
@@ -53,7 +56,7 @@ def norm_stats(x: torch.Tensor, full: float):
     return mean, torch.clamp(std, min=max(STD_FLOOR_REL * full, STD_FLOOR_DN))
 
 
-def sample_pair(g, kinds=synth.SOURCE_NAMES, optics=None, r_def=None):
+def sample_pair(g, kinds=SOURCES, optics=None, r_def=None):
     """One pair: (input DN float [G,G], target DN float [G,G], meta)."""
     o = optics or synth.sample_optics(g)
     if r_def is None:
@@ -82,7 +85,7 @@ def sample_pair(g, kinds=synth.SOURCE_NAMES, optics=None, r_def=None):
     return cam.dn, target, meta
 
 
-def generate(n: int, seed: int, kinds=synth.SOURCE_NAMES):
+def generate(n: int, seed: int, kinds=SOURCES):
     """n pairs -> (x fp16 [n,1,G,G], y fp16 [n,1,G,G] normalised with x's stats, metas)."""
     g = torch.Generator().manual_seed(seed)
     xs = torch.empty(n, 1, G, G, dtype=torch.float16)

@@ -1,7 +1,8 @@
 import { ConfigError, FocusNotFoundError } from "../errors.js";
 import { curveAt, matchField, validTileScores, type CalibrationCurve, type FieldMatch, type FieldMatchOptions } from "../focus/calibration-match.js";
+import { createClassicalScorer } from "../focus/classical-scorer.js";
 import { isConvex } from "../focus/fit.js";
-import type { FocusScorer, Roi } from "../focus/types.js";
+import type { ClassicalMetricId, FocusScorer, Roi } from "../focus/types.js";
 import { profileCurve, type CalibrationProfile } from "./calibration.js";
 import { initialPoints, nextGoldenPoint } from "./bracket.js";
 import { probe } from "./probe.js";
@@ -21,6 +22,11 @@ export interface DeepFocusOptions {
   refineHalfSpanUm?: number;
   /** The refinement stops when its estimate moves by less than this (µm); default 0.25. */
   toleranceUm?: number;
+  /**
+   * Classical metric also scored on every image; a refinement triple brackets focus only when
+   * this metric agrees (middle image sharpest). Default "tenengrad"; null turns the check off.
+   */
+  crossCheck?: ClassicalMetricId | null;
 }
 
 /** An autofocus result with what DeepFocus learnt about the field. */
@@ -76,7 +82,9 @@ export function startRun(ctx: AutofocusContext, profile: CalibrationProfile, opt
       return { ...s, tiles: validTileScores(s) };
     },
   };
-  return { ctx: { ...ctx, scorer }, profile, curve: profileCurve(profile), options, startUm: ctx.stage.positionUm(), t0Ms: ctx.clock.nowMs(), trace: [] };
+  const crossCheck = options.crossCheck === undefined ? "tenengrad" : options.crossCheck;
+  const sharpness = crossCheck === null ? undefined : createClassicalScorer(crossCheck);
+  return { ctx: { ...ctx, scorer, sharpness }, profile, curve: profileCurve(profile), options, startUm: ctx.stage.positionUm(), t0Ms: ctx.clock.nowMs(), trace: [] };
 }
 
 /** Runs `body`; on FocusNotFoundError the stage returns to where the run started. */

@@ -12,6 +12,7 @@ export async function probe(ctx: AutofocusContext, trace: TracePoint[], t0Ms: nu
   const frame = await ctx.camera.grab(ctx.signal);
   const { score, tiles } = await ctx.scorer.score(frame, ctx.roi);
   const point: TracePoint = { zUm, score, tiles, timeMs: grabbedAtMs - t0Ms };
+  if (ctx.sharpness) point.sharpness = (await ctx.sharpness.score(frame, ctx.roi)).score;
   trace.push(point);
   ctx.onImage?.(point);
   return point;

@@ -17,7 +17,11 @@ export const DEFAULT_REFINE_TOLERANCE_UM = 0.25;
  * than the tolerance. h starts at `refineHalfSpanUm` (default FWHM / 8) and shrinks to 3× the
  * last move, not below half its start (closer in, the curve's floor drowns the signal in
  * noise). When a triple does not bracket, the next one is centred on its better outer image
- * with h doubled again (up to its start). A first match with the "residual" problem (the
+ * with h doubled again (up to its start). With a cross-check metric (`TracePoint.sharpness`),
+ * a triple brackets only when that metric's middle image is the sharpest too; otherwise the
+ * next triple is centred on the outer image it calls sharper. (A periodic sample's DeepFocus
+ * curve can be flat for several DOF around focus — its defocus OTF's zeros leave a pure,
+ * focus-like sinusoid — where a gradient metric still peaks.) A first match with the "residual" problem (the
  * scores' level does not fit the curve) is retried with a free gain to get a starting
  * estimate; any answer stands only if a triple bracketed it.
  *
@@ -49,6 +53,12 @@ export async function refine(run: DeepFocusRun, first: FieldMatch): Promise<Fiel
       halfSpanUm = Math.min(firstHalfSpanUm, 2 * halfSpanUm);
       continue;
     }
+    const sharper = sharperOuter(pLo, pMid, pHi);
+    if (sharper !== null) {
+      estimateUm = sharper.zUm;
+      halfSpanUm = Math.min(firstHalfSpanUm, 2 * halfSpanUm);
+      continue;
+    }
     const match = matchPairField(curve, pLo.zUm, pHi.zUm, pLo.tiles, pHi.tiles, { maxUncertaintyUm: options.match?.maxUncertaintyUm, outlierFloorUm: options.match?.outlierFloorUm });
     if (match.problem !== null || match.shiftUm === null) {
       last = null;
@@ -61,6 +71,13 @@ export async function refine(run: DeepFocusRun, first: FieldMatch): Promise<Fiel
     halfSpanUm = Math.max(firstHalfSpanUm / 2, Math.min(halfSpanUm, 3 * movedUm));
   }
   return last ?? { ...first, shiftUm: null, tileShiftsUm: first.tileShiftsUm.map(() => null), inlierTiles: 0, problem: "unbracketed" };
+}
+
+/** The outer image the cross-check metric calls sharper than the middle one, or null (it agrees, or there is none). */
+function sharperOuter(lo: TracePoint, mid: TracePoint, hi: TracePoint): TracePoint | null {
+  if (mid.sharpness === undefined || lo.sharpness === undefined || hi.sharpness === undefined) return null;
+  const best = lo.sharpness > hi.sharpness ? lo : hi;
+  return best.sharpness! > mid.sharpness ? best : null;
 }
 
 /** Focus from all images so far with a free gain per tile, or null when that match has a problem too. */

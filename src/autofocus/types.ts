@@ -13,6 +13,8 @@ export interface AutofocusContext {
   signal?: AbortSignal;
   /** Called after every image with the newest trace point (progress events). */
   onImage?: (point: TracePoint) => void;
+  /** A second (classical, higher-is-sharper) score taken of every image as `TracePoint.sharpness`. */
+  sharpness?: FocusScorer;
 }
 
 /** One acquired image of an autofocus run. */
@@ -20,6 +22,8 @@ export interface TracePoint {
   zUm: number;
   score: number;
   tiles: number[];
+  /** The context's `sharpness` score of the same image, when it has one. */
+  sharpness?: number;
   /** Clock time since the start of the run when the image was requested. */
   timeMs: number;
 }

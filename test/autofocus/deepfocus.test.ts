@@ -102,6 +102,25 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
     expect(paperMissed).toBeGreaterThan(0);
   });
 
+  it("a false DeepFocus minimum 12 µm from focus (periodic sample): without the Tenengrad cross-check the refinement settles there, with it the run refuses", async () => {
+    rig = await simulatedRig({ focusUm: 7 }, 0.02, 1, 12);
+    const fromFalseMinimum = { shiftUm: 19, tileShiftsUm: new Array(9).fill(19), validTiles: 9, inlierTiles: 9, rmsResidual: 0.1, uncertaintyUm: 0.2, problem: null };
+    const outcome = async (crossCheck: "tenengrad" | null): Promise<number | string> => {
+      await rig!.devices.stage.moveTo(30);
+      const run = startRun(rig!.ctx, profile, { maxImages: 9, refineHalfSpanUm: 4, crossCheck });
+      const r = await guarded(run, async () => finish(run, await refine(run, fromFalseMinimum), "deepfocus")).catch((e: unknown) => e);
+      if (r instanceof FocusNotFoundError) {
+        expect(rig!.devices.stage.positionUm()).toBe(30);
+        return r.reason;
+      }
+      expect(run.trace.every((p) => (crossCheck === null ? p.sharpness === undefined : Number.isFinite(p.sharpness)))).toBe(true);
+      return rig!.microscope.defocusUm();
+    };
+    const without = await outcome(null);
+    expect(Math.abs((without as number) - 12)).toBeLessThan(1);
+    expect(await outcome("tenengrad")).toBe("out-of-range");
+  });
+
   it("a wrong estimate is not returned when no refinement triple brackets focus: out-of-range, stage back at the start", async () => {
     rig = await simulatedRig({ focusUm: 7 });
     await rig.devices.stage.moveTo(20);

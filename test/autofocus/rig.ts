@@ -16,9 +16,9 @@ export interface Rig {
 /**
  * The simulated microscope (small 64×48 frames, virtual clock, 3 µm slack, 10 µm backlash
  * compensation) with the synthetic DeepFocus scorer reading its true defocus (its curve
- * `gain` × the calibration's).
+ * `gain` × the calibration's; with a false minimum at ±falseMinimumUm from focus when given).
  */
-export async function simulatedRig(microscope: NonNullable<ConfigInput["microscope"]> = {}, noise = 0.05, gain = 1): Promise<Rig> {
+export async function simulatedRig(microscope: NonNullable<ConfigInput["microscope"]> = {}, noise = 0.05, gain = 1, falseMinimumUm?: number): Promise<Rig> {
   const config = parseConfig({ clock: "virtual", camera: { kind: "simulated", width: 64, height: 48 }, microscope });
   const clock = new VirtualClock();
   const devices = await createDevices(config, clock);
@@ -29,6 +29,7 @@ export async function simulatedRig(microscope: NonNullable<ConfigInput["microsco
     tiltUmPerMm: microscope.tiltUmPerMm,
     noise,
     gain,
+    falseMinimumUm,
     textured: () => microscope.sample !== "empty",
   });
   return { ctx: { camera: devices.camera, stage: devices.stage, scorer, roi: config.autofocus.roi, clock }, devices, microscope: scope, scorer };

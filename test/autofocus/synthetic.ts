@@ -30,6 +30,12 @@ export interface SyntheticScorerOptions {
   noise?: number;
   /** This sample's curve is `gain` × the calibration sample's (default 1). */
   gain?: number;
+  /**
+   * Beyond ±falseMinimumUm/2 from focus the curve is the calibration's centred on
+   * ±falseMinimumUm: a second, equally deep minimum there — a periodic sample whose contrast
+   * reverses and looks sharp to the CNN.
+   */
+  falseMinimumUm?: number;
   /** False → every tile invalid (an empty slide). */
   textured?: () => boolean;
   seed?: number;
@@ -52,7 +58,9 @@ export class SyntheticDeepFocusScorer implements FocusScorer {
     const textured = this.o.textured?.() ?? true;
     const tiles = roiTiles(frame.width, frame.height, roi).map((r) => {
       const xMm = ((r.x + r.width / 2 - frame.width / 2) * (this.o.pixelUm ?? 0.345)) / 1000;
-      const b = (this.o.gain ?? 1) * syntheticB(centre - (this.o.tiltUmPerMm ?? 0) * xMm) + (this.o.noise ?? 0) * this.rng.normal();
+      const d = centre - (this.o.tiltUmPerMm ?? 0) * xMm;
+      const m = this.o.falseMinimumUm;
+      const b = (this.o.gain ?? 1) * syntheticB(m === undefined || Math.abs(d) < m / 2 ? d : Math.abs(d) - m) + (this.o.noise ?? 0) * this.rng.normal();
       return textured ? b : 0.5 + 0.01 * this.rng.normal();
     });
     const valid = tiles.map(() => textured);
