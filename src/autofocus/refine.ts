@@ -23,7 +23,9 @@ export const DEFAULT_REFINE_TOLERANCE_UM = 0.25;
  * curve can be flat for several DOF around focus — its defocus OTF's zeros leave a pure,
  * focus-like sinusoid — where a gradient metric still peaks.) A first match with the "residual" problem (the
  * scores' level does not fit the curve) is retried with a free gain to get a starting
- * estimate; any answer stands only if a triple bracketed it.
+ * estimate; when that fails too (or the first match has another problem) and the cross-check
+ * guards the brackets, the refinement starts from the sharpest image so far. Any answer
+ * stands only if a triple bracketed it.
  *
  * @returns the last bracketed match (rmsResidual: the first match's), `first` when no
  *   refinement was possible, or a match with problem "unbracketed" when no triple bracketed focus.
@@ -33,7 +35,7 @@ export async function refine(run: DeepFocusRun, first: FieldMatch): Promise<Fiel
   const budget = options.maxImages - (options.verify ? 1 : 0);
   const left = (): number => budget - run.trace.length;
   if (left() < 3) return first;
-  const start = first.problem === null ? first.shiftUm : first.problem === "residual" ? freeGainEstimate(run) : null;
+  const start = first.problem === null ? first.shiftUm : ((first.problem === "residual" ? freeGainEstimate(run) : null) ?? (run.ctx.sharpness ? sharpestImage(run) : null));
   if (start === null) return first;
   let estimateUm: number = start;
 
@@ -78,6 +80,12 @@ function sharperOuter(lo: TracePoint, mid: TracePoint, hi: TracePoint): TracePoi
   if (mid.sharpness === undefined || lo.sharpness === undefined || hi.sharpness === undefined) return null;
   const best = lo.sharpness > hi.sharpness ? lo : hi;
   return best.sharpness! > mid.sharpness ? best : null;
+}
+
+/** z of the image with the lowest DeepFocus score so far, or null when none has one. */
+function sharpestImage(run: DeepFocusRun): number | null {
+  const finite = run.trace.filter((p) => Number.isFinite(p.score));
+  return finite.length ? finite.reduce((a, b) => (b.score < a.score ? b : a)).zUm : null;
 }
 
 /** Focus from all images so far with a free gain per tile, or null when that match has a problem too. */

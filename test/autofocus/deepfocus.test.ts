@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { initialPoints, nextGoldenPoint } from "../../src/autofocus/bracket.js";
 import { deepfocusAutofocus, finish, guarded, startRun } from "../../src/autofocus/deepfocus.js";
+import { probe } from "../../src/autofocus/probe.js";
 import { refine } from "../../src/autofocus/refine.js";
 import { CanceledError, ConfigError, FocusNotFoundError } from "../../src/errors.js";
 import { isConvex } from "../../src/focus/fit.js";
@@ -119,6 +120,25 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
     const without = await outcome(null);
     expect(Math.abs((without as number) - 12)).toBeLessThan(1);
     expect(await outcome("tenengrad")).toBe("out-of-range");
+  });
+
+  it("a first match that fits nowhere: with the cross-check the refinement starts from the sharpest image and confirms focus; without it the run refuses", async () => {
+    rig = await simulatedRig({ focusUm: 7 });
+    const edge = { shiftUm: null, tileShiftsUm: new Array(9).fill(null), validTiles: 9, inlierTiles: 0, rmsResidual: 0.1, uncertaintyUm: Infinity, problem: "edge" as const };
+    for (const crossCheck of ["tenengrad", null] as const) {
+      await rig.devices.stage.moveTo(-30);
+      const run = startRun(rig.ctx, profile, { maxImages: 12, crossCheck });
+      for (const zUm of [-30, 4, 40]) await probe(run.ctx, run.trace, run.t0Ms, zUm);
+      const refined = await refine(run, edge);
+      if (crossCheck === null) {
+        expect(refined).toBe(edge);
+        continue;
+      }
+      expect(run.trace[3].zUm).toBeLessThan(4);
+      expect(run.trace[4].zUm).toBe(4);
+      const r = await finish(run, refined, "deepfocus");
+      expect(Math.abs(rig.microscope.defocusUm()), `→ ${r.finalUm} in ${r.images} images`).toBeLessThan(0.3);
+    }
   });
 
   it("a wrong estimate is not returned when no refinement triple brackets focus: out-of-range, stage back at the start", async () => {
