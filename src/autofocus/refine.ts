@@ -21,11 +21,8 @@ export const DEFAULT_REFINE_TOLERANCE_UM = 0.25;
  * a triple brackets only when that metric's middle image is the sharpest too; otherwise the
  * next triple is centred on the outer image it calls sharper. (A periodic sample's DeepFocus
  * curve can be flat for several DOF around focus — its defocus OTF's zeros leave a pure,
- * focus-like sinusoid — where a gradient metric still peaks.) A first match with the "residual" problem (the
- * scores' level does not fit the curve) is retried with a free gain to get a starting
- * estimate; when that fails too (or the first match has another problem) and the cross-check
- * guards the brackets, the refinement starts from the sharpest image so far. Any answer
- * stands only if a triple bracketed it.
+ * focus-like sinusoid — where a gradient metric still peaks.) Where the refinement starts:
+ * see `startEstimate`. Any answer stands only if a triple bracketed it.
  *
  * @returns the last bracketed match (rmsResidual: the first match's), `first` when no
  *   refinement was possible, or a match with problem "unbracketed" when no triple bracketed focus.
@@ -35,7 +32,7 @@ export async function refine(run: DeepFocusRun, first: FieldMatch): Promise<Fiel
   const budget = options.maxImages - (options.verify ? 1 : 0);
   const left = (): number => budget - run.trace.length;
   if (left() < 3) return first;
-  const start = first.problem === null ? first.shiftUm : ((first.problem === "residual" ? freeGainEstimate(run) : null) ?? (run.ctx.sharpness ? sharpestImage(run) : null));
+  const start = startEstimate(run, first);
   if (start === null) return first;
   let estimateUm: number = start;
 
@@ -75,11 +72,23 @@ export async function refine(run: DeepFocusRun, first: FieldMatch): Promise<Fiel
   return last ?? { ...first, shiftUm: null, tileShiftsUm: first.tileShiftsUm.map(() => null), inlierTiles: 0, problem: "unbracketed" };
 }
 
+/**
+ * The refinement's first estimate: the first match's shift; for the "residual" problem (the
+ * scores' level does not fit the curve) a retry with a free gain per tile; when that fails or
+ * the problem is another one, the sharpest image so far — only with the cross-check, which
+ * keeps a start on a false minimum from being confirmed. Null: no start.
+ */
+function startEstimate(run: DeepFocusRun, first: FieldMatch): number | null {
+  if (first.problem === null) return first.shiftUm;
+  const freeGain = first.problem === "residual" ? freeGainEstimate(run) : null;
+  return freeGain ?? (run.ctx.sharpness ? sharpestImage(run) : null);
+}
+
 /** The outer image the cross-check metric calls sharper than the middle one, or null (it agrees, or there is none). */
 function sharperOuter(lo: TracePoint, mid: TracePoint, hi: TracePoint): TracePoint | null {
-  if (mid.sharpness === undefined || lo.sharpness === undefined || hi.sharpness === undefined) return null;
-  const best = lo.sharpness > hi.sharpness ? lo : hi;
-  return best.sharpness! > mid.sharpness ? best : null;
+  const [l, m, h] = [lo.sharpness, mid.sharpness, hi.sharpness];
+  if (l === undefined || m === undefined || h === undefined || !(Math.max(l, h) > m)) return null;
+  return l > h ? lo : hi;
 }
 
 /** z of the image with the lowest DeepFocus score so far, or null when none has one. */
