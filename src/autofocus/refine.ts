@@ -46,15 +46,12 @@ export async function refine(run: DeepFocusRun, first: FieldMatch): Promise<Fiel
     const points: TracePoint[] = [];
     for (const zUm of initialPoints(estimateUm, halfSpanUm, minUm, maxUm)) points.push(await probe(ctx, run.trace, run.t0Ms, zUm));
     const [pLo, pMid, pHi] = points;
-    if (!(worst(pMid.score) < worst(pLo.score) && worst(pMid.score) < worst(pHi.score))) {
-      if (!Number.isFinite(pLo.score) && !Number.isFinite(pHi.score)) break;
-      estimateUm = worst(pLo.score) < worst(pHi.score) ? pLo.zUm : pHi.zUm;
-      halfSpanUm = Math.min(firstHalfSpanUm, 2 * halfSpanUm);
-      continue;
-    }
-    const sharper = sharperOuter(pLo, pMid, pHi);
-    if (sharper !== null) {
-      estimateUm = sharper.zUm;
+    const brackets = worst(pMid.score) < worst(pLo.score) && worst(pMid.score) < worst(pHi.score);
+    if (!brackets && !Number.isFinite(pLo.score) && !Number.isFinite(pHi.score)) break;
+    // Not bracketed by DeepFocus, or the cross-check disagrees: re-centre on the better outer image.
+    const recentre = brackets ? sharperOuter(pLo, pMid, pHi) : worst(pLo.score) < worst(pHi.score) ? pLo : pHi;
+    if (recentre !== null) {
+      estimateUm = recentre.zUm;
       halfSpanUm = Math.min(firstHalfSpanUm, 2 * halfSpanUm);
       continue;
     }
