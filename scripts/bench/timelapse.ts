@@ -47,7 +47,7 @@ async function run(policy: AfPolicy, scorer: "model" | "synthetic" | "-", points
   } else {
     station = new Station(config, devices, clock);
     await station.start();
-    const synthetic = new SyntheticDeepFocusScorer({ defocusUm: () => microscope.defocusUm(), noise: 0.05 });
+    const synthetic = new SyntheticDeepFocusScorer({ defocusUm: (frame) => microscope.exposureDefocusUm(frame.timestampMs), noise: 0.05 });
     const profile = syntheticProfile();
     source = { scorer: async () => synthetic, profile: async () => profile, close: async () => {} };
   }

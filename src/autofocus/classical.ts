@@ -2,7 +2,7 @@ import { brentMaximize } from "../focus/brent.js";
 import { fitPeak } from "../focus/fit.js";
 import { median } from "../focus/stats.js";
 import { FocusNotFoundError } from "../errors.js";
-import { probe } from "./probe.js";
+import { probe, probeAll } from "./probe.js";
 import type { AutofocusContext, AutofocusResult, TracePoint } from "./types.js";
 
 export interface ClassicalOptions {
@@ -63,8 +63,7 @@ async function search(ctx: AutofocusContext, o: ClassicalOptions, startUm: numbe
   const coarseBudget = Math.max(3, o.maxImages - REFINE_RESERVE_IMAGES);
   const count = Math.min(coarseBudget, Math.floor((hi - lo) / o.coarseStepUm) + 1);
   const stepUm = (hi - lo) / (count - 1);
-  const coarse: TracePoint[] = [];
-  for (let i = 0; i < count; i++) coarse.push(await probe(ctx, trace, t0Ms, lo + i * stepUm));
+  const coarse = await probeAll(ctx, trace, t0Ms, Array.from({ length: count }, (_, i) => lo + i * stepUm));
 
   const scores = coarse.map((p) => p.score);
   const best = scores.indexOf(Math.max(...scores));
@@ -112,8 +111,7 @@ async function refineBrent(
 
 async function refineSweep(ctx: AutofocusContext, trace: TracePoint[], t0Ms: number, a: number, c: number, budget: number): Promise<number> {
   const count = Math.min(9, budget);
-  const fine: TracePoint[] = [];
-  for (let i = 0; i < count; i++) fine.push(await probe(ctx, trace, t0Ms, a + ((c - a) * i) / Math.max(1, count - 1)));
+  const fine = await probeAll(ctx, trace, t0Ms, Array.from({ length: count }, (_, i) => a + ((c - a) * i) / Math.max(1, count - 1)));
   const peak = fitPeak(
     fine.map((p) => p.zUm),
     fine.map((p) => p.score),

@@ -5,7 +5,7 @@ import { isConvex } from "../focus/fit.js";
 import type { ClassicalMetricId, FocusScorer, Roi } from "../focus/types.js";
 import { profileCurve, type CalibrationProfile } from "./calibration.js";
 import { initialPoints, nextGoldenPoint } from "./bracket.js";
-import { probe } from "./probe.js";
+import { probe, probeAll } from "./probe.js";
 import { refine } from "./refine.js";
 import type { AutofocusContext, AutofocusResult, TracePoint } from "./types.js";
 
@@ -97,17 +97,16 @@ export async function guarded<T>(run: DeepFocusRun, body: () => Promise<T>): Pro
   }
 }
 
-/** The paper's acquisition: z1 and z1 ± spacing, then golden-section images until convex or out of budget. */
+/** The paper's acquisition: z1, z1 − spacing and z1 + spacing, then golden-section images until convex or out of budget. */
 export async function searchImages(run: DeepFocusRun, z1Um: number): Promise<void> {
   const { ctx, options } = run;
   const { minUm, maxUm } = ctx.stage.options;
   const budget = options.maxImages - (options.verify ? 1 : 0);
   const extentUm = run.curve.zUm[run.curve.zUm.length - 1] - run.curve.zUm[0];
   const spacingUm = options.spacingUm ?? Math.min(2 * run.profile.fwhmUm, extentUm / 8);
-  for (const zUm of initialPoints(z1Um, spacingUm, minUm, maxUm)) {
-    if (run.trace.length >= budget) return;
-    await probe(ctx, run.trace, run.t0Ms, zUm);
-  }
+  const [loUm, midUm, hiUm] = initialPoints(z1Um, spacingUm, minUm, maxUm);
+  // The middle first: at the start it needs no move, and then only one reversal.
+  await probeAll(ctx, run.trace, run.t0Ms, [midUm, loUm, hiUm].slice(0, Math.max(0, budget - run.trace.length)));
   while (run.trace.length < budget) {
     const finite = run.trace.filter((p) => Number.isFinite(p.score));
     if (finite.length === 0) return;

@@ -1,7 +1,7 @@
 import { matchField, matchPairField, type FieldMatch } from "../focus/calibration-match.js";
 import { initialPoints } from "./bracket.js";
 import type { DeepFocusRun } from "./deepfocus.js";
-import { probe } from "./probe.js";
+import { probeAll } from "./probe.js";
 import type { TracePoint } from "./types.js";
 
 /** Default convergence tolerance of the refinement (µm): it stops when the estimate moves less. */
@@ -43,9 +43,7 @@ export async function refine(run: DeepFocusRun, first: FieldMatch): Promise<Fiel
   const worst = (score: number): number => (Number.isFinite(score) ? score : Infinity);
   let last: FieldMatch | null = null;
   while (left() >= 3) {
-    const points: TracePoint[] = [];
-    for (const zUm of initialPoints(estimateUm, halfSpanUm, minUm, maxUm)) points.push(await probe(ctx, run.trace, run.t0Ms, zUm));
-    const [pLo, pMid, pHi] = points;
+    const [pLo, pMid, pHi] = await probeAll(ctx, run.trace, run.t0Ms, initialPoints(estimateUm, halfSpanUm, minUm, maxUm));
     const brackets = worst(pMid.score) < worst(pLo.score) && worst(pMid.score) < worst(pHi.score);
     if (!brackets && !Number.isFinite(pLo.score) && !Number.isFinite(pHi.score)) break;
     // Not bracketed by DeepFocus, or the cross-check disagrees: re-centre on the better outer image.

@@ -1,6 +1,6 @@
 import type { CalibrationProfile } from "./calibration.js";
 import { finish, guarded, matchTrace, searchImages, startRun, type DeepFocusOptions, type DeepFocusResult } from "./deepfocus.js";
-import { probe } from "./probe.js";
+import { probeAll } from "./probe.js";
 import { refine } from "./refine.js";
 import type { AutofocusContext } from "./types.js";
 
@@ -29,7 +29,7 @@ export async function trackFocus(ctx: AutofocusContext, profile: CalibrationProf
   const offsetUm = options.offsetUm ?? profile.fwhmUm / 2;
   const maxDriftUm = options.maxDriftUm ?? profile.fwhmUm;
   return guarded(run, async () => {
-    for (const zUm of [lastFocusUm - offsetUm, lastFocusUm + offsetUm]) await probe(run.ctx, run.trace, run.t0Ms, Math.min(maxUm, Math.max(minUm, zUm)));
+    await probeAll(run.ctx, run.trace, run.t0Ms, [lastFocusUm - offsetUm, lastFocusUm + offsetUm].map((zUm) => Math.min(maxUm, Math.max(minUm, zUm))));
     const quick = matchTrace(run);
     if (quick.problem === null && quick.shiftUm !== null && Math.abs(quick.shiftUm - lastFocusUm) <= maxDriftUm)
       return { ...(await finish(run, quick, "deepfocus-tracking")), mode: "tracking" as const };

@@ -8,6 +8,8 @@ import { SimulatedStage } from "./stage/simulated.js";
 
 export { depthOfFieldUm } from "../optics/dof.js";
 
+const RECENT_EXPOSURES = 64;
+
 export interface SimulatedMicroscopeOptions {
   objective: ObjectiveConfig;
   microscope: MicroscopeConfig;
@@ -28,6 +30,8 @@ export class SimulatedMicroscope {
   private slide: Slide;
   private readonly jitter: Rng;
   private readonly t0Ms: number;
+  /** Exposure start (clock ms) → physical defocus then (µm), for the last RECENT_EXPOSURES frames. */
+  private readonly exposures = new Map<number, number>();
 
   constructor(private readonly options: SimulatedMicroscopeOptions) {
     const { microscope, clock } = options;
@@ -41,14 +45,23 @@ export class SimulatedMicroscope {
       clock,
       formation: new ImageFormation(),
       noise: new Rng(hashInts(microscope.seed, 0x6e6f)),
-      scene: () => ({
-        slide: this.slide,
-        defocusUm: this.defocusUm() - microscope.jitterUm * this.jitter.normal(),
-        tiltUmPerMm: microscope.tiltUmPerMm,
-        fieldXUm: 0,
-        fieldYUm: 0,
-      }),
+      scene: () => {
+        const defocusUm = this.defocusUm();
+        this.exposures.set(clock.nowMs(), defocusUm);
+        for (const t of this.exposures.keys()) if (this.exposures.size > RECENT_EXPOSURES) this.exposures.delete(t);
+        return { slide: this.slide, defocusUm: defocusUm - microscope.jitterUm * this.jitter.normal(), tiltUmPerMm: microscope.tiltUmPerMm, fieldXUm: 0, fieldYUm: 0 };
+      },
     });
+  }
+
+  /**
+   * Ground truth for a frame scored after the stage moved on: the physical defocus (µm, jitter
+   * excluded) when the exposure of the frame with this `timestampMs` began (recent frames only).
+   */
+  exposureDefocusUm(timestampMs: number): number {
+    const d = this.exposures.get(timestampMs);
+    if (d === undefined) throw new RangeError(`no recent simulated exposure began at ${timestampMs} ms`);
+    return d;
   }
 
   /**

@@ -197,7 +197,7 @@ describe("DeepFocus under the station's operation lock", () => {
       {
         autofocusMethods: {
           deepfocus: (ctx) => {
-            const scorer = new SyntheticDeepFocusScorer({ defocusUm: () => scope!.defocusUm() });
+            const scorer = new SyntheticDeepFocusScorer({ defocusUm: (frame) => scope!.exposureDefocusUm(frame.timestampMs) });
             return deepfocusAutofocus({ ...ctx, scorer, onImage: () => ++images === 2 && void station.cancel() }, profile, { maxImages: 10 });
           },
         },

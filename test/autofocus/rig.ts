@@ -25,7 +25,7 @@ export async function simulatedRig(microscope: NonNullable<ConfigInput["microsco
   await devices.start();
   const scope = devices.microscope as SimulatedMicroscope;
   const scorer = new SyntheticDeepFocusScorer({
-    defocusUm: () => scope.defocusUm(),
+    defocusUm: (frame) => scope.exposureDefocusUm(frame.timestampMs),
     tiltUmPerMm: microscope.tiltUmPerMm,
     noise,
     gain,

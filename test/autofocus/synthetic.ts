@@ -20,7 +20,7 @@ export function syntheticB(defocusUm: number): number {
 }
 
 export interface SyntheticScorerOptions {
-  /** Defocus (µm) at the frame centre for this frame (e.g. the simulated microscope's truth). */
+  /** Defocus (µm) at the frame centre for this frame (e.g. the simulated microscope's exposureDefocusUm). */
   defocusUm: (frame: Frame) => number;
   /** Sample tilt: focus rises by this much per mm towards +x (as the simulated optics). */
   tiltUmPerMm?: number;

@@ -10,7 +10,7 @@ import { simulatedStation } from "../helpers.js";
 
 /** The synthetic DeepFocus scorer (reading the microscope's true defocus) and its profile. */
 export function syntheticDeepFocus(microscope: SimulatedMicroscope, noise = 0.05): DeepFocusSource & { scorer(): Promise<SyntheticDeepFocusScorer> } {
-  const scorer = new SyntheticDeepFocusScorer({ defocusUm: () => microscope.defocusUm(), noise });
+  const scorer = new SyntheticDeepFocusScorer({ defocusUm: (frame) => microscope.exposureDefocusUm(frame.timestampMs), noise });
   const profile = syntheticProfile();
   return { scorer: async () => scorer, profile: async () => profile, close: async () => {} };
 }
