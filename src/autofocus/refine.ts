@@ -8,8 +8,8 @@ import type { TracePoint } from "./types.js";
 export const DEFAULT_REFINE_TOLERANCE_UM = 0.25;
 
 /**
- * Bracketing refinement after the paper's search, while ≥ 3 images of the budget remain:
- * images at e − h, e, e + h around the current estimate e. When the middle one has the lowest
+ * Bracketing refinement after the paper's search, when ≥ 3 images of the budget remain and
+ * while a triple's new images fit in it: images at e − h, e, e + h around the current estimate e. When the middle one has the lowest
  * ROI score they bracket focus, and each tile's focus follows from the outer pair by the
  * calibration curve's shape alone (`pairShift`: a sample whose curve differs from the
  * calibration sample's by a gain is still found, and any symmetric shape difference vanishes
@@ -17,9 +17,11 @@ export const DEFAULT_REFINE_TOLERANCE_UM = 0.25;
  * than the tolerance. h starts at `refineHalfSpanUm` (default FWHM / 8) and shrinks to 3× the
  * last move, not below half its start (closer in, the curve's floor drowns the signal in
  * noise). When a triple does not bracket, the next one is centred on its better outer image
- * with h doubled again (up to its start). With a cross-check metric (`TracePoint.sharpness`),
- * a triple brackets only when that metric's middle image is the sharpest too; otherwise the
- * next triple is centred on the outer image it calls sharper. (A periodic sample's DeepFocus
+ * with h doubled again (up to its start). A triple reuses the images it shares with earlier
+ * ones, so walking towards focus one half-span at a time costs one image per step. With a
+ * cross-check metric (`TracePoint.sharpness`), a triple brackets only when that metric's middle
+ * image is the sharpest too; otherwise the next triple is centred on the outer image it calls
+ * sharper. (A periodic sample's DeepFocus
  * curve can be flat for several DOF around focus — its defocus OTF's zeros leave a pure,
  * focus-like sinusoid — where a gradient metric still peaks.) Where the refinement starts:
  * see `startEstimate`. Any answer stands only if a triple bracketed it.
@@ -42,8 +44,12 @@ export async function refine(run: DeepFocusRun, first: FieldMatch): Promise<Fiel
   const toleranceUm = options.toleranceUm ?? DEFAULT_REFINE_TOLERANCE_UM;
   const worst = (score: number): number => (Number.isFinite(score) ? score : Infinity);
   let last: FieldMatch | null = null;
-  while (left() >= 3) {
-    const [pLo, pMid, pHi] = await probeAll(ctx, run.trace, run.t0Ms, initialPoints(estimateUm, halfSpanUm, minUm, maxUm));
+  for (;;) {
+    const triple = initialPoints(estimateUm, halfSpanUm, minUm, maxUm);
+    const fresh = triple.filter((zUm) => imageAt(run, zUm) === undefined);
+    if (fresh.length === 0 || fresh.length > left()) break;
+    await probeAll(ctx, run.trace, run.t0Ms, fresh);
+    const [pLo, pMid, pHi] = triple.map((zUm) => imageAt(run, zUm)!);
     const brackets = worst(pMid.score) < worst(pLo.score) && worst(pMid.score) < worst(pHi.score);
     if (!brackets && !Number.isFinite(pLo.score) && !Number.isFinite(pHi.score)) break;
     // Not bracketed by DeepFocus, or the cross-check disagrees: re-centre on the better outer image.
@@ -65,6 +71,14 @@ export async function refine(run: DeepFocusRun, first: FieldMatch): Promise<Fiel
     halfSpanUm = Math.max(firstHalfSpanUm / 2, Math.min(halfSpanUm, 3 * movedUm));
   }
   return last ?? { ...first, shiftUm: null, tileShiftsUm: first.tileShiftsUm.map(() => null), inlierTiles: 0, problem: "unbracketed" };
+}
+
+/** Positions closer than this (µm) are the same: an image there is reused, not taken again. */
+const SAME_POSITION_UM = 1e-6;
+
+/** The image already taken at `zUm` (the stage approaches every position from the same side, so it is the same image). */
+function imageAt(run: DeepFocusRun, zUm: number): TracePoint | undefined {
+  return run.trace.find((p) => Math.abs(p.zUm - zUm) < SAME_POSITION_UM);
 }
 
 /**
