@@ -87,9 +87,11 @@ export function matchShift(curve: CalibrationCurve, zUm: readonly number[], b: r
     const cc = c.reduce((s, ci) => s + ci * ci, 0);
     return cc > 0 ? Math.max(0, c.reduce((s, ci, i) => s + ci * b[i], 0) / cc) : 0;
   };
+  // Infinity where a measurement falls outside the curve's domain (never "best", unlike NaN).
   const sse = (shift: number): number => {
     const g = gainAt(shift);
-    return zUm.reduce((s, z, i) => s + (b[i] - g * curveAt(curve, z - shift)) ** 2, 0);
+    const cost = zUm.reduce((s, z, i) => s + (b[i] - g * curveAt(curve, z - shift)) ** 2, 0);
+    return Number.isNaN(cost) ? Infinity : cost;
   };
   const loUm = Math.max(...zUm) - curve.zUm[curve.zUm.length - 1];
   const hiUm = Math.min(...zUm) - curve.zUm[0];
@@ -110,7 +112,8 @@ export function matchShift(curve: CalibrationCurve, zUm: readonly number[], b: r
   const slope2 = zUm.reduce((s, z) => s + (gain * slopeAt(curve, z - shiftUm, h)) ** 2, 0);
   const uncertaintyUm = slope2 > 0 ? sigmaB / Math.sqrt(slope2) : Infinity;
 
-  const atEdge = best === 0 || best === count - 1;
+  const finite = costs.flatMap((c, k) => (Number.isFinite(c) ? [k] : []));
+  const atEdge = finite.length === 0 || best === finite[0] || best === finite[finite.length - 1];
   const problem: MatchProblem | null =
     atEdge || !(gain > 0) ? "edge"
     : rmsResidual > (opts.maxRelResidual ?? 0.1) * depth * gain ? "residual"

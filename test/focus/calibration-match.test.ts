@@ -25,6 +25,17 @@ describe("matchShift: Δz minimising Σ(b_i − b_calib(z_i − Δz))²", () => 
     }
   });
 
+  it("a calibration curve centred off its grid (a recorded stack's focus between planes): rounding at the search range's end does not pass for a match at its edge", () => {
+    // 36.92 − (36.92 − 168.9795) exceeds 168.9795 in floating point: the first candidate shift
+    // puts the highest image just outside the curve, which once made it the "best" (NaN cost).
+    const zs = zGrid.map((z) => z + 8.9795);
+    const shifted: CalibrationCurve = { zUm: zs, b: zs.map(syntheticB) };
+    const zUm = [-0.33, -37.58, 36.92];
+    const m = matchShift(shifted, zUm, zUm.map((z) => syntheticB(z + 20.33)));
+    expect(m.problem).toBeNull();
+    expect(m.shiftUm).toBeCloseTo(-20.33, 0);
+  });
+
   it("with noise, the field aggregate of 9 tiles stays within 0.3 µm", () => {
     const rng = new Rng(5);
     const errors = [-70, -12.5, 3.3, 40, 88].map((shiftUm) => {
