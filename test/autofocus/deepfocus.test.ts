@@ -1,10 +1,11 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { initialPoints, nextGoldenPoint } from "../../src/autofocus/bracket.js";
-import { deepfocusAutofocus, finish, guarded, startRun } from "../../src/autofocus/deepfocus.js";
+import { deepfocusAutofocus, finish, guarded, searchImages, startRun } from "../../src/autofocus/deepfocus.js";
 import { probe } from "../../src/autofocus/probe.js";
 import { refine } from "../../src/autofocus/refine.js";
 import { CanceledError, ConfigError, FocusNotFoundError } from "../../src/errors.js";
 import { isConvex } from "../../src/focus/fit.js";
+import type { Frame } from "../../src/hardware/camera/types.js";
 import type { SimulatedMicroscope } from "../../src/hardware/simulated-microscope.js";
 import { simulatedStation } from "../helpers.js";
 import { SyntheticDeepFocusScorer, syntheticB, syntheticProfile } from "./synthetic.js";
@@ -70,6 +71,27 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
     expect(Math.abs(rig.microscope.defocusUm())).toBeLessThan(0.3);
     expect(Math.abs((r.verification?.b ?? Infinity) - (r.verification?.expectedB ?? 0))).toBeLessThan(0.3);
     await expect(deepfocusAutofocus(rig.ctx, profile, { maxImages: 3, verify: true })).rejects.toBeInstanceOf(ConfigError);
+  });
+
+  it("the golden-section search leaves one triple of a larger budget to the refinement, so no unconfirmed match is returned", async () => {
+    rig = await simulatedRig();
+    // Scores falling steadily with z: never convex, so the search would spend any budget.
+    const scope = rig.microscope;
+    const score = async (frame: Frame) => {
+      const b = 500 - scope.exposureDefocusUm(frame.timestampMs);
+      return { score: b, tiles: new Array(9).fill(b) };
+    };
+    const ramp = { ...rig.ctx, scorer: { id: "deepfocus" as const, higherIsSharper: false, score } };
+    for (const [maxImages, searched] of [[5, 5], [8, 5], [10, 7]] as const) {
+      await rig.devices.stage.moveTo(0);
+      const run = startRun(ramp, profile, { maxImages });
+      await searchImages(run, 0);
+      expect(run.trace.length, `budget ${maxImages}`).toBe(searched);
+    }
+    await rig.devices.stage.moveTo(0);
+    const err = await deepfocusAutofocus(ramp, profile, { maxImages: 8 }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ reason: "out-of-range" });
+    expect(rig.devices.stage.positionUm()).toBe(0);
   });
 
   it("the per-tile focus map shows the slide's tilt", async () => {
