@@ -98,7 +98,7 @@ export async function guarded<T>(run: DeepFocusRun, body: () => Promise<T>): Pro
 }
 
 /** Images the golden-section search leaves for the refinement when the budget allows both (one triple). */
-const REFINE_RESERVE_IMAGES = 3;
+const TRIPLE_RESERVE_IMAGES = 3;
 
 /**
  * The paper's acquisition: z1, z1 − spacing and z1 + spacing, then golden-section images until
@@ -113,8 +113,8 @@ export async function searchImages(run: DeepFocusRun, z1Um: number): Promise<voi
   const [loUm, midUm, hiUm] = initialPoints(z1Um, spacingUm, minUm, maxUm);
   // The middle first: at the start it needs no move, and then only one reversal.
   await probeAll(ctx, run.trace, run.t0Ms, [midUm, loUm, hiUm].slice(0, Math.max(0, budget - run.trace.length)));
-  // With room for a refinement, keep one triple of the budget for it: an answer then stands only if a triple brackets it.
-  const searchBudget = budget >= 3 + REFINE_RESERVE_IMAGES ? budget - REFINE_RESERVE_IMAGES : budget;
+  // With room for a refinement, keep one triple for it: an answer then stands only if a triple brackets it.
+  const searchBudget = budget >= 3 + TRIPLE_RESERVE_IMAGES ? budget - TRIPLE_RESERVE_IMAGES : budget;
   while (run.trace.length < searchBudget) {
     const finite = run.trace.filter((p) => Number.isFinite(p.score));
     if (finite.length === 0) return;

@@ -8,23 +8,22 @@ import type { TracePoint } from "./types.js";
 export const DEFAULT_REFINE_TOLERANCE_UM = 0.25;
 
 /**
- * Bracketing refinement after the paper's search, when ≥ 3 images of the budget remain and
- * while a triple's new images fit in it: images at e − h, e, e + h around the current estimate e. When the middle one has the lowest
- * ROI score they bracket focus, and each tile's focus follows from the outer pair by the
- * calibration curve's shape alone (`pairShift`: a sample whose curve differs from the
- * calibration sample's by a gain is still found, and any symmetric shape difference vanishes
- * as e approaches focus); the robust aggregate is the next estimate, until it moves by less
- * than the tolerance. h starts at `refineHalfSpanUm` (default FWHM / 8) and shrinks to 3× the
- * last move, not below half its start (closer in, the curve's floor drowns the signal in
- * noise). When a triple does not bracket, the next one is centred on its better outer image
- * with h doubled again (up to its start). A triple reuses the images it shares with earlier
- * ones, so walking towards focus one half-span at a time costs one image per step. With a
- * cross-check metric (`TracePoint.sharpness`), a triple brackets only when that metric's middle
- * image is the sharpest too; otherwise the next triple is centred on the outer image it calls
- * sharper. (A periodic sample's DeepFocus
- * curve can be flat for several DOF around focus — its defocus OTF's zeros leave a pure,
- * focus-like sinusoid — where a gradient metric still peaks.) Where the refinement starts:
- * see `startEstimate`. Any answer stands only if a triple bracketed it.
+ * Bracketing refinement after the paper's search, when ≥ 3 images of the budget remain and while
+ * a triple's new images fit in it: images at e − h, e, e + h around the current estimate e. When
+ * the middle one has the lowest ROI score they bracket focus, and each tile's focus follows from
+ * the outer pair by the calibration curve's shape alone (`pairShift`: a sample whose curve
+ * differs from the calibration sample's by a gain is still found, and any symmetric shape
+ * difference vanishes as e approaches focus); the robust aggregate is the next estimate, until it
+ * moves by less than the tolerance. h starts at `refineHalfSpanUm` (default FWHM / 8) and shrinks
+ * to 3× the last move, not below half its start (closer in, the curve's floor drowns the signal
+ * in noise). When a triple does not bracket, the next one is centred on its better outer image
+ * with h doubled again (up to its start). A triple reuses the images it shares with earlier ones,
+ * so walking towards focus one half-span at a time costs one image per step. With a cross-check
+ * metric (`TracePoint.sharpness`), a triple brackets only when that metric's middle image is the
+ * sharpest too; otherwise the next triple is centred on the outer image it calls sharper. (A
+ * periodic sample's DeepFocus curve can be flat for several DOF around focus — once defocus has
+ * removed its harmonics a pure, focus-like sinusoid remains — where a gradient metric still peaks.) Where the
+ * refinement starts: see `startEstimate`. Any answer stands only if a triple bracketed it.
  *
  * @returns the last bracketed match (rmsResidual: the first match's), `first` when no
  *   refinement was possible, or a match with problem "unbracketed" when no triple bracketed focus.
