@@ -22,8 +22,9 @@ export const DEFAULT_REFINE_TOLERANCE_UM = 0.25;
  * metric (`TracePoint.sharpness`), a triple brackets only when that metric's middle image is the
  * sharpest too; otherwise the next triple is centred on the outer image it calls sharper. (A
  * periodic sample's DeepFocus curve can be flat for several DOF around focus — once defocus has
- * removed its harmonics a pure, focus-like sinusoid remains — where a gradient metric still peaks.) Where the
- * refinement starts: see `startEstimate`. Any answer stands only if a triple bracketed it.
+ * removed its harmonics a pure, focus-like sinusoid remains — where a gradient metric still
+ * peaks.) Where the refinement starts: see `startEstimate`. Any answer stands only if a triple
+ * bracketed it.
  *
  * @returns the last bracketed match (rmsResidual: the first match's), `first` when no
  *   refinement was possible, or a match with problem "unbracketed" when no triple bracketed focus.

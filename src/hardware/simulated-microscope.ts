@@ -1,5 +1,6 @@
 import type { MicroscopeConfig, ObjectiveConfig, SampleKind, SimulatedCameraConfig, SimulatedStageConfig } from "../config/schema.js";
 import { ImageFormation } from "../optics/image-formation.js";
+import { LruCache } from "../optics/lru.js";
 import { hashInts, Rng } from "../optics/rng.js";
 import { createSlide, type Slide } from "../optics/slides.js";
 import { SimulatedCamera } from "./camera/simulated.js";
@@ -31,7 +32,7 @@ export class SimulatedMicroscope {
   private readonly jitter: Rng;
   private readonly t0Ms: number;
   /** Exposure start (clock ms) → physical defocus then (µm), for the last RECENT_EXPOSURES frames. */
-  private readonly exposures = new Map<number, number>();
+  private readonly exposures = new LruCache<number>(RECENT_EXPOSURES, () => 1);
 
   constructor(private readonly options: SimulatedMicroscopeOptions) {
     const { microscope, clock } = options;
@@ -47,8 +48,7 @@ export class SimulatedMicroscope {
       noise: new Rng(hashInts(microscope.seed, 0x6e6f)),
       scene: () => {
         const defocusUm = this.defocusUm();
-        this.exposures.set(clock.nowMs(), defocusUm);
-        for (const t of this.exposures.keys()) if (this.exposures.size > RECENT_EXPOSURES) this.exposures.delete(t);
+        this.exposures.set(String(clock.nowMs()), defocusUm);
         return { slide: this.slide, defocusUm: defocusUm - microscope.jitterUm * this.jitter.normal(), tiltUmPerMm: microscope.tiltUmPerMm, fieldXUm: 0, fieldYUm: 0 };
       },
     });
@@ -59,7 +59,7 @@ export class SimulatedMicroscope {
    * excluded) when the exposure of the frame with this `timestampMs` began (recent frames only).
    */
   exposureDefocusUm(timestampMs: number): number {
-    const d = this.exposures.get(timestampMs);
+    const d = this.exposures.get(String(timestampMs));
     if (d === undefined) throw new RangeError(`no recent simulated exposure began at ${timestampMs} ms`);
     return d;
   }
