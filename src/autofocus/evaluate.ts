@@ -44,6 +44,8 @@ export interface EvalReport {
   method: string;
   runs: EvalRun[];
   summary: EvalSummary;
+  /** Starts not run because they lie outside their stack's planes (start z = focusUm + offset). */
+  skipped: { stack: string; startUm: number }[];
 }
 
 /** One autofocus on injected devices. */
@@ -127,16 +129,24 @@ export function classicalRunner(stack: ZStack, config: Config, maxImages: number
   return (ctx) => classicalAutofocus(ctx, options);
 }
 
-/** Refuses stacks without a known focus, and starts outside a stack, before anything runs. */
+/**
+ * Refuses stacks without a known focus, and start offsets that lie outside every stack's planes,
+ * before anything runs. Per stack, the starts outside its planes are skipped (`EvalReport.skipped`):
+ * a stack recorded over ±40 µm is still evaluated with the default starts of ±100 µm.
+ */
 export function checkStacks(stacks: readonly { name: string; stack: ZStack }[], startsUm: readonly number[]): void {
-  for (const { name, stack } of stacks) {
-    const focusUm = stack.manifest.focusUm;
-    if (focusUm === undefined) throw new ConfigError(`stack ${name} has no "focusUm" in stack.json: eval-af needs the known in-focus position of every stack`);
-    const lo = stack.planes[0].zUm;
-    const hi = stack.planes[stack.planes.length - 1].zUm;
-    const outside = startsUm.filter((s) => !(focusUm + s >= lo && focusUm + s <= hi));
-    if (outside.length) throw new ConfigError(`stack ${name}: start offsets ${outside.join(", ")} µm from focus ${focusUm} µm fall outside its planes [${lo}, ${hi}] µm`);
+  for (const { name, stack } of stacks)
+    if (stack.manifest.focusUm === undefined) throw new ConfigError(`stack ${name} has no "focusUm" in stack.json: eval-af needs the known in-focus position of every stack`);
+  if (stacks.every(({ stack }) => startsUm.every((s) => !insideStack(stack, s)))) {
+    const ranges = stacks.map(({ name, stack }) => `${name} [${stack.planes[0].zUm}, ${stack.planes[stack.planes.length - 1].zUm}] µm with focus ${stack.manifest.focusUm} µm`);
+    throw new ConfigError(`no start offset (${startsUm.join(", ")} µm from focus) lies inside a stack's planes: ${ranges.join("; ")}`);
   }
+}
+
+/** Whether focusUm + offsetUm lies within the stack's planes. */
+function insideStack(stack: ZStack, offsetUm: number): boolean {
+  const startUm = (stack.manifest.focusUm as number) + offsetUm;
+  return startUm >= stack.planes[0].zUm && startUm <= stack.planes[stack.planes.length - 1].zUm;
 }
 
 export interface EvaluateOptions {
@@ -150,18 +160,23 @@ export interface EvaluateOptions {
 }
 
 /**
- * Runs the method on the replay backend of every stack from focusUm + each start offset.
- * Runs failing with FocusNotFoundError or DeviceError are recorded as failures; any other error aborts.
+ * Runs the method on the replay backend of every stack from focusUm + each start offset that
+ * lies inside the stack's planes (the others are listed as skipped). Runs failing with FocusNotFoundError or DeviceError are recorded as failures; any other error aborts.
  */
 export async function evaluate(o: EvaluateOptions): Promise<EvalReport> {
   const { stacks, startsUm, scorer, roi } = o;
   checkStacks(stacks, startsUm);
   const runs: EvalRun[] = [];
+  const skipped: EvalReport["skipped"] = [];
   for (const { name, stack } of stacks) {
     const focusUm = stack.manifest.focusUm as number;
     const runner = o.runnerFor(stack);
     for (const offsetUm of startsUm) {
       const startUm = focusUm + offsetUm;
+      if (!insideStack(stack, offsetUm)) {
+        skipped.push({ stack: name, startUm });
+        continue;
+      }
       const backend = new ReplayStage(stack, startUm);
       let images = 0;
       const ctx: AutofocusContext = {
@@ -181,7 +196,7 @@ export async function evaluate(o: EvaluateOptions): Promise<EvalReport> {
       }
     }
   }
-  return { method: o.method, runs, summary: summarize(runs) };
+  return { method: o.method, runs, summary: summarize(runs), skipped };
 }
 
 export function summarize(runs: readonly EvalRun[]): EvalSummary {

@@ -42,7 +42,11 @@ export async function probeAll(ctx: AutofocusContext, trace: TracePoint[], t0Ms:
 async function scorePoint(ctx: AutofocusContext, trace: TracePoint[], frame: Frame, zUm: number, timeMs: number): Promise<TracePoint> {
   const { score, tiles } = await ctx.scorer.score(frame, ctx.roi);
   const point: TracePoint = { zUm, score, tiles, timeMs };
-  if (ctx.sharpness) point.sharpness = (await ctx.sharpness.score(frame, ctx.roi)).score;
+  if (ctx.sharpness) {
+    const sharpness = await ctx.sharpness.score(frame, ctx.roi);
+    point.sharpness = sharpness.score;
+    point.sharpnessTiles = sharpness.tiles;
+  }
   trace.push(point);
   ctx.onImage?.(point);
   return point;

@@ -1,5 +1,6 @@
 import { matchField, matchPairField, type FieldMatch } from "../focus/calibration-match.js";
 import { initialPoints } from "./bracket.js";
+import { DECISIVE_LOG_RATIO, sharpnessLead, sharpnessPeakMatch } from "./cross-check.js";
 import type { DeepFocusRun } from "./deepfocus.js";
 import { probeAll } from "./probe.js";
 import type { TracePoint } from "./types.js";
@@ -18,12 +19,19 @@ export const DEFAULT_REFINE_TOLERANCE_UM = 0.25;
  * to 3× the last move, not below half its start (closer in, the curve's floor drowns the signal
  * in noise). When a triple does not bracket, the next one is centred on its better outer image
  * with h doubled again (up to its start). A triple reuses the images it shares with earlier ones,
- * so walking towards focus one half-span at a time costs one image per step. With a cross-check
- * metric (`TracePoint.sharpness`), a triple brackets only when that metric's middle image is the
- * sharpest too; otherwise the next triple is centred on the outer image it calls sharper. (A
- * periodic sample's DeepFocus curve can be flat for several DOF around focus — once defocus has
- * removed its harmonics a pure, focus-like sinusoid remains — where a gradient metric still
- * peaks.) Where the refinement starts: see `startEstimate`. Any answer stands only if a triple
+ * so walking towards focus one half-span at a time costs one image per step.
+ *
+ * With a cross-check metric (`TracePoint.sharpness`, see cross-check.ts) the triple is judged by
+ * it first. Where it is decisive (its middle image at least 10 % sharper than both outer ones, or
+ * an outer one 10 % sharper than the middle) it decides: the triple brackets focus, or the next
+ * one is centred on that outer image — whatever DeepFocus says, because near focus the DeepFocus
+ * curve has its floor and a periodic sample's is flat for several DOF (once defocus has removed
+ * its harmonics a pure, focus-like sinusoid remains), while a gradient metric peaks sharply. A
+ * bracketing triple's focus then comes from the DeepFocus outer pair when DeepFocus brackets too
+ * and that match holds, else from the vertex of the cross-check's peak (`sharpnessPeakMatch`).
+ * Where the cross-check is within its noise (far from focus it flattens), DeepFocus decides, and
+ * a triple brackets only when the cross-check's middle image is not less sharp than both outer
+ * ones. Where the refinement starts: see `startEstimate`. Any answer stands only if a triple
  * bracketed it.
  *
  * @returns the last bracketed match (rmsResidual: the first match's), `first` when no
@@ -50,17 +58,20 @@ export async function refine(run: DeepFocusRun, first: FieldMatch): Promise<Fiel
     if (fresh.length === 0 || fresh.length > left()) break;
     await probeAll(ctx, run.trace, run.t0Ms, fresh);
     const [pLo, pMid, pHi] = triple.map((zUm) => imageAt(run, zUm)!);
-    const brackets = worst(pMid.score) < worst(pLo.score) && worst(pMid.score) < worst(pHi.score);
-    if (!brackets && !Number.isFinite(pLo.score) && !Number.isFinite(pHi.score)) break;
-    // Not bracketed by DeepFocus, or the cross-check disagrees: re-centre on the better outer image.
-    const recentre = brackets ? sharperOuter(pLo, pMid, pHi) : worst(pLo.score) < worst(pHi.score) ? pLo : pHi;
+    const lead = sharpnessLead(pLo, pMid, pHi);
+    const decisive = lead !== null && Math.abs(lead) >= DECISIVE_LOG_RATIO;
+    const dfBrackets = worst(pMid.score) < worst(pLo.score) && worst(pMid.score) < worst(pHi.score);
+    if (!decisive && !dfBrackets && !Number.isFinite(pLo.score) && !Number.isFinite(pHi.score)) break;
+    // A decisive cross-check brackets or points to its sharper outer image; else DeepFocus decides, the cross-check may veto.
+    const recentre = decisive ? (lead > 0 ? null : sharperOuter(pLo, pMid, pHi)) : dfBrackets ? sharperOuter(pLo, pMid, pHi) : worst(pLo.score) < worst(pHi.score) ? pLo : pHi;
     if (recentre !== null) {
       estimateUm = recentre.zUm;
       halfSpanUm = Math.min(firstHalfSpanUm, 2 * halfSpanUm);
       continue;
     }
-    const match = matchPairField(curve, pLo.zUm, pHi.zUm, pLo.tiles, pHi.tiles, { maxUncertaintyUm: options.match?.maxUncertaintyUm, outlierFloorUm: options.match?.outlierFloorUm });
-    if (match.problem !== null || match.shiftUm === null) {
+    const pair = dfBrackets ? matchPairField(curve, pLo.zUm, pHi.zUm, pLo.tiles, pHi.tiles, { maxUncertaintyUm: options.match?.maxUncertaintyUm, outlierFloorUm: options.match?.outlierFloorUm }) : null;
+    const match = pair?.problem === null ? pair : decisive ? sharpnessPeakMatch(pLo, pMid, pHi, first.rmsResidual) : pair;
+    if (match === null || match.problem !== null || match.shiftUm === null) {
       last = null;
       break;
     }

@@ -24,6 +24,8 @@ export interface TracePoint {
   tiles: number[];
   /** The context's `sharpness` score of the same image, when it has one. */
   sharpness?: number;
+  /** Its per-tile scores (row-major over the ROI). */
+  sharpnessTiles?: number[];
   /** Clock time since the start of the run when the image was requested. */
   timeMs: number;
 }

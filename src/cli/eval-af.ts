@@ -58,6 +58,7 @@ export function registerEvalAf(program: Command): void {
     .action((opts: EvalAfOptions & { json?: boolean }) =>
       runCommand(async () => {
         const report = await evalAf(opts);
+        warnSkipped(report);
         if (opts.json) return printJson(report);
         for (const r of report.runs)
           process.stdout.write(`${r.stack}  start ${r.startUm.toFixed(1).padStart(7)} µm  ${r.errorUm === null ? `failed: ${r.error}` : `error ${r.errorUm.toFixed(3).padStart(8)} µm`}  ${r.images} images\n`);
@@ -65,4 +66,12 @@ export function registerEvalAf(program: Command): void {
         process.stdout.write(`${report.method}: mean |error| ${s.meanAbsErrorUm?.toFixed(3) ?? "–"} ± ${s.sdAbsErrorUm?.toFixed(3) ?? "–"} µm, median ${s.medianImages ?? "–"} images, ${s.failures} failures\n`);
       }),
     );
+}
+
+/** Names on stderr the starts a stack's planes do not cover (they are in the report's `skipped`). */
+function warnSkipped(report: EvalReport): void {
+  const byStack = new Map<string, number[]>();
+  for (const { stack, startUm } of report.skipped) byStack.set(stack, [...(byStack.get(stack) ?? []), startUm]);
+  for (const [stack, startsUm] of byStack)
+    process.stderr.write(`eval-af: ${stack}: ${startsUm.length} start(s) outside its planes skipped (z = ${startsUm.join(", ")} µm)\n`);
 }

@@ -36,7 +36,7 @@ describe("calibration", () => {
   });
 
   it("acquires a sweep on live devices, travelling upward", async () => {
-    const rig = await simulatedRig({ focusUm: 3 }, 0.02);
+    const rig = await simulatedRig({ focusUm: 3 }, { noise: 0.02 });
     try {
       const planes = await acquirePlanes(rig.ctx.camera, rig.ctx.stage, rig.scorer, roi, { fromUm: -60, toUm: 60, stepUm: 6 });
       expect(planes).toHaveLength(21);

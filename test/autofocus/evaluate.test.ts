@@ -84,7 +84,7 @@ describe("eval-af", () => {
 
   it("deepfocus: the JSON contract, errors = finalUm − focusUm, image counts within --max-images", async () => {
     const report = await evalAf({ calibration: stacks.calib, stack: [stacks.a, stacks.b], method: "deepfocus", starts: "-40:40:20", maxImages: 4 }, syntheticFactory);
-    expect(Object.keys(report)).toEqual(["method", "runs", "summary"]);
+    expect(Object.keys(report)).toEqual(["method", "runs", "summary", "skipped"]);
     expect(report.method).toBe("deepfocus");
     expect(report.runs).toHaveLength(10);
     for (const r of report.runs) {
@@ -114,13 +114,16 @@ describe("eval-af", () => {
     await expect(evalAf({ calibration: stacks.empty, stack: [stacks.a], method: "deepfocus", starts: "0" }, factory(false))).rejects.toThrow(/calibration: no tile is valid/);
   });
 
-  it("classical methods ignore --calibration; stacks without focusUm and starts off the stack are refused", async () => {
+  it("classical methods ignore --calibration; stacks without focusUm are refused, starts off a stack skipped (refused when none is left)", async () => {
     const report = await evalAf({ calibration: join(dir, "does-not-exist"), stack: [stacks.a], method: "tenengrad", starts: "-40:40:40", maxImages: 20 }, syntheticFactory);
     expect(report.runs).toHaveLength(3);
     expect(report.runs.every((r) => r.images <= 20)).toBe(true);
     expect(report.summary.failures + report.runs.filter((r) => r.errorUm !== null && Math.abs(r.errorUm) < 4).length).toBe(3);
     await expect(evalAf({ stack: [stacks.noFocus], method: "tenengrad", starts: "0" }, syntheticFactory)).rejects.toThrow(/has no "focusUm"/);
-    await expect(evalAf({ stack: [stacks.a], method: "tenengrad", starts: "-100:0:100" }, syntheticFactory)).rejects.toThrow(/fall outside its planes/);
+    const partly = await evalAf({ stack: [stacks.a], method: "tenengrad", starts: "-100:0:100" }, syntheticFactory);
+    expect(partly.runs.map((r) => r.startUm - r.focusUm)).toEqual([0]);
+    expect(partly.skipped).toEqual([{ stack: stacks.a, startUm: partly.runs[0].focusUm - 100 }]);
+    await expect(evalAf({ stack: [stacks.a], method: "tenengrad", starts: "100" }, syntheticFactory)).rejects.toThrow(/no start offset \(100 µm from focus\) lies inside a stack's planes/);
     await expect(evalAf({ stack: [stacks.a], method: "deepfocus", starts: "0" }, syntheticFactory)).rejects.toThrow(/needs --calibration/);
     await expect(evalAf({ stack: [stacks.a], method: "sharpest", starts: "0" }, syntheticFactory)).rejects.toThrow(/unknown method/);
   });

@@ -13,7 +13,7 @@ afterEach(async () => {
 
 /** The rig with its stage moves and scoring calls logged in order. */
 async function loggedRig(failOnCall?: number): Promise<{ rig: Rig; log: string[]; scorer: FocusScorer }> {
-  const r = await simulatedRig({}, 0);
+  const r = await simulatedRig({}, { noise: 0 });
   const log: string[] = [];
   const stage = r.ctx.stage;
   const moveTo = stage.moveTo.bind(stage);

@@ -4,7 +4,7 @@ import type { ConfigInput } from "../../src/config/schema.js";
 import { VirtualClock } from "../../src/hardware/clock.js";
 import { createDevices, type Devices } from "../../src/hardware/index.js";
 import type { SimulatedMicroscope } from "../../src/hardware/simulated-microscope.js";
-import { SyntheticDeepFocusScorer } from "./synthetic.js";
+import { SyntheticDeepFocusScorer, type SyntheticScorerOptions } from "./synthetic.js";
 
 export interface Rig {
   ctx: AutofocusContext;
@@ -15,10 +15,13 @@ export interface Rig {
 
 /**
  * The simulated microscope (small 64×48 frames, virtual clock, 3 µm slack, 10 µm backlash
- * compensation) with the synthetic DeepFocus scorer reading its true defocus (its curve
- * `gain` × the calibration's; with a false minimum at ±falseMinimumUm from focus when given).
+ * compensation) with the synthetic DeepFocus scorer reading its true defocus (noise SD 0.05
+ * unless given; `gain`, `falseMinimumUm`, `flatWithinUm`: see SyntheticScorerOptions).
  */
-export async function simulatedRig(microscope: NonNullable<ConfigInput["microscope"]> = {}, noise = 0.05, gain = 1, falseMinimumUm?: number): Promise<Rig> {
+export async function simulatedRig(
+  microscope: NonNullable<ConfigInput["microscope"]> = {},
+  curve: Pick<SyntheticScorerOptions, "noise" | "gain" | "falseMinimumUm" | "flatWithinUm"> = {},
+): Promise<Rig> {
   const config = parseConfig({ clock: "virtual", camera: { kind: "simulated", width: 64, height: 48 }, microscope });
   const clock = new VirtualClock();
   const devices = await createDevices(config, clock);
@@ -27,9 +30,8 @@ export async function simulatedRig(microscope: NonNullable<ConfigInput["microsco
   const scorer = new SyntheticDeepFocusScorer({
     defocusUm: (frame) => scope.exposureDefocusUm(frame.timestampMs),
     tiltUmPerMm: microscope.tiltUmPerMm,
-    noise,
-    gain,
-    falseMinimumUm,
+    noise: 0.05,
+    ...curve,
     textured: () => microscope.sample !== "empty",
   });
   return { ctx: { camera: devices.camera, stage: devices.stage, scorer, roi: config.autofocus.roi, clock }, devices, microscope: scope, scorer };

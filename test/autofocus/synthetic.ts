@@ -36,6 +36,12 @@ export interface SyntheticScorerOptions {
    * reverses and looks sharp to the CNN.
    */
   falseMinimumUm?: number;
+  /**
+   * The curve is flat (the in-focus value) within ±flatWithinUm of focus and rises beyond as
+   * the calibration's from there: a periodic sample whose defocus leaves a focus-like sinusoid
+   * (the shipped model on a mesh).
+   */
+  flatWithinUm?: number;
   /** False → every tile invalid (an empty slide). */
   textured?: () => boolean;
   seed?: number;
@@ -60,7 +66,8 @@ export class SyntheticDeepFocusScorer implements FocusScorer {
       const xMm = ((r.x + r.width / 2 - frame.width / 2) * (this.o.pixelUm ?? 0.345)) / 1000;
       const d = centre - (this.o.tiltUmPerMm ?? 0) * xMm;
       const m = this.o.falseMinimumUm;
-      const b = (this.o.gain ?? 1) * syntheticB(m === undefined || Math.abs(d) < m / 2 ? d : Math.abs(d) - m) + (this.o.noise ?? 0) * this.rng.normal();
+      const dCurve = this.o.flatWithinUm !== undefined ? Math.max(0, Math.abs(d) - this.o.flatWithinUm) : m === undefined || Math.abs(d) < m / 2 ? d : Math.abs(d) - m;
+      const b = (this.o.gain ?? 1) * syntheticB(dCurve) + (this.o.noise ?? 0) * this.rng.normal();
       return textured ? b : 0.5 + 0.01 * this.rng.normal();
     });
     const valid = tiles.map(() => textured);
