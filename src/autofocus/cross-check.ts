@@ -1,5 +1,5 @@
 import type { FieldMatch } from "../focus/calibration-match.js";
-import { fitPeak } from "../focus/fit.js";
+import { fitPeak, polyFit } from "../focus/fit.js";
 import { median } from "../focus/stats.js";
 import type { TracePoint } from "./types.js";
 
@@ -56,4 +56,15 @@ export function sharpnessPeakMatch(lo: TracePoint, mid: TracePoint, hi: TracePoi
     uncertaintyUm,
     problem: shiftUm === null ? "flat" : null,
   };
+}
+
+/**
+ * Width σ (µm) of the Gaussian through a triple's three sharpness scores (ln s = a − (z − z0)² / 2σ²),
+ * or null when they do not form a peak. Sampling a peak at about ±σ pins its vertex best.
+ */
+export function sharpnessPeakWidthUm(lo: TracePoint, mid: TracePoint, hi: TracePoint): number | null {
+  const s = [lo.sharpness, mid.sharpness, hi.sharpness];
+  if (!s.every((v) => v !== undefined && v > 0)) return null;
+  const c2 = polyFit([lo.zUm, mid.zUm, hi.zUm], s.map((v) => Math.log(v as number)), 2).coeffs[2];
+  return c2 < 0 ? Math.sqrt(-1 / (2 * c2)) : null;
 }

@@ -1,6 +1,6 @@
 import { matchField, matchPairField, type FieldMatch } from "../focus/calibration-match.js";
 import { initialPoints } from "./bracket.js";
-import { DECISIVE_LOG_RATIO, sharpnessLead, sharpnessPeakMatch } from "./cross-check.js";
+import { DECISIVE_LOG_RATIO, sharpnessLead, sharpnessPeakMatch, sharpnessPeakWidthUm } from "./cross-check.js";
 import type { DeepFocusRun } from "./deepfocus.js";
 import { probeAll } from "./probe.js";
 import type { TracePoint } from "./types.js";
@@ -26,9 +26,13 @@ export const DEFAULT_REFINE_TOLERANCE_UM = 0.25;
  * an outer one 10 % sharper than the middle) it decides: the triple brackets focus, or the next
  * one is centred on that outer image — whatever DeepFocus says, because near focus the DeepFocus
  * curve has its floor and a periodic sample's is flat for several DOF (once defocus has removed
- * its harmonics a pure, focus-like sinusoid remains), while a gradient metric peaks sharply. A
- * bracketing triple's focus then comes from the DeepFocus outer pair when DeepFocus brackets too
- * and that match holds, else from the vertex of the cross-check's peak (`sharpnessPeakMatch`).
+ * its harmonics a pure, focus-like sinusoid remains), while a gradient metric peaks sharply. Such
+ * a bracketing triple's focus is the vertex of the cross-check's peak (`sharpnessPeakMatch`), and
+ * the next triple is centred there with h ≈ the peak's width σ, until the vertex moves less than
+ * the tolerance with h ≤ 1.5 σ (the vertex of a triple much wider than the peak leans to the
+ * middle image; the iteration removes that for any symmetric peak). On the budget's last
+ * triple the DeepFocus outer pair gives focus instead when DeepFocus brackets too and that
+ * match holds.
  * Where the cross-check is within its noise (far from focus it flattens), DeepFocus decides, and
  * a triple brackets only when the cross-check's middle image is not less sharp than both outer
  * ones. Where the refinement starts: see `startEstimate`. Any answer stands only if a triple
@@ -70,7 +74,10 @@ export async function refine(run: DeepFocusRun, first: FieldMatch): Promise<Fiel
       continue;
     }
     const pair = dfBrackets ? matchPairField(curve, pLo.zUm, pHi.zUm, pLo.tiles, pHi.tiles, { maxUncertaintyUm: options.match?.maxUncertaintyUm, outlierFloorUm: options.match?.outlierFloorUm }) : null;
-    const match = pair?.problem === null ? pair : decisive ? sharpnessPeakMatch(pLo, pMid, pHi, first.rmsResidual) : pair;
+    // The peak's vertex while a follow-up triple fits in the budget (it converges on focus); on the last triple it is
+    // biased towards the middle image when wider than the peak, so then the DeepFocus pair, if it holds.
+    const byPeak = decisive && (left() >= 3 || pair?.problem !== null);
+    const match = byPeak ? sharpnessPeakMatch(pLo, pMid, pHi, first.rmsResidual) : pair;
     if (match === null || match.problem !== null || match.shiftUm === null) {
       last = null;
       break;
@@ -78,6 +85,14 @@ export async function refine(run: DeepFocusRun, first: FieldMatch): Promise<Fiel
     last = { ...match, rmsResidual: first.rmsResidual };
     const movedUm = Math.abs(match.shiftUm - estimateUm);
     estimateUm = match.shiftUm;
+    if (byPeak) {
+      // Next triple at about ±σ of the peak, where its vertex is pinned best; done once the triple fits the peak.
+      const widthUm = sharpnessPeakWidthUm(pLo, pMid, pHi) ?? halfSpanUm;
+      const nextUm = Math.min(firstHalfSpanUm, Math.max(firstHalfSpanUm / 8, widthUm));
+      if (movedUm <= toleranceUm && halfSpanUm <= 1.5 * nextUm) break;
+      halfSpanUm = nextUm;
+      continue;
+    }
     if (movedUm <= toleranceUm) break;
     halfSpanUm = Math.max(firstHalfSpanUm / 2, Math.min(halfSpanUm, 3 * movedUm));
   }
