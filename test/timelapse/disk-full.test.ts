@@ -15,7 +15,7 @@ afterEach(async () => {
   rig = undefined;
 });
 
-/** A disk that is full (clock ms since the job's start; points are due every 1000 ms) between two clock times: writes there store half their data, then fail with ENOSPC; statfs may lie or tell. */
+/** A disk that is full (clock ms since the job's start; points are due every 2000 ms) between two clock times: writes there store half their data, then fail with ENOSPC; statfs may lie or tell. */
 function fullDisk(nowMs: () => number, fromMs: number, toMs: number, statfsTells: boolean): StorageFs {
   const full = () => nowMs() >= fromMs && nowMs() < toMs;
   return {
@@ -38,13 +38,14 @@ function fullDisk(nowMs: () => number, fromMs: number, toMs: number, statfsTells
 
 async function runJob(statfsTells: boolean): Promise<{ status: TimelapseStatus; seen: TimelapseStatus[]; records: JournalRecord[]; files: string[]; dir: string }> {
   let now = () => 0;
-  rig = await timelapseRig({}, { fs: fullDisk(() => now(), statfsTells ? 4_990 : 4_500, 8_500, statfsTells) });
+  rig = await timelapseRig({}, { fs: fullDisk(() => now(), statfsTells ? 9_980 : 9_000, 17_000, statfsTells) });
   const { manager, station } = rig;
   const t0 = station.clock.nowMs();
   now = () => station.clock.nowMs() - t0;
   const seen: TimelapseStatus[] = [];
   manager.events.on("status", (s) => seen.push(s));
-  const created = await manager.create({ intervalMs: 1000, count: 14, autofocus: { policy: "tracking" }, minFreeBytes: 1024 * 1024 });
+  // 2 s apart: the first point's full search (≈ 1.5 s of stage moves and frames here) fits in the interval.
+  const created = await manager.create({ intervalMs: 2000, count: 14, autofocus: { policy: "tracking" }, minFreeBytes: 1024 * 1024 });
   await manager.settled();
   const dir = join(manager.dir, created.id!);
   const records = (await readFile(join(dir, "journal.jsonl"), "utf8")).trim().split("\n").map((l) => JSON.parse(l) as JournalRecord);
