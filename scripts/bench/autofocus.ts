@@ -2,6 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { acquirePlanes, buildCalibration, calibrationSweep, defaultProfileName, defaultProfilePath, saveProfile, type CalibrationProfile } from "../../src/autofocus/calibration.js";
+import { DEFAULT_CROSS_CHECK } from "../../src/autofocus/deepfocus.js";
 import { classicalRunner, createScorerForMethod, deepfocusRunner, evaluate, parseStarts, resolveCalibration, type AutofocusRunner, type EvalReport, type MethodScorer } from "../../src/autofocus/evaluate.js";
 import { parseConfig } from "../../src/config/load.js";
 import type { Config, ConfigInput, SimulatedCameraConfig } from "../../src/config/schema.js";
@@ -235,7 +236,7 @@ async function evaluateDeepFocus(
   timings: { scoreMs: number; matchMs: number; images: number }[],
 ): Promise<EvalReport> {
   const inner = deepfocusRunner(profile, budget);
-  const crossCheck = createClassicalScorer("tenengrad");
+  const crossCheck = createClassicalScorer(DEFAULT_CROSS_CHECK);
   const curve = { zUm: profile.curve.map((p) => p.zUm), b: profile.curve.map((p) => p.b) };
   const runner: AutofocusRunner = async (ctx) => {
     const frames: Frame[] = [];

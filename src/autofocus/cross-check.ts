@@ -32,9 +32,10 @@ function logLead(lo: number | undefined, mid: number | undefined, hi: number | u
  * vertex equals the middle exactly when the outer pair reads alike, so re-centring on it
  * converges on focus whatever the peak's shape. Per tile the same fit where that tile's triple
  * brackets decisively (null elsewhere): the field's focus map. Uncertainty: the tile vertices'
- * robust spread / √n, or half the triple's half-span when fewer than 3 tiles bracket.
+ * robust spread / √n, or half the triple's half-span when fewer than 3 tiles bracket. No
+ * calibration curve is fitted, so `rmsResidual` is NaN (the refinement reports the first match's).
  */
-export function sharpnessPeakMatch(lo: TracePoint, mid: TracePoint, hi: TracePoint, rmsResidual: number): FieldMatch {
+export function sharpnessPeakMatch(lo: TracePoint, mid: TracePoint, hi: TracePoint): FieldMatch {
   const zs = [lo.zUm, mid.zUm, hi.zUm];
   const shiftUm = fitPeak(zs, [lo.sharpness ?? Number.NaN, mid.sharpness ?? Number.NaN, hi.sharpness ?? Number.NaN], { halfWindow: 1 });
   const tileCount = mid.sharpnessTiles?.length ?? 0;
@@ -52,7 +53,7 @@ export function sharpnessPeakMatch(lo: TracePoint, mid: TracePoint, hi: TracePoi
     tileShiftsUm,
     validTiles: tileCount,
     inlierTiles: bracketing.length,
-    rmsResidual,
+    rmsResidual: Number.NaN,
     uncertaintyUm,
     problem: shiftUm === null ? "flat" : null,
   };

@@ -29,6 +29,9 @@ export interface DeepFocusOptions {
   crossCheck?: ClassicalMetricId | null;
 }
 
+/** The classical metric of the refinement's cross-check unless `crossCheck` says otherwise. */
+export const DEFAULT_CROSS_CHECK: ClassicalMetricId = "tenengrad";
+
 /** An autofocus result with what DeepFocus learnt about the field. */
 export interface DeepFocusResult extends AutofocusResult {
   /** Per-tile focus position (µm, row-major over `roi`; null = invalid tile or outlier): shows tilt and field curvature. */
@@ -82,7 +85,7 @@ export function startRun(ctx: AutofocusContext, profile: CalibrationProfile, opt
       return { ...s, tiles: validTileScores(s) };
     },
   };
-  const crossCheck = options.crossCheck === undefined ? "tenengrad" : options.crossCheck;
+  const crossCheck = options.crossCheck === undefined ? DEFAULT_CROSS_CHECK : options.crossCheck;
   const sharpness = crossCheck === null ? undefined : createClassicalScorer(crossCheck);
   return { ctx: { ...ctx, scorer, sharpness }, profile, curve: profileCurve(profile), options, startUm: ctx.stage.positionUm(), t0Ms: ctx.clock.nowMs(), trace: [] };
 }

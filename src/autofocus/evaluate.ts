@@ -161,7 +161,8 @@ export interface EvaluateOptions {
 
 /**
  * Runs the method on the replay backend of every stack from focusUm + each start offset that
- * lies inside the stack's planes (the others are listed as skipped). Runs failing with FocusNotFoundError or DeviceError are recorded as failures; any other error aborts.
+ * lies inside the stack's planes (the others are listed as skipped). Runs failing with
+ * FocusNotFoundError or DeviceError are recorded as failures; any other error aborts.
  */
 export async function evaluate(o: EvaluateOptions): Promise<EvalReport> {
   const { stacks, startsUm, scorer, roi } = o;

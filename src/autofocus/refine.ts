@@ -77,7 +77,7 @@ export async function refine(run: DeepFocusRun, first: FieldMatch): Promise<Fiel
     // The peak's vertex while a follow-up triple fits in the budget (it converges on focus); on the last triple it is
     // biased towards the middle image when wider than the peak, so then the DeepFocus pair, if it holds.
     const byPeak = decisive && (left() >= 3 || pair?.problem !== null);
-    const match = byPeak ? sharpnessPeakMatch(pLo, pMid, pHi, first.rmsResidual) : pair;
+    const match = byPeak ? sharpnessPeakMatch(pLo, pMid, pHi) : pair;
     if (match === null || match.problem !== null || match.shiftUm === null) {
       last = null;
       break;

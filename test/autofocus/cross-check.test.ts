@@ -19,7 +19,7 @@ describe("classical cross-check of a refinement triple", () => {
 
   it("a Gaussian peak: vertex and width recovered from a triple off its centre; flat tiles stay out of the focus map", () => {
     const triple = [4, 7, 10].map((z) => point(z, 7.8, 2.5)) as [TracePoint, TracePoint, TracePoint];
-    const m = sharpnessPeakMatch(...triple, 0.1);
+    const m = sharpnessPeakMatch(...triple);
     expect(m.problem).toBeNull();
     expect(m.shiftUm).toBeCloseTo(7.8, 9);
     expect(m.tileShiftsUm[0]).toBeCloseTo(7.8, 9);
