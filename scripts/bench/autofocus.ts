@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { acquirePlanes, buildCalibration, calibrationSweep, defaultProfileName, defaultProfilePath, saveProfile, type CalibrationProfile } from "../../src/autofocus/calibration.js";
+import { acquirePlanes, calibrateSweeps, calibrationSweep, defaultProfileName, defaultProfilePath, saveProfile, type CalibrationProfile } from "../../src/autofocus/calibration.js";
 import { DEFAULT_CROSS_CHECK } from "../../src/autofocus/deepfocus.js";
 import { classicalRunner, createScorerForMethod, deepfocusRunner, evaluate, parseStarts, resolveCalibration, type AutofocusRunner, type EvalReport, type MethodScorer } from "../../src/autofocus/evaluate.js";
 import { parseConfig } from "../../src/config/load.js";
@@ -367,7 +367,7 @@ async function simulatorRuns(workDir: string, opts: AutofocusBenchOptions, quick
     const planes = await acquirePlanes(devices.camera, devices.stage, df.scorer, config.autofocus.roi, { fromUm: -sweep.halfRangeUm, toUm: sweep.halfRangeUm, stepUm: sweep.stepUm });
     const { magnification, na } = config.objective;
     const name = defaultProfileName(config);
-    await saveProfile(defaultProfilePath(stateDir, name), buildCalibration(planes, { name, objective: { magnification, na }, scorer: df.scorer, roi: config.autofocus.roi, modelHash: df.modelHash }));
+    await saveProfile(defaultProfilePath(stateDir, name), calibrateSweeps(planes, { name, objective: { magnification, na }, scorer: df.scorer, roi: config.autofocus.roi, modelHash: df.modelHash }));
   } finally {
     await devices.stop();
     await df.close();

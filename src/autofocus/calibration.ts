@@ -38,6 +38,14 @@ export const calibrationProfileSchema = z.object({
   roi: roiSchema,
   /** Tiles (row-major over the ROI) left out as invalid or outliers. */
   droppedTiles: z.array(z.number().int()),
+  /**
+   * Frames are binned this many times per axis before scoring (DeepFocusScorer.withBinning);
+   * the curve stays in camera pixels. Chosen by the calibration (calibrateSweeps); 1 in
+   * profiles older than the field.
+   */
+  binning: z.number().int().min(1).max(8).default(1),
+  /** How far from focus (µm, the nearer side) the curve still rises: starts beyond are refused. */
+  captureRangeUm: z.number().nonnegative().optional(),
   createdAt: z.string(),
 });
 export type CalibrationProfile = z.infer<typeof calibrationProfileSchema>;
@@ -47,6 +55,29 @@ export interface PlaneScores {
   zUm: number;
   tiles: number[];
 }
+
+/** The planes of one calibration sweep scored at one binning. */
+export interface BinnedSweep {
+  binning: number;
+  planes: PlaneScores[];
+}
+
+/**
+ * Binnings a calibration compares when the scorer can bin (FocusScorer.withBinning). At full
+ * resolution a far-defocus blur disc of finely sampled optics (high magnification, small camera
+ * pixels) outgrows the scorer's window and its curve turns down a few DOF from focus; binned
+ * frames keep it rising.
+ */
+export const CALIBRATION_BINNINGS = [1, 2, 4] as const;
+
+/**
+ * A binning is chosen when its capture range reaches this fraction of the best one's: the
+ * smallest such binning keeps the most detail near focus.
+ */
+const BINNING_CAPTURE_FRACTION = 0.9;
+
+/** A rise smaller than this fraction of the curve's depth does not extend the capture range. */
+const CAPTURE_RISE_FRACTION = 0.02;
 
 /**
  * A tile whose RMS deviation from the per-plane median curve exceeds this many times the
@@ -69,17 +100,30 @@ export function calibrationSweep(objective: ObjectiveConfig, cameraPixelUm: numb
   return { halfRangeUm: 20 * dofUm, stepUm: dofUm / 4 };
 }
 
-/** Scores existing planes (e.g. a recorded stack) per tile. */
-export async function scorePlanes(planes: readonly { zUm: number; frame: Frame }[], scorer: FocusScorer, roi: Roi, signal?: AbortSignal): Promise<PlaneScores[]> {
-  const out: PlaneScores[] = [];
-  for (const p of planes) {
-    throwIfAborted(signal);
-    out.push({ zUm: p.zUm, tiles: validTileScores(await scorer.score(p.frame, roi)) });
-  }
-  return out;
+function binnedScorers(scorer: FocusScorer): { binning: number; scorer: FocusScorer }[] {
+  const withBinning = scorer.withBinning?.bind(scorer);
+  return withBinning ? CALIBRATION_BINNINGS.map((binning) => ({ binning, scorer: binning === 1 ? scorer : withBinning(binning) })) : [{ binning: 1, scorer }];
 }
 
-/** Acquires and scores planes from `fromUm` up to `toUm` (travelling upward only) on live devices. */
+async function scoreAtBinnings(scorers: readonly { binning: number; scorer: FocusScorer }[], sweeps: BinnedSweep[], zUm: number, frame: Frame, roi: Roi): Promise<void> {
+  for (const [i, s] of scorers.entries()) sweeps[i].planes.push({ zUm, tiles: validTileScores(await s.scorer.score(frame, roi)) });
+}
+
+/** Scores existing planes (e.g. a recorded stack) per tile, at each binning the scorer offers. */
+export async function scorePlanes(planes: readonly { zUm: number; frame: Frame }[], scorer: FocusScorer, roi: Roi, signal?: AbortSignal): Promise<BinnedSweep[]> {
+  const scorers = binnedScorers(scorer);
+  const sweeps = scorers.map(({ binning }) => ({ binning, planes: [] as PlaneScores[] }));
+  for (const p of planes) {
+    throwIfAborted(signal);
+    await scoreAtBinnings(scorers, sweeps, p.zUm, p.frame, roi);
+  }
+  return sweeps;
+}
+
+/**
+ * Acquires planes from `fromUm` up to `toUm` (travelling upward only) on live devices and
+ * scores each at every binning the scorer offers.
+ */
 export async function acquirePlanes(
   camera: Camera,
   stage: FocusStage,
@@ -87,18 +131,19 @@ export async function acquirePlanes(
   roi: Roi,
   sweep: { fromUm: number; toUm: number; stepUm: number },
   signal?: AbortSignal,
-): Promise<PlaneScores[]> {
+): Promise<BinnedSweep[]> {
   if (!(sweep.stepUm > 0 && sweep.toUm > sweep.fromUm)) throw new ConfigError("calibration sweep needs step > 0 and to > from");
   const count = Math.floor((sweep.toUm - sweep.fromUm) / sweep.stepUm + 1e-9) + 1;
   stage.checkLimits(sweep.fromUm);
   stage.checkLimits(sweep.fromUm + (count - 1) * sweep.stepUm);
-  const out: PlaneScores[] = [];
+  const scorers = binnedScorers(scorer);
+  const sweeps = scorers.map(({ binning }) => ({ binning, planes: [] as PlaneScores[] }));
   for (let i = 0; i < count; i++) {
     const zUm = sweep.fromUm + i * sweep.stepUm;
     await stage.moveTo(zUm, signal);
-    out.push({ zUm, tiles: validTileScores(await scorer.score(await camera.grab(signal), roi)) });
+    await scoreAtBinnings(scorers, sweeps, zUm, await camera.grab(signal), roi);
   }
-  return out;
+  return sweeps;
 }
 
 export interface CalibrationMeta {
@@ -111,12 +156,54 @@ export interface CalibrationMeta {
 }
 
 /**
+ * The profile of the binning whose curve keeps rising farthest from focus (captureRangeUm),
+ * preferring the smallest binning within BINNING_CAPTURE_FRACTION of the best.
+ * @throws ConfigError as buildCalibration at binning 1 when no binning gives a profile.
+ */
+export function calibrateSweeps(sweeps: readonly BinnedSweep[], meta: CalibrationMeta): CalibrationProfile {
+  const profiles: CalibrationProfile[] = [];
+  let firstError: unknown = null;
+  for (const sweep of [...sweeps].sort((a, b) => a.binning - b.binning)) {
+    try {
+      profiles.push(buildCalibration(sweep.planes, meta, sweep.binning));
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      firstError ??= err;
+    }
+  }
+  if (profiles.length === 0) throw firstError ?? new ConfigError("calibration: no planes were scored");
+  const best = Math.max(...profiles.map((p) => p.captureRangeUm ?? 0));
+  return profiles.find((p) => (p.captureRangeUm ?? 0) >= BINNING_CAPTURE_FRACTION * best) ?? profiles[0];
+}
+
+/**
+ * How far from focus (µm, the nearer of the two sides) a centred curve still rises: on each
+ * side, the last sample exceeding every sample nearer focus by more than CAPTURE_RISE_FRACTION
+ * of the curve's depth.
+ */
+export function captureRangeUm(curve: readonly { zUm: number; b: number }[]): number {
+  const bs = curve.map((p) => p.b);
+  const tol = CAPTURE_RISE_FRACTION * (Math.max(...bs) - Math.min(...bs));
+  const side = (points: readonly { zUm: number; b: number }[]): number => {
+    let top = -Infinity;
+    let reach = 0;
+    for (const p of points) {
+      if (p.b > top + tol) reach = Math.abs(p.zUm);
+      top = Math.max(top, p.b);
+    }
+    return reach;
+  };
+  return Math.min(side(curve.filter((p) => p.zUm >= 0)), side(curve.filter((p) => p.zUm <= 0).reverse()));
+}
+
+/**
  * Builds a profile from scored planes: drops tiles valid in fewer than half the planes and
  * tiles whose curve strays from the per-plane median curve, averages the rest per plane,
- * fits a Moffat dip and centres the curve at its minimum (the fit's z0).
+ * fits a Moffat dip and centres the curve at its minimum (the fit's z0). `binning` is the
+ * binning the planes were scored at.
  * @throws ConfigError when the scorer is not a defocus score or the curve shows no minimum.
  */
-export function buildCalibration(planes: readonly PlaneScores[], meta: CalibrationMeta): CalibrationProfile {
+export function buildCalibration(planes: readonly PlaneScores[], meta: CalibrationMeta, binning = 1): CalibrationProfile {
   if (meta.scorer.higherIsSharper) throw new ConfigError(`calibration needs a defocus scorer (lower is sharper); ${meta.scorer.id} is a sharpness metric`);
   const sorted = [...planes].sort((a, b) => a.zUm - b.zUm);
   const nTiles = sorted[0]?.tiles.length ?? 0;
@@ -146,16 +233,19 @@ export function buildCalibration(planes: readonly PlaneScores[], meta: Calibrati
     throw new ConfigError(`calibration: the ${meta.scorer.id} curve shows no minimum inside ${zUm[0]}…${zUm[zUm.length - 1]} µm; centre the sweep on focus`);
   const extentUm = zUm[zUm.length - 1] - zUm[0];
   const fwhmUm = fit.fwhmUm > 0 && fit.fwhmUm <= extentUm ? fit.fwhmUm : curveShape({ zUm, b }).fwhmUm;
+  const curve = zUm.map((z, i) => ({ zUm: round(z - fit.z0), b: b[i] }));
   return {
     name: meta.name,
     objective: meta.objective,
     scorer: meta.scorer.id,
-    curve: zUm.map((z, i) => ({ zUm: round(z - fit.z0), b: b[i] })),
+    curve,
     fit: { A: fit.A, z0: 0, alpha: fit.alpha, beta: fit.beta, c: fit.c, rmse: fit.rmse },
     fwhmUm,
     modelHash: meta.modelHash,
     roi: meta.roi,
     droppedTiles: kept.flatMap((k, t) => (k ? [] : [t])),
+    binning,
+    captureRangeUm: round(captureRangeUm(curve)),
     createdAt: (meta.now ?? new Date()).toISOString(),
   };
 }

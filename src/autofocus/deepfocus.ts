@@ -73,21 +73,32 @@ export async function deepfocusAutofocus(ctx: AutofocusContext, profile: Calibra
   });
 }
 
-/** Prepares a run (validates the image budget; wraps the scorer so invalid tiles become NaN). */
+/** Prepares a run (validates the image budget; the scorer at the profile's binning, invalid tiles as NaN). */
 export function startRun(ctx: AutofocusContext, profile: CalibrationProfile, options: DeepFocusOptions): DeepFocusRun {
   const minImages = 3 + (options.verify ? 1 : 0);
   if (!(options.maxImages >= minImages)) throw new ConfigError(`DeepFocus needs maxImages ≥ ${minImages}${options.verify ? " (3 + verification)" : ""}, got ${options.maxImages}`);
+  const base = profileScorer(ctx.scorer, profile);
   const scorer: FocusScorer = {
-    id: ctx.scorer.id,
-    higherIsSharper: ctx.scorer.higherIsSharper,
+    id: base.id,
+    higherIsSharper: base.higherIsSharper,
     score: async (frame, roi) => {
-      const s = await ctx.scorer.score(frame, roi);
+      const s = await base.score(frame, roi);
       return { ...s, tiles: validTileScores(s) };
     },
   };
   const crossCheck = options.crossCheck === undefined ? DEFAULT_CROSS_CHECK : options.crossCheck;
   const sharpness = crossCheck === null ? undefined : createClassicalScorer(crossCheck);
   return { ctx: { ...ctx, scorer, sharpness }, profile, curve: profileCurve(profile), options, startUm: ctx.stage.positionUm(), t0Ms: ctx.clock.nowMs(), trace: [] };
+}
+
+/**
+ * The scorer at the profile's binning.
+ * @throws ConfigError when the profile is binned and the scorer cannot bin.
+ */
+function profileScorer(scorer: FocusScorer, profile: CalibrationProfile): FocusScorer {
+  if (profile.binning === 1) return scorer;
+  if (!scorer.withBinning) throw new ConfigError(`calibration profile "${profile.name}" scores ${profile.binning}×${profile.binning}-binned frames, which the ${scorer.id} scorer cannot`);
+  return scorer.withBinning(profile.binning);
 }
 
 /** Runs `body`; on FocusNotFoundError the stage returns to where the run started. */

@@ -11,7 +11,7 @@ import { FocusStage } from "../hardware/stage/focus-stage.js";
 import { ReplayStage } from "../hardware/stage/replay.js";
 import { readStack, type ZStack } from "../hardware/zstack.js";
 import { cameraPixelUm, depthOfFieldUm } from "../optics/dof.js";
-import { buildCalibration, loadProfile, scorePlanes, type CalibrationProfile } from "./calibration.js";
+import { calibrateSweeps, loadProfile, scorePlanes, type CalibrationProfile } from "./calibration.js";
 import { classicalAutofocus } from "./classical.js";
 import { deepfocusAutofocus } from "./deepfocus.js";
 import type { AutofocusContext, AutofocusResult } from "./types.js";
@@ -101,7 +101,7 @@ export async function resolveCalibration(path: string, method: MethodScorer, roi
   const isStack = await access(join(path, "stack.json")).then(() => true, () => false);
   if (!isStack) return loadProfile(path, method.modelHash);
   const stack = await readStack(path);
-  return buildCalibration(await scorePlanes(stack.planes, method.scorer, roi), {
+  return calibrateSweeps(await scorePlanes(stack.planes, method.scorer, roi), {
     name: path,
     objective: stack.manifest.objective ?? { magnification: objective.magnification, na: objective.na },
     scorer: method.scorer,

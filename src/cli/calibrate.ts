@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { acquirePlanes, buildCalibration, calibrationSweep, defaultProfileName, defaultProfilePath, saveProfile, scorePlanes, type CalibrationProfile, type PlaneScores } from "../autofocus/calibration.js";
+import { acquirePlanes, calibrateSweeps, calibrationSweep, defaultProfileName, defaultProfilePath, saveProfile, scorePlanes, type BinnedSweep, type CalibrationProfile } from "../autofocus/calibration.js";
 import { createScorerForMethod, type MethodScorer, type ScorerFactory } from "../autofocus/evaluate.js";
 import type { Config } from "../config/schema.js";
 import { createDevices } from "../hardware/index.js";
@@ -28,10 +28,10 @@ export async function calibrate(o: CalibrateOptions, createScorer?: ScorerFactor
   try {
     const roi = config.autofocus.roi;
     const stack = o.stack ? await readStack(o.stack) : null;
-    const planes = stack ? await scorePlanes(stack.planes, method.scorer, roi) : await acquireLive(config, method, o);
+    const sweeps = stack ? await scorePlanes(stack.planes, method.scorer, roi) : await acquireLive(config, method, o);
     const { magnification, na } = stack?.manifest.objective ?? config.objective;
     const name = o.name ?? defaultProfileName({ deepfocus: config.deepfocus, objective: { magnification, na } });
-    const profile = buildCalibration(planes, { name, objective: { magnification, na }, scorer: method.scorer, roi, modelHash: method.modelHash });
+    const profile = calibrateSweeps(sweeps, { name, objective: { magnification, na }, scorer: method.scorer, roi, modelHash: method.modelHash });
     const file = o.out ?? defaultProfilePath(config.stateDir, name);
     await saveProfile(file, profile);
     return { file, profile };
@@ -40,7 +40,7 @@ export async function calibrate(o: CalibrateOptions, createScorer?: ScorerFactor
   }
 }
 
-async function acquireLive(config: Config, method: MethodScorer, o: CalibrateOptions): Promise<PlaneScores[]> {
+async function acquireLive(config: Config, method: MethodScorer, o: CalibrateOptions): Promise<BinnedSweep[]> {
   const devices = await createDevices(config, clockFor(config));
   await devices.start();
   try {
@@ -74,7 +74,7 @@ export function registerCalibrate(program: Command): void {
       runCommand(async () => {
         const { file, profile } = await calibrate(opts);
         if (opts.json) return printJson({ file, ...profile });
-        process.stdout.write(`${profile.name}: FWHM ${profile.fwhmUm.toFixed(2)} µm over ${profile.curve.length} planes, tiles dropped [${profile.droppedTiles.join(", ")}] → ${file}\n`);
+        process.stdout.write(`${profile.name}: FWHM ${profile.fwhmUm.toFixed(2)} µm over ${profile.curve.length} planes, binning ${profile.binning}, rising to ±${profile.captureRangeUm ?? "?"} µm, tiles dropped [${profile.droppedTiles.join(", ")}] → ${file}\n`);
       }),
     );
 }

@@ -44,4 +44,9 @@ export interface FocusScorer {
   readonly id: MetricId;
   readonly higherIsSharper: boolean;
   score(frame: Frame, roi: Roi): Promise<FrameScore>;
+  /**
+   * The same scorer on frames binned `factor`×`factor` first (same ROI fractions), for optics
+   * that sample far finer than the scorer needs; absent when the scorer does not support it.
+   */
+  withBinning?(factor: number): FocusScorer;
 }

@@ -1,9 +1,16 @@
 import sharp from "sharp";
 import type { Frame } from "../hardware/camera/types.js";
 
-/** Decodes an 8- or 16-bit image file (PNG, TIFF, …) to a grayscale frame; colour is converted to luminance. */
+/**
+ * Decodes an 8- or 16-bit image file (PNG, TIFF, …) to a grayscale frame; colour is converted
+ * to luminance.
+ * @throws Error for other sample formats (float, 32-bit, signed): rescaling them per image would
+ *   change the contrast between planes that focus scores compare.
+ */
 export async function readGrayImage(path: string): Promise<Frame> {
   const meta = await sharp(path).metadata();
+  if (meta.depth !== "uchar" && meta.depth !== "ushort")
+    throw new Error(`${meta.depth} samples are not supported; save the image with 8- or 16-bit unsigned integer samples`);
   const sixteen = meta.depth === "ushort";
   const { data, info } = await sharp(path)
     .toColourspace(sixteen ? "grey16" : "b-w")

@@ -5,6 +5,7 @@ import ort from "onnxruntime-node";
 import type { Config } from "../config/schema.js";
 import type { Frame } from "../hardware/camera/types.js";
 import { median } from "../focus/stats.js";
+import { binFrame, checkBinningFactor } from "../image/bin.js";
 import { roiTiles } from "../focus/tiles.js";
 import type { FocusScorer, FrameScore, Roi } from "../focus/types.js";
 import { openSession, type ExecutionProvider, type InferenceLog } from "./session.js";
@@ -52,10 +53,15 @@ export interface WindowScores {
 }
 
 /**
- * The DeepFocus CNN as a FocusScorer. Each ROI tile becomes one 256×256 full-resolution window
- * of raw pixel values centred on it (see windowRegion); all windows of a frame go through the
- * model in one run. Tile score = blur radius in pixels (lower is sharper); `valid` = validity
- * logit > 0; frame score = median of the valid tiles, NaN when none is valid.
+ * The DeepFocus CNN as a FocusScorer. Each ROI tile becomes one 256×256 window of raw pixel
+ * values centred on it (see windowRegion); all windows of a frame go through the model in one
+ * run. Tile score = blur radius in camera pixels (lower is sharper); `valid` = validity logit
+ * > 0; frame score = median of the valid tiles, NaN when none is valid.
+ *
+ * With `binning` k > 1 the frame is binned k×k first (binFrame) and the model's radius is
+ * multiplied by k, so scores stay in camera pixels: for optics that sample far finer than
+ * Nyquist, whose far-defocus discs outgrow the window at full resolution. `withBinning`
+ * views share the session: close only the scorer createDeepFocusScorer returned.
  */
 export class DeepFocusScorer implements FocusScorer {
   readonly id = "deepfocus" as const;
@@ -64,7 +70,13 @@ export class DeepFocusScorer implements FocusScorer {
   constructor(
     private readonly session: ort.InferenceSession,
     readonly info: DeepFocusInfo,
+    readonly binning = 1,
   ) {}
+
+  withBinning(factor: number): DeepFocusScorer {
+    checkBinningFactor(factor);
+    return new DeepFocusScorer(this.session, this.info, factor);
+  }
 
   /** Scores a batch of windows laid out as float32 [n, 1, 256, 256]. */
   async scoreWindows(windows: Float32Array, n: number): Promise<WindowScores> {
@@ -80,13 +92,14 @@ export class DeepFocusScorer implements FocusScorer {
     return { defocus, validity };
   }
 
-  async score(frame: Frame, roi: Roi): Promise<FrameScore> {
+  async score(full: Frame, roi: Roi): Promise<FrameScore> {
+    const frame = binFrame(full, this.binning);
     const rects = roiTiles(frame.width, frame.height, roi);
     const size = DEEPFOCUS_WINDOW * DEEPFOCUS_WINDOW;
     const windows = new Float32Array(rects.length * size);
     rects.forEach((r, i) => writeWindow(frame, r, DEEPFOCUS_WINDOW, windows, i * size));
     const { defocus, validity } = await this.scoreWindows(windows, rects.length);
-    const tiles = Array.from(defocus);
+    const tiles = Array.from(defocus, (b) => b * this.binning);
     const valid = Array.from(validity, (v) => v > 0);
     const kept = tiles.filter((_, i) => valid[i]);
     return { score: kept.length ? median(kept) : Number.NaN, tiles, valid };

@@ -22,3 +22,13 @@ export function cameraPixelUm(
   if (camera.kind === "simulated" && camera.pixelSizeUm !== undefined) return camera.pixelSizeUm;
   return (samplePixelUm ?? 0) * objective.magnification;
 }
+
+/**
+ * The coarsest binning (1, 2 or 4) whose binned pixel still samples the objective at Nyquist,
+ * λ / (4·NA) in the sample plane (λ defaults to 0.55 µm): what DeepFocus needs to score finely
+ * sampled optics (high magnification, small camera pixels) without losing in-focus detail.
+ */
+export function nyquistBinning(samplePixelUm: number, na: number, wavelengthUm = 0.55): number {
+  const nyquistUm = wavelengthUm / (4 * na);
+  return [4, 2].find((k) => k * samplePixelUm <= nyquistUm) ?? 1;
+}

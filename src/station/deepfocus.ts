@@ -1,4 +1,4 @@
-import { acquirePlanes, buildCalibration, defaultProfileName, defaultProfilePath, loadProfile, saveProfile } from "../autofocus/calibration.js";
+import { acquirePlanes, calibrateSweeps, defaultProfileName, defaultProfilePath, loadProfile, saveProfile } from "../autofocus/calibration.js";
 import { deepfocusAutofocus } from "../autofocus/deepfocus.js";
 import type { Config } from "../config/schema.js";
 import type { Clock } from "../hardware/clock.js";
@@ -42,12 +42,12 @@ export async function createDeepFocusPlugins(config: Config): Promise<DeepFocusP
     const name = request.name ?? defaultProfileName(config);
     const startUm = ctx.stage.positionUm();
     const sweep = calibrationSweepAround(ctx, request);
-    const planes = await acquirePlanes(ctx.camera, ctx.stage, scorer, config.autofocus.roi, sweep, ctx.signal);
+    const sweeps = await acquirePlanes(ctx.camera, ctx.stage, scorer, config.autofocus.roi, sweep, ctx.signal);
     await ctx.stage.moveTo(startUm, ctx.signal);
     const { magnification, na } = config.objective;
-    const profile = buildCalibration(planes, { name, objective: { magnification, na }, scorer, roi: config.autofocus.roi, modelHash });
+    const profile = calibrateSweeps(sweeps, { name, objective: { magnification, na }, scorer, roi: config.autofocus.roi, modelHash });
     await saveProfile(profileFile(name), profile);
-    return { kind: "profile", name, path: `calibration/${name}.json`, planes: planes.length, fwhmUm: profile.fwhmUm, curve: profile.curve };
+    return { kind: "profile", name, path: `calibration/${name}.json`, planes: sweeps[0].planes.length, fwhmUm: profile.fwhmUm, curve: profile.curve };
   };
 
   const source: DeepFocusSource = { scorer: async () => scorer, profile: (name) => loadProfile(profileFile(name), modelHash), close: async () => {} };

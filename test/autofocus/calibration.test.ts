@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { acquirePlanes, buildCalibration, loadProfile, saveProfile, type PlaneScores } from "../../src/autofocus/calibration.js";
+import { acquirePlanes, buildCalibration, calibrateSweeps, captureRangeUm, loadProfile, saveProfile, type PlaneScores } from "../../src/autofocus/calibration.js";
 import { ConfigError } from "../../src/errors.js";
 import { createClassicalScorer } from "../../src/focus/classical-scorer.js";
 import { Rng } from "../../src/optics/rng.js";
@@ -38,13 +38,42 @@ describe("calibration", () => {
   it("acquires a sweep on live devices, travelling upward", async () => {
     const rig = await simulatedRig({ focusUm: 3 }, { noise: 0.02 });
     try {
-      const planes = await acquirePlanes(rig.ctx.camera, rig.ctx.stage, rig.scorer, roi, { fromUm: -60, toUm: 60, stepUm: 6 });
+      const sweeps = await acquirePlanes(rig.ctx.camera, rig.ctx.stage, rig.scorer, roi, { fromUm: -60, toUm: 60, stepUm: 6 });
+      expect(sweeps.map((s) => s.binning)).toEqual([1]); // a scorer without withBinning is scored as it is
+      const planes = sweeps[0].planes;
       expect(planes).toHaveLength(21);
       const p = buildCalibration(planes, meta);
       expect(Math.abs(planes[0].zUm - p.curve[0].zUm - 3)).toBeLessThan(0.5);
     } finally {
       await rig.devices.stop();
     }
+  });
+});
+
+describe("calibration binning", () => {
+  /** A centred V-shaped curve rising 1 px/µm up to `turnUm` from focus, falling beyond. */
+  const turning = (turnUm: number): PlaneScores[] =>
+    Array.from({ length: 61 }, (_, i) => {
+      const z = i - 30;
+      const b = 3 + (Math.abs(z) <= turnUm ? Math.abs(z) : 2 * turnUm - Math.abs(z));
+      return { zUm: z, tiles: new Array(9).fill(b) };
+    });
+
+  it("capture range: how far from focus the curve still rises, on its nearer side", () => {
+    expect(captureRangeUm(turning(30).map((p) => ({ zUm: p.zUm, b: p.tiles[0] })))).toBe(30);
+    expect(captureRangeUm(turning(12).map((p) => ({ zUm: p.zUm, b: p.tiles[0] })))).toBe(12);
+    const lopsided = turning(30).map((p) => ({ zUm: p.zUm, b: p.zUm > 20 ? 23 : p.tiles[0] }));
+    expect(captureRangeUm(lopsided)).toBe(20); // flat from +20 µm on
+  });
+
+  it("keeps the finest binning whose curve rises nearly as far as the best; bins when full resolution turns down early", () => {
+    const asIs = calibrateSweeps([{ binning: 1, planes: turning(30) }, { binning: 2, planes: turning(30) }], meta);
+    expect(asIs).toMatchObject({ binning: 1, captureRangeUm: 30 });
+    const binned = calibrateSweeps([{ binning: 1, planes: turning(10) }, { binning: 2, planes: turning(29) }, { binning: 4, planes: turning(30) }], meta);
+    expect(binned).toMatchObject({ binning: 2, captureRangeUm: 29 });
+    const flat = Array.from({ length: 20 }, (_, i) => ({ zUm: i, tiles: new Array(9).fill(5) }));
+    expect(calibrateSweeps([{ binning: 1, planes: flat }, { binning: 2, planes: turning(30) }], meta).binning).toBe(2);
+    expect(() => calibrateSweeps([{ binning: 1, planes: flat }], meta)).toThrow(/no minimum/);
   });
 });
 
@@ -57,6 +86,9 @@ describe("calibration profiles", () => {
     expect(await loadProfile(dir, "a".repeat(64))).toEqual(profile);
     await expect(loadProfile(dir, "b".repeat(64))).rejects.toThrow(/made with model aaaaaaaaaaaa.*runs model bbbbbbbbbbbb.*recalibrate/);
     await expect(loadProfile(dir, null)).rejects.toBeInstanceOf(ConfigError);
+    const { binning: _binning, ...older } = profile; // profiles written before binning existed
+    await writeFile(join(dir, "older.json"), JSON.stringify(older));
+    expect((await loadProfile(join(dir, "older.json"), "a".repeat(64))).binning).toBe(1);
     await writeFile(join(dir, "bad.json"), JSON.stringify({ ...profile, fwhmUm: -1 }));
     await expect(loadProfile(join(dir, "bad.json"), "a".repeat(64))).rejects.toThrow(/fwhmUm/);
   });

@@ -71,6 +71,8 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
     expect(Math.abs(rig.microscope.defocusUm())).toBeLessThan(0.3);
     expect(Math.abs((r.verification?.b ?? Infinity) - (r.verification?.expectedB ?? 0))).toBeLessThan(0.3);
     await expect(deepfocusAutofocus(rig.ctx, profile, { maxImages: 3, verify: true })).rejects.toBeInstanceOf(ConfigError);
+    // a profile calibrated on binned frames needs a scorer that can bin (the synthetic one cannot)
+    await expect(deepfocusAutofocus(rig.ctx, { ...profile, binning: 2 }, { maxImages: 10 })).rejects.toThrow(/2×2-binned frames/);
   });
 
   it("the golden-section search leaves one triple of a larger budget to the refinement, so no unconfirmed match is returned", async () => {
