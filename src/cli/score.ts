@@ -28,8 +28,8 @@ export function registerScore(program: Command): void {
           const stack = await readStack(opts.stack);
           const binning = opts.binning === "auto" ? (method.scorer.withBinning ? autoBinning(stack.manifest) : 1) : Number(opts.binning);
           if (![1, 2, 4, 8].includes(binning)) throw new ConfigError(`--binning "${opts.binning}": expected 1, 2, 4, 8 or auto`);
-          if (binning > 1 && !method.scorer.withBinning) throw new ConfigError(`--binning ${binning}: only deepfocus scores binned frames`);
-          const scorer = binning > 1 && method.scorer.withBinning ? method.scorer.withBinning(binning) : method.scorer;
+          const scorer = binning === 1 ? method.scorer : method.scorer.withBinning?.(binning);
+          if (!scorer) throw new ConfigError(`--binning ${binning}: only deepfocus scores binned frames`);
           const planes = [];
           for (const plane of stack.planes) {
             const { score, tiles, valid } = await scorer.score(plane.frame, config.autofocus.roi);

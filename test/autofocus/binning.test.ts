@@ -94,5 +94,22 @@ describe("DeepFocus on finely sampled optics (binning)", () => {
     expect(at(full, 14)).toBeLessThan(at(full, 8)); // the full-resolution window has turned down
     expect(Math.abs(at(auto, 0) - at(full, 0))).toBeLessThan(3); // same unit (camera px) in focus
     expect((await scoreJson("--metric", "tenengrad")).binning).toBe(1);
+
+    const refused = async (...args: string[]) => {
+      const program = new Command().exitOverride();
+      registerScore(program);
+      let err = "";
+      vi.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => ((err += String(chunk)), true));
+      try {
+        await program.parseAsync(["score", "--stack", stacks.calib, "--json", ...args], { from: "user" });
+      } finally {
+        vi.restoreAllMocks();
+      }
+      const code = process.exitCode;
+      process.exitCode = 0;
+      return { code, err };
+    };
+    expect(await refused("--metric", "tenengrad", "--binning", "2")).toEqual({ code: 2, err: "focusbox: --binning 2: only deepfocus scores binned frames\n" });
+    expect((await refused("--metric", "deepfocus", "--binning", "3")).err).toMatch(/expected 1, 2, 4, 8 or auto/);
   }, 60_000);
 });
