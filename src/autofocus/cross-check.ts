@@ -27,6 +27,35 @@ function logLead(lo: number | undefined, mid: number | undefined, hi: number | u
 }
 
 /**
+ * DeepFocus overrules a decisive cross-check when, well above its floor, it calls one outer
+ * image at least this much sharper (log ratio of the blur radii) than the middle one and the
+ * other outer one blurrier still: far from focus a gradient metric can rise again (a phase-like
+ * sample's contrast grows with defocus; light spilling into a sparse field from objects outside
+ * it peaks a few DOF out), while there the DeepFocus curve is steep.
+ */
+export const DEEPFOCUS_DECISIVE_LOG_RATIO = 0.1;
+/**
+ * "Well above its floor": every image of the triple reads at least this multiple of the
+ * calibration curve's minimum (≈ 1.5–2 DOF from focus). Closer in, a periodic sample's
+ * DeepFocus reading can invert (the mesh reads sharper 20 µm out than at focus) while the
+ * gradient metric is right.
+ */
+export const DEEPFOCUS_FLOOR_MULTIPLE = 4;
+
+/**
+ * The outer image DeepFocus decisively calls sharper (see DEEPFOCUS_DECISIVE_LOG_RATIO): the
+ * triple's scores fall monotonically towards it and all lie above DEEPFOCUS_FLOOR_MULTIPLE ×
+ * `floorB`; else null.
+ */
+export function deepfocusPoints(lo: TracePoint, mid: TracePoint, hi: TracePoint, floorB: number): TracePoint | null {
+  const [l, m, h] = [lo.score, mid.score, hi.score];
+  if (!(Math.min(l, m, h) >= DEEPFOCUS_FLOOR_MULTIPLE * floorB)) return null;
+  if (l < m && m < h && Math.log(m) - Math.log(l) >= DEEPFOCUS_DECISIVE_LOG_RATIO) return lo;
+  if (h < m && m < l && Math.log(m) - Math.log(h) >= DEEPFOCUS_DECISIVE_LOG_RATIO) return hi;
+  return null;
+}
+
+/**
  * Focus from a triple the cross-check brackets decisively: the vertex of a Gaussian (a parabola
  * on the log) through the ROI's three sharpness scores. For a peak symmetric about focus the
  * vertex equals the middle exactly when the outer pair reads alike, so re-centring on it

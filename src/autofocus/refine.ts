@@ -1,6 +1,6 @@
 import { matchField, matchPairField, type FieldMatch } from "../focus/calibration-match.js";
 import { initialPoints } from "./bracket.js";
-import { DECISIVE_LOG_RATIO, sharpnessLead, sharpnessPeakMatch, sharpnessPeakWidthUm } from "./cross-check.js";
+import { DECISIVE_LOG_RATIO, deepfocusPoints, sharpnessLead, sharpnessPeakMatch, sharpnessPeakWidthUm } from "./cross-check.js";
 import type { DeepFocusRun } from "./deepfocus.js";
 import { probeAll } from "./probe.js";
 import type { TracePoint } from "./types.js";
@@ -33,6 +33,9 @@ export const DEFAULT_REFINE_TOLERANCE_UM = 0.25;
  * middle image; the iteration removes that for any symmetric peak). On the budget's last
  * triple the DeepFocus outer pair gives focus instead when DeepFocus brackets too and that
  * match holds.
+ * Where DeepFocus is steep — every image of the triple well above the calibration curve's
+ * floor, its scores falling monotonically by ≥ 10 % towards one outer image — a cross-check
+ * that disagrees (brackets, or points the other way) is overruled (`deepfocusPoints`).
  * Where the cross-check is within its noise (far from focus it flattens), DeepFocus decides, and
  * a triple brackets only when the cross-check's middle image is not less sharp than both outer
  * ones. Where the refinement starts: see `startEstimate`. Any answer stands only if a triple
@@ -55,6 +58,7 @@ export async function refine(run: DeepFocusRun, first: FieldMatch): Promise<Fiel
   let halfSpanUm = firstHalfSpanUm;
   const toleranceUm = options.toleranceUm ?? DEFAULT_REFINE_TOLERANCE_UM;
   const worst = (score: number): number => (Number.isFinite(score) ? score : Infinity);
+  const floorB = Math.min(...curve.b);
   let last: FieldMatch | null = null;
   for (;;) {
     const triple = initialPoints(estimateUm, halfSpanUm, minUm, maxUm);
@@ -63,7 +67,9 @@ export async function refine(run: DeepFocusRun, first: FieldMatch): Promise<Fiel
     await probeAll(ctx, run.trace, run.t0Ms, fresh);
     const [pLo, pMid, pHi] = triple.map((zUm) => imageAt(run, zUm)!);
     const lead = sharpnessLead(pLo, pMid, pHi);
-    const decisive = lead !== null && Math.abs(lead) >= DECISIVE_LOG_RATIO;
+    // Far out, where DeepFocus is steep and monotonic across the triple, it overrules a cross-check that disagrees.
+    const dfPoint = deepfocusPoints(pLo, pMid, pHi, floorB);
+    const decisive = lead !== null && Math.abs(lead) >= DECISIVE_LOG_RATIO && (dfPoint === null || (lead < 0 && sharperOuter(pLo, pMid, pHi) === dfPoint));
     const dfBrackets = worst(pMid.score) < worst(pLo.score) && worst(pMid.score) < worst(pHi.score);
     if (!decisive && !dfBrackets && !Number.isFinite(pLo.score) && !Number.isFinite(pHi.score)) break;
     // A decisive cross-check brackets or points to its sharper outer image; else DeepFocus decides, the cross-check may veto.

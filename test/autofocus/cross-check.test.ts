@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DECISIVE_LOG_RATIO, sharpnessLead, sharpnessPeakMatch, sharpnessPeakWidthUm } from "../../src/autofocus/cross-check.js";
+import { DECISIVE_LOG_RATIO, deepfocusPoints, sharpnessLead, sharpnessPeakMatch, sharpnessPeakWidthUm } from "../../src/autofocus/cross-check.js";
 import type { TracePoint } from "../../src/autofocus/types.js";
 
 /** A Gaussian sharpness peak at z0 with width σ: ROI score and three tiles (the last one flat: empty). */
@@ -28,5 +28,15 @@ describe("classical cross-check of a refinement triple", () => {
     expect(m.inlierTiles).toBe(2);
     expect(m.uncertaintyUm).toBeCloseTo(3 / 2, 9); // fewer than 3 tiles bracket: half the half-span
     expect(sharpnessPeakWidthUm(...triple)).toBeCloseTo(2.5, 9);
+  });
+
+  it("DeepFocus points decisively only where it is steep: monotonic, ≥ 10 % towards one side, every image well above the floor", () => {
+    const at = (zUm: number, score: number): TracePoint => ({ zUm, score, tiles: [score], timeMs: 0 });
+    const floorB = 3;
+    expect(deepfocusPoints(at(-21, 40), at(-18, 35), at(-15.5, 28), floorB)?.zUm).toBe(-15.5);
+    expect(deepfocusPoints(at(15, 28), at(18, 35), at(21, 40), floorB)?.zUm).toBe(15);
+    expect(deepfocusPoints(at(15, 33), at(18, 35), at(21, 40), floorB)).toBeNull(); // 6 %: within its noise
+    expect(deepfocusPoints(at(15, 28), at(18, 35), at(21, 33), floorB)).toBeNull(); // not monotonic: it brackets
+    expect(deepfocusPoints(at(-2, 4), at(0, 5), at(2, 7), floorB)).toBeNull(); // near its floor
   });
 });

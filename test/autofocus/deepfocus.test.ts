@@ -141,6 +141,32 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
     expect(Math.abs(await defocusAfter("tenengrad"))).toBeLessThan(0.5);
   });
 
+  it("a false Tenengrad peak 20 µm from focus (a phase-like sample's contrast, light spilling into a sparse field): where DeepFocus is steep it overrules the cross-check and the refinement walks on to focus", async () => {
+    rig = await simulatedRig({ focusUm: 7 }, { noise: 0.02 });
+    const scope = rig.microscope;
+    const camera = rig.ctx.camera;
+    // Frames within 3 µm of defocus −20 carry a checkerboard whose contrast peaks there.
+    const grab = async (signal?: AbortSignal): Promise<Frame> => {
+      const frame = await camera.grab(signal);
+      const weight = 1 - Math.abs(scope.exposureDefocusUm(frame.timestampMs) + 20) / 3;
+      if (weight > 0)
+        for (let i = 0; i < frame.data.length; i++) {
+          const x = i % frame.width;
+          const y = Math.floor(i / frame.width);
+          frame.data[i] = Math.min(255, Math.max(0, frame.data[i] + (((x >> 1) + (y >> 1)) % 2 ? 1 : -1) * 80 * weight));
+        }
+      return frame;
+    };
+    const ctx = { ...rig.ctx, camera: { info: camera.info, start: () => camera.start(), stop: () => camera.stop(), grab } };
+    const atFalsePeak = { shiftUm: -13, tileShiftsUm: new Array(9).fill(-13), validTiles: 9, inlierTiles: 9, rmsResidual: 0.1, uncertaintyUm: 0.2, problem: null };
+    await rig.devices.stage.moveTo(-40);
+    const run = startRun(ctx, profile, { maxImages: 15, refineHalfSpanUm: 4 });
+    const r = await finish(run, await refine(run, atFalsePeak), "deepfocus");
+    const first = run.trace.slice(0, 3).sort((a, b) => a.zUm - b.zUm).map((p) => p.sharpness as number);
+    expect(first[1]).toBeGreaterThan(2 * Math.max(first[0], first[2])); // the cross-check alone would bracket at −20
+    expect(Math.abs(scope.defocusUm()), `ended at ${r.finalUm}`).toBeLessThan(0.5);
+  });
+
   it("a DeepFocus curve flat for ±15 µm around focus (periodic sample): Tenengrad's peak gives focus within 0.2 DOF at 10 images and 0.3 µm at 15; without it the run refuses or misses", async () => {
     rig = await simulatedRig({ focusUm: 7 }, { flatWithinUm: 15 });
     for (const startUm of [-40, 20, 45]) {
