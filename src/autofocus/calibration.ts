@@ -44,7 +44,7 @@ export const calibrationProfileSchema = z.object({
    * profiles older than the field.
    */
   binning: z.number().int().min(1).max(8).default(1),
-  /** How far from focus (µm, the nearer side) the curve still rises: starts beyond are refused. */
+  /** How far from focus (µm, the nearer side; see risingReachUm) the curve still rises: starts beyond are refused. */
   captureRangeUm: z.number().nonnegative().optional(),
   createdAt: z.string(),
 });
@@ -156,8 +156,9 @@ export interface CalibrationMeta {
 }
 
 /**
- * The profile of the binning whose curve keeps rising farthest from focus (captureRangeUm),
- * preferring the smallest binning within BINNING_CAPTURE_FRACTION of the best.
+ * The profile of the binning whose curve rises over the longest stretch (risingReachUm, both
+ * sides together: a sweep off-centre on focus still tells the binnings apart), preferring the
+ * smallest binning within BINNING_CAPTURE_FRACTION of the best.
  * @throws ConfigError as buildCalibration at binning 1 when no binning gives a profile.
  */
 export function calibrateSweeps(sweeps: readonly BinnedSweep[], meta: CalibrationMeta): CalibrationProfile {
@@ -172,16 +173,19 @@ export function calibrateSweeps(sweeps: readonly BinnedSweep[], meta: Calibratio
     }
   }
   if (profiles.length === 0) throw firstError ?? new ConfigError("calibration: no planes were scored");
-  const best = Math.max(...profiles.map((p) => p.captureRangeUm ?? 0));
-  return profiles.find((p) => (p.captureRangeUm ?? 0) >= BINNING_CAPTURE_FRACTION * best) ?? profiles[0];
+  const reach = profiles.map((p) => {
+    const r = risingReachUm(p.curve);
+    return r.belowUm + r.aboveUm;
+  });
+  const best = Math.max(...reach);
+  return profiles[reach.findIndex((r) => r >= BINNING_CAPTURE_FRACTION * best)];
 }
 
 /**
- * How far from focus (µm, the nearer of the two sides) a centred curve still rises: on each
- * side, the last sample exceeding every sample nearer focus by more than CAPTURE_RISE_FRACTION
- * of the curve's depth.
+ * How far from focus (µm) a centred curve still rises on each side: the last sample exceeding
+ * every sample nearer focus by more than CAPTURE_RISE_FRACTION of the curve's depth.
  */
-export function captureRangeUm(curve: readonly { zUm: number; b: number }[]): number {
+export function risingReachUm(curve: readonly { zUm: number; b: number }[]): { belowUm: number; aboveUm: number } {
   const bs = curve.map((p) => p.b);
   const tol = CAPTURE_RISE_FRACTION * (Math.max(...bs) - Math.min(...bs));
   const side = (points: readonly { zUm: number; b: number }[]): number => {
@@ -193,7 +197,7 @@ export function captureRangeUm(curve: readonly { zUm: number; b: number }[]): nu
     }
     return reach;
   };
-  return Math.min(side(curve.filter((p) => p.zUm >= 0)), side(curve.filter((p) => p.zUm <= 0).reverse()));
+  return { belowUm: side(curve.filter((p) => p.zUm <= 0).reverse()), aboveUm: side(curve.filter((p) => p.zUm >= 0)) };
 }
 
 /**
@@ -245,7 +249,7 @@ export function buildCalibration(planes: readonly PlaneScores[], meta: Calibrati
     roi: meta.roi,
     droppedTiles: kept.flatMap((k, t) => (k ? [] : [t])),
     binning,
-    captureRangeUm: round(captureRangeUm(curve)),
+    captureRangeUm: round(Math.min(...Object.values(risingReachUm(curve)))),
     createdAt: (meta.now ?? new Date()).toISOString(),
   };
 }

@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { acquirePlanes, buildCalibration, calibrateSweeps, captureRangeUm, loadProfile, saveProfile, type PlaneScores } from "../../src/autofocus/calibration.js";
+import { acquirePlanes, buildCalibration, calibrateSweeps, loadProfile, risingReachUm, saveProfile, type PlaneScores } from "../../src/autofocus/calibration.js";
 import { ConfigError } from "../../src/errors.js";
 import { createClassicalScorer } from "../../src/focus/classical-scorer.js";
 import { Rng } from "../../src/optics/rng.js";
@@ -59,11 +59,13 @@ describe("calibration binning", () => {
       return { zUm: z, tiles: new Array(9).fill(b) };
     });
 
-  it("capture range: how far from focus the curve still rises, on its nearer side", () => {
-    expect(captureRangeUm(turning(30).map((p) => ({ zUm: p.zUm, b: p.tiles[0] })))).toBe(30);
-    expect(captureRangeUm(turning(12).map((p) => ({ zUm: p.zUm, b: p.tiles[0] })))).toBe(12);
-    const lopsided = turning(30).map((p) => ({ zUm: p.zUm, b: p.zUm > 20 ? 23 : p.tiles[0] }));
-    expect(captureRangeUm(lopsided)).toBe(20); // flat from +20 µm on
+  it("rising reach: how far from focus the curve still rises on each side; the profile's capture range is the nearer side", () => {
+    const curveOf = (planes: PlaneScores[]) => planes.map((p) => ({ zUm: p.zUm, b: p.tiles[0] }));
+    expect(risingReachUm(curveOf(turning(30)))).toEqual({ belowUm: 30, aboveUm: 30 });
+    expect(risingReachUm(curveOf(turning(12)))).toEqual({ belowUm: 12, aboveUm: 12 });
+    const lopsided = curveOf(turning(30)).map((p) => ({ zUm: p.zUm, b: p.zUm > 20 ? 23 : p.b }));
+    expect(risingReachUm(lopsided)).toEqual({ belowUm: 30, aboveUm: 20 }); // flat from +20 µm on
+    expect(calibrateSweeps([{ binning: 1, planes: turning(30) }], meta).captureRangeUm).toBe(30);
   });
 
   it("keeps the finest binning whose curve rises nearly as far as the best; bins when full resolution turns down early", () => {
@@ -74,6 +76,11 @@ describe("calibration binning", () => {
     const flat = Array.from({ length: 20 }, (_, i) => ({ zUm: i, tiles: new Array(9).fill(5) }));
     expect(calibrateSweeps([{ binning: 1, planes: flat }, { binning: 2, planes: turning(30) }], meta).binning).toBe(2);
     expect(() => calibrateSweeps([{ binning: 1, planes: flat }], meta)).toThrow(/no minimum/);
+    // a sweep reaching 6 µm below focus and 30 µm above: the long side tells the binnings apart
+    const offCentre = (turnUm: number) => turning(turnUm).filter((p) => p.zUm >= -6);
+    const chosen = calibrateSweeps([{ binning: 1, planes: offCentre(10) }, { binning: 2, planes: offCentre(30) }], meta);
+    expect(chosen.binning).toBe(2);
+    expect(chosen.captureRangeUm).toBeCloseTo(6, 0); // the short side (the fit centres within 0.1 µm)
   });
 });
 
