@@ -47,7 +47,7 @@ export async function createDeepFocusPlugins(config: Config): Promise<DeepFocusP
     const { magnification, na } = config.objective;
     const profile = calibrateSweeps(sweeps, { name, objective: { magnification, na }, scorer, roi: config.autofocus.roi, modelHash });
     await saveProfile(profileFile(name), profile);
-    return { kind: "profile", name, path: `calibration/${name}.json`, planes: sweeps[0].planes.length, fwhmUm: profile.fwhmUm, curve: profile.curve };
+    return { kind: "profile", name, path: `calibration/${name}.json`, planes: sweeps[0].planes.length, fwhmUm: profile.fwhmUm, binning: profile.binning, captureRangeUm: profile.captureRangeUm, curve: profile.curve };
   };
 
   const source: DeepFocusSource = { scorer: async () => scorer, profile: (name) => loadProfile(profileFile(name), modelHash), close: async () => {} };

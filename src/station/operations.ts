@@ -52,6 +52,9 @@ export interface CalibrationOutcome {
   path: string;
   planes: number;
   fwhmUm?: number;
+  /** The profile's binning and capture range (see CalibrationProfile), when a profile was made. */
+  binning?: number;
+  captureRangeUm?: number;
   /** The centred calibration curve, when a profile was made. */
   curve?: { zUm: number; b: number }[];
 }

@@ -72,11 +72,11 @@ describe("calibrate and record stack", () => {
     station = await simulatedStation({}, {
       calibrate: async (ctx, request) => {
         ctx.onProgress(1, 1, ctx.stage.positionUm());
-        return { kind: "profile", name: request.name ?? "auto", path: "calibration/auto.json", planes: 1, fwhmUm: 7.5, curve: [{ zUm: 0, b: 1 }] };
+        return { kind: "profile", name: request.name ?? "auto", path: "calibration/auto.json", planes: 1, fwhmUm: 7.5, binning: 2, captureRangeUm: 30, curve: [{ zUm: 0, b: 1 }] };
       },
     });
     const res = await appFor(station).request("/api/calibrate", post());
-    expect(await res.json()).toMatchObject({ kind: "profile", name: "auto", fwhmUm: 7.5 });
+    expect(await res.json()).toMatchObject({ kind: "profile", name: "auto", fwhmUm: 7.5, binning: 2, captureRangeUm: 30 });
     expect(station.log()[0].detail).toBe("profile auto: 1 planes, FWHM 7.50 µm → calibration/auto.json");
   });
 

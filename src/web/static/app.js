@@ -213,7 +213,10 @@ function connect() {
   });
   on("result", ({ result }) => showResult(result));
   on("failed", (f) => say(`${f.operation} failed: ${f.error}`, true));
-  on("calibrated", ({ calibration: c }) => say(`calibration ${c.kind} "${c.name}": ${c.planes} planes → ${c.path}`));
+  on("calibrated", ({ calibration: c }) => {
+    const profile = c.kind === "profile" ? `, FWHM ${c.fwhmUm.toFixed(1)} µm, binning ${c.binning}, rising to ±${c.captureRangeUm?.toFixed(1) ?? "?"} µm` : "";
+    say(`calibration ${c.kind} "${c.name}": ${c.planes} planes${profile} → ${c.path}`);
+  });
   on("captured", () => loadCaptures().catch(() => undefined));
   on("operation", addLog);
   es.onopen = () => refresh();
