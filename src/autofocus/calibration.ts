@@ -71,10 +71,12 @@ export interface BinnedSweep {
 export const CALIBRATION_BINNINGS = [1, 2, 4] as const;
 
 /**
- * A binning is chosen when its capture range reaches this fraction of the best one's: the
- * smallest such binning keeps the most detail near focus.
+ * A curve that falls back by more than this fraction of its depth somewhere beyond its highest
+ * point nearer focus has turned down: the blur disc has outgrown the scorer's window. The
+ * calibration then tries the next coarser binning (a curve merely flattening far out, by noise
+ * a few % up and down, has not turned down).
  */
-const BINNING_CAPTURE_FRACTION = 0.9;
+const TURN_DOWN_FRACTION = 0.15;
 
 /** A rise smaller than this fraction of the curve's depth does not extend the capture range. */
 const CAPTURE_RISE_FRACTION = 0.02;
@@ -156,9 +158,9 @@ export interface CalibrationMeta {
 }
 
 /**
- * The profile of the binning whose curve rises over the longest stretch (risingReachUm, both
- * sides together: a sweep off-centre on focus still tells the binnings apart), preferring the
- * smallest binning within BINNING_CAPTURE_FRACTION of the best.
+ * The profile of the finest binning whose curve does not turn down over the sweep
+ * (turnDownFraction ≤ TURN_DOWN_FRACTION) — full resolution keeps the most detail near focus —
+ * or, when every binning's curve turns down, the one rising farthest (captureRangeUm).
  * @throws ConfigError as buildCalibration at binning 1 when no binning gives a profile.
  */
 export function calibrateSweeps(sweeps: readonly BinnedSweep[], meta: CalibrationMeta): CalibrationProfile {
@@ -173,12 +175,29 @@ export function calibrateSweeps(sweeps: readonly BinnedSweep[], meta: Calibratio
     }
   }
   if (profiles.length === 0) throw firstError ?? new ConfigError("calibration: no planes were scored");
-  const reach = profiles.map((p) => {
-    const r = risingReachUm(p.curve);
-    return r.belowUm + r.aboveUm;
-  });
-  const best = Math.max(...reach);
-  return profiles[reach.findIndex((r) => r >= BINNING_CAPTURE_FRACTION * best)];
+  return (
+    profiles.find((p) => turnDownFraction(p.curve) <= TURN_DOWN_FRACTION) ??
+    profiles.reduce((best, p) => ((p.captureRangeUm ?? 0) > (best.captureRangeUm ?? 0) ? p : best))
+  );
+}
+
+/**
+ * How far a centred curve falls back, walking away from focus on either side, below the
+ * highest value it reached nearer focus — as a fraction of its depth (0: never falls back).
+ */
+export function turnDownFraction(curve: readonly { zUm: number; b: number }[]): number {
+  const bs = curve.map((p) => p.b);
+  const depth = Math.max(...bs) - Math.min(...bs);
+  const side = (points: readonly { zUm: number; b: number }[]): number => {
+    let top = -Infinity;
+    let drop = 0;
+    for (const p of points) {
+      top = Math.max(top, p.b);
+      drop = Math.max(drop, top - p.b);
+    }
+    return drop;
+  };
+  return depth > 0 ? Math.max(side(curve.filter((p) => p.zUm >= 0)), side(curve.filter((p) => p.zUm <= 0).reverse())) / depth : 0;
 }
 
 /**

@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { acquirePlanes, buildCalibration, calibrateSweeps, loadProfile, risingReachUm, saveProfile, type PlaneScores } from "../../src/autofocus/calibration.js";
+import { acquirePlanes, buildCalibration, calibrateSweeps, loadProfile, risingReachUm, turnDownFraction, saveProfile, type PlaneScores } from "../../src/autofocus/calibration.js";
 import { ConfigError } from "../../src/errors.js";
 import { createClassicalScorer } from "../../src/focus/classical-scorer.js";
 import { Rng } from "../../src/optics/rng.js";
@@ -68,11 +68,26 @@ describe("calibration binning", () => {
     expect(calibrateSweeps([{ binning: 1, planes: turning(30) }], meta).captureRangeUm).toBe(30);
   });
 
-  it("keeps the finest binning whose curve rises nearly as far as the best; bins when full resolution turns down early", () => {
+  it("turn-down: how far a curve falls back below what it reached nearer focus, as a fraction of its depth", () => {
+    const curveOf = (planes: PlaneScores[]) => planes.map((p) => ({ zUm: p.zUm, b: p.tiles[0] }));
+    expect(turnDownFraction(curveOf(turning(30)))).toBe(0);
+    expect(turnDownFraction(curveOf(turning(20)))).toBeCloseTo(10 / 20, 9); // rises 20, falls back 10
+    const flattening = curveOf(turning(30)).map((p) => ({ zUm: p.zUm, b: Math.abs(p.zUm) > 20 ? 23 + (Math.abs(p.zUm) % 2) : p.b }));
+    expect(turnDownFraction(flattening)).toBeLessThan(0.1); // noise on a plateau is not a turn-down
+  });
+
+  it("keeps full resolution unless its curve turns down; then the finest binning that does not (or, if all do, the one rising farthest)", () => {
     const asIs = calibrateSweeps([{ binning: 1, planes: turning(30) }, { binning: 2, planes: turning(30) }], meta);
     expect(asIs).toMatchObject({ binning: 1, captureRangeUm: 30 });
     const binned = calibrateSweeps([{ binning: 1, planes: turning(10) }, { binning: 2, planes: turning(29) }, { binning: 4, planes: turning(30) }], meta);
     expect(binned).toMatchObject({ binning: 2, captureRangeUm: 29 });
+    // every binning turns down (falling back at a quarter of its rise): the one rising farthest
+    const sagging = (turnUm: number): PlaneScores[] =>
+      turning(30).map((p) => ({ zUm: p.zUm, tiles: p.tiles.map(() => 3 + Math.min(Math.abs(p.zUm), turnUm) - 0.25 * Math.max(0, Math.abs(p.zUm) - turnUm)) }));
+    expect(calibrateSweeps([{ binning: 1, planes: sagging(8) }, { binning: 2, planes: sagging(15) }, { binning: 4, planes: sagging(12) }], meta)).toMatchObject({ binning: 2, captureRangeUm: 15 });
+    // full resolution flattening far out (a 10× objective's far tail) is kept: binning costs detail near focus
+    const plateau = turning(30).map((p) => ({ zUm: p.zUm, tiles: p.tiles.map((b) => (Math.abs(p.zUm) > 20 ? 23 + (Math.abs(p.zUm) % 2) : b)) }));
+    expect(calibrateSweeps([{ binning: 1, planes: plateau }, { binning: 2, planes: turning(30) }], meta).binning).toBe(1);
     const flat = Array.from({ length: 20 }, (_, i) => ({ zUm: i, tiles: new Array(9).fill(5) }));
     expect(calibrateSweeps([{ binning: 1, planes: flat }, { binning: 2, planes: turning(30) }], meta).binning).toBe(2);
     expect(() => calibrateSweeps([{ binning: 1, planes: flat }], meta)).toThrow(/no minimum/);
