@@ -74,17 +74,27 @@ describe("DeepFocus on finely sampled optics (binning)", () => {
   }, 120_000);
 
   it("`focusbox score` bins a stack to Nyquist from its manifest (scores stay in camera pixels), or as told", async () => {
-    const scoreJson = async (...args: string[]) => {
+    /** `focusbox score --stack <calib> --json …args`: what it printed and its exit code. */
+    const score = async (...args: string[]) => {
       const program = new Command().exitOverride();
       registerScore(program);
       let out = "";
+      let err = "";
       vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => ((out += String(chunk)), true));
+      vi.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => ((err += String(chunk)), true));
       try {
         await program.parseAsync(["score", "--stack", stacks.calib, "--json", ...args], { from: "user" });
       } finally {
         vi.restoreAllMocks();
       }
-      return JSON.parse(out) as { binning: number; planes: { zUm: number; score: number }[] };
+      const code = process.exitCode ?? 0;
+      process.exitCode = 0;
+      return { out, err, code };
+    };
+    const scoreJson = async (...args: string[]) => JSON.parse((await score(...args)).out) as { binning: number; planes: { zUm: number; score: number }[] };
+    const refused = async (...args: string[]) => {
+      const { code, err } = await score(...args);
+      return { code, err };
     };
     const auto = await scoreJson("--metric", "deepfocus");
     const full = await scoreJson("--metric", "deepfocus", "--binning", "1");
@@ -95,20 +105,6 @@ describe("DeepFocus on finely sampled optics (binning)", () => {
     expect(Math.abs(at(auto, 0) - at(full, 0))).toBeLessThan(3); // same unit (camera px) in focus
     expect((await scoreJson("--metric", "tenengrad")).binning).toBe(1);
 
-    const refused = async (...args: string[]) => {
-      const program = new Command().exitOverride();
-      registerScore(program);
-      let err = "";
-      vi.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => ((err += String(chunk)), true));
-      try {
-        await program.parseAsync(["score", "--stack", stacks.calib, "--json", ...args], { from: "user" });
-      } finally {
-        vi.restoreAllMocks();
-      }
-      const code = process.exitCode;
-      process.exitCode = 0;
-      return { code, err };
-    };
     expect(await refused("--metric", "tenengrad", "--binning", "2")).toEqual({ code: 2, err: "focusbox: --binning 2: only deepfocus scores binned frames\n" });
     expect((await refused("--metric", "deepfocus", "--binning", "3")).err).toMatch(/expected 1, 2, 4, 8 or auto/);
   }, 60_000);
