@@ -4,6 +4,7 @@ import { z } from "zod";
 import type { ObjectiveConfig } from "../config/schema.js";
 import { ConfigError, throwIfAborted } from "../errors.js";
 import { curveShape, validTileScores, type CalibrationCurve } from "../focus/calibration-match.js";
+import { risingReachUm, turnDownFraction } from "../focus/curve-reach.js";
 import { fitMoffat } from "../focus/moffat.js";
 import { median } from "../focus/stats.js";
 import type { FocusScorer, Roi } from "../focus/types.js";
@@ -77,9 +78,6 @@ export const CALIBRATION_BINNINGS = [1, 2, 4] as const;
  * a few % up and down, has not turned down).
  */
 const TURN_DOWN_FRACTION = 0.15;
-
-/** A rise smaller than this fraction of the curve's depth does not extend the capture range. */
-const CAPTURE_RISE_FRACTION = 0.02;
 
 /**
  * A tile whose RMS deviation from the per-plane median curve exceeds this many times the
@@ -179,44 +177,6 @@ export function calibrateSweeps(sweeps: readonly BinnedSweep[], meta: Calibratio
     profiles.find((p) => turnDownFraction(p.curve) <= TURN_DOWN_FRACTION) ??
     profiles.reduce((best, p) => ((p.captureRangeUm ?? 0) > (best.captureRangeUm ?? 0) ? p : best))
   );
-}
-
-/**
- * How far a centred curve falls back, walking away from focus on either side, below the
- * highest value it reached nearer focus — as a fraction of its depth (0: never falls back).
- */
-export function turnDownFraction(curve: readonly { zUm: number; b: number }[]): number {
-  const bs = curve.map((p) => p.b);
-  const depth = Math.max(...bs) - Math.min(...bs);
-  const side = (points: readonly { zUm: number; b: number }[]): number => {
-    let top = -Infinity;
-    let drop = 0;
-    for (const p of points) {
-      top = Math.max(top, p.b);
-      drop = Math.max(drop, top - p.b);
-    }
-    return drop;
-  };
-  return depth > 0 ? Math.max(side(curve.filter((p) => p.zUm >= 0)), side(curve.filter((p) => p.zUm <= 0).reverse())) / depth : 0;
-}
-
-/**
- * How far from focus (µm) a centred curve still rises on each side: the last sample exceeding
- * every sample nearer focus by more than CAPTURE_RISE_FRACTION of the curve's depth.
- */
-export function risingReachUm(curve: readonly { zUm: number; b: number }[]): { belowUm: number; aboveUm: number } {
-  const bs = curve.map((p) => p.b);
-  const tol = CAPTURE_RISE_FRACTION * (Math.max(...bs) - Math.min(...bs));
-  const side = (points: readonly { zUm: number; b: number }[]): number => {
-    let top = -Infinity;
-    let reach = 0;
-    for (const p of points) {
-      if (p.b > top + tol) reach = Math.abs(p.zUm);
-      top = Math.max(top, p.b);
-    }
-    return reach;
-  };
-  return { belowUm: side(curve.filter((p) => p.zUm <= 0).reverse()), aboveUm: side(curve.filter((p) => p.zUm >= 0)) };
 }
 
 /**
