@@ -73,11 +73,17 @@ export const CALIBRATION_BINNINGS = [1, 2, 4] as const;
 
 /**
  * A curve that falls back by more than this fraction of its depth somewhere beyond its highest
- * point nearer focus has turned down: the blur disc has outgrown the scorer's window. The
- * calibration then tries the next coarser binning (a curve merely flattening far out, by noise
- * a few % up and down, has not turned down).
+ * point nearer focus has turned down: the blur disc has outgrown the scorer's window (a curve
+ * merely flattening far out, by noise a few % up and down, has not turned down).
  */
 const TURN_DOWN_FRACTION = 0.15;
+
+/**
+ * Binning costs detail near focus, so full resolution is given up only for a binning whose
+ * curve rises over at least this many times the stretch (both sides together) — e.g. not when
+ * full resolution turns down only 12 DOF out, where the paper's capture range ends anyway.
+ */
+const BINNING_REACH_GAIN = 1.5;
 
 /**
  * A tile whose RMS deviation from the per-plane median curve exceeds this many times the
@@ -156,9 +162,10 @@ export interface CalibrationMeta {
 }
 
 /**
- * The profile of the finest binning whose curve does not turn down over the sweep
- * (turnDownFraction ≤ TURN_DOWN_FRACTION) — full resolution keeps the most detail near focus —
- * or, when every binning's curve turns down, the one rising farthest (captureRangeUm).
+ * The profile at full resolution (the most detail near focus) unless its curve turns down
+ * (turnDownFraction > TURN_DOWN_FRACTION) and a binned curve rises over ≥ BINNING_REACH_GAIN ×
+ * its stretch; then, of those binnings, the finest whose curve does not turn down, else the
+ * one rising farthest. (Without a full-resolution profile: the finest that does not turn down.)
  * @throws ConfigError as buildCalibration at binning 1 when no binning gives a profile.
  */
 export function calibrateSweeps(sweeps: readonly BinnedSweep[], meta: CalibrationMeta): CalibrationProfile {
@@ -173,10 +180,16 @@ export function calibrateSweeps(sweeps: readonly BinnedSweep[], meta: Calibratio
     }
   }
   if (profiles.length === 0) throw firstError ?? new ConfigError("calibration: no planes were scored");
-  return (
-    profiles.find((p) => turnDownFraction(p.curve) <= TURN_DOWN_FRACTION) ??
-    profiles.reduce((best, p) => ((p.captureRangeUm ?? 0) > (best.captureRangeUm ?? 0) ? p : best))
-  );
+  const reach = (p: CalibrationProfile): number => {
+    const r = risingReachUm(p.curve);
+    return r.belowUm + r.aboveUm;
+  };
+  const turnsDown = (p: CalibrationProfile): boolean => turnDownFraction(p.curve) > TURN_DOWN_FRACTION;
+  const full = profiles[0].binning === 1 ? profiles[0] : null;
+  if (full && !turnsDown(full)) return full;
+  const gains = full ? profiles.filter((p) => p.binning > 1 && reach(p) >= BINNING_REACH_GAIN * reach(full)) : profiles;
+  if (gains.length === 0) return full ?? profiles[0];
+  return gains.find((p) => !turnsDown(p)) ?? gains.reduce((best, p) => (reach(p) > reach(best) ? p : best));
 }
 
 /**

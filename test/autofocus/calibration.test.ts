@@ -77,7 +77,7 @@ describe("calibration binning", () => {
     expect(turnDownFraction(flattening)).toBeLessThan(0.1); // noise on a plateau is not a turn-down
   });
 
-  it("keeps full resolution unless its curve turns down; then the finest binning that does not (or, if all do, the one rising farthest)", () => {
+  it("keeps full resolution unless its curve turns down and a binning rises over ≥ 1.5× its stretch; then the finest binning that does not turn down (or, if all do, the one rising farthest)", () => {
     const asIs = calibrateSweeps([{ binning: 1, planes: turning(30) }, { binning: 2, planes: turning(30) }], meta);
     expect(asIs).toMatchObject({ binning: 1, captureRangeUm: 30 });
     const binned = calibrateSweeps([{ binning: 1, planes: turning(10) }, { binning: 2, planes: turning(29) }, { binning: 4, planes: turning(30) }], meta);
@@ -86,6 +86,8 @@ describe("calibration binning", () => {
     const sagging = (turnUm: number): PlaneScores[] =>
       turning(30).map((p) => ({ zUm: p.zUm, tiles: p.tiles.map(() => 3 + Math.min(Math.abs(p.zUm), turnUm) - 0.25 * Math.max(0, Math.abs(p.zUm) - turnUm)) }));
     expect(calibrateSweeps([{ binning: 1, planes: sagging(8) }, { binning: 2, planes: sagging(15) }, { binning: 4, planes: sagging(12) }], meta)).toMatchObject({ binning: 2, captureRangeUm: 15 });
+    // full resolution turning down only near the sweep's ends is kept: binning would gain little reach
+    expect(calibrateSweeps([{ binning: 1, planes: turning(24) }, { binning: 2, planes: turning(30) }], meta).binning).toBe(1);
     // full resolution flattening far out (a 10× objective's far tail) is kept: binning costs detail near focus
     const plateau = turning(30).map((p) => ({ zUm: p.zUm, tiles: p.tiles.map((b) => (Math.abs(p.zUm) > 20 ? 23 + (Math.abs(p.zUm) % 2) : b)) }));
     expect(calibrateSweeps([{ binning: 1, planes: plateau }, { binning: 2, planes: turning(30) }], meta).binning).toBe(1);
