@@ -1,8 +1,8 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { acquirePlanes, calibrateSweeps, calibrationSweep, defaultProfileName, defaultProfilePath, saveProfile, type CalibrationProfile } from "../../src/autofocus/calibration.js";
-import { DEFAULT_CROSS_CHECK } from "../../src/autofocus/deepfocus.js";
+import { acquirePlanes, calibrateSweeps, calibrationSweep, defaultProfileName, defaultProfilePath, profileCurve, saveProfile, type CalibrationProfile } from "../../src/autofocus/calibration.js";
+import { DEFAULT_CROSS_CHECK, profileScorer } from "../../src/autofocus/deepfocus.js";
 import { classicalRunner, createScorerForMethod, deepfocusRunner, evaluate, parseStarts, resolveCalibration, type AutofocusRunner, type EvalReport, type MethodScorer } from "../../src/autofocus/evaluate.js";
 import { parseConfig } from "../../src/config/load.js";
 import type { Config, ConfigInput, SimulatedCameraConfig } from "../../src/config/schema.js";
@@ -237,7 +237,8 @@ async function evaluateDeepFocus(
 ): Promise<EvalReport> {
   const inner = deepfocusRunner(profile, budget);
   const crossCheck = createClassicalScorer(DEFAULT_CROSS_CHECK);
-  const curve = { zUm: profile.curve.map((p) => p.zUm), b: profile.curve.map((p) => p.b) };
+  const scorer = profileScorer(df.scorer, profile);
+  const curve = profileCurve(profile);
   const runner: AutofocusRunner = async (ctx) => {
     const frames: Frame[] = [];
     const zsUm: number[] = [];
@@ -258,7 +259,7 @@ async function evaluateDeepFocus(
       const t0 = performance.now();
       const tiles: number[][] = [];
       for (const frame of frames) {
-        tiles.push(validTileScores(await df.scorer.score(frame, profile.roi)));
+        tiles.push(validTileScores(await scorer.score(frame, profile.roi)));
         await crossCheck.score(frame, profile.roi);
       }
       const t1 = performance.now();

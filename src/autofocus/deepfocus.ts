@@ -92,10 +92,10 @@ export function startRun(ctx: AutofocusContext, profile: CalibrationProfile, opt
 }
 
 /**
- * The scorer at the profile's binning.
+ * The scorer at the profile's binning (what a run with this profile scores with).
  * @throws ConfigError when the profile is binned and the scorer cannot bin.
  */
-function profileScorer(scorer: FocusScorer, profile: CalibrationProfile): FocusScorer {
+export function profileScorer(scorer: FocusScorer, profile: CalibrationProfile): FocusScorer {
   if (profile.binning === 1) return scorer;
   if (!scorer.withBinning) throw new ConfigError(`calibration profile "${profile.name}" scores ${profile.binning}×${profile.binning}-binned frames, which the ${scorer.id} scorer cannot`);
   return scorer.withBinning(profile.binning);
