@@ -6,6 +6,8 @@ import { CanceledError } from "../errors.js";
  * test or benchmark costs only compute time while its reported durations stay physical.
  */
 export interface Clock {
+  /** True when `sleep` takes wall time, so work started before a sleep overlaps it (a move, an exposure). */
+  readonly realTime: boolean;
   /** Milliseconds since an arbitrary epoch (monotonic). */
   nowMs(): number;
   /** Resolves after `ms` of clock time; rejects with CanceledError when `signal` aborts. */
@@ -13,6 +15,8 @@ export interface Clock {
 }
 
 export class RealClock implements Clock {
+  readonly realTime = true;
+
   nowMs(): number {
     return performance.now();
   }
@@ -34,6 +38,7 @@ export class RealClock implements Clock {
 }
 
 export class VirtualClock implements Clock {
+  readonly realTime = false;
   private timeMs: number;
 
   constructor(startMs = 0) {

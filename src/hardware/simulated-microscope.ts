@@ -3,9 +3,9 @@ import { ImageFormation } from "../optics/image-formation.js";
 import { LruCache } from "../optics/lru.js";
 import { hashInts, Rng } from "../optics/rng.js";
 import { createSlide, type Slide } from "../optics/slides.js";
-import { SimulatedCamera } from "./camera/simulated.js";
+import { SimulatedCamera, type SimulatedScene } from "./camera/simulated.js";
 import type { Clock } from "./clock.js";
-import { SimulatedStage } from "./stage/simulated.js";
+import { SimulatedStage, type PlannedMove } from "./stage/simulated.js";
 
 export { depthOfFieldUm } from "../optics/dof.js";
 
@@ -39,19 +39,34 @@ export class SimulatedMicroscope {
     this.t0Ms = clock.nowMs();
     this.slide = createSlide(microscope.sample, microscope.seed);
     this.jitter = new Rng(hashInts(microscope.seed, 0x6a17));
-    this.stage = new SimulatedStage(options.stage, clock);
+    this.stage = new SimulatedStage(options.stage, clock, (move) => this.prefetch(move));
     this.camera = new SimulatedCamera({
       config: options.camera,
       objective: options.objective,
       clock,
       formation: new ImageFormation(),
       noise: new Rng(hashInts(microscope.seed, 0x6e6f)),
-      scene: () => {
+      scene: (startMs) => {
         const defocusUm = this.defocusUm();
-        this.exposures.set(String(clock.nowMs()), defocusUm);
-        return { slide: this.slide, defocusUm: defocusUm - microscope.jitterUm * this.jitter.normal(), tiltUmPerMm: microscope.tiltUmPerMm, fieldXUm: 0, fieldYUm: 0 };
+        this.exposures.set(String(startMs), defocusUm);
+        return this.scene(defocusUm - microscope.jitterUm * this.jitter.normal());
       },
     });
+  }
+
+  private scene(defocusUm: number): SimulatedScene {
+    return { slide: this.slide, defocusUm, tiltUmPerMm: this.options.microscope.tiltUmPerMm, fieldXUm: 0, fieldYUm: 0 };
+  }
+
+  /**
+   * On a real-time clock, renders the frame a move's target will show while the stage travels,
+   * so that the grab after it finds it ready (a real camera spends no CPU on image formation).
+   * For a waypoint (the backlash overshoot), the frame at the end of the whole move. Not with
+   * per-frame jitter: the next exposure's defocus is then unknown.
+   */
+  private prefetch(move: PlannedMove): void {
+    if (!this.options.clock.realTime || this.options.microscope.jitterUm > 0) return;
+    this.camera.prefetch(this.scene(move.physicalUm - this.trueFocusUm(move.settledAtMs)));
   }
 
   /**
@@ -67,11 +82,11 @@ export class SimulatedMicroscope {
   /**
    * Ground truth: the commanded stage position (µm) at which the sample is in focus now
    * (drift included, jitter excluded), in the stage's current coordinate (after any
-   * setPositionUm), when approached from below as FocusStage does.
+   * setPositionUm), when approached from below as FocusStage does; `atMs` (clock ms) defaults to now.
    */
-  trueFocusUm(): number {
+  trueFocusUm(atMs = this.options.clock.nowMs()): number {
     const { focusUm, driftUmPerHour } = this.options.microscope;
-    const hours = (this.options.clock.nowMs() - this.t0Ms) / 3.6e6;
+    const hours = (atMs - this.t0Ms) / 3.6e6;
     return focusUm + driftUmPerHour * hours + this.stage.coordinateOffsetUm;
   }
 

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { configSchema } from "../../src/config/schema.js";
-import { VirtualClock } from "../../src/hardware/clock.js";
+import { RealClock, VirtualClock } from "../../src/hardware/clock.js";
 import { depthOfFieldUm, SimulatedMicroscope } from "../../src/hardware/simulated-microscope.js";
 import { FocusStage } from "../../src/hardware/stage/focus-stage.js";
 
-function microscope(overrides: { microscope?: object; camera?: object } = {}, clock = new VirtualClock()) {
+function microscope(overrides: { microscope?: object; camera?: object } = {}, clock: RealClock | VirtualClock = new VirtualClock()) {
   const config = configSchema.parse({ microscope: { focusUm: 12, ...overrides.microscope }, camera: { kind: "simulated", width: 128, height: 96, ...overrides.camera } });
   if (config.camera.kind !== "simulated" || config.stage.backend.kind !== "simulated") throw new Error("expected simulated config");
   return { scope: new SimulatedMicroscope({ objective: config.objective, microscope: config.microscope, camera: config.camera, stage: config.stage.backend, clock }), clock };
@@ -17,6 +17,33 @@ function gradientEnergy(data: ArrayLike<number>, w: number, h: number): number {
 }
 
 describe("simulated microscope", () => {
+  it("renders a move's target frame on a real-time clock while the stage travels: the scene the next grab exposes", async () => {
+    const { scope } = microscope({ microscope: { focusUm: 12 } }, new RealClock());
+    const stage = new FocusStage(scope.stage, { minUm: -500, maxUm: 500, backlashUm: 10 });
+    const prefetched: number[] = [];
+    const prefetch = scope.camera.prefetch.bind(scope.camera);
+    scope.camera.prefetch = (scene) => {
+      prefetched.push(scene.defocusUm);
+      prefetch(scene);
+    };
+    await stage.moveTo(40);
+    await stage.moveTo(20);
+    const frame = await scope.camera.grab();
+    // 40, then 20 twice: announced at the backlash waypoint 10 and again on the final leg; the scene the frame shows.
+    expect(prefetched.map((d) => d.toFixed(6))).toEqual(["28.000000", "8.000000", "8.000000"]);
+    expect(prefetched[2]).toBeCloseTo(scope.exposureDefocusUm(frame.timestampMs), 9);
+  });
+
+  it("does not prefetch on a virtual clock or with per-frame jitter (the next defocus is then unknown)", async () => {
+    for (const [overrides, clock] of [[{}, new VirtualClock()], [{ microscope: { jitterUm: 0.5 } }, new RealClock()]] as const) {
+      const { scope } = microscope(overrides, clock);
+      let calls = 0;
+      scope.camera.prefetch = () => calls++;
+      await scope.stage.moveTo(5);
+      expect(calls).toBe(0);
+    }
+  });
+
   it("is sharpest at the true focus, reached through FocusStage", async () => {
     const { scope } = microscope();
     const stage = new FocusStage(scope.stage, { minUm: -500, maxUm: 500, backlashUm: 10 });

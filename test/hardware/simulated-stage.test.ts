@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { CanceledError } from "../../src/errors.js";
 import { RealClock, VirtualClock } from "../../src/hardware/clock.js";
+import { FocusStage } from "../../src/hardware/stage/focus-stage.js";
 import { SimulatedStage, trapezoid } from "../../src/hardware/stage/simulated.js";
 
 const config = { kind: "simulated" as const, stepsPerUm: 4, maxSpeedUmPerS: 2000, accelUmPerS2: 20_000, settleMs: 20, slackUm: 3 };
@@ -16,6 +17,35 @@ describe("simulated stage", () => {
     // Triangular: 2·√(50 / 20000) s = 100 ms.
     expect(clock.nowMs() - 620).toBeCloseTo(120, 6);
     expect(trapezoid(1000, 2000, 20_000).travelUm(300)).toBeCloseTo(500, 9);
+  });
+
+  it("skips the settle time at a waypoint, and announces each move's rest position and time as it starts", async () => {
+    const clock = new VirtualClock();
+    const moves: { physicalUm: number; settledAtMs: number }[] = [];
+    const stage = new SimulatedStage(config, clock, (m) => moves.push(m));
+    await stage.moveTo(50, undefined, { waypointToUm: 60 });
+    // Triangular: 2·√(50 / 20000) s = 100 ms, no settle.
+    expect(clock.nowMs()).toBeCloseTo(100, 6);
+    await stage.moveTo(0);
+    expect(clock.nowMs()).toBeCloseTo(220, 6);
+    expect(moves).toEqual([
+      // A waypoint announces the end of the whole move: 10 µm on to 60 (44.7 ms), settled.
+      { physicalUm: 60, settledAtMs: expect.closeTo(100 + 2000 * Math.sqrt(10 / 20_000) + 20, 6) },
+      // Downward: the carriage stays the slack above the motor.
+      { physicalUm: 3, settledAtMs: expect.closeTo(220, 6) },
+    ]);
+    expect(stage.physicalUm()).toBeCloseTo(3, 9);
+  });
+
+  it("under FocusStage, settles once per downward move: at the target, not at the backlash overshoot", async () => {
+    const clock = new VirtualClock();
+    const stage = new FocusStage(new SimulatedStage(config, clock), { minUm: -500, maxUm: 500, backlashUm: 10 });
+    await stage.moveTo(36);
+    const t0 = clock.nowMs();
+    await stage.moveTo(0);
+    // Down 46 µm (triangular, no settle), then up 10 µm and settle.
+    expect(clock.nowMs() - t0).toBeCloseTo(2000 * Math.sqrt(46 / 20_000) + 2000 * Math.sqrt(10 / 20_000) + 20, 6);
+    expect(stage.positionUm()).toBe(0);
   });
 
   it("quantises targets to whole steps", async () => {

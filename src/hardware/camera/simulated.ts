@@ -24,8 +24,8 @@ export interface SimulatedCameraOptions {
   formation: ImageFormation;
   /** Seeded stream of shot and read noise. */
   noise: Rng;
-  /** Called once per frame at the start of its exposure. */
-  scene: () => SimulatedScene;
+  /** Called once per frame at the start of its exposure (`startMs`: clock ms, the frame's timestamp). */
+  scene: (startMs: number) => SimulatedScene;
 }
 
 /**
@@ -52,15 +52,28 @@ export class SimulatedCamera implements Camera {
     const now = clock.nowMs();
     await clock.sleep(Math.ceil(now / periodMs - 1e-9) * periodMs - now, signal);
     const startMs = clock.nowMs();
-    const scene = this.options.scene();
+    const scene = this.options.scene(startMs);
     await clock.sleep(config.exposureUs / 1000, signal);
     return { ...this.render(scene), timestampMs: startMs };
   }
 
   /** The frame for a scene, without waiting (used by `grab`). */
   render(scene: SimulatedScene): Omit<Frame, "timestampMs"> {
-    const { config, objective, formation, noise } = this.options;
-    const intensity = formation.intensity({
+    const { config, noise } = this.options;
+    return { data: digitize(this.intensity(scene), config, noise), width: config.width, height: config.height, bitDepth: config.bitDepth };
+  }
+
+  /**
+   * Renders a scene's noise-free image soon (on the next turn of the event loop) into the image
+   * formation's cache, so that a later `grab` of the same scene costs only its noise.
+   */
+  prefetch(scene: SimulatedScene): void {
+    setImmediate(() => this.intensity(scene));
+  }
+
+  private intensity(scene: SimulatedScene): Float32Array {
+    const { config, objective, formation } = this.options;
+    return formation.intensity({
       slide: scene.slide,
       objective,
       cameraPixelUm: config.pixelSizeUm,
@@ -71,6 +84,5 @@ export class SimulatedCamera implements Camera {
       fieldYUm: scene.fieldYUm,
       tiltUmPerMm: scene.tiltUmPerMm,
     });
-    return { data: digitize(intensity, config, noise), width: config.width, height: config.height, bitDepth: config.bitDepth };
   }
 }

@@ -1,5 +1,5 @@
 import { DeviceError } from "../../errors.js";
-import type { StageBackend, StageLimits } from "./types.js";
+import type { MoveOptions, StageBackend, StageLimits } from "./types.js";
 
 export interface FocusStageOptions extends StageLimits {
   /** Overshoot before a final upward approach; 0 disables backlash compensation. */
@@ -35,7 +35,7 @@ export class FocusStage {
     const from = this.positionUm();
     const { backlashUm, minUm } = this.options;
     const slackMayRemain = zUm < from || (this.lastDirection !== 1 && zUm - from < backlashUm);
-    if (compensate && backlashUm > 0 && slackMayRemain) await this.travel(Math.max(minUm, zUm - backlashUm), signal);
+    if (compensate && backlashUm > 0 && slackMayRemain) await this.travel(Math.max(minUm, zUm - backlashUm), signal, { waypointToUm: zUm });
     await this.travel(zUm, signal);
   }
 
@@ -51,11 +51,11 @@ export class FocusStage {
     await this.backend.halt();
   }
 
-  private async travel(zUm: number, signal?: AbortSignal): Promise<void> {
+  private async travel(zUm: number, signal?: AbortSignal, options?: MoveOptions): Promise<void> {
     const from = this.positionUm();
     if (zUm !== from) this.lastDirection = zUm > from ? 1 : -1;
     try {
-      await this.backend.moveTo(zUm, signal);
+      await this.backend.moveTo(zUm, signal, options);
     } catch (err) {
       this.lastDirection = 0;
       throw err;

@@ -1,7 +1,7 @@
 import type { SimulatedStageConfig } from "../../config/schema.js";
 import { CanceledError } from "../../errors.js";
 import type { Clock } from "../clock.js";
-import type { StageBackend, StageInfo } from "./types.js";
+import type { MoveOptions, StageBackend, StageInfo } from "./types.js";
 
 /** Travel (µm) after `tMs` of a trapezoidal/triangular move of `distanceUm` (≥ 0), and its duration. */
 export function trapezoid(distanceUm: number, maxSpeedUmPerS: number, accelUmPerS2: number): { durationMs: number; travelUm: (tMs: number) => number; speedUmPerS: (tMs: number) => number } {
@@ -19,6 +19,15 @@ export function trapezoid(distanceUm: number, maxSpeedUmPerS: number, accelUmPer
     return distanceUm - 0.5 * accelUmPerS2 * r * r;
   };
   return { durationMs: total * 1000, travelUm: (tMs) => travel(tMs / 1000), speedUmPerS: (tMs) => speed(tMs / 1000) };
+}
+
+/**
+ * A move as planned when it starts: where the focus carriage will rest (commanded coordinate)
+ * and when (clock ms, settled) — for a waypoint, at the end of the move it is part of.
+ */
+export interface PlannedMove {
+  physicalUm: number;
+  settledAtMs: number;
 }
 
 interface Motion {
@@ -47,7 +56,12 @@ export class SimulatedStage implements StageBackend {
   private motion: Motion | undefined;
   private halter = new AbortController();
 
-  constructor(readonly config: SimulatedStageConfig, private readonly clock: Clock) {
+  /** `onMove` hears each move as it starts (the simulated camera renders the frame at its target meanwhile). */
+  constructor(
+    readonly config: SimulatedStageConfig,
+    private readonly clock: Clock,
+    private readonly onMove?: (move: PlannedMove) => void,
+  ) {
     this.info = { kind: "simulated", resolutionUm: 1 / config.stepsPerUm };
   }
 
@@ -79,15 +93,17 @@ export class SimulatedStage implements StageBackend {
     this.interrupt();
   }
 
-  async moveTo(zUm: number, signal?: AbortSignal): Promise<void> {
+  async moveTo(zUm: number, signal?: AbortSignal, options?: MoveOptions): Promise<void> {
     if (signal?.aborted) throw new CanceledError();
     this.interrupt();
-    const { stepsPerUm, maxSpeedUmPerS, accelUmPerS2, settleMs } = this.config;
+    const waypointTo = options?.waypointToUm;
+    const settleMs = waypointTo === undefined ? this.config.settleMs : 0;
     const from = this.motorNowUm();
-    const target = Math.round((zUm - this.offsetUm) * stepsPerUm) / stepsPerUm;
+    const target = this.rawTarget(zUm);
     if (target === from) return;
-    const motion: Motion = { startMs: this.clock.nowMs(), fromUm: from, direction: target > from ? 1 : -1, profile: trapezoid(Math.abs(target - from), maxSpeedUmPerS, accelUmPerS2) };
+    const motion: Motion = { startMs: this.clock.nowMs(), fromUm: from, direction: target > from ? 1 : -1, profile: this.profile(target - from) };
     this.motion = motion;
+    this.onMove?.(this.plan(motion, target, waypointTo === undefined ? undefined : this.rawTarget(waypointTo)));
     const stop = signal ? AbortSignal.any([signal, this.halter.signal]) : this.halter.signal;
     try {
       await this.clock.sleep(motion.profile.durationMs, stop);
@@ -97,6 +113,24 @@ export class SimulatedStage implements StageBackend {
       if (this.motion === motion) this.finish(motion, this.clock.nowMs() - motion.startMs, true);
       throw err;
     }
+  }
+
+  private rawTarget(zUm: number): number {
+    const spm = this.config.stepsPerUm;
+    return Math.round((zUm - this.offsetUm) * spm) / spm;
+  }
+
+  private profile(distanceUm: number): ReturnType<typeof trapezoid> {
+    return trapezoid(Math.abs(distanceUm), this.config.maxSpeedUmPerS, this.config.accelUmPerS2);
+  }
+
+  /** Where and when the carriage comes to rest after `motion` to raw `target` (and then on to raw `finalUm`, when a waypoint). */
+  private plan(motion: Motion, target: number, finalUm?: number): PlannedMove {
+    const carriage = this.carriageAt(target);
+    const endMs = motion.startMs + motion.profile.durationMs + this.config.settleMs;
+    if (finalUm === undefined) return { physicalUm: carriage + this.offsetUm, settledAtMs: endMs };
+    const rest = Math.min(Math.max(carriage, finalUm), finalUm + this.config.slackUm);
+    return { physicalUm: rest + this.offsetUm, settledAtMs: endMs + this.profile(finalUm - target).durationMs };
   }
 
   /** Stops any motion now (decelerating) and cancels its pending moveTo. */

@@ -2,7 +2,7 @@ import { CanceledError, ConfigError, DeviceError, throwIfAborted } from "../../e
 import { RealClock, type Clock } from "../clock.js";
 import { PositionStore } from "./position-store.js";
 import { microstepsPerUm, planMove, rampLimits, StepCursor, type RampLimits, type StepperMotionOptions } from "./step-plan.js";
-import type { StageBackend, StageInfo } from "./types.js";
+import type { MoveOptions, StageBackend, StageInfo } from "./types.js";
 
 /** What a step-driven backend needs besides its options. */
 export interface StepperDeps {
@@ -78,7 +78,7 @@ export abstract class StepperStage implements StageBackend {
     return this.originUm + this.steps / this.perUm;
   }
 
-  async moveTo(zUm: number, signal?: AbortSignal): Promise<void> {
+  async moveTo(zUm: number, signal?: AbortSignal, options?: MoveOptions): Promise<void> {
     throwIfAborted(signal);
     if (!this.started) throw new DeviceError(`${this.info.kind} stage is not started`, "stage");
     if (this.moving) throw new DeviceError(`${this.info.kind} stage is already moving`, "stage");
@@ -103,7 +103,7 @@ export abstract class StepperStage implements StageBackend {
       await this.save();
     }
     if (signal?.aborted) throw new CanceledError();
-    await this.clock.sleep(this.motion.settleMs, signal);
+    if (options?.waypointToUm === undefined) await this.clock.sleep(this.motion.settleMs, signal);
   }
 
   async setPositionUm(zUm: number): Promise<void> {

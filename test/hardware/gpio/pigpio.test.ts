@@ -121,6 +121,16 @@ describe("pigpio stage (fake pigpio module)", () => {
     expect(focus.positionUm()).toBe(60);
   });
 
+  it("a waypoint move resolves without the settle time", async () => {
+    const { clock, stage } = await started();
+    let t0 = clock.nowMs();
+    await stage.moveTo(50);
+    const settledMs = clock.nowMs() - t0;
+    t0 = clock.nowMs();
+    await stage.moveTo(100, undefined, { waypointToUm: 110 });
+    expect(settledMs - (clock.nowMs() - t0)).toBeCloseTo(20, 0);
+  });
+
   it("the position survives a restart, and so does set zero", async () => {
     const first = await started();
     await first.stage.moveTo(37.25);
