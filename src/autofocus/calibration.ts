@@ -45,7 +45,7 @@ export const calibrationProfileSchema = z.object({
    * profiles older than the field.
    */
   binning: z.number().int().min(1).max(8).default(1),
-  /** How far from focus (µm, the nearer side; see risingReachUm) the curve still rises: starts beyond are refused. */
+  /** How far from focus (µm, the nearer side; see risingReachUm) the curve still rises: the depth it can tell apart (reported). */
   captureRangeUm: z.number().nonnegative().optional(),
   createdAt: z.string(),
 });

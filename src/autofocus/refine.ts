@@ -35,7 +35,10 @@ export const DEFAULT_REFINE_TOLERANCE_UM = 0.25;
  * match holds.
  * Where DeepFocus is steep — every image of the triple well above the calibration curve's
  * floor, its scores falling monotonically by ≥ 10 % towards one outer image — a cross-check
- * that disagrees (brackets, or points the other way) is overruled (`deepfocusPoints`).
+ * that disagrees (brackets, or points the other way) is overruled (`deepfocusPoints`). Where
+ * DeepFocus reads the middle image as blurrier than any plane of the calibration sweep, focus is
+ * farther than the calibration reached and the cross-check is ignored: a gradient metric's peak
+ * that far out is a false one (contrast of a defocused sparse or phase-like sample).
  * Where the cross-check is within its noise (far from focus it flattens), DeepFocus decides, and
  * a triple brackets only when the cross-check's middle image is not less sharp than both outer
  * ones. Where the refinement starts: see `startEstimate`. Any answer stands only if a triple
@@ -59,6 +62,7 @@ export async function refine(run: DeepFocusRun, first: FieldMatch): Promise<Fiel
   const toleranceUm = options.toleranceUm ?? DEFAULT_REFINE_TOLERANCE_UM;
   const worst = (score: number): number => (Number.isFinite(score) ? score : Infinity);
   const floorB = Math.min(...curve.b);
+  const ceilingB = Math.max(...curve.b);
   let last: FieldMatch | null = null;
   for (;;) {
     const triple = initialPoints(estimateUm, halfSpanUm, minUm, maxUm);
@@ -69,7 +73,9 @@ export async function refine(run: DeepFocusRun, first: FieldMatch): Promise<Fiel
     const lead = sharpnessLead(pLo, pMid, pHi);
     // Far out, where DeepFocus is steep and monotonic across the triple, it overrules a cross-check that disagrees.
     const dfPoint = deepfocusPoints(pLo, pMid, pHi, floorB);
-    const decisive = lead !== null && Math.abs(lead) >= DECISIVE_LOG_RATIO && (dfPoint === null || (lead < 0 && sharperOuter(pLo, pMid, pHi) === dfPoint));
+    // Where DeepFocus reads the middle image blurrier than any calibration plane, focus is far: the cross-check's peak there is a false one.
+    const beyondCalibration = pMid.score > ceilingB;
+    const decisive = lead !== null && Math.abs(lead) >= DECISIVE_LOG_RATIO && !beyondCalibration && (dfPoint === null || (lead < 0 && sharperOuter(pLo, pMid, pHi) === dfPoint));
     const dfBrackets = worst(pMid.score) < worst(pLo.score) && worst(pMid.score) < worst(pHi.score);
     if (!decisive && !dfBrackets && !Number.isFinite(pLo.score) && !Number.isFinite(pHi.score)) break;
     // A decisive cross-check brackets or points to its sharper outer image; else DeepFocus decides, the cross-check may veto.

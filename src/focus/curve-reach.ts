@@ -8,17 +8,22 @@
 const CAPTURE_RISE_FRACTION = 0.02;
 
 /**
- * How far from focus (µm) a centred curve still rises on each side: the last sample exceeding
- * every sample nearer focus by more than CAPTURE_RISE_FRACTION of the curve's depth.
+ * How far from focus (µm) a centred curve still rises on each side: the last sample that is a
+ * new maximum and lies more than CAPTURE_RISE_FRACTION of the curve's depth above the previous
+ * reach point (so a slow steady rise, sampled finely, counts as rising).
  */
 export function risingReachUm(curve: readonly { zUm: number; b: number }[]): { belowUm: number; aboveUm: number } {
   const bs = curve.map((p) => p.b);
   const tol = CAPTURE_RISE_FRACTION * (Math.max(...bs) - Math.min(...bs));
   const side = (points: readonly { zUm: number; b: number }[]): number => {
     let top = -Infinity;
+    let reached = -Infinity;
     let reach = 0;
     for (const p of points) {
-      if (p.b > top + tol) reach = Math.abs(p.zUm);
+      if (p.b > top && p.b > reached + tol) {
+        reach = Math.abs(p.zUm);
+        reached = p.b;
+      }
       top = Math.max(top, p.b);
     }
     return reach;

@@ -41,11 +41,7 @@ export function pixelGridOtf(otf: RadialOtf, objective: ObjectiveConfig, pixelUm
   const cutoff = (2 * objective.na) / objective.wavelengthUm;
   const m = Math.ceil(cutoff * pixelUm - 0.5);
   const out = new Float32Array(gridH * hw);
-  const at = (rho: number) => {
-    const u = rho / otf.stepPerUm;
-    const j = Math.floor(u);
-    return j + 1 >= otf.values.length ? 0 : otf.values[j] + (u - j) * (otf.values[j + 1] - otf.values[j]);
-  };
+  const { values, stepPerUm } = otf;
   const axis = (count: number, period: number, signed: boolean) =>
     Array.from({ length: 2 * m + 1 }, (_, a) => {
       const nu = new Float64Array(count);
@@ -62,11 +58,21 @@ export function pixelGridOtf(otf: RadialOtf, objective: ObjectiveConfig, pixelUm
   for (const y of ys)
     for (let ky = 0; ky < gridH; ky++) {
       const vy = y.nu[ky], my = y.mtf[ky];
-      if (vy * vy >= limit) continue;
-      for (const x of xs)
+      const vy2 = vy * vy;
+      if (vy2 >= limit) continue;
+      const row = ky * hw;
+      for (const { nu, mtf } of xs)
         for (let kx = 0; kx < hw; kx++) {
-          const r2 = x.nu[kx] * x.nu[kx] + vy * vy;
-          if (r2 < limit) out[ky * hw + kx] += at(Math.sqrt(r2) / pixelUm) * x.mtf[kx] * my;
+          const r2 = nu[kx] * nu[kx] + vy2;
+          if (!(r2 < limit)) {
+            if (nu[kx] > 0) break; // ν grows with kx: the rest of the row lies outside the cutoff too
+            continue;
+          }
+          // The continuous OTF at ρ = √r2 / pixelUm, linearly interpolated in the radial profile.
+          const u = Math.sqrt(r2) / pixelUm / stepPerUm;
+          const j = Math.floor(u);
+          const v = j + 1 >= values.length ? 0 : values[j] + (u - j) * (values[j + 1] - values[j]);
+          out[row + kx] += v * mtf[kx] * my;
         }
     }
   return out;

@@ -66,6 +66,10 @@ describe("calibration binning", () => {
     expect(risingReachUm(curveOf(turning(12)))).toEqual({ belowUm: 12, aboveUm: 12 });
     const lopsided = curveOf(turning(30)).map((p) => ({ zUm: p.zUm, b: p.zUm > 20 ? 23 : p.b }));
     expect(risingReachUm(lopsided)).toEqual({ belowUm: 30, aboveUm: 20 }); // flat from +20 µm on
+    // a slow steady rise sampled finely (each step below 2 % of the depth: a low-NA objective's 4-µm planes) still rises
+    const slow = Array.from({ length: 201 }, (_, i) => ({ zUm: 4 * (i - 100), b: 3 + 0.075 * Math.abs(4 * (i - 100)) }));
+    const reach = risingReachUm(slow);
+    expect(Math.min(reach.belowUm, reach.aboveUm)).toBeGreaterThanOrEqual(392); // within the last 2 % of the rise
     expect(calibrateSweeps([{ binning: 1, planes: turning(30) }], meta).captureRangeUm).toBe(30);
   });
 

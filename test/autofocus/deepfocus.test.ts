@@ -141,14 +141,13 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
     expect(Math.abs(await defocusAfter("tenengrad"))).toBeLessThan(0.5);
   });
 
-  it("a false Tenengrad peak 20 µm from focus (a phase-like sample's contrast, light spilling into a sparse field): where DeepFocus is steep it overrules the cross-check and the refinement walks on to focus", async () => {
-    rig = await simulatedRig({ focusUm: 7 }, { noise: 0.02 });
-    const scope = rig.microscope;
-    const camera = rig.ctx.camera;
-    // Frames within 3 µm of defocus −20 carry a checkerboard whose contrast peaks there.
+  /** The rig's context with frames within 3 µm of `peakDefocusUm` overlaid by a checkerboard whose contrast peaks there: a false Tenengrad peak. */
+  function withFalseSharpnessPeak(r: Rig, peakDefocusUm: number): Rig["ctx"] {
+    const scope = r.microscope;
+    const camera = r.ctx.camera;
     const grab = async (signal?: AbortSignal): Promise<Frame> => {
       const frame = await camera.grab(signal);
-      const weight = 1 - Math.abs(scope.exposureDefocusUm(frame.timestampMs) + 20) / 3;
+      const weight = 1 - Math.abs(scope.exposureDefocusUm(frame.timestampMs) - peakDefocusUm) / 3;
       if (weight > 0)
         for (let i = 0; i < frame.data.length; i++) {
           const x = i % frame.width;
@@ -157,14 +156,38 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
         }
       return frame;
     };
-    const ctx = { ...rig.ctx, camera: { info: camera.info, start: () => camera.start(), stop: () => camera.stop(), grab } };
+    return { ...r.ctx, camera: { info: camera.info, start: () => camera.start(), stop: () => camera.stop(), grab } };
+  }
+
+  it("a false Tenengrad peak 20 µm from focus (a phase-like sample's contrast, light spilling into a sparse field): where DeepFocus is steep it overrules the cross-check and the refinement walks on to focus", async () => {
+    rig = await simulatedRig({ focusUm: 7 }, { noise: 0.02 });
+    const ctx = withFalseSharpnessPeak(rig, -20);
     const atFalsePeak = { shiftUm: -13, tileShiftsUm: new Array(9).fill(-13), validTiles: 9, inlierTiles: 9, rmsResidual: 0.1, uncertaintyUm: 0.2, problem: null };
     await rig.devices.stage.moveTo(-40);
     const run = startRun(ctx, profile, { maxImages: 15, refineHalfSpanUm: 4 });
     const r = await finish(run, await refine(run, atFalsePeak), "deepfocus");
     const first = run.trace.slice(0, 3).sort((a, b) => a.zUm - b.zUm).map((p) => p.sharpness as number);
     expect(first[1]).toBeGreaterThan(2 * Math.max(first[0], first[2])); // the cross-check alone would bracket at −20
-    expect(Math.abs(scope.defocusUm()), `ended at ${r.finalUm}`).toBeLessThan(0.5);
+    expect(Math.abs(rig.microscope.defocusUm()), `ended at ${r.finalUm}`).toBeLessThan(0.5);
+  });
+
+  it("a false Tenengrad peak where DeepFocus reads blurrier than any calibration plane (a sample beyond the calibrated range): no focus there — the run refuses within a small budget and walks on to focus with a larger one", async () => {
+    // Calibrated over ±10 µm only; the peak 20 µm out, refinement triples ±1.5 µm (DeepFocus falls < 10 % across one).
+    const narrow = syntheticProfile({ halfRangeUm: 10, stepUm: 0.5 });
+    const endsAt = async (maxImages: number): Promise<number | FocusNotFoundError> => {
+      rig = await simulatedRig({ focusUm: 7 }, { noise: 0.005 });
+      const ctx = withFalseSharpnessPeak(rig, -20);
+      await rig.devices.stage.moveTo(-13);
+      const run = startRun(ctx, narrow, { maxImages, refineHalfSpanUm: 1.5 });
+      const atFalsePeak = { shiftUm: -13, tileShiftsUm: new Array(9).fill(-13), validTiles: 9, inlierTiles: 9, rmsResidual: 0.1, uncertaintyUm: 0.2, problem: null };
+      const result = await guarded(run, async () => finish(run, await refine(run, atFalsePeak), "deepfocus")).then(() => rig!.microscope.defocusUm(), (e: unknown) => e as FocusNotFoundError);
+      await rig.devices.stop();
+      rig = undefined;
+      return result;
+    };
+    expect(await endsAt(8)).toBeInstanceOf(FocusNotFoundError);
+    const far = await endsAt(30);
+    expect(typeof far === "number" && Math.abs(far), `ended ${far}`).toBeLessThan(0.5);
   });
 
   it("a DeepFocus curve flat for ±15 µm around focus (periodic sample): Tenengrad's peak gives focus within 0.2 DOF at 10 images and 0.3 µm at 15; without it the run refuses or misses", async () => {
