@@ -37,8 +37,9 @@ export const DEFAULT_REFINE_TOLERANCE_UM = 0.25;
  * floor, its scores falling monotonically by ≥ 10 % towards one outer image — a cross-check
  * that disagrees (brackets, or points the other way) is overruled (`deepfocusPoints`). Where
  * DeepFocus reads the middle image as blurrier than any plane of the calibration sweep, focus is
- * farther than the calibration reached and the cross-check is ignored: a gradient metric's peak
- * that far out is a false one (contrast of a defocused sparse or phase-like sample).
+ * far (unless the sample reads many times the calibration sample) and the cross-check does not
+ * decide, it may only veto a DeepFocus bracket: a gradient metric's peak that far out is a false
+ * one (contrast of a defocused sparse or phase-like sample).
  * Where the cross-check is within its noise (far from focus it flattens), DeepFocus decides, and
  * a triple brackets only when the cross-check's middle image is not less sharp than both outer
  * ones. Where the refinement starts: see `startEstimate`. Any answer stands only if a triple
@@ -74,6 +75,7 @@ export async function refine(run: DeepFocusRun, first: FieldMatch): Promise<Fiel
     // Far out, where DeepFocus is steep and monotonic across the triple, it overrules a cross-check that disagrees.
     const dfPoint = deepfocusPoints(pLo, pMid, pHi, floorB);
     // Where DeepFocus reads the middle image blurrier than any calibration plane, focus is far: the cross-check's peak there is a false one.
+    // (A NaN middle score — no valid tile — leaves the cross-check in charge.)
     const beyondCalibration = pMid.score > ceilingB;
     const decisive = lead !== null && Math.abs(lead) >= DECISIVE_LOG_RATIO && !beyondCalibration && (dfPoint === null || (lead < 0 && sharperOuter(pLo, pMid, pHi) === dfPoint));
     const dfBrackets = worst(pMid.score) < worst(pLo.score) && worst(pMid.score) < worst(pHi.score);

@@ -38,7 +38,7 @@ export class RealClock implements Clock {
 }
 
 export class VirtualClock implements Clock {
-  readonly realTime = false;
+  readonly realTime: boolean = false;
   private timeMs: number;
 
   constructor(startMs = 0) {

@@ -17,8 +17,14 @@ function gradientEnergy(data: ArrayLike<number>, w: number, h: number): number {
 }
 
 describe("simulated microscope", () => {
+  /** A virtual clock that declares itself real-time: the prefetch runs, and times stay exact. */
+  class RealTimeVirtualClock extends VirtualClock {
+    override readonly realTime = true;
+  }
+
   it("renders a move's target frame on a real-time clock while the stage travels: the scene the next grab exposes", async () => {
-    const { scope } = microscope({ microscope: { focusUm: 12 } }, new RealClock());
+    // Focus drifting 10 µm/s: the prefetch must aim at the settled stage's time, not the move's start (1 µm earlier).
+    const { scope } = microscope({ microscope: { focusUm: 12, driftUmPerHour: 36_000 } }, new RealTimeVirtualClock());
     const stage = new FocusStage(scope.stage, { minUm: -500, maxUm: 500, backlashUm: 10 });
     const prefetched: number[] = [];
     const prefetch = scope.camera.prefetch.bind(scope.camera);
@@ -29,9 +35,22 @@ describe("simulated microscope", () => {
     await stage.moveTo(40);
     await stage.moveTo(20);
     const frame = await scope.camera.grab();
-    // 40, then 20 twice: announced at the backlash waypoint 10 and again on the final leg; the scene the frame shows.
-    expect(prefetched.map((d) => d.toFixed(6))).toEqual(["28.000000", "8.000000", "8.000000"]);
-    expect(prefetched[2]).toBeCloseTo(scope.exposureDefocusUm(frame.timestampMs), 9);
+    // 40, then 20 twice: announced at the backlash waypoint 10 and again on the final leg.
+    expect(prefetched).toHaveLength(3);
+    expect(prefetched[1]).toBeCloseTo(prefetched[2], 9);
+    // The exposure starts on the next 30-fps slot after settling: at most 33 ms (0.33 µm of drift) later.
+    const exposed = scope.exposureDefocusUm(frame.timestampMs);
+    expect(Math.abs(prefetched[2] - exposed)).toBeLessThan(0.34);
+  });
+
+  it("at the lower soft limit the overshoot is the move itself, and it settles", async () => {
+    const clock = new VirtualClock();
+    const { scope } = microscope({}, clock);
+    const stage = new FocusStage(scope.stage, { minUm: 0, maxUm: 500, backlashUm: 10 });
+    await stage.moveTo(36);
+    const t0 = clock.nowMs();
+    await stage.moveTo(0);
+    expect(clock.nowMs() - t0).toBeCloseTo(2000 * Math.sqrt(36 / 20_000) + 20, 6);
   });
 
   it("does not prefetch on a virtual clock or with per-frame jitter (the next defocus is then unknown)", async () => {

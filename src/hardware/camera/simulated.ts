@@ -41,9 +41,17 @@ export class SimulatedCamera implements Camera {
     this.info = { kind: "simulated", width: config.width, height: config.height, bitDepth: config.bitDepth, pixelSizeUm: config.pixelSizeUm / objective.magnification };
   }
 
-  async start(): Promise<void> {}
+  /** Counts prefetches: only the latest one still renders. */
+  private prefetches = 0;
+  private stopped = false;
 
-  async stop(): Promise<void> {}
+  async start(): Promise<void> {
+    this.stopped = false;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+  }
 
   async grab(signal?: AbortSignal): Promise<Frame> {
     const { config, clock } = this.options;
@@ -65,10 +73,19 @@ export class SimulatedCamera implements Camera {
 
   /**
    * Renders a scene's noise-free image soon (on the next turn of the event loop) into the image
-   * formation's cache, so that a later `grab` of the same scene costs only its noise.
+   * formation's cache, so that a later `grab` of the same scene costs only its noise. Skipped
+   * when a newer prefetch was requested before it ran, or the camera has stopped.
    */
   prefetch(scene: SimulatedScene): void {
-    setImmediate(() => this.intensity(scene));
+    const id = ++this.prefetches;
+    setImmediate(() => {
+      if (id !== this.prefetches || this.stopped) return;
+      try {
+        this.intensity(scene);
+      } catch {
+        // The grab renders the scene again and reports the error there.
+      }
+    });
   }
 
   private intensity(scene: SimulatedScene): Float32Array {

@@ -35,7 +35,11 @@ export class FocusStage {
     const from = this.positionUm();
     const { backlashUm, minUm } = this.options;
     const slackMayRemain = zUm < from || (this.lastDirection !== 1 && zUm - from < backlashUm);
-    if (compensate && backlashUm > 0 && slackMayRemain) await this.travel(Math.max(minUm, zUm - backlashUm), signal, { waypointToUm: zUm });
+    if (compensate && backlashUm > 0 && slackMayRemain) {
+      const viaUm = Math.max(minUm, zUm - backlashUm);
+      // At the lower limit the overshoot is the move itself: it must settle.
+      await this.travel(viaUm, signal, zUm - viaUm >= this.backend.info.resolutionUm ? { waypointToUm: zUm } : undefined);
+    }
     await this.travel(zUm, signal);
   }
 
