@@ -106,22 +106,23 @@ export function calibrationSweep(objective: ObjectiveConfig, cameraPixelUm: numb
   return { halfRangeUm: 20 * dofUm, stepUm: dofUm / 4 };
 }
 
-function binnedScorers(scorer: FocusScorer): { binning: number; scorer: FocusScorer }[] {
-  const withBinning = scorer.withBinning?.bind(scorer);
-  return withBinning ? CALIBRATION_BINNINGS.map((binning) => ({ binning, scorer: binning === 1 ? scorer : withBinning(binning) })) : [{ binning: 1, scorer }];
-}
-
-async function scoreAtBinnings(scorers: readonly { binning: number; scorer: FocusScorer }[], sweeps: BinnedSweep[], zUm: number, frame: Frame, roi: Roi): Promise<void> {
-  for (const [i, s] of scorers.entries()) sweeps[i].planes.push({ zUm, tiles: validTileScores(await s.scorer.score(frame, roi)) });
+/** One sweep per binning the scorer offers (CALIBRATION_BINNINGS, else 1), and how to score a plane into all of them. */
+function binnedSweeps(scorer: FocusScorer): { sweeps: BinnedSweep[]; add: (zUm: number, frame: Frame, roi: Roi) => Promise<void> } {
+  const binnings = scorer.withBinning ? CALIBRATION_BINNINGS : [1];
+  const scorers = binnings.map((binning) => (binning === 1 ? scorer : scorer.withBinning!(binning)));
+  const sweeps = binnings.map((binning) => ({ binning, planes: [] as PlaneScores[] }));
+  const add = async (zUm: number, frame: Frame, roi: Roi): Promise<void> => {
+    for (const [i, s] of scorers.entries()) sweeps[i].planes.push({ zUm, tiles: validTileScores(await s.score(frame, roi)) });
+  };
+  return { sweeps, add };
 }
 
 /** Scores existing planes (e.g. a recorded stack) per tile, at each binning the scorer offers. */
 export async function scorePlanes(planes: readonly { zUm: number; frame: Frame }[], scorer: FocusScorer, roi: Roi, signal?: AbortSignal): Promise<BinnedSweep[]> {
-  const scorers = binnedScorers(scorer);
-  const sweeps = scorers.map(({ binning }) => ({ binning, planes: [] as PlaneScores[] }));
+  const { sweeps, add } = binnedSweeps(scorer);
   for (const p of planes) {
     throwIfAborted(signal);
-    await scoreAtBinnings(scorers, sweeps, p.zUm, p.frame, roi);
+    await add(p.zUm, p.frame, roi);
   }
   return sweeps;
 }
@@ -142,12 +143,11 @@ export async function acquirePlanes(
   const count = Math.floor((sweep.toUm - sweep.fromUm) / sweep.stepUm + 1e-9) + 1;
   stage.checkLimits(sweep.fromUm);
   stage.checkLimits(sweep.fromUm + (count - 1) * sweep.stepUm);
-  const scorers = binnedScorers(scorer);
-  const sweeps = scorers.map(({ binning }) => ({ binning, planes: [] as PlaneScores[] }));
+  const { sweeps, add } = binnedSweeps(scorer);
   for (let i = 0; i < count; i++) {
     const zUm = sweep.fromUm + i * sweep.stepUm;
     await stage.moveTo(zUm, signal);
-    await scoreAtBinnings(scorers, sweeps, zUm, await camera.grab(signal), roi);
+    await add(zUm, await camera.grab(signal), roi);
   }
   return sweeps;
 }

@@ -115,9 +115,14 @@ export class SimulatedStage implements StageBackend {
     }
   }
 
+  /** A commanded position as a whole step of the raw coordinate. */
   private rawTarget(zUm: number): number {
+    return this.wholeStep(zUm - this.offsetUm);
+  }
+
+  private wholeStep(rawUm: number): number {
     const spm = this.config.stepsPerUm;
-    return Math.round((zUm - this.offsetUm) * spm) / spm;
+    return Math.round(rawUm * spm) / spm;
   }
 
   private profile(distanceUm: number): ReturnType<typeof trapezoid> {
@@ -148,8 +153,7 @@ export class SimulatedStage implements StageBackend {
     const braking = decelerate ? (v * v) / (2 * this.config.accelUmPerS2) : 0;
     const total = profile.travelUm(profile.durationMs);
     const travel = Math.min(total, profile.travelUm(t) + braking);
-    const spm = this.config.stepsPerUm;
-    this.motorUm = Math.round((motion.fromUm + motion.direction * travel) * spm) / spm;
+    this.motorUm = this.wholeStep(motion.fromUm + motion.direction * travel);
     this.carriageUm = this.carriageAt(this.motorUm);
     this.motion = undefined;
   }
