@@ -40,27 +40,46 @@ export function registerStack(program: Command): void {
     .option("--to <zUm>", "last plane (µm)", num, 150)
     .option("--step <um>", "plane spacing (µm)", num, 1)
     .option("--sample <kind>", `virtual slide: ${SAMPLE_KINDS.join(", ")}`)
+    .option("--sample-image <file>", "use an in-focus picture (8/16-bit PNG or TIFF) as the slide instead of --sample")
+    .option("--sample-pixel-um <um>", "the picture's pixel size in the sample plane (µm), with --sample-image", num)
     .option("--seed <n>", "slide and noise seed", int)
     .option("--config <file>", "config file (objective, camera)")
-    .action((opts: RangeOptions & { sample?: string; seed?: number }) =>
+    .action((opts: RangeOptions & SlideOptions & { seed?: number }) =>
       runCommand(async () => {
         if (opts.sample && !(SAMPLE_KINDS as readonly string[]).includes(opts.sample))
           throw new ConfigError(`unknown sample "${opts.sample}"; expected one of ${SAMPLE_KINDS.join(", ")}`);
         const base = await configFrom(opts.config);
-        const config = simulationConfig(base, opts.sample, opts.seed);
+        const config = simulationConfig(base, slideOf(base, opts), opts.seed);
         await record(config, opts, config.microscope.focusUm);
       }),
     );
 }
 
+interface SlideOptions {
+  sample?: string;
+  sampleImage?: string;
+  samplePixelUm?: number;
+}
+
+/** The slide fields of the microscope config: the config's, replaced by --sample or by --sample-image. */
+function slideOf(base: Config, o: SlideOptions): Pick<Config["microscope"], "sample" | "sampleImage"> {
+  if (o.sampleImage === undefined) {
+    if (o.samplePixelUm !== undefined) throw new ConfigError("--sample-pixel-um goes with --sample-image");
+    return o.sample ? { sample: o.sample as Config["microscope"]["sample"], sampleImage: undefined } : base.microscope;
+  }
+  if (o.sample) throw new ConfigError("give --sample or --sample-image, not both");
+  if (o.samplePixelUm === undefined) throw new ConfigError("--sample-image needs --sample-pixel-um: the picture's pixel size in the sample plane (µm)");
+  return { sample: base.microscope.sample, sampleImage: { file: o.sampleImage, pixelUm: o.samplePixelUm } };
+}
+
 /** The config's simulated microscope on an ideal, drift-free stage and a virtual clock: z values are exact. */
-function simulationConfig(base: Config, sample: string | undefined, seed: number | undefined): Config {
+function simulationConfig(base: Config, slide: Pick<Config["microscope"], "sample" | "sampleImage">, seed: number | undefined): Config {
   const camera = base.camera.kind === "simulated" ? base.camera : { kind: "simulated" as const };
   return parseConfig({
     ...base,
     clock: "virtual",
     camera,
-    microscope: { ...base.microscope, sample: sample ?? base.microscope.sample, seed: seed ?? base.microscope.seed, driftUmPerHour: 0, jitterUm: 0 },
+    microscope: { ...base.microscope, sample: slide.sample, sampleImage: slide.sampleImage, seed: seed ?? base.microscope.seed, driftUmPerHour: 0, jitterUm: 0 },
     stage: { ...base.stage, minUm: -10_000, maxUm: 10_000, backend: { kind: "simulated", slackUm: 0 } },
   });
 }

@@ -65,6 +65,8 @@ const replayStage = z.object({ kind: z.literal("replay") });
 
 const microscope = z.object({
   sample: z.enum(SAMPLE_KINDS).default("tissue"),
+  /** A picture to use as the slide instead of `sample`: an in-focus 8/16-bit PNG or TIFF and its pixel size in the sample plane (µm). */
+  sampleImage: z.object({ file: z.string().min(1), pixelUm: z.number().positive() }).optional(),
   seed: z.number().int().default(1),
   /** Stage position (µm) at which the sample is in focus at t = 0. */
   focusUm: z.number().default(0),

@@ -1,4 +1,7 @@
+import { resolve } from "node:path";
 import type { Config } from "../config/schema.js";
+import { ConfigError } from "../errors.js";
+import type { Slide } from "../optics/slides.js";
 import type { Button } from "./button/types.js";
 import { createProcessCamera } from "./camera/index.js";
 import type { Camera } from "./camera/types.js";
@@ -60,7 +63,8 @@ async function createCameraAndStage(config: Config, clock: Clock): Promise<{ cam
   const st = config.stage.backend;
   if (cam.kind === "simulated" && st.kind === "simulated") {
     const { SimulatedMicroscope } = await import("./simulated-microscope.js");
-    const microscope = new SimulatedMicroscope({ objective: config.objective, microscope: config.microscope, camera: cam, stage: st, clock });
+    const slide = config.microscope.sampleImage && (await loadImageSlide(config.microscope.sampleImage));
+    const microscope = new SimulatedMicroscope({ objective: config.objective, microscope: config.microscope, camera: cam, stage: st, clock, slide });
     return { camera: microscope.camera, backend: microscope.stage, microscope };
   }
   if (cam.kind === "replay" && st.kind === "replay") {
@@ -116,4 +120,13 @@ async function createLed(config: Config, clock: Clock): Promise<Led | undefined>
   if (l.kind === "none") return undefined;
   const { GpioLed } = await import("./led/gpio.js");
   return new GpioLed(l, { clock });
+}
+
+/** The picture slide of `microscope.sampleImage`. @throws ConfigError naming the file when it cannot be read. */
+async function loadImageSlide(image: { file: string; pixelUm: number }): Promise<Slide> {
+  const [{ readGrayImage }, { imageSlide }] = await Promise.all([import("../image/codec.js"), import("../optics/image-slide.js")]);
+  const picture = await readGrayImage(image.file).catch((err: Error) => {
+    throw new ConfigError(`microscope.sampleImage.file "${image.file}": ${err.message}`);
+  });
+  return imageSlide(picture, image.pixelUm, resolve(image.file));
 }

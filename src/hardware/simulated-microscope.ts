@@ -17,6 +17,8 @@ export interface SimulatedMicroscopeOptions {
   camera: SimulatedCameraConfig;
   stage: SimulatedStageConfig;
   clock: Clock;
+  /** The slide under the objective; default: `microscope.sample` with `microscope.seed`. */
+  slide?: Slide;
 }
 
 /**
@@ -37,7 +39,7 @@ export class SimulatedMicroscope {
   constructor(private readonly options: SimulatedMicroscopeOptions) {
     const { microscope, clock } = options;
     this.t0Ms = clock.nowMs();
-    this.slide = createSlide(microscope.sample, microscope.seed);
+    this.slide = options.slide ?? createSlide(microscope.sample, microscope.seed);
     this.jitter = new Rng(hashInts(microscope.seed, 0x6a17));
     this.stage = new SimulatedStage(options.stage, clock, (move) => this.prefetch(move));
     this.camera = new SimulatedCamera({

@@ -1,6 +1,7 @@
 import { mkdtemp, readFile, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import sharp from "sharp";
 import { beforeAll, describe, expect, it } from "vitest";
 import { focusbox } from "./run.js";
 
@@ -37,6 +38,29 @@ describe("focusbox CLI", () => {
     expect(scored.planes[0].tiles).toHaveLength(9);
     const best = scored.planes.reduce((a: { score: number }, b: { score: number }) => (b.score > a.score ? b : a));
     expect(best.zUm).toBe(0);
+  });
+
+  it("stack simulate --sample-image images a picture of the user's as the slide; bad picture options exit 2 with the reason", async () => {
+    // A textured picture: 0.5-µm pixels of seeded value noise, 8 bits.
+    const width = 256, height = 192, pixels = Buffer.alloc(width * height);
+    let s = 12345;
+    for (let i = 0; i < pixels.length; i++) pixels[i] = (s = (s * 1103515245 + 12345) >>> 0) >>> 24;
+    const file = join(dir, "picture.png");
+    await sharp(pixels, { raw: { width, height, channels: 1 } }).png().toFile(file);
+    const out = join(dir, "picture-stack");
+    const sim = await focusbox(["stack", "simulate", "--out", out, "--from", "-30", "--to", "30", "--step", "10", "--sample-image", file, "--sample-pixel-um", "0.5"]);
+    expect(sim.code, sim.stderr).toBe(0);
+    const scored = JSON.parse((await focusbox(["score", "--stack", out, "--metric", "tenengrad", "--json"])).stdout);
+    const scores = scored.planes.map((p: { score: number }) => p.score);
+    expect(scored.planes[scores.indexOf(Math.max(...scores))].zUm).toBe(0);
+    expect(Math.min(scores[0], scores[6])).toBeLessThan(0.5 * scores[3]);
+
+    const noPixel = await focusbox(["stack", "simulate", "--out", join(dir, "x"), "--sample-image", file]);
+    expect(noPixel.code).toBe(2);
+    expect(noPixel.stderr).toMatch(/--sample-image needs --sample-pixel-um/);
+    const missing = await focusbox(["stack", "simulate", "--out", join(dir, "x"), "--sample-image", join(dir, "nope.png"), "--sample-pixel-um", "0.5"]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/microscope\.sampleImage\.file ".*nope\.png"/);
   });
 
   it("refuses unknown metrics and missing stacks with a clear message", async () => {
