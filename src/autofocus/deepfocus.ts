@@ -7,6 +7,7 @@ import { profileCurve, type CalibrationProfile } from "./calibration.js";
 import { initialPoints, nextGoldenPoint } from "./bracket.js";
 import { probe, probeAll } from "./probe.js";
 import { refine } from "./refine.js";
+import { sharpnessFallback } from "./fallback.js";
 import type { AutofocusContext, AutofocusResult, TracePoint } from "./types.js";
 
 export interface DeepFocusOptions {
@@ -41,6 +42,11 @@ export interface DeepFocusResult extends AutofocusResult {
   uncertaintyUm: number;
   /** Median per-tile RMS residual of the match, in score units. */
   rmsResidual: number;
+  /**
+   * Set when DeepFocus refused (`reason`) and the cross-check `metric` found focus from the same
+   * images and the rest of the budget (`sharpnessFallback`); tileFocusUm is then all null.
+   */
+  fallback?: { metric: string; reason: string };
   /** With `verify`: the ROI score at the final position and the calibration's minimum it should be close to. */
   verification?: { b: number; expectedB: number };
 }
@@ -61,15 +67,23 @@ export interface DeepFocusRun {
  * start); while their scores are not convex, one more image at the next golden-section point;
  * then the per-tile shift Δz of the calibration curve that best explains all images, a robust
  * aggregate over the ROI, and a backlash-compensated move there. With ≥ 3 images of the budget
- * left, that estimate is refined by bracketing image triples (`refine`).
+ * left, that estimate is refined by bracketing image triples (`refine`). When DeepFocus finds
+ * focus outside its capture range and images are left, the cross-check metric continues from
+ * the same images (`sharpnessFallback`; the result says so in `fallback`).
  * @throws FocusNotFoundError `no-texture` (no valid tile) or `out-of-range` (focus outside the
- *   capture range or the stage limits), with the stage back at the start.
+ *   capture range or the stage limits, and no fallback bracket), with the stage back at the start.
  */
 export async function deepfocusAutofocus(ctx: AutofocusContext, profile: CalibrationProfile, options: DeepFocusOptions): Promise<DeepFocusResult> {
   const run = startRun(ctx, profile, options);
   return guarded(run, async () => {
     await searchImages(run, run.startUm);
-    return finish(run, await refine(run, matchTrace(run)), "deepfocus");
+    const match = await refine(run, matchTrace(run));
+    try {
+      return await finish(run, match, "deepfocus");
+    } catch (err) {
+      if (err instanceof FocusNotFoundError && err.reason === "out-of-range") return sharpnessFallback(run, err);
+      throw err;
+    }
   });
 }
 

@@ -13,7 +13,7 @@ import { readStack, type ZStack } from "../hardware/zstack.js";
 import { cameraPixelUm, depthOfFieldUm } from "../optics/dof.js";
 import { calibrateSweeps, loadProfile, scorePlanes, type CalibrationProfile } from "./calibration.js";
 import { classicalAutofocus } from "./classical.js";
-import { deepfocusAutofocus } from "./deepfocus.js";
+import { deepfocusAutofocus, type DeepFocusResult } from "./deepfocus.js";
 import type { AutofocusContext, AutofocusResult } from "./types.js";
 
 /** One autofocus of the evaluation: the eval-af JSON contract (issue 4). */
@@ -27,6 +27,8 @@ export interface EvalRun {
   errorUm: number | null;
   /** Every image acquired (a verification image included), also for failed runs. */
   images: number;
+  /** DeepFocus only: the classical metric that found focus after DeepFocus refused (DeepFocusResult.fallback). */
+  fallback?: string;
   error?: string;
 }
 
@@ -38,6 +40,8 @@ export interface EvalSummary {
   /** Over all runs. */
   medianImages: number | null;
   failures: number;
+  /** Successful runs answered by the classical fallback (`fallback` set). */
+  fallbacks: number;
 }
 
 export interface EvalReport {
@@ -190,7 +194,8 @@ export async function evaluate(o: EvaluateOptions): Promise<EvalReport> {
       };
       try {
         const r = await runner(ctx);
-        runs.push({ stack: name, startUm, finalUm: round(r.finalUm), focusUm, errorUm: round(r.finalUm - focusUm), images: r.images });
+        const fallback = (r as Partial<DeepFocusResult>).fallback?.metric;
+        runs.push({ stack: name, startUm, finalUm: round(r.finalUm), focusUm, errorUm: round(r.finalUm - focusUm), images: r.images, ...(fallback && { fallback }) });
       } catch (err) {
         if (!(err instanceof FocusNotFoundError || err instanceof DeviceError)) throw err;
         runs.push({ stack: name, startUm, finalUm: null, focusUm, errorUm: null, images, error: err.message });
@@ -209,6 +214,7 @@ export function summarize(runs: readonly EvalRun[]): EvalSummary {
     sdAbsErrorUm: sd === null ? null : round(sd),
     medianImages: runs.length ? median(runs.map((r) => r.images)) : null,
     failures: runs.length - abs.length,
+    fallbacks: runs.filter((r) => r.fallback !== undefined && r.errorUm !== null).length,
   };
 }
 

@@ -3,6 +3,7 @@ import { initialPoints, nextGoldenPoint } from "../../src/autofocus/bracket.js";
 import { deepfocusAutofocus, finish, guarded, searchImages, startRun } from "../../src/autofocus/deepfocus.js";
 import { probe } from "../../src/autofocus/probe.js";
 import { refine } from "../../src/autofocus/refine.js";
+import { sharpnessFallback } from "../../src/autofocus/fallback.js";
 import { CanceledError, ConfigError, FocusNotFoundError } from "../../src/errors.js";
 import { isConvex } from "../../src/focus/fit.js";
 import type { Frame } from "../../src/hardware/camera/types.js";
@@ -256,6 +257,43 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
     expect(err).toBeInstanceOf(FocusNotFoundError);
     expect(err).toMatchObject({ reason: "out-of-range", message: expect.stringMatching(/outside the calibrated capture range/) });
     expect(rig.devices.stage.positionUm()).toBe(0);
+  });
+
+  it("fallback: when DeepFocus refuses with images left, Tenengrad on its images brackets focus, DeepFocus confirms it, and the result says so", async () => {
+    // A sparse sample whose DeepFocus score stops rising 10 µm out: five far images, all alike to DeepFocus.
+    rig = await simulatedRig({ focusUm: 7 }, { saturatesAtUm: 10 });
+    await rig.devices.stage.moveTo(60);
+    const run = startRun(rig.ctx, profile, { maxImages: 15 });
+    for (const zUm of [60, 20, 100, 80, 40]) await probe(run.ctx, run.trace, run.t0Ms, zUm);
+    const refusal = new FocusNotFoundError("focus lies outside the calibrated capture range: …", "out-of-range");
+    const r = await guarded(run, () => sharpnessFallback(run, refusal));
+    expect(r.fallback).toEqual({ metric: "tenengrad", reason: refusal.message });
+    expect(Math.abs(rig.microscope.defocusUm()), `→ ${r.finalUm} in ${r.images} images`).toBeLessThan(0.3);
+    // It stepped outward past the sharpest far image (20 µm) before bracketing: 20 − 1.618 × (40 − 20).
+    expect(run.trace[5].zUm).toBeCloseTo(20 - 1.618034 * 20, 6);
+    expect(r.images).toBe(run.trace.length);
+    expect(r.images).toBeLessThanOrEqual(15);
+    expect(r.tileFocusUm.filter((v) => v !== null).length).toBeGreaterThan(0);
+  });
+
+  it("fallback does not guess: too few images, sharpest at the stage limit, or out of budget → the DeepFocus refusal with what it found, stage back at the start", async () => {
+    const refusal = new FocusNotFoundError("focus lies outside the calibrated capture range: …", "out-of-range");
+    const attempt = async (focusUm: number, startUm: number, zsUm: number[], maxImages: number) => {
+      await rig?.devices.stop();
+      rig = await simulatedRig({ focusUm }, { saturatesAtUm: 10 });
+      await rig.devices.stage.moveTo(startUm);
+      const run = startRun(rig.ctx, profile, { maxImages });
+      for (const zUm of zsUm) await probe(run.ctx, run.trace, run.t0Ms, zUm);
+      const err = await guarded(run, () => sharpnessFallback(run, refusal)).catch((e: unknown) => e);
+      expect(rig.devices.stage.positionUm()).toBe(startUm);
+      expect(err).toBeInstanceOf(FocusNotFoundError);
+      expect(err).toMatchObject({ reason: "out-of-range" });
+      return (err as Error).message;
+    };
+    expect(await attempt(7, 60, [60, 20, 100], 15)).toMatch(/^focus lies outside .*; tenengrad on the same images has too few images \(4\)/);
+    expect(await attempt(560, 380, [380, 340, 420, 400, 360], 20)).toMatch(/; tenengrad on the same images is sharpest at the stage limit$/);
+    expect(await attempt(7, 60, [60, 20, 100, 80, 40], 7)).toMatch(/; tenengrad on the same images (found no bracket|peaked near .* but no image triple there confirmed focus) within the budget of 7 images$/);
+    expect(await attempt(7, 60, [60, 20, 100], 3)).toBe(refusal.message);
   });
 
   it("cancellation mid-run stops with CanceledError and leaves a consistent stage", async () => {

@@ -79,7 +79,7 @@ describe("eval-af", () => {
       { stack: "s", startUm: 1, finalUm: -0.4, focusUm: 0, errorUm: -0.4, images: 5 },
       { stack: "s", startUm: 2, finalUm: null, focusUm: 0, errorUm: null, images: 4, error: "x" },
     ];
-    expect(summarize(runs)).toEqual({ meanAbsErrorUm: 0.3, sdAbsErrorUm: 0.1414, medianImages: 4, failures: 1 });
+    expect(summarize(runs)).toEqual({ meanAbsErrorUm: 0.3, sdAbsErrorUm: 0.1414, medianImages: 4, failures: 1, fallbacks: 0 });
   });
 
   it("deepfocus: the JSON contract, errors = finalUm − focusUm, image counts within --max-images", async () => {
@@ -94,7 +94,7 @@ describe("eval-af", () => {
       expect(r.images).toBeLessThanOrEqual(4);
     }
     expect(report.runs[5]).toMatchObject({ stack: stacks.b, focusUm: 10.5, startUm: -29.5 });
-    expect(Object.keys(report.summary)).toEqual(["meanAbsErrorUm", "sdAbsErrorUm", "medianImages", "failures"]);
+    expect(Object.keys(report.summary)).toEqual(["meanAbsErrorUm", "sdAbsErrorUm", "medianImages", "failures", "fallbacks"]);
     expect(report.summary.failures).toBe(0);
     expect(report.summary.meanAbsErrorUm).toBeLessThan(0.3);
   });

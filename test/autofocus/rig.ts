@@ -16,11 +16,11 @@ export interface Rig {
 /**
  * The simulated microscope (small 64×48 frames, virtual clock, 3 µm slack, 10 µm backlash
  * compensation) with the synthetic DeepFocus scorer reading its true defocus (noise SD 0.05
- * unless given; `gain`, `falseMinimumUm`, `flatWithinUm`: see SyntheticScorerOptions).
+ * unless given; `gain`, `falseMinimumUm`, `flatWithinUm`, `saturatesAtUm`: see SyntheticScorerOptions).
  */
 export async function simulatedRig(
   microscope: NonNullable<ConfigInput["microscope"]> = {},
-  curve: Pick<SyntheticScorerOptions, "noise" | "gain" | "falseMinimumUm" | "flatWithinUm"> = {},
+  curve: Pick<SyntheticScorerOptions, "noise" | "gain" | "falseMinimumUm" | "flatWithinUm" | "saturatesAtUm"> = {},
 ): Promise<Rig> {
   const config = parseConfig({ clock: "virtual", camera: { kind: "simulated", width: 64, height: 48 }, microscope });
   const clock = new VirtualClock();

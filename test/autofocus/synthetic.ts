@@ -42,6 +42,11 @@ export interface SyntheticScorerOptions {
    * (the shipped model on a mesh).
    */
   flatWithinUm?: number;
+  /**
+   * Beyond ±saturatesAtUm from focus the curve stays at its value there: a sparse sample whose
+   * DeepFocus score stops rising a few DOF out (the shipped model on sparse cells far out).
+   */
+  saturatesAtUm?: number;
   /** False → every tile invalid (an empty slide). */
   textured?: () => boolean;
   seed?: number;
@@ -66,7 +71,8 @@ export class SyntheticDeepFocusScorer implements FocusScorer {
       const xMm = ((r.x + r.width / 2 - frame.width / 2) * (this.o.pixelUm ?? 0.345)) / 1000;
       const d = centre - (this.o.tiltUmPerMm ?? 0) * xMm;
       const m = this.o.falseMinimumUm;
-      const dCurve = this.o.flatWithinUm !== undefined ? Math.max(0, Math.abs(d) - this.o.flatWithinUm) : m === undefined || Math.abs(d) < m / 2 ? d : Math.abs(d) - m;
+      const dShape = this.o.flatWithinUm !== undefined ? Math.max(0, Math.abs(d) - this.o.flatWithinUm) : m === undefined || Math.abs(d) < m / 2 ? d : Math.abs(d) - m;
+      const dCurve = this.o.saturatesAtUm === undefined ? dShape : Math.min(Math.abs(dShape), this.o.saturatesAtUm);
       const b = (this.o.gain ?? 1) * syntheticB(dCurve) + (this.o.noise ?? 0) * this.rng.normal();
       return textured ? b : 0.5 + 0.01 * this.rng.normal();
     });

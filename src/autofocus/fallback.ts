@@ -1,0 +1,113 @@
+import { FocusNotFoundError } from "../errors.js";
+import { brentMaximize } from "../focus/brent.js";
+import type { FieldMatch } from "../focus/calibration-match.js";
+import { median } from "../focus/stats.js";
+import { MIN_PEAK_SIGMAS, STRONG_PEAK_RELATIVE } from "./classical.js";
+import { finish, matchTrace, type DeepFocusResult, type DeepFocusRun } from "./deepfocus.js";
+import { probe } from "./probe.js";
+import { refine } from "./refine.js";
+import type { TracePoint } from "./types.js";
+
+type SharpPoint = TracePoint & { sharpness: number };
+
+/** Images the peak test needs for a robust noise estimate. */
+const MIN_POINTS = 5;
+
+/** Images kept for the DeepFocus refinement's first triple. */
+const REFINE_TRIPLE_IMAGES = 3;
+
+/** Expansion factor of the outward steps while the sharpest image lies at an end of those taken. */
+const GROWTH = 1.618034;
+
+/**
+ * The end game when DeepFocus refuses with images left in the budget. DeepFocus refuses where
+ * its scores stop carrying depth — sparse or dense fine textures far out of focus, beyond the
+ * calibration's capture range — but the cross-check metric (Tenengrad by default) has scored
+ * every image already and still ranks them, and near focus DeepFocus works again. So the run
+ * goes on from the images it has:
+ * 1. step outward past the sharpest image (by the metric) until one is less sharp on both sides;
+ * 2. the sharpest image must stand clearly above the others: above their median by
+ *    STRONG_PEAK_RELATIVE of it *and* by MIN_PEAK_SIGMAS robust SDs (both of the classical
+ *    search's tests; over a whole sweep it needs one). Far out of focus a classical metric
+ *    measures noise, and on a replayed stack frames between two planes are blends with less
+ *    noise than the planes, so noise alone makes local maxima;
+ * 3. bounded Brent in that bracket down to FWHM / 8, keeping one triple of the budget;
+ * 4. the DeepFocus refinement (`refine`, with its cross-check) from there, and `finish`.
+ * The result says which metric brought the run back and why DeepFocus refused (`fallback`).
+ * @throws FocusNotFoundError the DeepFocus refusal, with what the fallback found, when the
+ *   budget, the stage range or the metric's noise leaves no bracket, or no triple confirms focus.
+ */
+export async function sharpnessFallback(run: DeepFocusRun, refusal: FocusNotFoundError): Promise<DeepFocusResult> {
+  const { ctx, trace, options } = run;
+  const metric = ctx.sharpness?.id;
+  const budget = options.maxImages - (options.verify ? 1 : 0);
+  if (!metric || trace.length >= budget) throw refusal;
+  const { minUm, maxUm } = ctx.stage.options;
+  const fail = (why: string) => new FocusNotFoundError(`${refusal.message}; ${metric} on the same images ${why}`, refusal.reason);
+
+  let bracket: ReturnType<typeof bracketOf>;
+  while (!(bracket = bracketOf(trace))) {
+    if (trace.length >= budget) throw fail(`found no bracket of focus within the budget of ${options.maxImages} images`);
+    const next = outwardStep(trace, minUm, maxUm);
+    if (next === null) throw fail("is sharpest at the stage limit");
+    await probe(ctx, trace, run.t0Ms, next);
+  }
+  const peak = peakTest(sharpnessPoints(trace));
+  if (peak) throw fail(peak);
+
+  let estimateUm = bracket.best.zUm;
+  const brentImages = budget - trace.length - REFINE_TRIPLE_IMAGES;
+  if (brentImages > 0) {
+    const search = brentMaximize(bracket.lo.zUm, bracket.hi.zUm, { toleranceUm: run.profile.fwhmUm / 8, maxEvaluations: brentImages + 1, x0: estimateUm });
+    let best = bracket.best.sharpness;
+    let step = search.next();
+    while (!step.done) {
+      const zUm = step.value;
+      const s = zUm === bracket.best.zUm ? bracket.best.sharpness : ((await probe(ctx, trace, run.t0Ms, zUm)).sharpness ?? Number.NaN);
+      if (s > best) [estimateUm, best] = [zUm, s];
+      step = search.next(s);
+    }
+  }
+  const seed: FieldMatch = { ...matchTrace(run), shiftUm: estimateUm, problem: null };
+  const match = await refine(run, seed);
+  if (match.problem !== null || match.shiftUm === null || match === seed)
+    throw fail(`peaked near ${estimateUm.toFixed(1)} µm, but no image triple there confirmed focus within the budget of ${options.maxImages} images`);
+  return { ...(await finish(run, match, "deepfocus")), fallback: { metric, reason: refusal.message } };
+}
+
+/** Why the sharpest of `pts` is no focus peak, or null when it is one. */
+function peakTest(pts: readonly { sharpness: number }[]): string | null {
+  if (pts.length < MIN_POINTS) return `has too few images (${pts.length}) to tell a focus peak from noise`;
+  const s = pts.map((p) => p.sharpness);
+  const best = Math.max(...s);
+  const med = median(s);
+  const sigma = 1.4826 * median(s.map((v) => Math.abs(v - med)));
+  const relative = (best - med) / Math.max(Math.abs(med), Number.EPSILON);
+  if (relative > STRONG_PEAK_RELATIVE && best - med > MIN_PEAK_SIGMAS * sigma) return null;
+  return `shows no focus peak (sharpest ${(relative * 100).toFixed(1)} % and ${((best - med) / Math.max(sigma, Number.EPSILON)).toFixed(1)} noise SD above the median)`;
+}
+
+/** Trace points with a finite cross-check score, by z (the latest image where two share a z). */
+function sharpnessPoints(trace: readonly TracePoint[]): SharpPoint[] {
+  const byZ = new Map<number, SharpPoint>();
+  for (const p of trace) if (Number.isFinite(p.sharpness)) byZ.set(p.zUm, p as SharpPoint);
+  return [...byZ.values()].sort((a, b) => a.zUm - b.zUm);
+}
+
+/** The sharpest image with a less sharp image on each side, or null when it lies at an end. */
+function bracketOf(trace: readonly TracePoint[]): { lo: SharpPoint; best: SharpPoint; hi: SharpPoint } | null {
+  const pts = sharpnessPoints(trace);
+  let i = 0;
+  for (let k = 1; k < pts.length; k++) if (pts[k].sharpness > pts[i].sharpness) i = k;
+  return i > 0 && i < pts.length - 1 ? { lo: pts[i - 1], best: pts[i], hi: pts[i + 1] } : null;
+}
+
+/** The next position beyond the sharpest end image: GROWTH × its distance to its neighbour, within the stage; null at the limit. */
+function outwardStep(trace: readonly TracePoint[], minUm: number, maxUm: number): number | null {
+  const pts = sharpnessPoints(trace);
+  if (pts.length < 2) return null;
+  const atTop = pts.every((p) => p.sharpness <= pts[pts.length - 1].sharpness);
+  const [end, inner] = atTop ? [pts[pts.length - 1], pts[pts.length - 2]] : [pts[0], pts[1]];
+  const zUm = Math.min(maxUm, Math.max(minUm, end.zUm + GROWTH * (end.zUm - inner.zUm)));
+  return Math.abs(zUm - end.zUm) < 1e-9 ? null : zUm;
+}
