@@ -63,7 +63,8 @@ async function search(ctx: AutofocusContext, o: ClassicalOptions, startUm: numbe
   const coarseBudget = Math.max(3, o.maxImages - REFINE_RESERVE_IMAGES);
   const count = Math.min(coarseBudget, Math.floor((hi - lo) / o.coarseStepUm) + 1);
   const stepUm = (hi - lo) / (count - 1);
-  const coarse = await probeAll(ctx, trace, t0Ms, Array.from({ length: count }, (_, i) => lo + i * stepUm));
+  // The last point is `hi` itself: lo + (count − 1)·step can round past it, and past the stage's soft limit.
+  const coarse = await probeAll(ctx, trace, t0Ms, Array.from({ length: count }, (_, i) => (i === count - 1 ? hi : lo + i * stepUm)));
 
   const scores = coarse.map((p) => p.score);
   const best = scores.indexOf(Math.max(...scores));

@@ -42,11 +42,6 @@ export interface DeepFocusResult extends AutofocusResult {
   uncertaintyUm: number;
   /** Median per-tile RMS residual of the match, in score units. */
   rmsResidual: number;
-  /**
-   * Set when DeepFocus refused (`reason`) and the cross-check `metric` found focus from the same
-   * images and the rest of the budget (`sharpnessFallback`); tileFocusUm is then all null.
-   */
-  fallback?: { metric: string; reason: string };
   /** With `verify`: the ROI score at the final position and the calibration's minimum it should be close to. */
   verification?: { b: number; expectedB: number };
 }

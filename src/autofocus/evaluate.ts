@@ -13,7 +13,7 @@ import { readStack, type ZStack } from "../hardware/zstack.js";
 import { cameraPixelUm, depthOfFieldUm } from "../optics/dof.js";
 import { calibrateSweeps, loadProfile, scorePlanes, type CalibrationProfile } from "./calibration.js";
 import { classicalAutofocus } from "./classical.js";
-import { deepfocusAutofocus, type DeepFocusResult } from "./deepfocus.js";
+import { deepfocusAutofocus } from "./deepfocus.js";
 import type { AutofocusContext, AutofocusResult } from "./types.js";
 
 /** One autofocus of the evaluation: the eval-af JSON contract (issue 4). */
@@ -27,7 +27,7 @@ export interface EvalRun {
   errorUm: number | null;
   /** Every image acquired (a verification image included), also for failed runs. */
   images: number;
-  /** DeepFocus only: the classical metric that found focus after DeepFocus refused (DeepFocusResult.fallback). */
+  /** The classical metric that found focus after the method refused (AutofocusResult.fallback). */
   fallback?: string;
   error?: string;
 }
@@ -194,7 +194,7 @@ export async function evaluate(o: EvaluateOptions): Promise<EvalReport> {
       };
       try {
         const r = await runner(ctx);
-        const fallback = (r as Partial<DeepFocusResult>).fallback?.metric;
+        const fallback = r.fallback?.metric;
         runs.push({ stack: name, startUm, finalUm: round(r.finalUm), focusUm, errorUm: round(r.finalUm - focusUm), images: r.images, ...(fallback && { fallback }) });
       } catch (err) {
         if (!(err instanceof FocusNotFoundError || err instanceof DeviceError)) throw err;

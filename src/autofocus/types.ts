@@ -39,4 +39,9 @@ export interface AutofocusResult {
   images: number;
   /** Clock time of the whole run, moves included. */
   durationMs: number;
+  /**
+   * Set when the method itself refused (`reason`) and the classical `metric` brought the run to
+   * focus from its images and the rest of the budget (DeepFocus: `sharpnessFallback`).
+   */
+  fallback?: { metric: string; reason: string };
 }

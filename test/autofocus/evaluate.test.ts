@@ -128,6 +128,14 @@ describe("eval-af", () => {
     await expect(evalAf({ stack: [stacks.a], method: "sharpest", starts: "0" }, syntheticFactory)).rejects.toThrow(/unknown method/);
   });
 
+  it("classical: the coarse sweep over a ±100-µm stack ends on its last plane, not a rounding step past the stage's soft limit", async () => {
+    // 12 coarse images over 200 µm: −100 + 11 × (200 / 11) = 100.00000000000003.
+    const wide = await simulateStack(join(dir, "wide"), { focusUm: 0, fromUm: -100, toUm: 100, stepUm: 10 });
+    const report = await evalAf({ stack: [wide], method: "tenengrad", starts: "0", maxImages: 20 }, syntheticFactory);
+    expect(report.runs[0].error).toBeUndefined();
+    expect(Math.abs(report.runs[0].errorUm!)).toBeLessThan(4);
+  });
+
   it("calibrate --stack writes a named profile that eval-af then uses", async () => {
     const out = join(dir, "cal", "10x.json");
     const { file, profile } = await calibrate({ stack: stacks.calib, out }, syntheticFactory);

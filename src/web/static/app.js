@@ -162,7 +162,9 @@ function drawTiles(result) {
 }
 
 function showResult(r) {
-  $("summary").textContent = `${r.method}: ${fmt(r.startUm)} → ${fmt(r.finalUm)} µm · ${r.images} images · ${fmt(r.durationMs / 1000)} s`;
+  const fallback = r.fallback ? ` · found by the ${r.fallback.metric} fallback` : "";
+  $("summary").textContent = `${r.method}: ${fmt(r.startUm)} → ${fmt(r.finalUm)} µm · ${r.images} images · ${fmt(r.durationMs / 1000)} s${fallback}`;
+  $("summary").title = r.fallback ? `DeepFocus alone refused: ${r.fallback.reason}` : "";
   $("summary").className = "";
   drawPlot(r.trace, r.finalUm, r.calibrationCurve);
   drawTiles(r);
