@@ -6,6 +6,7 @@ import type { ClassicalMetricId, FocusScorer, Roi } from "../focus/types.js";
 import { profileCurve, type CalibrationProfile } from "./calibration.js";
 import { initialPoints, nextGoldenPoint } from "./bracket.js";
 import { probe, probeAll } from "./probe.js";
+import { DECISIVE_LOG_RATIO } from "./cross-check.js";
 import { refine } from "./refine.js";
 import { sharpnessFallback } from "./fallback.js";
 import type { AutofocusContext, AutofocusResult, TracePoint } from "./types.js";
@@ -166,6 +167,12 @@ export async function finish(run: DeepFocusRun, match: FieldMatch, method: strin
   if (match.problem === "no-texture") throw new FocusNotFoundError(`no valid tile in ${where}: the field is empty or featureless`, "no-texture");
   if (match.problem !== null || match.shiftUm === null) throw new FocusNotFoundError(`focus lies outside the calibrated capture range: ${outOfRangeReason(match)} (${where})`, "out-of-range");
   const targetUm = match.shiftUm;
+  const sharper = sharperElsewhere(trace, targetUm, Math.min(...run.curve.b));
+  if (sharper)
+    throw new FocusNotFoundError(
+      `the estimate z=${targetUm.toFixed(2)} µm is not where the images are sharpest: ${ctx.sharpness?.id} rates the image at z=${sharper.zUm.toFixed(1)} µm ${sharper.percent.toFixed(0)} % sharper than the one nearest the estimate (${where})`,
+      "out-of-range",
+    );
   const { minUm, maxUm } = ctx.stage.options;
   if (!(targetUm >= minUm && targetUm <= maxUm))
     throw new FocusNotFoundError(`estimated focus z=${targetUm.toFixed(2)} µm lies outside the stage's soft limits [${minUm}, ${maxUm}] µm`, "out-of-range");
@@ -185,6 +192,28 @@ export async function finish(run: DeepFocusRun, match: FieldMatch, method: strin
     ...(verification && { verification }),
   };
 }
+
+/**
+ * An image the cross-check metric rates decisively sharper (DECISIVE_LOG_RATIO) than the image
+ * nearest `targetUm`, when DeepFocus itself reads that nearest image as far from focus (above
+ * NOT_SHARP_FLOOR_RATIO × the calibration curve's floor `floorB`); else null. A DeepFocus match
+ * that lands there bracketed noise: a dense fine texture far out of focus reads "almost sharp"
+ * to DeepFocus everywhere, and a triple there can have its lowest score in the middle by
+ * chance, while a gradient metric still ranks the images. (Near the DeepFocus floor the
+ * cross-check does not overrule: a few DOF out a gradient metric can peak falsely.)
+ */
+function sharperElsewhere(trace: readonly TracePoint[], targetUm: number, floorB: number): { zUm: number; percent: number } | null {
+  const scored = trace.filter((p) => Number.isFinite(p.sharpness));
+  if (scored.length < 2) return null;
+  const nearest = scored.reduce((a, b) => (Math.abs(b.zUm - targetUm) < Math.abs(a.zUm - targetUm) ? b : a));
+  if (!(nearest.score > NOT_SHARP_FLOOR_RATIO * floorB)) return null;
+  const sharpest = scored.reduce((a, b) => (b.sharpness! > a.sharpness! ? b : a));
+  const logRatio = Math.log(sharpest.sharpness! / nearest.sharpness!);
+  return logRatio >= DECISIVE_LOG_RATIO ? { zUm: sharpest.zUm, percent: 100 * (Math.exp(logRatio) - 1) } : null;
+}
+
+/** DeepFocus reads an image this many times its calibration floor or more: not in focus (see `sharperElsewhere`). */
+const NOT_SHARP_FLOOR_RATIO = 2;
 
 function outOfRangeReason(match: FieldMatch): string {
   switch (match.problem) {
