@@ -296,6 +296,25 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
     expect(await attempt(7, 60, [60, 20, 100], 3)).toBe(refusal.message);
   });
 
+  it("an answer where DeepFocus reads far from focus is refused when Tenengrad rates another image ≥ 10 % sharper; near the DeepFocus floor Tenengrad does not overrule", async () => {
+    const answerAt = async (curve: { saturatesAtUm?: number; flatWithinUm?: number }, zsUm: number[], targetUm: number) => {
+      await rig?.devices.stop();
+      rig = await simulatedRig({ focusUm: 7 }, curve);
+      await rig.devices.stage.moveTo(zsUm[0]);
+      const run = startRun(rig.ctx, profile, { maxImages: 10 });
+      for (const zUm of zsUm) await probe(run.ctx, run.trace, run.t0Ms, zUm);
+      const match = { shiftUm: targetUm, tileShiftsUm: new Array(9).fill(targetUm), validTiles: 9, inlierTiles: 9, rmsResidual: 0.1, uncertaintyUm: 0.2, problem: null };
+      return guarded(run, () => finish(run, match, "deepfocus")).catch((e: unknown) => e);
+    };
+    // A texture that reads "almost sharp" (3.5× the floor) everywhere beyond 10 µm: a triple 57 µm out bracketed noise.
+    const refused = await answerAt({ saturatesAtUm: 10 }, [64, 60, 68, 30], 64);
+    expect(refused).toMatchObject({ reason: "out-of-range", message: expect.stringMatching(/not where the images are sharpest: tenengrad rates the image at z=30\.0 µm \d+ % sharper/) });
+    expect(rig!.devices.stage.positionUm()).toBe(64);
+    // DeepFocus at its floor there (a curve flat for ±40 µm): the cross-check may be the one that is wrong, so the answer stands.
+    const kept = await answerAt({ flatWithinUm: 40 }, [44, 40, 48, 12], 44);
+    expect(kept).toMatchObject({ method: "deepfocus", finalUm: 44 });
+  });
+
   it("cancellation mid-run stops with CanceledError and leaves a consistent stage", async () => {
     rig = await simulatedRig();
     const controller = new AbortController();
