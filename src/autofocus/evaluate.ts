@@ -214,7 +214,7 @@ export function summarize(runs: readonly EvalRun[]): EvalSummary {
     sdAbsErrorUm: sd === null ? null : round(sd),
     medianImages: runs.length ? median(runs.map((r) => r.images)) : null,
     failures: runs.length - abs.length,
-    fallbacks: runs.filter((r) => r.fallback !== undefined && r.errorUm !== null).length,
+    fallbacks: runs.filter((r) => r.fallback !== undefined).length,
   };
 }
 

@@ -1,6 +1,8 @@
 import { FocusNotFoundError } from "../errors.js";
 import { brentMaximize } from "../focus/brent.js";
+import { GOLDEN_RATIO } from "../focus/golden.js";
 import type { FieldMatch } from "../focus/calibration-match.js";
+import { runSearch } from "../focus/search.js";
 import { median } from "../focus/stats.js";
 import { MIN_PEAK_SIGMAS, STRONG_PEAK_RELATIVE } from "./classical.js";
 import { finish, matchTrace, type DeepFocusResult, type DeepFocusRun } from "./deepfocus.js";
@@ -15,9 +17,6 @@ const MIN_POINTS = 5;
 
 /** Images kept for the DeepFocus refinement's first triple. */
 const REFINE_TRIPLE_IMAGES = 3;
-
-/** Expansion factor of the outward steps while the sharpest image lies at an end of those taken. */
-const GROWTH = 1.618034;
 
 /**
  * The end game when DeepFocus refuses with images left in the budget. DeepFocus refuses where
@@ -55,19 +54,10 @@ export async function sharpnessFallback(run: DeepFocusRun, refusal: FocusNotFoun
   const peak = peakTest(sharpnessPoints(trace));
   if (peak) throw fail(peak);
 
-  let estimateUm = bracket.best.zUm;
+  const { lo, best, hi } = bracket;
   const brentImages = budget - trace.length - REFINE_TRIPLE_IMAGES;
-  if (brentImages > 0) {
-    const search = brentMaximize(bracket.lo.zUm, bracket.hi.zUm, { toleranceUm: run.profile.fwhmUm / 8, maxEvaluations: brentImages + 1, x0: estimateUm });
-    let best = bracket.best.sharpness;
-    let step = search.next();
-    while (!step.done) {
-      const zUm = step.value;
-      const s = zUm === bracket.best.zUm ? bracket.best.sharpness : ((await probe(ctx, trace, run.t0Ms, zUm)).sharpness ?? Number.NaN);
-      if (s > best) [estimateUm, best] = [zUm, s];
-      step = search.next(s);
-    }
-  }
+  const sharpnessAt = async (zUm: number): Promise<number> => (zUm === best.zUm ? best.sharpness : ((await probe(ctx, trace, run.t0Ms, zUm)).sharpness ?? Number.NaN));
+  const estimateUm = brentImages > 0 ? (await runSearch(brentMaximize(lo.zUm, hi.zUm, { toleranceUm: run.profile.fwhmUm / 8, maxEvaluations: brentImages + 1, x0: best.zUm }), sharpnessAt)).x : best.zUm;
   const seed: FieldMatch = { ...matchTrace(run), shiftUm: estimateUm, problem: null };
   const match = await refine(run, seed);
   if (match.problem !== null || match.shiftUm === null || match === seed)
@@ -102,12 +92,12 @@ function bracketOf(trace: readonly TracePoint[]): { lo: SharpPoint; best: SharpP
   return i > 0 && i < pts.length - 1 ? { lo: pts[i - 1], best: pts[i], hi: pts[i + 1] } : null;
 }
 
-/** The next position beyond the sharpest end image: GROWTH × its distance to its neighbour, within the stage; null at the limit. */
+/** The next position beyond the sharpest end image: GOLDEN_RATIO × its distance to its neighbour, within the stage; null at the limit. */
 function outwardStep(trace: readonly TracePoint[], minUm: number, maxUm: number): number | null {
   const pts = sharpnessPoints(trace);
   if (pts.length < 2) return null;
   const atTop = pts.every((p) => p.sharpness <= pts[pts.length - 1].sharpness);
   const [end, inner] = atTop ? [pts[pts.length - 1], pts[pts.length - 2]] : [pts[0], pts[1]];
-  const zUm = Math.min(maxUm, Math.max(minUm, end.zUm + GROWTH * (end.zUm - inner.zUm)));
+  const zUm = Math.min(maxUm, Math.max(minUm, end.zUm + GOLDEN_RATIO * (end.zUm - inner.zUm)));
   return Math.abs(zUm - end.zUm) < 1e-9 ? null : zUm;
 }

@@ -1,3 +1,4 @@
+import { median } from "../../focus/stats.js";
 import type { ZStack } from "../zstack.js";
 import type { Frame } from "./types.js";
 
@@ -34,7 +35,7 @@ export function stackNoiseLevel(stack: ZStack): NoiseLevel {
 export function estimateNoiseLevel(frames: readonly Frame[]): NoiseLevel {
   const full = (1 << frames[0].bitDepth) - 1;
   const bins: number[][] = Array.from({ length: BINS }, () => []);
-  const levels: number[][] = Array.from({ length: BINS }, () => []);
+  const levelSums = new Float64Array(BINS);
   for (const f of frames) {
     const { data, width: w, height: h } = f;
     for (let y = 1; y < h - 1; y++)
@@ -43,16 +44,16 @@ export function estimateNoiseLevel(frames: readonly Frame[]): NoiseLevel {
         const around = (data[i - 1] + data[i + 1] + data[i - w] + data[i + w]) / 4;
         const bin = Math.min(BINS - 1, Math.floor((around / (full + 1)) * BINS));
         bins[bin].push(data[i] - around);
-        levels[bin].push(around);
+        levelSums[bin] += around;
       }
   }
   // Weighted least squares of variance on level, weight = pixels in the bin.
   let sw = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
   for (let b = 0; b < BINS; b++) {
     if (bins[b].length < MIN_BIN_PIXELS) continue;
-    const med = medianOf(bins[b]);
-    const variance = (1.4826 * medianOf(bins[b].map((r) => Math.abs(r - med)))) ** 2 / RESIDUAL_VARIANCE_FACTOR;
-    const level = levels[b].reduce((s, v) => s + v, 0) / levels[b].length;
+    const med = median(bins[b]);
+    const variance = (1.4826 * median(bins[b].map((r) => Math.abs(r - med)))) ** 2 / RESIDUAL_VARIANCE_FACTOR;
+    const level = levelSums[b] / bins[b].length;
     const wgt = bins[b].length;
     sw += wgt; sx += wgt * level; sy += wgt * variance; sxx += wgt * level * level; sxy += wgt * level * variance;
   }
@@ -65,10 +66,4 @@ export function estimateNoiseLevel(frames: readonly Frame[]): NoiseLevel {
   if (slope < 0) return { gainDn: 0, readVarianceDn2: Math.max(0, sy / sw) };
   if (intercept < 0) return { gainDn: Math.max(0, sxy / sxx), readVarianceDn2: 0 };
   return { gainDn: slope, readVarianceDn2: intercept };
-}
-
-function medianOf(values: number[]): number {
-  const s = Float64Array.from(values).sort();
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
