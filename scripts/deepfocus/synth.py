@@ -9,7 +9,8 @@ Image formation, per sample:
      tissue (thresholded 1/f noise), nuclei (textured ellipses), cells (Voronoi membranes +
      nuclei), fibres (random smooth curves), beads (points convolved with a disc), edges
      (piecewise-constant polygons/gratings), lattices (2-D periodic grids, dot and hole arrays),
-     targets (calibration-chart bar groups), grains (large soft-edged spheres); dense or sparse;
+     targets (calibration-chart bar groups), grains (large soft-edged spheres), granular (packed
+     or scattered Voronoi pebbles 3..30 px); dense or sparse;
      or an empty field;
   2. bright-field (absorption: bg * (1 - c*obj)) or dark-field/fluorescence (bg + c*obj) with
      random contrast c (0.1..1, 15 % 0.03..0.1), smooth illumination non-uniformity;
@@ -239,7 +240,8 @@ def src_beads(g, dense):
     count = _ri(g, 200, 3000) if dense else _ri(g, 1, 25)
     ys = torch.rand(count, generator=g) * G
     xs = torch.rand(count, generator=g) * G
-    amps = 0.3 + 0.7 * torch.rand(count, generator=g)
+    # Uniform brightness, or many faint and few bright ones (fluorescent beads, star-like fields).
+    amps = 0.3 + 0.7 * torch.rand(count, generator=g) if _u(g) < 0.5 else torch.rand(count, generator=g) ** _lu(g, 2, 8)
     img = _splat(ys, xs, amps)
     r = _lu(g, 0.3, 4.0)
     img = torch.fft.ifft2(torch.fft.fft2(img) * _disc_otf(r) * torch.exp(-2 * (math.pi * 0.3 * _fr) ** 2)).real
@@ -346,6 +348,42 @@ def src_grains(g, dense):
     return _norm01(obj * (1 + _u(g, 0.1, 0.5) * tex).clamp(min=0))
 
 
+def src_granular(g, dense):
+    """Packed or scattered small particles 3..30 px across (sand, gravel, starch, crystals,
+    granular cytoplasm, dense bacteria): jittered-grid Voronoi pebbles, each with its own
+    brightness, 3-D shading and a side light, separated by dark gaps. Their spectrum is flat up
+    to the particle size, so a disc-like defocus PSF leaves fine ringing across the whole window
+    that the model must not read as focus."""
+    n = max(3, round(G / _lu(g, 3, 30)))  # cells per side, so the pattern stays periodic
+    s = G / n
+    offset = (0.5 + (torch.rand(2, n, n, generator=g) - 0.5) * _u(g, 0.6, 1.0)) * s  # seed inside its cell
+    iy, ix = (_yy / s).floor().long(), (_xx / s).floor().long()
+    d1 = torch.full((G, G), float("inf"))
+    d2 = d1.clone()
+    owner = torch.zeros(G, G, dtype=torch.long)
+    sy, sx = torch.zeros(G, G), torch.zeros(G, G)
+    for oy in (-1, 0, 1):
+        for ox in (-1, 0, 1):
+            cy, cx = torch.remainder(iy + oy, n), torch.remainder(ix + ox, n)
+            py = (iy + oy).float() * s + offset[0, cy, cx]
+            px = (ix + ox).float() * s + offset[1, cy, cx]
+            d = torch.sqrt((_yy - py) ** 2 + (_xx - px) ** 2)
+            closer = d < d1
+            d2 = torch.where(closer, d1, torch.minimum(d2, d))
+            d1 = torch.where(closer, d, d1)
+            owner = torch.where(closer, cy * n + cx, owner)
+            sy, sx = torch.where(closer, py, sy), torch.where(closer, px, sx)
+    level = torch.rand(n * n, generator=g) ** _lu(g, 0.5, 3.0)
+    present = (torch.rand(n * n, generator=g) < (1.0 if dense else _u(g, 0.05, 0.5))).float()
+    body = ((d2 - d1) / _u(g, 0.3, 0.25 * s)).clamp(max=1.0)  # 0 mid-gap, 1 inside a particle
+    shade = (1 - (d1 / (0.75 * s)) ** 2).clamp(min=0) ** _u(g, 0.0, 1.0)
+    light = _u(g, 0, 2 * math.pi)
+    side = 1 + _u(g, 0, 0.6) * torch.tanh(((_xx - sx) * math.cos(light) + (_yy - sy) * math.sin(light)) / s)
+    obj = (level * present)[owner] * body * shade * side
+    tex = _filtered_noise(g, _u(g, 0.0, 1.5), fc=_u(g, 0.1, 0.4))
+    return _norm01((obj * (1 + _u(g, 0, 0.4) * tex)).clamp(min=0))
+
+
 SOURCES = {
     "tissue": src_tissue,
     "nuclei": src_nuclei,
@@ -356,6 +394,7 @@ SOURCES = {
     "lattice": src_lattice,
     "targets": src_targets,
     "grains": src_grains,
+    "granular": src_granular,
 }
 SOURCE_NAMES = tuple(SOURCES)
 
@@ -373,7 +412,12 @@ def make_object(g, kinds=SOURCE_NAMES):
 
 
 # ---------------------------------------------------------------- PSF / OTF
-def otf(g, o: Optics, z_um: float, aberr_scale: float):
+APODISED_FRACTION = 0.35  # of DeepFocus samples; the rest keep a uniform pupil (a hard-rimmed defocus disc)
+
+
+def otf(g, o: Optics, z_um: float, aberr_scale: float, apodised_fraction: float = APODISED_FRACTION):
+    """Pixel-integrated OTF of a scalar pupil with defocus, random low-order aberrations and, for
+    `apodised_fraction` of the draws, a Gaussian apodisation (a defocus disc with a soft rim)."""
     fc = o.na / o.wl * o.px  # pupil cutoff in cycles/pixel
     rho = _fr / fc
     inside = rho <= 1.0
@@ -388,7 +432,7 @@ def otf(g, o: Optics, z_um: float, aberr_scale: float):
         + c[3] * (3 * r**3 - 2 * r) * torch.sin(th)
         + c[4] * (6 * r**4 - 6 * r**2 + 1)
     )
-    apod = torch.exp(-_u(g, 0, 1.5) * r**2) if _u(g) < 0.5 else torch.ones_like(r)
+    apod = torch.exp(-_u(g, 0, 1.5) * r**2) if _u(g) < apodised_fraction else torch.ones_like(r)
     pupil = torch.where(inside, apod * torch.exp(2j * math.pi * (w_def + w_ab)), torch.zeros((), dtype=torch.complex64))
     psf = torch.fft.ifft2(pupil).abs() ** 2
     psf = psf / psf.sum()

@@ -41,8 +41,12 @@ MAX_BLUR_PX = 32.0
 NEAR_BLUR_PX = 3.0
 EMPTY_FRAC = 0.05
 # The sources the shipped refocus model was trained on (synth.py has gained lattices, targets
-# and grains since, for DeepFocus v3); pinned so its documented command regenerates its data.
+# and grains since, for DeepFocus v3, and granular for v4); pinned so its documented command
+# regenerates its data distribution. (Since v4 the beads source also draws power-law
+# brightnesses half the time, so the draws are no longer bit-identical.)
 SOURCES = ("tissue", "nuclei", "cells", "fibres", "beads", "edges")
+# Its pupil apodisation share (DeepFocus v4 lowered synth.py's default to 0.35).
+APODISED_FRACTION = 0.5
 STD_FLOOR_REL = 1e-3  # of full scale
 STD_FLOOR_DN = 0.5
 
@@ -70,10 +74,10 @@ def sample_pair(g, kinds=SOURCES, optics=None, r_def=None):
     bright, bg, sig, illum = synth.scene(g, obj)
     aberr = _u(g, 0, 0.12) if _u(g) < 0.7 else 0.0
     state = g.get_state()
-    ot = synth.otf(g, o, z, aberr)
+    ot = synth.otf(g, o, z, aberr, APODISED_FRACTION)
     g0 = torch.Generator()
     g0.set_state(state)
-    ot0 = synth.otf(g0, o, 0.0, aberr)  # same aberration and apodisation draws, in focus
+    ot0 = synth.otf(g0, o, 0.0, aberr, APODISED_FRACTION)  # same aberration and apodisation draws, in focus
     spec = torch.fft.fft2(sig)
     clean = (bg * illum + torch.fft.ifft2(spec * ot).real * illum).clamp(min=0)
     clean0 = (bg * illum + torch.fft.ifft2(spec * ot0).real * illum).clamp(min=0)

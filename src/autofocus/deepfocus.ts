@@ -173,6 +173,18 @@ export async function finish(run: DeepFocusRun, match: FieldMatch, method: strin
       `the estimate z=${targetUm.toFixed(2)} µm is not where the images are sharpest: ${ctx.sharpness?.id} rates the image at z=${sharper.zUm.toFixed(1)} µm ${sharper.percent.toFixed(0)} % sharper than the one nearest the estimate (${where})`,
       "out-of-range",
     );
+  const twin = equallySharpElsewhere(run, targetUm);
+  if (twin)
+    throw new FocusNotFoundError(
+      `the estimate z=${targetUm.toFixed(2)} µm is not distinguishable from z=${twin.zUm.toFixed(1)} µm: DeepFocus and ${ctx.sharpness?.id} rate the image there as sharp as the images near the estimate, or sharper (a periodic sample reads as focused over several DOF) (${where})`,
+      "out-of-range",
+    );
+  const blurred = blurredAtEstimate(run, targetUm);
+  if (blurred)
+    throw new FocusNotFoundError(
+      `DeepFocus reads ${blurred.b.toFixed(1)} px at z=${blurred.zUm.toFixed(1)} µm, ${blurred.ratio.toFixed(1)}× what the calibration expects that close to the estimate z=${targetUm.toFixed(2)} µm: its images lie on a flat stretch of the curve far from focus (${where})`,
+      "out-of-range",
+    );
   const { minUm, maxUm } = ctx.stage.options;
   if (!(targetUm >= minUm && targetUm <= maxUm))
     throw new FocusNotFoundError(`estimated focus z=${targetUm.toFixed(2)} µm lies outside the stage's soft limits [${minUm}, ${maxUm}] µm`, "out-of-range");
@@ -199,21 +211,78 @@ export async function finish(run: DeepFocusRun, match: FieldMatch, method: strin
  * NOT_SHARP_FLOOR_RATIO × the calibration curve's floor `floorB`); else null. A DeepFocus match
  * that lands there bracketed noise: a dense fine texture far out of focus reads "almost sharp"
  * to DeepFocus everywhere, and a triple there can have its lowest score in the middle by
- * chance, while a gradient metric still ranks the images. (Near the DeepFocus floor the
- * cross-check does not overrule: a few DOF out a gradient metric can peak falsely.)
+ * chance, while a gradient metric still ranks the images. (Near the DeepFocus floor this lead
+ * does not overrule: a few DOF out a gradient metric can peak falsely; see
+ * `equallySharpElsewhere` for what does.)
  */
 function sharperElsewhere(trace: readonly TracePoint[], targetUm: number, floorB: number): { zUm: number; percent: number } | null {
   const scored = trace.filter((p) => Number.isFinite(p.sharpness));
   if (scored.length < 2) return null;
   const nearest = scored.reduce((a, b) => (Math.abs(b.zUm - targetUm) < Math.abs(a.zUm - targetUm) ? b : a));
-  if (!(nearest.score > NOT_SHARP_FLOOR_RATIO * floorB)) return null;
   const sharpest = scored.reduce((a, b) => (b.sharpness! > a.sharpness! ? b : a));
+  if (nearest.score <= NOT_SHARP_FLOOR_RATIO * floorB) return null;
   const logRatio = Math.log(sharpest.sharpness! / nearest.sharpness!);
   return logRatio >= DECISIVE_LOG_RATIO ? { zUm: sharpest.zUm, percent: 100 * (Math.exp(logRatio) - 1) } : null;
 }
 
 /** DeepFocus reads an image this many times its calibration floor or more: not in focus (see `sharperElsewhere`). */
 const NOT_SHARP_FLOOR_RATIO = 2;
+
+/**
+ * An image that makes the estimate `targetUm` doubtful, else null:
+ * - one at least FWHM/4 from it that DeepFocus reads at most SAME_BLUR_LOG_RATIO blurrier, and
+ *   the cross-check metric not decisively (DECISIVE_LOG_RATIO) less sharp, than the image
+ *   nearest the estimate: the run cannot tell which of the two is nearer focus;
+ * - one farther than FWHM/8 from it that DeepFocus reads as sharp (within SAME_BLUR_LOG_RATIO
+ *   of the nearest image) and the cross-check decisively sharper than every image within
+ *   FWHM/8 of it: focus is more likely there.
+ * Only when an image lies within FWHM/8 of the estimate. A periodic sample reads as focused to DeepFocus over several DOF and its gradient metric
+ * peaks at each contrast reversal there, so a refinement triple can bracket a false focus; at
+ * true focus the images near the estimate are far sharper to the gradient metric than any
+ * image that far away.
+ */
+function equallySharpElsewhere(run: DeepFocusRun, targetUm: number): TracePoint | null {
+  const scored = run.trace.filter((p) => Number.isFinite(p.score) && Number.isFinite(p.sharpness) && p.sharpness! > 0);
+  if (scored.length < 2) return null;
+  const distance = (p: TracePoint): number => Math.abs(p.zUm - targetUm);
+  const nearest = scored.reduce((a, b) => (distance(b) < distance(a) ? b : a));
+  const nearUm = run.profile.fwhmUm / 8;
+  // Without an image near the estimate (3-image runs, tracking) there is nothing to compare.
+  if (distance(nearest) > nearUm) return null;
+  const near = scored.filter((p) => distance(p) <= nearUm);
+  const bestNearSharpness = Math.max(nearest.sharpness!, ...near.map((p) => p.sharpness!));
+  const logSharpness = (p: TracePoint, ref: number): number => Math.log(p.sharpness! / ref);
+  const asSharpToDeepFocus = (p: TracePoint): boolean => Math.log(p.score / nearest.score) <= SAME_BLUR_LOG_RATIO;
+  return (
+    scored.find(
+      (p) =>
+        asSharpToDeepFocus(p) &&
+        ((distance(p) >= 2 * nearUm && logSharpness(p, nearest.sharpness!) > -DECISIVE_LOG_RATIO) || (distance(p) > nearUm && logSharpness(p, bestNearSharpness) >= DECISIVE_LOG_RATIO)),
+    ) ?? null
+  );
+}
+
+/** DeepFocus readings within this log ratio (25 %) are "about as sharp" (see `equallySharpElsewhere`). */
+const SAME_BLUR_LOG_RATIO = Math.log(1.25);
+
+/**
+ * The image nearest `targetUm` when DeepFocus reads it more than BLURRED_RATIO × what the
+ * calibration curve gives at its distance from the estimate (at least the curve's floor); else
+ * null. The DeepFocus premise is that every sample reads about the calibration's floor at focus;
+ * an estimate whose nearest image reads several times that came from a flat stretch far out
+ * (a dense texture that saturates at a mid-range reading), where a triple can bracket noise.
+ */
+function blurredAtEstimate(run: DeepFocusRun, targetUm: number): { zUm: number; b: number; ratio: number } | null {
+  const scored = run.trace.filter((p) => Number.isFinite(p.score));
+  if (scored.length === 0) return null;
+  const nearest = scored.reduce((a, b) => (Math.abs(b.zUm - targetUm) < Math.abs(a.zUm - targetUm) ? b : a));
+  const expected = Math.max(curveAt(run.curve, nearest.zUm - targetUm), Math.min(...run.curve.b));
+  const ratio = nearest.score / expected;
+  return ratio > BLURRED_RATIO ? { zUm: nearest.zUm, b: nearest.score, ratio } : null;
+}
+
+/** See `blurredAtEstimate`: samples' in-focus readings differ from the calibration sample's by up to about 2×. */
+const BLURRED_RATIO = 3;
 
 function outOfRangeReason(match: FieldMatch): string {
   switch (match.problem) {

@@ -101,7 +101,8 @@ describe("DeepFocus on finely sampled optics (binning)", () => {
     expect([auto.binning, full.binning]).toEqual([2, 1]);
     const at = (r: typeof auto, zUm: number) => r.planes.find((p) => p.zUm === zUm)?.score as number;
     expect(at(auto, 14)).toBeGreaterThan(at(auto, 10)); // still rising 13 DOF out
-    expect(at(full, 14)).toBeLessThan(at(full, 8)); // the full-resolution window has turned down
+    const full14 = at(full, 14) as number | null;
+    expect(full14 === null || full14 < at(full, 8), `full resolution at 14 µm: ${full14}`).toBe(true); // the full-resolution window has turned down or sees no texture
     expect(Math.abs(at(auto, 0) - at(full, 0))).toBeLessThan(3); // same unit (camera px) in focus
     expect((await scoreJson("--metric", "tenengrad")).binning).toBe(1);
 

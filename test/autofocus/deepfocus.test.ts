@@ -296,7 +296,7 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
     expect(await attempt(7, 60, [60, 20, 100], 3)).toBe(refusal.message);
   });
 
-  it("an answer where DeepFocus reads far from focus is refused when Tenengrad rates another image ≥ 10 % sharper; near the DeepFocus floor Tenengrad does not overrule", async () => {
+  it("an answer where DeepFocus reads far from focus is refused (Tenengrad rates another image ≥ 10 % sharper, or nothing sharper was taken); near the DeepFocus floor, an image elsewhere that both metrics rate as sharp or sharper does", async () => {
     const answerAt = async (curve: { saturatesAtUm?: number; flatWithinUm?: number }, zsUm: number[], targetUm: number) => {
       await rig?.devices.stop();
       rig = await simulatedRig({ focusUm: 7 }, curve);
@@ -310,9 +310,15 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
     const refused = await answerAt({ saturatesAtUm: 10 }, [64, 60, 68, 30], 64);
     expect(refused).toMatchObject({ reason: "out-of-range", message: expect.stringMatching(/not where the images are sharpest: tenengrad rates the image at z=30\.0 µm \d+ % sharper/) });
     expect(rig!.devices.stage.positionUm()).toBe(64);
-    // DeepFocus at its floor there (a curve flat for ±40 µm): the cross-check may be the one that is wrong, so the answer stands.
-    const kept = await answerAt({ flatWithinUm: 40 }, [44, 40, 48, 12], 44);
+    // The same texture with no sharper image taken: the answer's nearest image reads 3.5× the calibration's floor — a flat stretch, not focus.
+    const flat = await answerAt({ saturatesAtUm: 10 }, [64, 60, 68], 64);
+    expect(flat).toMatchObject({ reason: "out-of-range", message: expect.stringMatching(/^DeepFocus reads [\d.]+ px at z=64\.0 µm, [\d.]+× what the calibration expects .* a flat stretch of the curve far from focus/) });
+    // DeepFocus at its floor there (a curve flat for ±40 µm) with only nearby images: a modest Tenengrad lead may be a false one, so the answer stands…
+    const kept = await answerAt({ flatWithinUm: 40 }, [44, 40, 48, 36], 44);
     expect(kept).toMatchObject({ method: "deepfocus", finalUm: 44 });
+    // …but an image far off that DeepFocus reads as sharp and Tenengrad sharper makes it a guess (a periodic sample's false focus).
+    const overruled = await answerAt({ flatWithinUm: 40 }, [44, 40, 48, 12], 44);
+    expect(overruled).toMatchObject({ reason: "out-of-range", message: expect.stringMatching(/^the estimate z=44\.00 µm is not distinguishable from z=12\.0 µm/) });
   });
 
   it("cancellation mid-run stops with CanceledError and leaves a consistent stage", async () => {
