@@ -165,7 +165,7 @@ export async function finish(run: DeepFocusRun, match: FieldMatch, method: strin
   const n = trace.length;
   const where = `${n} images at ${trace.map((p) => p.zUm.toFixed(1)).join(", ")} µm`;
   if (match.problem === "no-texture") throw new FocusNotFoundError(`no valid tile in ${where}: the field is empty or featureless`, "no-texture");
-  if (match.problem !== null || match.shiftUm === null) throw new FocusNotFoundError(`focus lies outside the calibrated capture range: ${outOfRangeReason(match)} (${where})`, "out-of-range");
+  if (match.problem !== null || match.shiftUm === null) throw new FocusNotFoundError(notFoundInCaptureRange(run.profile, match, where), "out-of-range");
   const targetUm = match.shiftUm;
   const sharper = sharperElsewhere(trace, targetUm, Math.min(...run.curve.b));
   if (sharper)
@@ -283,6 +283,20 @@ function blurredAtEstimate(run: DeepFocusRun, targetUm: number): { zUm: number; 
 
 /** See `blurredAtEstimate`: samples' in-focus readings differ from the calibration sample's by up to about 2×. */
 const BLURRED_RATIO = 3;
+
+/**
+ * The refusal when the images do not pin a shift. A run cannot tell focus beyond the calibrated
+ * capture range from a sample that reads flat to DeepFocus where the images are (dense or
+ * sparse fields far out, a periodic sample near focus), so the message names both and what the
+ * user can do.
+ */
+function notFoundInCaptureRange(profile: CalibrationProfile, match: FieldMatch, where: string): string {
+  const range = profile.captureRangeUm === undefined ? "" : ` (±${profile.captureRangeUm.toFixed(1)} µm)`;
+  return (
+    `no focus found within the calibrated capture range${range}: ${outOfRangeReason(match)} (${where}). ` +
+    "Focus lies beyond that range, or this sample reads too flat to DeepFocus there; more images or a classical metric may find it"
+  );
+}
 
 function outOfRangeReason(match: FieldMatch): string {
   switch (match.problem) {

@@ -255,7 +255,7 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
     await rig.devices.stage.moveTo(0);
     const err = await deepfocusAutofocus(rig.ctx, profile, { maxImages: 3 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FocusNotFoundError);
-    expect(err).toMatchObject({ reason: "out-of-range", message: expect.stringMatching(/outside the calibrated capture range/) });
+    expect(err).toMatchObject({ reason: "out-of-range", message: expect.stringMatching(/no focus found within the calibrated capture range.*Focus lies beyond that range/) });
     expect(rig.devices.stage.positionUm()).toBe(0);
   });
 
@@ -265,7 +265,7 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
     await rig.devices.stage.moveTo(60);
     const run = startRun(rig.ctx, profile, { maxImages: 15 });
     for (const zUm of [60, 20, 100, 80, 40]) await probe(run.ctx, run.trace, run.t0Ms, zUm);
-    const refusal = new FocusNotFoundError("focus lies outside the calibrated capture range: …", "out-of-range");
+    const refusal = new FocusNotFoundError("no focus found within the calibrated capture range: …", "out-of-range");
     const r = await guarded(run, () => sharpnessFallback(run, refusal));
     expect(r.fallback).toEqual({ metric: "tenengrad", reason: refusal.message });
     expect(Math.abs(rig.microscope.defocusUm()), `→ ${r.finalUm} in ${r.images} images`).toBeLessThan(0.3);
@@ -277,7 +277,7 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
   });
 
   it("fallback does not guess: too few images, sharpest at the stage limit, or out of budget → the DeepFocus refusal with what it found, stage back at the start", async () => {
-    const refusal = new FocusNotFoundError("focus lies outside the calibrated capture range: …", "out-of-range");
+    const refusal = new FocusNotFoundError("no focus found within the calibrated capture range: …", "out-of-range");
     const attempt = async (focusUm: number, startUm: number, zsUm: number[], maxImages: number) => {
       await rig?.devices.stop();
       rig = await simulatedRig({ focusUm }, { saturatesAtUm: 10 });
@@ -290,7 +290,7 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
       expect(err).toMatchObject({ reason: "out-of-range" });
       return (err as Error).message;
     };
-    expect(await attempt(7, 60, [60, 20, 100], 15)).toMatch(/^focus lies outside .*; tenengrad on the same images has too few images \(4\)/);
+    expect(await attempt(7, 60, [60, 20, 100], 15)).toMatch(/^no focus found within .*; tenengrad on the same images has too few images \(4\)/);
     expect(await attempt(560, 380, [380, 340, 420, 400, 360], 20)).toMatch(/; tenengrad on the same images is sharpest at the stage limit$/);
     expect(await attempt(7, 60, [60, 20, 100, 80, 40], 7)).toMatch(/; tenengrad on the same images (found no bracket|peaked near .* but no image triple there confirmed focus) within the budget of 7 images$/);
     expect(await attempt(7, 60, [60, 20, 100], 3)).toBe(refusal.message);
