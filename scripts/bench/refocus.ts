@@ -14,6 +14,7 @@ import { createNetRefocuser, SHIPPED_REFOCUS_MODELS, type NetRefocuser } from ".
 import { airyRadiusPx } from "../../src/refocus/psf.js";
 import { psnr, ssim } from "../../src/refocus/quality.js";
 import { RlRefocuser } from "../../src/refocus/rl.js";
+import { linearOracle } from "./linear-oracle.js";
 import { mean } from "./table.js";
 
 /**
@@ -32,7 +33,10 @@ import { mean } from "./table.js";
  *   RL DeepFocus    Richardson–Lucy, 10 iterations, TV 0.002, per-tile blur from the shipped
  *                   DeepFocus INT8 model (the issue's baseline);
  *   RL known blur   the same RL given the true blur radius b = √(r_def² + r_Airy²) (an oracle:
- *                   the best this baseline can do with a disc PSF).
+ *                   the best this baseline can do with a disc PSF);
+ *   linear oracle   the best linear shift-invariant filter for each pair, fitted with its truth
+ *                   (linear-oracle.ts): what exact knowledge of PSF, signal and noise spectra
+ *                   could reach by deconvolution, an upper bound, not a method.
  * Time per megapixel: a 2048×1536 frame (4×4 mirror tiling of a held-out frame at 2 DOF) for
  * the network, 1024×768 for RL (DeepFocus estimation included); median of `timingRuns`.
  */
@@ -62,7 +66,7 @@ export interface RefocusBenchOptions {
 
 interface Method {
   name: string;
-  run(frame: Frame, trueBlurPx: number): Promise<Frame>;
+  run(frame: Frame, trueBlurPx: number, truth: Float64Array): Promise<Frame>;
 }
 
 export async function benchRefocus(opts: RefocusBenchOptions = {}): Promise<void> {
@@ -116,6 +120,7 @@ export async function benchRefocus(opts: RefocusBenchOptions = {}): Promise<void
     ...nets.map(({ name, net }) => ({ name, run: async (f: Frame) => (await net.refocus(f)).frame })),
     ...(dfError ? [] : [{ name: "RL DeepFocus", run: async (f: Frame) => (await rlDf.refocus(f)).frame }]),
     { name: "RL known blur", run: async (f: Frame, b: number) => (await new RlRefocuser({ blur: fixedBlur(b), airyPx }).refocus(f)).frame },
+    { name: "linear oracle", run: async (f: Frame, _b: number, truth: Float64Array) => linearOracle(f, truth) },
   ];
 
   // Pairs
@@ -144,7 +149,7 @@ export async function benchRefocus(opts: RefocusBenchOptions = {}): Promise<void
           currentK = k;
           currentBlur = blurOf(zUm);
           const outs = [frame];
-          for (const m of methods) outs.push(await m.run(frame, blurOf(zUm)));
+          for (const m of methods) outs.push(await m.run(frame, blurOf(zUm), truth));
           rows.push({ k, psf: psfModels[pi], texture, psnr: outs.map((o) => psnr(o.data, truth)), ssim: outs.map((o) => ssim(o.data, truth, width, height)) });
           if (++pairs % 24 === 0) log(`refocus bench: ${pairs}/${total} pairs (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
         }
