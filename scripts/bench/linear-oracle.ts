@@ -1,6 +1,7 @@
 import type { Frame } from "../../src/hardware/camera/types.js";
 import { extractMirrored } from "../../src/image/mirrored.js";
 import { nextPow2, RealFft2d } from "../../src/optics/fft2d.js";
+import { toFrame } from "../../src/refocus/normalise.js";
 
 /** Radial frequency rings of the oracle filter (0 … √2·Nyquist). */
 const RINGS = 256;
@@ -13,8 +14,8 @@ const RINGS = 256;
  * Both images are mirror-extended onto one power-of-two grid (frame centred, so the grid's
  * wrap-around seam lies away from the frame), and per ring of radial frequency the filter is
  * H = Re Σ T·conj(I) / Σ |I|² (least squares over the ring's coefficients). The output is
- * IFT(H·I) cropped to the frame, rounded and clipped to the input's bit depth like every other
- * method's output.
+ * IFT(H·I) cropped to the frame, rounded and clipped to the input's bit depth by `toFrame`, like
+ * every other method's output.
  */
 export function linearOracle(input: Frame, truth: ArrayLike<number>): Frame {
   const { width, height } = input;
@@ -50,9 +51,7 @@ export function linearOracle(input: Frame, truth: ArrayLike<number>): Frame {
     I[2 * i + 1] *= h;
   }
   const image = fft.inverse(I, { overwriteInput: true, firstRow: -y0, rowCount: height });
-  const maxDn = 2 ** input.bitDepth - 1;
-  const data = input.bitDepth > 8 ? new Uint16Array(width * height) : new Uint8Array(width * height);
-  for (let y = 0; y < height; y++)
-    for (let x = 0; x < width; x++) data[y * width + x] = Math.min(maxDn, Math.max(0, Math.round(image[(y - y0) * gw + x - x0])));
-  return { ...input, data };
+  const cropped = new Float64Array(width * height);
+  for (let y = 0; y < height; y++) cropped.set(image.subarray((y - y0) * gw - x0, (y - y0) * gw - x0 + width), y * width);
+  return toFrame(cropped, input);
 }
