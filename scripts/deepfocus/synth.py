@@ -466,10 +466,10 @@ class Camera(NamedTuple):
     electrons_mean: float  # mean expected electrons over the frame
 
 
-def camera(g, clean, ref):
+def camera(g, clean, ref, peak_e_max=30000.0):
     """Photon + read noise, gain, black level and quantisation of a noise-free image whose value
-    `ref` maps to the drawn peak electron count."""
-    peak_e = _lu(g, 150, 30000) if _u(g) < 0.85 else _lu(g, 20, 150)
+    `ref` maps to the drawn peak electron count (log-uniform up to `peak_e_max`)."""
+    peak_e = _lu(g, 150, peak_e_max) if _u(g) < 0.85 else _lu(g, 20, 150)
     read_e = _lu(g, 0.5, 15)
     bits = (8, 10, 12, 16)[_ri(g, 0, 3)]
     full = 2**bits - 1

@@ -105,7 +105,7 @@ def main():
             group["lr"] = lr
         x, y = batch(xs, ys, cfg["batch"], cfg["crop"], g)
         model.train()
-        loss, l1, ss = loss_fn(model(x), y)
+        loss, l1, ss = loss_fn(model(x), y, x)
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -115,7 +115,7 @@ def main():
         step += 1
         if step % 100 == 0:
             el = time.time() - t1
-            print(f"step {step} {el/60:.1f} min lr {lr:.2e} l1 {run_l1:.4f} ssim {run_ss:.4f} ({step*cfg['batch']/el:.1f} crops/s)", flush=True)
+            print(f"step {step} {el/60:.1f} min lr {lr:.2e} l1/l1_in {run_l1:.4f} ssim {run_ss:.4f} ({step*cfg['batch']/el:.1f} crops/s)", flush=True)
         if step % 1000 == 0:
             torch.save({"state": model.state_dict(), "widths": cfg["widths"], "step": step}, ckpt)
     t_train = time.time() - t1
