@@ -95,7 +95,7 @@ def main():
     g = torch.Generator().manual_seed(a.seed)
     t1 = time.time()
     step, warm = 0, max(1, min(300, cfg["steps"] // 30))
-    run_l1 = run_ss = 0.0
+    run_l1_ratio = run_ss = 0.0
     ckpt = os.path.join(a.out, "checkpoint.pt")
     while True:
         progress, lr = training.schedule(cfg, step, time.time() - t1, warm)
@@ -105,17 +105,17 @@ def main():
             group["lr"] = lr
         x, y = batch(xs, ys, cfg["batch"], cfg["crop"], g)
         model.train()
-        loss, l1, ss = loss_fn(model(x), y, x)
+        loss, l1_ratio, ss = loss_fn(model(x), y, x)
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
-        run_l1 = 0.98 * run_l1 + 0.02 * float(l1)
+        run_l1_ratio = 0.98 * run_l1_ratio + 0.02 * float(l1_ratio)
         run_ss = 0.98 * run_ss + 0.02 * float(ss)
         step += 1
         if step % 100 == 0:
             el = time.time() - t1
-            print(f"step {step} {el/60:.1f} min lr {lr:.2e} l1/l1_in {run_l1:.4f} ssim {run_ss:.4f} ({step*cfg['batch']/el:.1f} crops/s)", flush=True)
+            print(f"step {step} {el/60:.1f} min lr {lr:.2e} l1/l1_in {run_l1_ratio:.4f} ssim {run_ss:.4f} ({step*cfg['batch']/el:.1f} crops/s)", flush=True)
         if step % 1000 == 0:
             torch.save({"state": model.state_dict(), "widths": cfg["widths"], "step": step}, ckpt)
     t_train = time.time() - t1
