@@ -1,5 +1,6 @@
 import { configSchema, type ObjectiveConfig, type SimulatedCameraConfig } from "../../src/config/schema.js";
 import { createClassicalScorer } from "../../src/focus/classical-scorer.js";
+import { SpectralDefocusModel, SpectralDefocusScorer } from "../../src/focus/spectral-defocus.js";
 import { median } from "../../src/focus/stats.js";
 import { CLASSICAL_METRIC_IDS, type ClassicalMetricId, type FocusScorer, type Roi } from "../../src/focus/types.js";
 import type { Frame } from "../../src/hardware/camera/types.js";
@@ -65,6 +66,8 @@ export interface InvarianceOptions {
   deepfocusModels?: readonly string[];
   /** Classical metrics. Default all eight. */
   metrics?: readonly ClassicalMetricId[];
+  /** Also score with the spectral defocus estimate (src/focus/spectral-defocus.ts). Default true. */
+  spectral?: boolean;
   /**
    * onnxruntime intra-op threads. Default 1: the benchmark alternates JS rendering with small
    * inference runs, and an idle intra-op pool spin-waits on the cores the renderer needs.
@@ -135,6 +138,8 @@ interface ScorerEntry {
   name: string;
   scorer: FocusScorer;
   deepfocus: boolean;
+  /** What a frame scored NaN (no signal) counts as, for scorers other than DeepFocus. */
+  noSignalScore?: number;
 }
 
 export async function benchInvariance(opts: InvarianceOptions = {}): Promise<InvarianceResult> {
@@ -174,6 +179,11 @@ export async function benchInvariance(opts: InvarianceOptions = {}): Promise<Inv
       missing.push(`deepfocus ${m}: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
+  if (opts.spectral ?? true) {
+    const model = new SpectralDefocusModel({ objective, samplePixelUm: camera.pixelSizeUm / objective.magnification });
+    // A frame with no signal above the noise reads as the largest |z| the model tries: it is at least that blurred.
+    scorers.push({ name: "spectral", scorer: new SpectralDefocusScorer(model), deepfocus: false, noSignalScore: model.zUm[model.zUm.length - 1] });
+  }
   for (const id of opts.metrics ?? CLASSICAL_METRIC_IDS) scorers.push({ name: id, scorer: createClassicalScorer(id), deepfocus: false });
 
   // Stacks
@@ -203,6 +213,9 @@ export async function benchInvariance(opts: InvarianceOptions = {}): Promise<Inv
             noValid[k]++;
             v = median(r.tiles); // no valid tile: fall back to the median of all tiles
           }
+        } else if (!Number.isFinite(v)) {
+          noValid[k]++;
+          v = entry.noSignalScore ?? Number.NaN;
         }
         scores[k][ci][zi] = v;
       }
@@ -233,12 +246,14 @@ export async function benchInvariance(opts: InvarianceOptions = {}): Promise<Inv
     const capture = captureRange(zs, nFull, dof);
     const notes: string[] = [];
     if (psfModels.length > 1) notes.push(`SD ${psfModels.map((p) => `${p} ${sdByPsf[p].toFixed(3)}`).join(", ")}`);
+    if (textures.length > 1) notes.push(`by texture ${textures.map((t) => `${t} ${sdByTexture[t].toFixed(3)}`).join(", ")}`);
     if (entry.deepfocus) {
       const [bad, all] = invalidTiles[k];
       notes.push(`invalid tiles ${((100 * bad) / Math.max(1, all)).toFixed(1)} %`);
       if (noValid[k]) notes.push(`${noValid[k]} frames with no valid tile (median of all tiles used)`);
       notes.push(`sha ${models[entry.name].sha256.slice(0, 12)}`);
-    } else notes.push("higher-is-sharper, negated");
+    } else if (entry.scorer.higherIsSharper) notes.push("higher-is-sharper, negated");
+    else notes.push(`estimated |z| in µm${noValid[k] ? `; ${noValid[k]} frames with no signal above noise (read as ${entry.noSignalScore?.toFixed(0)} µm)` : ""}`);
     return {
       score: entry.name,
       higherIsSharper: entry.scorer.higherIsSharper,

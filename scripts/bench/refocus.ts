@@ -14,6 +14,9 @@ import { createNetRefocuser, SHIPPED_REFOCUS_MODELS, type NetRefocuser } from ".
 import { airyRadiusPx } from "../../src/refocus/psf.js";
 import { psnr, ssim } from "../../src/refocus/quality.js";
 import { RlRefocuser } from "../../src/refocus/rl.js";
+import { WienerRefocuser } from "../../src/refocus/wiener.js";
+import { AutoRefocuser } from "../../src/refocus/auto.js";
+import { SpectralDefocusModel } from "../../src/focus/spectral-defocus.js";
 import { linearOracle } from "./linear-oracle.js";
 import { mean } from "./table.js";
 
@@ -34,11 +37,17 @@ import { mean } from "./table.js";
  *                   DeepFocus INT8 model (the issue's baseline);
  *   RL known blur   the same RL given the true blur radius b = √(r_def² + r_Airy²) (an oracle:
  *                   the best this baseline can do with a disc PSF);
+ *   Wiener          blind Wiener deconvolution with the configured objective's pupil, |z| and the
+ *                   signal and noise spectra estimated per tile from the frame itself
+ *                   (src/refocus/wiener.ts, src/focus/spectral-defocus.ts);
+ *   auto            net fp32 when the frame's spectral estimate is within one DOF, Wiener beyond
+ *                   (src/refocus/auto.ts);
  *   linear oracle   the best linear shift-invariant filter for each pair, fitted with its truth
  *                   (linear-oracle.ts): what exact knowledge of PSF, signal and noise spectra
  *                   could reach by deconvolution, an upper bound, not a method.
  * Time per megapixel: a 2048×1536 frame (4×4 mirror tiling of a held-out frame at 2 DOF) for
- * the network, 1024×768 for RL (DeepFocus estimation included); median of `timingRuns`.
+ * the network and Wiener (single-threaded JS: one row), 1024×768 for RL (DeepFocus estimation
+ * included); median of `timingRuns`.
  */
 
 export const DOFS = [0.25, 0.5, 0.75, 1.25, 1.5, 1.75, 2.25, 2.5, 2.75, 3.5, 4.5] as const;
@@ -116,10 +125,16 @@ export async function benchRefocus(opts: RefocusBenchOptions = {}): Promise<void
   let currentK = 0;
   let currentBlur = 0;
   const rlDf = new RlRefocuser({ blur: recording, airyPx });
+  const spectral = new SpectralDefocusModel({ objective, samplePixelUm: pixelUm });
+  const wiener = new WienerRefocuser({ model: spectral });
+  // Shares the fp32 network with its own row (closed with the others below, not through auto).
+  const auto = nets.length ? new AutoRefocuser({ net: nets[0].net, wiener, model: spectral, handoverUm: dof }) : null;
   const methods: Method[] = [
     ...nets.map(({ name, net }) => ({ name, run: async (f: Frame) => (await net.refocus(f)).frame })),
     ...(dfError ? [] : [{ name: "RL DeepFocus", run: async (f: Frame) => (await rlDf.refocus(f)).frame }]),
     { name: "RL known blur", run: async (f: Frame, b: number) => (await new RlRefocuser({ blur: fixedBlur(b), airyPx }).refocus(f)).frame },
+    { name: "Wiener", run: async (f: Frame) => (await wiener.refocus(f)).frame },
+    ...(auto ? [{ name: "auto", run: async (f: Frame) => (await auto.refocus(f)).frame }] : []),
     { name: "linear oracle", run: async (f: Frame, _b: number, truth: Float64Array) => linearOracle(f, truth) },
   ];
 
@@ -163,32 +178,29 @@ export async function benchRefocus(opts: RefocusBenchOptions = {}): Promise<void
   const big = mirrorTile(rows.length ? await renderAt(imaging, models[0], textures[0], 2 * dof, camera) : null, 4);
   const mid = mirrorTile(big, 0.5);
   const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  /** One timing row: the median of `runs` refocuses of `frame`, in s per megapixel. */
+  const timeRow = async (name: string, threads: number, refocuser: { refocus(f: Frame): Promise<{ info: { durationMs: number; tiles: number } }> }, frame: Frame) => {
+    const ms: number[] = [];
+    let tiles = 0;
+    for (let r = 0; r < runs; r++) {
+      const res = await refocuser.refocus(frame);
+      ms.push(res.info.durationMs);
+      tiles = res.info.tiles;
+    }
+    timing.push([name, threads, `${frame.width}×${frame.height}`, tiles, median(ms) / 1000 / ((frame.width * frame.height) / 1e6)]);
+  };
   for (const t of opts.timingThreads ?? [1, 2]) {
     for (const precision of ["fp32", "int8"] as const) {
       if (!existsSync(SHIPPED_REFOCUS_MODELS[precision])) continue;
       const net = await createNetRefocuser({ model: precision, executionProviders: ["cpu"], threads: t });
-      const ms: number[] = [];
-      let tiles = 0;
-      for (let r = 0; r < runs; r++) {
-        const res = await net.refocus(big);
-        ms.push(res.info.durationMs);
-        tiles = res.info.tiles;
-      }
-      timing.push([`net ${precision}`, t, `${big.width}×${big.height}`, tiles, median(ms) / 1000 / ((big.width * big.height) / 1e6)]);
+      await timeRow(`net ${precision}`, t, net, big);
       await net.close();
     }
     const df = dfError ? null : await createDeepFocusScorer({ model: "int8", executionProviders: ["cpu"], threads: t, warmupWindows: 1 });
-    const rl = new RlRefocuser({ blur: df ? deepfocusBlurEstimator(df) : fixedBlur(blurOf(2 * dof)), airyPx });
-    const ms: number[] = [];
-    let tiles = 0;
-    for (let r = 0; r < runs; r++) {
-      const res = await rl.refocus(mid);
-      ms.push(res.info.durationMs);
-      tiles = res.info.tiles;
-    }
-    timing.push([df ? "RL DeepFocus" : "RL known blur", t, `${mid.width}×${mid.height}`, tiles, median(ms) / 1000 / ((mid.width * mid.height) / 1e6)]);
+    await timeRow(df ? "RL DeepFocus" : "RL known blur", t, new RlRefocuser({ blur: df ? deepfocusBlurEstimator(df) : fixedBlur(blurOf(2 * dof)), airyPx }), mid);
     await df?.close();
   }
+  await timeRow("Wiener", 1, wiener, big);
   for (const { net } of nets) await net.close();
   await deepfocus.close();
 
@@ -202,16 +214,18 @@ export async function benchRefocus(opts: RefocusBenchOptions = {}): Promise<void
       `DOF ${dof.toFixed(2)} µm = ${(dof * defocusPxPerUm).toFixed(1)} px of defocus blur radius, Airy radius ${airyPx.toFixed(2)} px; ${width}×${height} ${camera.bitDepth}-bit frames with shot + read noise. ` +
       `Truth: the noise-free in-focus frame (same PSF model, DN units). PSNR peak = truth max − min. Mean over pairs in each bin of |z|/DOF.`,
   );
+  /** Columns (into `names`) whose PSNR gain over the input gets its own column: the first network, Wiener and auto. */
+  const gainColumns = [...(nets.length ? [1] : []), ...["Wiener", "auto"].map((n) => names.indexOf(n)).filter((i) => i >= 0)];
   const binRows = (metric: "psnr" | "ssim", digits: number) =>
     BINS.flatMap(([label, lo, hi]) => {
       const sel = rows.filter((r) => (lo === 0 && hi === 0 ? r.k === 0 : r.k >= lo && r.k < hi));
       if (!sel.length) return [];
       const m = names.map((_, i) => mean(sel.map((r) => r[metric][i])));
-      const gain = metric === "psnr" && nets.length ? ` | ${(m[1] - m[0]) >= 0 ? "+" : ""}${(m[1] - m[0]).toFixed(2)}` : "";
+      const gain = metric === "psnr" ? gainColumns.map((c) => ` | ${(m[c] - m[0]) >= 0 ? "+" : ""}${(m[c] - m[0]).toFixed(2)}`).join("") : "";
       return [`| ${label} | ${sel.length} | ${m.map((v) => v.toFixed(digits)).join(" | ")}${gain} |`];
     });
   w("");
-  const psnrHeader = ["|z| (DOF)", "pairs", ...names.map((n) => `${n} PSNR dB`), ...(nets.length ? [`${nets[0].name} gain dB`] : [])];
+  const psnrHeader = ["|z| (DOF)", "pairs", ...names.map((n) => `${n} PSNR dB`), ...gainColumns.map((c) => `${names[c]} gain dB`)];
   w(`| ${psnrHeader.join(" | ")} |`);
   w(`|${psnrHeader.map(() => "---").join("|")}|`);
   for (const line of binRows("psnr", 2)) w(line);
@@ -221,12 +235,13 @@ export async function benchRefocus(opts: RefocusBenchOptions = {}): Promise<void
   w(`|${ssimHeader.map(() => "---").join("|")}|`);
   for (const line of binRows("ssim", 3)) w(line);
   w("");
-  w(`Net gain over the input by PSF model and texture, |z| ≤ 3 DOF (dB): ${[...psfModels, ...textures]
-    .map((key) => {
-      const sel = rows.filter((r) => r.k > 0 && r.k <= 3 && (r.psf === key || r.texture === key));
-      return `${key} ${sel.length && nets.length ? mean(sel.map((r) => r.psnr[1] - r.psnr[0])).toFixed(2) : "–"}`;
-    })
-    .join(", ")}.`);
+  for (const c of gainColumns)
+    w(`${names[c]} gain over the input by PSF model and texture, |z| ≤ 3 DOF (dB): ${[...psfModels, ...textures]
+      .map((key) => {
+        const sel = rows.filter((r) => r.k > 0 && r.k <= 3 && (r.psf === key || r.texture === key));
+        return `${key} ${sel.length ? mean(sel.map((r) => r.psnr[c] - r.psnr[0])).toFixed(2) : "–"}`;
+      })
+      .join(", ")}.`);
   const dfLines = BINS.map(([label, lo, hi]) => {
     const sel = estimates.filter((e) => (lo === 0 && hi === 0 ? e.k === 0 : e.k >= lo && e.k < hi));
     const valid = sel.filter((e) => e.valid);

@@ -5,7 +5,7 @@ import { imageType, readImageFile, writeImageFile } from "../refocus/image-file.
 import { configFrom, printJson, runCommand } from "./common.js";
 
 /**
- * `focusbox refocus IN OUT [--method net|rl]`: single-shot digital refocus of one image file.
+ * `focusbox refocus IN OUT [--method net|rl|wiener|auto]`: single-shot digital refocus of one image file.
  * PNG or TIFF in (8- or 16-bit grayscale), PNG or TIFF out by OUT's extension, at the input's
  * bit depth and size.
  */

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { CLASSICAL_METRIC_IDS } from "../focus/types.js";
+import { REFOCUS_METHODS } from "../refocus/types.js";
 import { gstreamerCamera, rpicamCamera, v4l2Camera } from "./cameras.js";
 import { buttonConfig, gpiodStage, ledConfig, pigpioStage, serialBridgeStage } from "./hardware.js";
 
@@ -133,8 +134,12 @@ export const configSchema = z.object({
   /** Single-shot digital refocus (`focusbox refocus`, POST /api/refocus, timelapse policy "refocus"). */
   refocus: z
     .object({
-      /** `net`: the refocus network (models/refocus); `rl`: Richardson–Lucy with the DeepFocus blur estimate per tile. */
-      method: z.enum(["net", "rl"]).default("net"),
+      /**
+       * `net`: the refocus network (models/refocus); `rl`: Richardson–Lucy with the DeepFocus blur
+       * estimate per tile; `wiener`: blind Wiener deconvolution with the objective's pupil (needs the pixel size);
+       * `auto`: `net` when the frame's spectral defocus estimate is within one DOF, `wiener` beyond.
+       */
+      method: z.enum(REFOCUS_METHODS).default("net"),
       /** Shipped network by precision ("fp32", "int8"), or the path of an ONNX file with the same I/O. */
       model: z.string().default("fp32"),
       executionProviders: z.array(z.enum(["tensorrt", "cuda", "cpu"])).min(1).default(["tensorrt", "cuda", "cpu"]),

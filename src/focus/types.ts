@@ -3,7 +3,7 @@ import type { Frame } from "../hardware/camera/types.js";
 /** Ids of the classical metrics on the command line and in config. */
 export const CLASSICAL_METRIC_IDS = ["hpf", "tenengrad", "lapv", "sml", "ewc", "ws", "vollath", "normvar"] as const;
 export type ClassicalMetricId = (typeof CLASSICAL_METRIC_IDS)[number];
-export type MetricId = ClassicalMetricId | "deepfocus";
+export type MetricId = ClassicalMetricId | "deepfocus" | "spectral";
 
 /** A rectangle in pixels of a frame. */
 export interface Rect {

@@ -1,10 +1,13 @@
 import type { Config } from "../config/schema.js";
 import { ConfigError } from "../errors.js";
 import type { InferenceLog } from "../inference/session.js";
-import { cameraPixelUm } from "../optics/dof.js";
+import { cameraPixelUm, depthOfFieldUm } from "../optics/dof.js";
 import { deepfocusBlurEstimator, type BlurEstimator } from "./blur-estimate.js";
 import { airyRadiusPx } from "./psf.js";
 import { RlRefocuser } from "./rl.js";
+import { SpectralDefocusModel } from "../focus/spectral-defocus.js";
+import { WienerRefocuser } from "./wiener.js";
+import { AutoRefocuser } from "./auto.js";
 import { REFOCUS_METHODS, type RefocusMethod, type Refocuser } from "./types.js";
 
 export { REFOCUS_METHODS, type RefocusInfo, type RefocusMethod, type Refocuser } from "./types.js";
@@ -16,13 +19,21 @@ export { REFOCUS_METHODS, type RefocusInfo, type RefocusMethod, type Refocuser }
  */
 export function configuredAiryPx(config: Config, samplePixelUm?: number): number | undefined {
   const o = config.objective;
-  const cam = cameraPixelUm(config.camera, samplePixelUm, o);
-  return cam > 0 ? airyRadiusPx(o.wavelengthUm, o.na, cam / o.magnification) : undefined;
+  const pixelUm = configuredSamplePixelUm(config, samplePixelUm);
+  return pixelUm === undefined ? undefined : airyRadiusPx(o.wavelengthUm, o.na, pixelUm);
+}
+
+/** Sample-plane pixel (µm): the camera's reported one, else the simulated camera's pitch / magnification; undefined when unknown. */
+export function configuredSamplePixelUm(config: Config, samplePixelUm?: number): number | undefined {
+  const cam = cameraPixelUm(config.camera, samplePixelUm, config.objective);
+  return cam > 0 ? cam / config.objective.magnification : undefined;
 }
 
 export interface CreateRefocuserOptions {
   /** Airy radius (px) for rl; default configuredAiryPx(config). */
   airyPx?: number;
+  /** Sample-plane pixel (µm) for wiener; default configuredSamplePixelUm(config). */
+  samplePixelUm?: number;
   /**
    * rl's per-tile blur estimate from an already-loaded DeepFocus model (the station's; shared,
    * never released by the refocuser). Default: rl loads config `deepfocus.model` itself.
@@ -34,17 +45,30 @@ export interface CreateRefocuserOptions {
 /**
  * A refocuser by method, from the config's `refocus` block: `net` loads the refocus network;
  * `rl` uses `opts.blur`, else loads the configured DeepFocus model (config `deepfocus.model`)
- * as its per-tile blur estimator and releases it on close.
- * @throws ConfigError for an unknown method; Error when a model cannot be loaded.
+ * as its per-tile blur estimator and releases it on close; `wiener` builds the configured
+ * objective's defocus model (focus/spectral-defocus.ts); `auto` loads the network and builds
+ * Wiener, handing over at one DOF.
+ * @throws ConfigError for an unknown method, or wiener without a known pixel size; Error when a model cannot be loaded.
  */
 export async function createRefocuser(method: string, config: Config, opts: CreateRefocuserOptions = {}): Promise<Refocuser> {
   if (!(REFOCUS_METHODS as readonly string[]).includes(method))
-    throw new ConfigError(`method: unknown refocus method "${method}"; expected ${REFOCUS_METHODS.join(" or ")}`, [{ path: "method", message: "unknown method" }]);
+    throw new ConfigError(`method: unknown refocus method "${method}"; expected one of ${REFOCUS_METHODS.join(", ")}`, [{ path: "method", message: "unknown method" }]);
   const r = config.refocus;
   const threads = r.threads || undefined;
-  if (method === "net") {
+  const createNet = async () => {
     const { createNetRefocuser } = await import("./net.js"); // onnxruntime loads only when asked for
     return createNetRefocuser({ model: r.model, executionProviders: r.executionProviders, threads, tileSize: r.tileSize, overlap: r.overlap, log: opts.log });
+  };
+  if (method === "net") return createNet();
+  if (method === "wiener" || method === "auto") {
+    const samplePixelUm = opts.samplePixelUm ?? configuredSamplePixelUm(config);
+    if (samplePixelUm === undefined)
+      throw new ConfigError(`refocus method ${method} needs the sample-plane pixel size: set camera.pixelSizeUm`, [{ path: "camera.pixelSizeUm", message: `required by refocus method ${method}` }]);
+    const model = new SpectralDefocusModel({ objective: config.objective, samplePixelUm });
+    const wiener = new WienerRefocuser({ model });
+    if (method === "wiener") return wiener;
+    const handoverUm = depthOfFieldUm(config.objective, samplePixelUm * config.objective.magnification);
+    return new AutoRefocuser({ net: await createNet(), wiener, model, handoverUm });
   }
   const rlOptions = { airyPx: opts.airyPx ?? configuredAiryPx(config), iterations: r.rl.iterations, tv: r.rl.tv };
   if (opts.blur) return new RlRefocuser({ ...rlOptions, blur: opts.blur });
@@ -65,7 +89,7 @@ export interface RefocusSource {
  * µm) and, when given, the station's loaded DeepFocus model as rl's blur estimate.
  */
 export function cameraRefocus(config: Config, samplePixelUm: number | undefined, blur?: BlurEstimator): RefocusSource {
-  return configuredRefocus(config, { airyPx: configuredAiryPx(config, samplePixelUm), blur });
+  return configuredRefocus(config, { airyPx: configuredAiryPx(config, samplePixelUm), samplePixelUm: configuredSamplePixelUm(config, samplePixelUm), blur });
 }
 
 export function configuredRefocus(config: Config, opts: CreateRefocuserOptions = {}): RefocusSource {

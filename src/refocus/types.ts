@@ -1,7 +1,11 @@
 import type { Frame } from "../hardware/camera/types.js";
 
-/** How a frame is refocused: the learned network (`net`) or Richardson–Lucy deconvolution (`rl`). */
-export const REFOCUS_METHODS = ["net", "rl"] as const;
+/**
+ * How a frame is refocused: the learned network (`net`), Richardson–Lucy deconvolution with
+ * the DeepFocus blur estimate (`rl`), blind Wiener deconvolution with the configured optics
+ * (`wiener`), or the network within one DOF and Wiener beyond, by the frame's spectral defocus estimate (`auto`).
+ */
+export const REFOCUS_METHODS = ["net", "rl", "wiener", "auto"] as const;
 export type RefocusMethod = (typeof REFOCUS_METHODS)[number];
 
 /** What a refocus did, for sidecars, the API and the CLI. */
@@ -11,10 +15,14 @@ export interface RefocusInfo {
   durationMs: number;
   /** Tiles the image was processed in. */
   tiles: number;
-  /** SHA-256 of the network (net) or of the DeepFocus model that estimated the blur (rl). */
+  /** SHA-256 of the network (net) or of the DeepFocus model that estimated the blur (rl); null for wiener. */
   modelSha256: string | null;
   /** rl: the per-tile defocus blur radius used (px, after removing the Airy radius); NaN = tile left as is. */
   blurPx?: number[];
+  /** wiener: the per-tile defocus estimate |z| (µm); NaN = no signal, tile left as is. */
+  defocusUm?: number[];
+  /** auto: the method it used. */
+  via?: "net" | "wiener";
 }
 
 /**

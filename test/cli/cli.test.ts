@@ -38,6 +38,13 @@ describe("focusbox CLI", () => {
     expect(scored.planes[0].tiles).toHaveLength(9);
     const best = scored.planes.reduce((a: { score: number }, b: { score: number }) => (b.score > a.score ? b : a));
     expect(best.zUm).toBe(0);
+
+    // The spectral estimate reads each plane's |z| in µm from the manifest's optics.
+    const spectral = await focusbox(["score", "--stack", out, "--metric", "spectral", "--json"]);
+    expect(spectral.code, spectral.stderr).toBe(0);
+    const est = JSON.parse(spectral.stdout);
+    expect(est).toMatchObject({ metric: "spectral", higherIsSharper: false, binning: 1 });
+    for (const p of est.planes as { zUm: number; score: number }[]) expect(Math.abs(p.score - Math.abs(p.zUm)), `plane at ${p.zUm} µm read ${p.score}`).toBeLessThan(4);
   });
 
   it("stack simulate --sample-image images a picture of the user's as the slide; bad picture options exit 2 with the reason", async () => {
@@ -66,7 +73,7 @@ describe("focusbox CLI", () => {
   it("refuses unknown metrics and missing stacks with a clear message", async () => {
     const unknown = await focusbox(["score", "--stack", dir, "--metric", "sharpest"]);
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toMatch(/unknown method "sharpest"; expected one of deepfocus, hpf/);
+    expect(unknown.stderr).toMatch(/unknown method "sharpest"; expected one of deepfocus, hpf.*, spectral/);
     const missing = await focusbox(["score", "--stack", join(dir, "nope"), "--metric", "hpf"]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/cannot read .*stack\.json/);

@@ -2,14 +2,14 @@ import { join } from "node:path";
 import { Hono } from "hono";
 import { z } from "zod";
 import { readGrayImage } from "../../image/codec.js";
-import type { RefocusSource } from "../../refocus/index.js";
+import { REFOCUS_METHODS, type RefocusSource } from "../../refocus/index.js";
 import { CaptureNotFoundError, type CaptureInfo } from "../../station/captures.js";
 import type { Station } from "../../station/station.js";
 import { jsonBody } from "../validate.js";
 
 const refocusBody = z.strictObject({
   /** Default: config refocus.method. */
-  method: z.enum(["net", "rl"]).optional(),
+  method: z.enum(REFOCUS_METHODS).optional(),
   /** A capture id; default the newest capture that is not itself a refocus result. */
   id: z.string().min(1).max(80).optional(),
 });
@@ -23,7 +23,7 @@ class NoCaptureError extends CaptureNotFoundError {
 }
 
 /**
- * POST /api/refocus `{ method?: "net" | "rl", id?: string }` (token required, like every
+ * POST /api/refocus `{ method?: "net" | "rl" | "wiener" | "auto", id?: string }` (token required, like every
  * mutating route): digitally refocuses a capture — by default the newest one that is not
  * itself a refocus result — as one station operation named "refocus" (409 while another runs),
  * and stores the result as a new capture (same size and bit depth) whose sidecar holds

@@ -1,0 +1,106 @@
+import { throwIfAborted } from "../errors.js";
+import type { SpectralDefocusModel, SpectralEstimate } from "../focus/spectral-defocus.js";
+import type { Frame } from "../hardware/camera/types.js";
+import { extractMirrored } from "../image/mirrored.js";
+import { RealFft2d } from "../optics/fft2d.js";
+import { toFrame } from "./normalise.js";
+import { TileBlender, tileCount, tileGrid, tileOrigins } from "./tiles.js";
+import type { RefocusInfo, Refocuser } from "./types.js";
+
+export interface WienerRefocuserOptions {
+  /** The configured objective's defocus model (focus/spectral-defocus.ts). */
+  model: SpectralDefocusModel;
+  /** Tile side (px, a power of two). Default 512: the defocus estimate needs large regions. */
+  tileSize?: number;
+  /** Minimum overlap of neighbouring tiles = blending ramp length (px). Default 128. */
+  overlap?: number;
+  /** Mirror context around the image (px). Default 32. */
+  pad?: number;
+}
+
+/** A tile whose part inside the frame is smaller than this (px) on a side is kept as is: too few rings to read. */
+const MIN_ESTIMATE_PX = 64;
+
+/** Radial resolution of the filter table (rings from 0 to √2·Nyquist). */
+const FILTER_RINGS = 4096;
+
+/**
+ * Blind Wiener refocus with the configured optics ("wiener"): per overlapping tile, the
+ * spectral defocus estimate (focus/spectral-defocus.ts) gives |z| and the fitted object and
+ * noise spectra S(f) = A·f^−α and N; the tile is filtered towards the in-focus image,
+ * W(f) = H₀(f)·H_z(f)·S(f) / (H_z(f)²·S(f) + N) with H the pupil-and-pixel transfer function
+ * (signed: beyond a zero ring the defocused OTF's contrast reversal is undone), on the tile
+ * mirror-extended to twice its size (no wrap-around edge), and the tiles are blended with
+ * raised-cosine weights (tiles.ts). The estimate uses the tile's part inside the frame; a tile
+ * with no signal above the noise there, or less than MIN_ESTIMATE_PX of frame on a side, is kept as is.
+ * It deconvolves where the network (net) only denoises — from about 1 DOF out — but it needs
+ * the optics (objective and pixel size) and assumes an aberration-free scalar pupil.
+ */
+export class WienerRefocuser implements Refocuser {
+  readonly method = "wiener" as const;
+
+  constructor(private readonly opts: WienerRefocuserOptions) {
+    const size = opts.tileSize ?? 512;
+    if ((size & (size - 1)) !== 0 || size < 32) throw new RangeError(`Wiener tile size must be a power of two ≥ 32, got ${size}`);
+  }
+
+  async refocus(frame: Frame, signal?: AbortSignal): Promise<{ frame: Frame; info: RefocusInfo }> {
+    const t0 = performance.now();
+    const size = this.opts.tileSize ?? 512;
+    const grid = tileGrid(frame.width, frame.height, { maxTile: size, overlap: this.opts.overlap ?? 128, pad: this.opts.pad ?? 32, exact: true });
+    const blender = new TileBlender(grid);
+    const fft = new RealFft2d(2 * size, 2 * size);
+    const tile = new Float32Array(size * size);
+    const extended = new Float32Array(4 * size * size);
+    const defocusUm: number[] = [];
+    for (const [x0, y0] of tileOrigins(grid)) {
+      throwIfAborted(signal);
+      extractMirrored(frame.data, frame.width, frame.height, x0, y0, size, size, tile);
+      // Estimated on the tile's part inside the frame (mirrored content is not the sample's spectrum).
+      const inside = { x: Math.max(0, x0), y: Math.max(0, y0), width: Math.min(frame.width, x0 + size) - Math.max(0, x0), height: Math.min(frame.height, y0 + size) - Math.max(0, y0) };
+      const est = Math.min(inside.width, inside.height) >= MIN_ESTIMATE_PX ? this.opts.model.estimate(frame, inside) : null;
+      defocusUm.push(est?.defocusUm ?? Number.NaN);
+      if (!est || !Number.isFinite(est.defocusUm)) {
+        blender.add(tile, x0, y0);
+        continue;
+      }
+      extractMirrored(tile, size, size, -size / 2, -size / 2, 2 * size, 2 * size, extended);
+      blender.add(this.filter(fft, extended, size, est), x0, y0);
+    }
+    const out = toFrame(blender.result(), frame);
+    return { frame: out, info: { method: "wiener", durationMs: performance.now() - t0, tiles: tileCount(grid), modelSha256: null, defocusUm } };
+  }
+
+  /** The Wiener-filtered centre `size`² of a 2·size-square mirror-extended tile (mean kept). */
+  private filter(fft: RealFft2d, extended: Float32Array, size: number, est: SpectralEstimate): Float64Array {
+    const model = this.opts.model;
+    const zi = model.nearestIndex(est.defocusUm);
+    const fMax = Math.SQRT1_2 * (1 + 1e-9);
+    const table = new Float64Array(FILTER_RINGS);
+    for (let r = 1; r < FILTER_RINGS; r++) {
+      const f = (r / FILTER_RINGS) * fMax;
+      const h = model.transfer(zi, f);
+      const snr = Math.exp(est.logGain - est.slope * Math.log(f)) / est.noisePower;
+      table[r] = (model.transfer(0, f) * h * snr) / (h * h * snr + 1);
+    }
+    table[0] = 1;
+    const n = 2 * size;
+    const spec = fft.forward(extended);
+    const hw = fft.halfWidth;
+    for (let ky = 0; ky < n; ky++) {
+      const fy = (ky <= n / 2 ? ky : ky - n) / n;
+      for (let kx = 0; kx < hw; kx++) {
+        const w = table[Math.min(FILTER_RINGS - 1, Math.round((Math.hypot(kx / n, fy) / fMax) * FILTER_RINGS))];
+        const i = 2 * (ky * hw + kx);
+        spec[i] *= w;
+        spec[i + 1] *= w;
+      }
+    }
+    const image = fft.inverse(spec, { overwriteInput: true, firstRow: size / 2, rowCount: size });
+    const out = new Float64Array(size * size);
+    for (let y = 0; y < size; y++) out.set(image.subarray((y + size / 2) * n + size / 2, (y + size / 2) * n + size / 2 + size), y * size);
+    return out;
+  }
+
+  async close(): Promise<void> {}
+}
