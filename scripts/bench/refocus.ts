@@ -14,7 +14,7 @@ import { createNetRefocuser, SHIPPED_REFOCUS_MODELS, type NetRefocuser } from ".
 import { airyRadiusPx } from "../../src/refocus/psf.js";
 import { psnr, ssim } from "../../src/refocus/quality.js";
 import { RlRefocuser } from "../../src/refocus/rl.js";
-import { WienerRefocuser } from "../../src/refocus/wiener.js";
+import { WIENER_APODISATIONS, WienerRefocuser } from "../../src/refocus/wiener.js";
 import { AutoRefocuser } from "../../src/refocus/auto.js";
 import { SpectralDefocusModel } from "../../src/focus/spectral-defocus.js";
 import { linearOracle } from "./linear-oracle.js";
@@ -125,7 +125,7 @@ export async function benchRefocus(opts: RefocusBenchOptions = {}): Promise<void
   let currentK = 0;
   let currentBlur = 0;
   const rlDf = new RlRefocuser({ blur: recording, airyPx });
-  const spectral = new SpectralDefocusModel({ objective, samplePixelUm: pixelUm });
+  const spectral = new SpectralDefocusModel({ objective, samplePixelUm: pixelUm, apodisations: WIENER_APODISATIONS });
   const wiener = new WienerRefocuser({ model: spectral });
   // Shares the fp32 network with its own row (closed with the others below, not through auto).
   const auto = nets.length ? new AutoRefocuser({ net: nets[0].net, wiener, model: spectral, handoverUm: dof }) : null;

@@ -17,16 +17,15 @@ import type { FocusScorer, FrameScore, Rect, Roi } from "./types.js";
  * optics pass nothing, above the incoherent cutoff 2·NA/λ), and a defocused pupil's OTF has
  * zero rings whose spacing (≈ 0.5/R cycles per pixel for a blur disc of radius R px) depends
  * on |z| alone. The estimate is the |z| on a grid whose OTF (the configured objective's scalar
- * pupil, psf.ts) best explains the ring-averaged log spectrum of the Hann-windowed region,
- * A and α fitted per candidate (least squares in log power, each ring weighted by its number
- * of coefficients).
+ * pupil, psf.ts, uniform or apodised) best explains the ring-averaged log spectrum of the
+ * Hann-windowed region, A and α fitted per candidate (least squares in log power, each ring
+ * weighted by its number of coefficients).
  *
  * What limits it: the power-law prior (a smooth object with few edges, e.g. a single cell,
  * has no power at the frequencies where the rings would show, and reads too close to focus),
  * the region size (the rings must be resolved: reliable to about R ≈ region/8 px), and the
- * PSF model (aberrations or partially coherent illumination move the zeros; a smooth,
- * Gaussian-like defocus PSF reads about half its |z| — still monotonic). The sign of z is
- * not observable.
+ * PSF model (aberrations or partially coherent illumination move the zeros; the pupils tried
+ * are uniform or Gaussian-apodised, see TRAINING_APODISATIONS). The sign of z is not observable.
  */
 
 /** Pixel values of any type, row-major. */
@@ -35,6 +34,8 @@ export type GrayImage = Pick<Frame, "width" | "height"> & { data: ArrayLike<numb
 /** Score of one region: the estimated defocus |z| (µm), NaN when the region holds no signal above noise. */
 export interface SpectralEstimate {
   defocusUm: number;
+  /** The best-fitting pupil model's index in the model grid (SpectralDefocusModel.model); NaN with no signal. */
+  model: number;
   /** Fitted object spectrum: power A·f^−α (f in cycles/px) with ln A = `logGain` and α = `slope`. */
   slope: number;
   logGain: number;
@@ -50,11 +51,23 @@ export interface SpectralDefocusOptions {
   samplePixelUm: number;
   /** Largest |z| tried (µm). Default: a blur radius of 100 px. */
   maxDefocusUm?: number;
+  /** Pupil apodisations tried (see TRAINING_APODISATIONS, the default). */
+  apodisations?: readonly number[];
 }
 
+/**
+ * Pupil amplitude apodisations a (amplitude exp(−a·ρ²) over the normalised pupil radius ρ)
+ * tried: a uniform pupil, whose far-defocus PSF is a hard-rimmed disc, and the Gaussian
+ * apodisations of the DeepFocus training optics (scripts/deepfocus/synth.py draws a in 0…1.5),
+ * whose discs have soft rims and shallower zero rings. With them a smooth, Gaussian-like defocus
+ * blur reads about its |z| (with the uniform pupil alone, about 0.6 |z|).
+ */
+export const TRAINING_APODISATIONS = [0, 0.75, 1.5] as const;
 /** Candidate object-spectrum slopes α (power ∝ f^−α): every other one in the coarse |z| pass, all in the fine one. */
 const SLOPES = Array.from({ length: 13 }, (_, i) => 0.25 * i);
 const COARSE_SLOPES = SLOPES.filter((_, i) => i % 2 === 0);
+/** The coarse pass tries every COARSE_STEP-th |z| (½ px of blur radius apart): 1.5 px apart. */
+const COARSE_STEP = 3;
 /** Gauss–Newton steps for log A per candidate (converges in 3–4 from the initial guess). */
 const GAIN_STEPS = 4;
 /** Mean of ln of a χ²₂/2 variable: the bias of a log periodogram ordinate (−Euler's γ). */
@@ -88,6 +101,7 @@ interface RingSpectrum {
  */
 export class SpectralDefocusModel {
   readonly zUm: Float64Array;
+  readonly apodisations: number[];
   private readonly otfs: RadialOtf[];
   /** Incoherent cutoff in cycles per pixel. */
   readonly cutoffPerPx: number;
@@ -106,10 +120,21 @@ export class SpectralDefocusModel {
     const step = 0.5 * umPerBlurPx;
     const n = Math.floor(maxUm / step) + 1;
     this.zUm = Float64Array.from({ length: n }, (_, i) => i * step);
-    this.otfs = Array.from(this.zUm, (z) => radialOtf(defocusPsf(objective, z)));
+    this.apodisations = [...(options.apodisations ?? TRAINING_APODISATIONS)];
+    this.otfs = this.apodisations.flatMap((a) => Array.from(this.zUm, (z) => radialOtf(defocusPsf(objective, z, undefined, a))));
   }
 
-  /** OTF_z(f)·sinc(f) (pupil and pixel aperture; signed) at the grid's i-th |z|, f in cycles per pixel (0 beyond the table). */
+  /** Pupil model `i` of the grid (apodisation-major): its |z| and pupil apodisation. */
+  model(i: number): { zUm: number; apodisation: number } {
+    return { zUm: this.zUm[i % this.zUm.length], apodisation: this.apodisations[Math.floor(i / this.zUm.length)] };
+  }
+
+  /** The in-focus model with model `i`'s apodisation. */
+  inFocusIndex(i: number): number {
+    return i - (i % this.zUm.length);
+  }
+
+  /** OTF_z(f)·sinc(f) (pupil and pixel aperture; signed) of grid model `i`, f in cycles per pixel (0 beyond the table). */
   transfer(i: number, fPerPx: number): number {
     const { values, stepPerUm } = this.otfs[i];
     const x = fPerPx / this.options.samplePixelUm / stepPerUm;
@@ -123,10 +148,6 @@ export class SpectralDefocusModel {
     return this.transfer(i, fPerPx) ** 2;
   }
 
-  /** Index of the grid |z| nearest `zUm`. */
-  nearestIndex(zUm: number): number {
-    return Math.min(this.zUm.length - 1, Math.max(0, Math.round(Math.abs(zUm) / (this.zUm[1] - this.zUm[0]))));
-  }
 
   /**
    * Estimated |z| of the `rect` of `frame`.
@@ -151,7 +172,7 @@ export class SpectralDefocusModel {
         use.push(j);
         if (logP[j] - Math.log(noise) >= Math.max(Math.LN2, SIGNAL_SDS * LOG_PERIODOGRAM_SD / Math.sqrt(count[j]))) signalRings++;
       }
-    if (signalRings < 3) return { defocusUm: Number.NaN, slope: Number.NaN, logGain: Number.NaN, noisePower: noise, signalRings };
+    if (signalRings < 3) return { defocusUm: Number.NaN, model: Number.NaN, slope: Number.NaN, logGain: Number.NaN, noisePower: noise, signalRings };
     const fj = use.map((j) => f[j]), mj = use.map((j) => logP[j]), nj = use.map((j) => count[j]);
     const logF = fj.map(Math.log);
 
@@ -191,10 +212,11 @@ export class SpectralDefocusModel {
       return best;
     };
 
-    // Coarse pass on every other |z|, then every |z| around the best one, then a parabola through its neighbours.
-    const errs = new Float64Array(this.zUm.length).fill(Number.NaN);
-    const slopes = new Float64Array(this.zUm.length);
-    const gains = new Float64Array(this.zUm.length);
+    // Coarse pass on every other |z| of each pupil, then every |z| of the best pupil around the best one, then a parabola through its neighbours.
+    const models = this.otfs.length, nz = this.zUm.length;
+    const errs = new Float64Array(models).fill(Number.NaN);
+    const slopes = new Float64Array(models);
+    const gains = new Float64Array(models);
     const evalAt = (i: number): number => {
       if (Number.isNaN(errs[i])) {
         const r = fitAt(i, SLOPES);
@@ -205,18 +227,19 @@ export class SpectralDefocusModel {
       return errs[i];
     };
     let bestI = 0, coarseBest = Infinity;
-    for (let i = 0; i < this.zUm.length; i += 2) {
+    for (let i = 0; i < models; i += COARSE_STEP) {
       const e = fitAt(i, COARSE_SLOPES).err;
       if (e < coarseBest) [bestI, coarseBest] = [i, e];
     }
-    for (let i = Math.max(0, bestI - 3); i <= Math.min(this.zUm.length - 1, bestI + 3); i++) if (evalAt(i) < evalAt(bestI)) bestI = i;
-    let defocusUm = this.zUm[bestI];
-    if (bestI > 0 && bestI < this.zUm.length - 1) {
+    const block = bestI - (bestI % nz);
+    for (let i = Math.max(block, bestI - COARSE_STEP - 1); i <= Math.min(block + nz - 1, bestI + COARSE_STEP + 1); i++) if (evalAt(i) < evalAt(bestI)) bestI = i;
+    let defocusUm = this.zUm[bestI - block];
+    if (bestI > block && bestI < block + nz - 1) {
       const [e0, e1, e2] = [evalAt(bestI - 1), errs[bestI], evalAt(bestI + 1)];
       const curv = e0 - 2 * e1 + e2;
       if (curv > 0) defocusUm += (0.5 * (e0 - e2) / curv) * (this.zUm[1] - this.zUm[0]);
     }
-    return { defocusUm, slope: slopes[bestI], logGain: gains[bestI], noisePower: noise, signalRings };
+    return { defocusUm, model: bestI, slope: slopes[bestI], logGain: gains[bestI], noisePower: noise, signalRings };
   }
 }
 

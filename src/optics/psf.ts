@@ -42,9 +42,11 @@ export interface SampledPsf {
 /**
  * Intensity PSF at physical defocus `zUm` (sample space), sampled every `sampleUm`. The grid
  * spans twice the support radius, which also keeps the defocus phase step between pupil
- * samples below π (the grid-size condition for an unaliased defocus phase).
+ * samples below π (the grid-size condition for an unaliased defocus phase). `apodisation` a > 0
+ * weights the pupil amplitude by exp(−a·ρ²) (ρ = radius / NA-cutoff): the soft-rimmed pupils
+ * of the DeepFocus training optics; the simulator uses 0, a uniform pupil.
  */
-export function defocusPsf(objective: ObjectiveConfig, zUm: number, sampleUm = psfSampleUm(objective)): SampledPsf {
+export function defocusPsf(objective: ObjectiveConfig, zUm: number, sampleUm = psfSampleUm(objective), apodisation = 0): SampledPsf {
   const { na, immersionIndex: n, wavelengthUm: lambda } = objective;
   if (na >= n) throw new ConfigError(`objective.na (${na}) must be below objective.immersionIndex (${n})`, [{ path: "objective.na", message: "NA must be below the immersion index" }]);
   const size = Math.min(MAX_PSF_SIZE, nextPow2(Math.max(32, Math.ceil((2 * psfSupportRadiusUm(objective, zUm)) / sampleUm))));
@@ -60,8 +62,9 @@ export function defocusPsf(objective: ObjectiveConfig, zUm: number, sampleUm = p
       if (edge === 0) continue;
       const phase = 2 * Math.PI * zUm * (Math.sqrt(kz0 * kz0 - rho * rho) - kz0);
       const i = 2 * (iy * size + ix);
-      field[i] = edge * Math.cos(phase);
-      field[i + 1] = edge * Math.sin(phase);
+      const amp = apodisation > 0 ? edge * Math.exp(-apodisation * (rho / cutoff) ** 2) : edge;
+      field[i] = amp * Math.cos(phase);
+      field[i + 1] = amp * Math.sin(phase);
     }
   }
   complexFft2d(field, size, true);

@@ -6,7 +6,7 @@ import { deepfocusBlurEstimator, type BlurEstimator } from "./blur-estimate.js";
 import { airyRadiusPx } from "./psf.js";
 import { RlRefocuser } from "./rl.js";
 import { SpectralDefocusModel } from "../focus/spectral-defocus.js";
-import { WienerRefocuser } from "./wiener.js";
+import { WIENER_APODISATIONS, WienerRefocuser } from "./wiener.js";
 import { AutoRefocuser } from "./auto.js";
 import { REFOCUS_METHODS, type RefocusMethod, type Refocuser } from "./types.js";
 
@@ -64,7 +64,7 @@ export async function createRefocuser(method: string, config: Config, opts: Crea
     const samplePixelUm = opts.samplePixelUm ?? configuredSamplePixelUm(config);
     if (samplePixelUm === undefined)
       throw new ConfigError(`refocus method ${method} needs the sample-plane pixel size: set camera.pixelSizeUm`, [{ path: "camera.pixelSizeUm", message: `required by refocus method ${method}` }]);
-    const model = new SpectralDefocusModel({ objective: config.objective, samplePixelUm });
+    const model = new SpectralDefocusModel({ objective: config.objective, samplePixelUm, apodisations: WIENER_APODISATIONS });
     const wiener = new WienerRefocuser({ model });
     if (method === "wiener") return wiener;
     const handoverUm = depthOfFieldUm(config.objective, samplePixelUm * config.objective.magnification);

@@ -8,7 +8,7 @@ import { TileBlender, tileCount, tileGrid, tileOrigins } from "./tiles.js";
 import type { RefocusInfo, Refocuser } from "./types.js";
 
 export interface WienerRefocuserOptions {
-  /** The configured objective's defocus model (focus/spectral-defocus.ts). */
+  /** The configured objective's defocus model (focus/spectral-defocus.ts), with WIENER_APODISATIONS. */
   model: SpectralDefocusModel;
   /** Tile side (px, a power of two). Default 512: the defocus estimate needs large regions. */
   tileSize?: number;
@@ -17,6 +17,15 @@ export interface WienerRefocuserOptions {
   /** Mirror context around the image (px). Default 32. */
   pad?: number;
 }
+
+/**
+ * Pupils of the Wiener filter's defocus model: the uniform one only. The apodised pupils of the
+ * spectral scorer read a smooth blur's |z| better, but their shallow zero rings make a filter
+ * that amplifies noise: on the refocus bench's seed-1 pairs (2026-12-02) Wiener with all three
+ * gained +2.74 / +1.92 dB at 1–2 / 2–3 DOF and lost 6.3 dB in focus, against +2.82 / +1.96 and
+ * −1.9 dB with the uniform pupil alone.
+ */
+export const WIENER_APODISATIONS = [0] as const;
 
 /** A tile whose part inside the frame is smaller than this (px) on a side is kept as is: too few rings to read. */
 const MIN_ESTIMATE_PX = 64;
@@ -74,14 +83,15 @@ export class WienerRefocuser implements Refocuser {
   /** The Wiener-filtered centre `size`² of a 2·size-square mirror-extended tile (mean kept). */
   private filter(fft: RealFft2d, extended: Float32Array, size: number, est: SpectralEstimate): Float64Array {
     const model = this.opts.model;
-    const zi = model.nearestIndex(est.defocusUm);
+    const zi = est.model;
+    const focused = model.inFocusIndex(zi);
     const fMax = Math.SQRT1_2 * (1 + 1e-9);
     const table = new Float64Array(FILTER_RINGS);
     for (let r = 1; r < FILTER_RINGS; r++) {
       const f = (r / FILTER_RINGS) * fMax;
       const h = model.transfer(zi, f);
       const snr = Math.exp(est.logGain - est.slope * Math.log(f)) / est.noisePower;
-      table[r] = (model.transfer(0, f) * h * snr) / (h * h * snr + 1);
+      table[r] = (model.transfer(focused, f) * h * snr) / (h * h * snr + 1);
     }
     table[0] = 1;
     const n = 2 * size;

@@ -11,10 +11,10 @@ import { defaultOptics } from "../../src/optics/render.js";
 import { Rng } from "../../src/optics/rng.js";
 import { createRefocuser } from "../../src/refocus/index.js";
 import { psnr, ssim } from "../../src/refocus/quality.js";
-import { WienerRefocuser } from "../../src/refocus/wiener.js";
+import { WIENER_APODISATIONS, WienerRefocuser } from "../../src/refocus/wiener.js";
 
 const { objective, camera } = defaultOptics();
-const model = new SpectralDefocusModel({ objective, samplePixelUm: camera.pixelSizeUm / objective.magnification, maxDefocusUm: 40 });
+const model = new SpectralDefocusModel({ objective, samplePixelUm: camera.pixelSizeUm / objective.magnification, maxDefocusUm: 40, apodisations: WIENER_APODISATIONS });
 
 /** A held-out texture (seed 2) through the Born–Wolf PSF at `zUm`, 512×384 8-bit with noise, and its noise-free in-focus truth (DN). */
 function heldoutPair(texture: "diatoms" | "pollen", zUm: number): { frame: Frame; truth: Float64Array } {
