@@ -39,6 +39,17 @@ describe("POST /api/refocus", () => {
     expect(log.operations.map((o: { operation: string }) => o.operation)).toEqual(["capture", "refocus", "refocus"]);
   });
 
+  it("auto hands a capture 2 DOF out of focus to Wiener, which reads its defocus per tile", async () => {
+    station = await simulatedStation({ microscope: { focusUm: 15 } });
+    const app = appFor(station, { refocus });
+    await app.request("/api/capture", post({}));
+    const res = await app.request("/api/refocus", post({ method: "auto" }));
+    expect(res.status).toBe(201);
+    const { refocus: info } = await res.json();
+    expect(info).toMatchObject({ method: "auto", via: "wiener", modelSha256: null });
+    for (const d of info.defocusUm) expect(Math.abs(d - 15), `tiles read ${info.defocusUm}`).toBeLessThan(4);
+  });
+
   it("answers 404 without a capture, 400 for a bad body or id, 401 without the token", async () => {
     station = await simulatedStation({ camera: { kind: "simulated", width: 64, height: 48 } });
     const app = appFor(station, { refocus });
