@@ -4,7 +4,8 @@ import type { Frame } from "../hardware/camera/types.js";
 import { nextPow2, RealFft2d } from "../optics/fft2d.js";
 import { radialOtf, type RadialOtf } from "../optics/otf.js";
 import { coneTan, defocusPsf } from "../optics/psf.js";
-import { roiTiles } from "./tiles.js";
+import { DEEPFOCUS_WINDOW, windowRegion } from "../inference/windows.js";
+import { clipRect, roiTiles } from "./tiles.js";
 import type { FocusScorer, FrameScore, Rect, Roi } from "./types.js";
 
 /**
@@ -34,7 +35,7 @@ export type GrayImage = Pick<Frame, "width" | "height"> & { data: ArrayLike<numb
 /** Score of one region: the estimated defocus |z| (µm), NaN when the region holds no signal above noise. */
 export interface SpectralEstimate {
   defocusUm: number;
-  /** The best-fitting pupil model's index in the model grid (SpectralDefocusModel.model); NaN with no signal. */
+  /** The best-fitting model's index in SpectralDefocusModel's grid (for `transfer`); NaN with no signal. */
   model: number;
   /** Fitted object spectrum: power A·f^−α (f in cycles/px) with ln A = `logGain` and α = `slope`. */
   slope: number;
@@ -82,10 +83,10 @@ const FIT_TO_CUTOFF = 0.95;
 const NOISE_FROM_CUTOFF = 1.08;
 /** The noise band must start below this (cycles/px) to hold enough coefficients (the frequency plane's corner reaches 0.707). */
 const MAX_NOISE_BAND_START = 0.64;
-/** Frame-score region: the ROI tiles' centres widened by this margin (px) — the context DeepFocus's 256-px windows see. */
-const CONTEXT_MARGIN_PX = 128;
-/** Tile region side (px), like a DeepFocus window. */
-const TILE_REGION_PX = 256;
+/** Frame-score region: the ROI tiles' centres widened by this margin (px) — the context DeepFocus's windows see. */
+const CONTEXT_MARGIN_PX = DEEPFOCUS_WINDOW / 2;
+/** The smallest region side (px) worth an estimate: below it too few rings are resolved. */
+export const MIN_REGION_PX = 64;
 
 /** Ring-averaged log power spectrum of a region. */
 interface RingSpectrum {
@@ -97,11 +98,11 @@ interface RingSpectrum {
 
 /**
  * The defocus model of one objective and pixel: radial pupil OTFs on a |z| grid (step ½ px of
- * geometric blur radius), built on first use.
+ * geometric blur radius) for each pupil apodisation, built by the constructor.
  */
 export class SpectralDefocusModel {
   readonly zUm: Float64Array;
-  readonly apodisations: number[];
+  /** Per pupil apodisation (options.apodisations), one OTF per |z|: model i = apodisation ⌊i / zUm.length⌋, |z| = zUm[i mod zUm.length]. */
   private readonly otfs: RadialOtf[];
   /** Incoherent cutoff in cycles per pixel. */
   readonly cutoffPerPx: number;
@@ -120,13 +121,7 @@ export class SpectralDefocusModel {
     const step = 0.5 * umPerBlurPx;
     const n = Math.floor(maxUm / step) + 1;
     this.zUm = Float64Array.from({ length: n }, (_, i) => i * step);
-    this.apodisations = [...(options.apodisations ?? TRAINING_APODISATIONS)];
-    this.otfs = this.apodisations.flatMap((a) => Array.from(this.zUm, (z) => radialOtf(defocusPsf(objective, z, undefined, a))));
-  }
-
-  /** Pupil model `i` of the grid (apodisation-major): its |z| and pupil apodisation. */
-  model(i: number): { zUm: number; apodisation: number } {
-    return { zUm: this.zUm[i % this.zUm.length], apodisation: this.apodisations[Math.floor(i / this.zUm.length)] };
+    this.otfs = (options.apodisations ?? TRAINING_APODISATIONS).flatMap((a) => Array.from(this.zUm, (z) => radialOtf(defocusPsf(objective, z, undefined, a))));
   }
 
   /** The in-focus model with model `i`'s apodisation. */
@@ -147,7 +142,6 @@ export class SpectralDefocusModel {
   transfer2(i: number, fPerPx: number): number {
     return this.transfer(i, fPerPx) ** 2;
   }
-
 
   /**
    * Estimated |z| of the `rect` of `frame`.
@@ -281,7 +275,7 @@ function ringSpectrum(frame: GrayImage, rect: Rect): RingSpectrum {
 /**
  * "spectral" as a FocusScorer: the frame score is the estimate on the region the ROI tiles'
  * centres span widened by CONTEXT_MARGIN_PX (clamped to the frame), each tile's score the
- * estimate on the TILE_REGION_PX square centred on it (fewer rings resolved: less range).
+ * estimate on its DeepFocus window (windowRegion) inside the frame (fewer rings resolved: less range).
  * Scores are |z| in µm, lower is sharper; a tile or frame with no signal above the noise is
  * NaN and invalid.
  */
@@ -297,13 +291,7 @@ export class SpectralDefocusScorer implements FocusScorer {
     const [x0, x1] = span(Math.min(...centres.map((c) => c.x)) - CONTEXT_MARGIN_PX, Math.max(...centres.map((c) => c.x)) + CONTEXT_MARGIN_PX, frame.width);
     const [y0, y1] = span(Math.min(...centres.map((c) => c.y)) - CONTEXT_MARGIN_PX, Math.max(...centres.map((c) => c.y)) + CONTEXT_MARGIN_PX, frame.height);
     const whole = this.model.estimate(frame, { x: x0, y: y0, width: x1 - x0, height: y1 - y0 });
-    const tileScores = centres.map((c) => {
-      const side = (extent: number) => Math.min(TILE_REGION_PX, extent);
-      const w = side(frame.width), h = side(frame.height);
-      const x = Math.min(Math.max(0, Math.round(c.x - w / 2)), frame.width - w);
-      const y = Math.min(Math.max(0, Math.round(c.y - h / 2)), frame.height - h);
-      return this.model.estimate(frame, { x, y, width: w, height: h }).defocusUm;
-    });
+    const tileScores = tiles.map((t) => this.model.estimate(frame, clipRect(windowRegion(frame, t, DEEPFOCUS_WINDOW), frame.width, frame.height)).defocusUm);
     return { score: whole.defocusUm, tiles: tileScores, valid: tileScores.map(Number.isFinite) };
   }
 }

@@ -19,6 +19,12 @@ export function roiTiles(width: number, height: number, roi: Roi): Rect[] {
   return tiles;
 }
 
+/** The part of `r` inside a `width` × `height` frame (width or height 0 when they do not overlap). */
+export function clipRect(r: Rect, width: number, height: number): Rect {
+  const x = Math.max(0, r.x), y = Math.max(0, r.y);
+  return { x, y, width: Math.max(0, Math.min(width, r.x + r.width) - x), height: Math.max(0, Math.min(height, r.y + r.height) - y) };
+}
+
 function edges(start: number, span: number, sizePx: number, n: number): number[] {
   const eps = 1e-9;
   if (!(start >= -eps && span > 0 && start + span <= 1 + eps)) throw new RangeError(`ROI [${start}, ${start + span}] must lie inside the frame [0, 1]`);

@@ -1,4 +1,4 @@
-import type { SpectralDefocusModel } from "../focus/spectral-defocus.js";
+import { MIN_REGION_PX, type SpectralDefocusModel } from "../focus/spectral-defocus.js";
 import type { Frame } from "../hardware/camera/types.js";
 import type { RefocusInfo, Refocuser } from "./types.js";
 import type { WienerRefocuser } from "./wiener.js";
@@ -31,7 +31,7 @@ export class AutoRefocuser implements Refocuser {
     const t0 = performance.now();
     const w = Math.min(frame.width, PICK_REGION_PX), h = Math.min(frame.height, PICK_REGION_PX);
     const region = { x: Math.floor((frame.width - w) / 2), y: Math.floor((frame.height - h) / 2), width: w, height: h };
-    const { defocusUm } = w >= 64 && h >= 64 ? this.opts.model.estimate(frame, region) : { defocusUm: Number.NaN };
+    const { defocusUm } = w >= MIN_REGION_PX && h >= MIN_REGION_PX ? this.opts.model.estimate(frame, region) : { defocusUm: Number.NaN };
     const wiener = defocusUm >= this.opts.handoverUm;
     const r = await (wiener ? this.opts.wiener : this.opts.net).refocus(frame, signal);
     return { frame: r.frame, info: { ...r.info, method: "auto", via: wiener ? "wiener" : "net", durationMs: performance.now() - t0 } };

@@ -1,5 +1,6 @@
 import { throwIfAborted } from "../errors.js";
-import type { SpectralDefocusModel, SpectralEstimate } from "../focus/spectral-defocus.js";
+import { MIN_REGION_PX, type SpectralDefocusModel, type SpectralEstimate } from "../focus/spectral-defocus.js";
+import { clipRect } from "../focus/tiles.js";
 import type { Frame } from "../hardware/camera/types.js";
 import { extractMirrored } from "../image/mirrored.js";
 import { RealFft2d } from "../optics/fft2d.js";
@@ -27,9 +28,6 @@ export interface WienerRefocuserOptions {
  */
 export const WIENER_APODISATIONS = [0] as const;
 
-/** A tile whose part inside the frame is smaller than this (px) on a side is kept as is: too few rings to read. */
-const MIN_ESTIMATE_PX = 64;
-
 /** Radial resolution of the filter table (rings from 0 to √2·Nyquist). */
 const FILTER_RINGS = 4096;
 
@@ -41,7 +39,7 @@ const FILTER_RINGS = 4096;
  * (signed: beyond a zero ring the defocused OTF's contrast reversal is undone), on the tile
  * mirror-extended to twice its size (no wrap-around edge), and the tiles are blended with
  * raised-cosine weights (tiles.ts). The estimate uses the tile's part inside the frame; a tile
- * with no signal above the noise there, or less than MIN_ESTIMATE_PX of frame on a side, is kept as is.
+ * with no signal above the noise there, or less than MIN_REGION_PX of frame on a side, is kept as is.
  * It deconvolves where the network (net) only denoises — from about 1 DOF out — but it needs
  * the optics (objective and pixel size) and assumes an aberration-free scalar pupil.
  */
@@ -66,8 +64,8 @@ export class WienerRefocuser implements Refocuser {
       throwIfAborted(signal);
       extractMirrored(frame.data, frame.width, frame.height, x0, y0, size, size, tile);
       // Estimated on the tile's part inside the frame (mirrored content is not the sample's spectrum).
-      const inside = { x: Math.max(0, x0), y: Math.max(0, y0), width: Math.min(frame.width, x0 + size) - Math.max(0, x0), height: Math.min(frame.height, y0 + size) - Math.max(0, y0) };
-      const est = Math.min(inside.width, inside.height) >= MIN_ESTIMATE_PX ? this.opts.model.estimate(frame, inside) : null;
+      const inside = clipRect({ x: x0, y: y0, width: size, height: size }, frame.width, frame.height);
+      const est = Math.min(inside.width, inside.height) >= MIN_REGION_PX ? this.opts.model.estimate(frame, inside) : null;
       defocusUm.push(est?.defocusUm ?? Number.NaN);
       if (!est || !Number.isFinite(est.defocusUm)) {
         blender.add(tile, x0, y0);
