@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { ConfigError } from "../errors.js";
-import { configuredAiryPx, createRefocuser, REFOCUS_METHODS } from "../refocus/index.js";
+import { createRefocuser, REFOCUS_METHODS } from "../refocus/index.js";
 import { imageType, readImageFile, writeImageFile } from "../refocus/image-file.js";
 import { configFrom, printJson, runCommand } from "./common.js";
 
@@ -25,7 +25,7 @@ export function registerRefocus(program: Command): void {
         if (!(REFOCUS_METHODS as readonly string[]).includes(method)) throw new ConfigError(`--method: "${method}" is not one of ${REFOCUS_METHODS.join(", ")}`);
         const frame = await readImageFile(input);
         imageType(output); // a bad OUT extension fails before the (slow) refocus
-        const refocuser = await createRefocuser(method, config, { airyPx: configuredAiryPx(config) });
+        const refocuser = await createRefocuser(method, config);
         try {
           const { frame: out, info } = await refocuser.refocus(frame);
           await writeImageFile(output, out);

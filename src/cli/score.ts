@@ -5,7 +5,8 @@ import { readStack, type StackManifest } from "../hardware/zstack.js";
 import type { Config } from "../config/schema.js";
 import type { FocusScorer } from "../focus/types.js";
 import { SpectralDefocusModel, SpectralDefocusScorer } from "../focus/spectral-defocus.js";
-import { cameraPixelUm, nyquistBinning } from "../optics/dof.js";
+import { nyquistBinning } from "../optics/dof.js";
+import { configuredSamplePixelUm } from "../refocus/index.js";
 import { configFrom, printJson, runCommand } from "./common.js";
 
 /** What `score --metric` takes: the autofocus methods and the spectral defocus estimate. */
@@ -67,7 +68,7 @@ function autoBinning(manifest: StackManifest): number {
  */
 function spectralScorer(manifest: StackManifest, config: Config): FocusScorer {
   const objective = { ...config.objective, ...manifest.objective };
-  const samplePixelUm = manifest.pixelSizeUm ?? cameraPixelUm(config.camera, "pixelSizeUm" in config.camera ? config.camera.pixelSizeUm : undefined, objective) / objective.magnification;
-  if (!(samplePixelUm > 0)) throw new ConfigError("--metric spectral needs the sample-plane pixel size: give pixelSizeUm in stack.json or camera.pixelSizeUm in the config");
+  const samplePixelUm = manifest.pixelSizeUm ?? configuredSamplePixelUm({ ...config, objective });
+  if (samplePixelUm === undefined) throw new ConfigError("--metric spectral needs the sample-plane pixel size: give pixelSizeUm in stack.json or camera.pixelSizeUm in the config");
   return new SpectralDefocusScorer(new SpectralDefocusModel({ objective, samplePixelUm }));
 }

@@ -13,9 +13,8 @@ import { REFOCUS_METHODS, type RefocusMethod, type Refocuser } from "./types.js"
 export { REFOCUS_METHODS, type RefocusInfo, type RefocusMethod, type Refocuser } from "./types.js";
 
 /**
- * Airy radius (px) of the configured optics, 0.61 λ / NA / p with p the sample-plane pixel:
- * the camera's reported sample pixel, else the simulated camera's pitch / magnification.
- * Undefined when no pixel size is known (the RL baseline then assumes 1 px).
+ * Airy radius (px) of the configured optics, 0.61 λ / NA / p with p the sample-plane pixel
+ * (configuredSamplePixelUm). Undefined when no pixel size is known (the RL baseline then assumes 1 px).
  */
 export function configuredAiryPx(config: Config, samplePixelUm?: number): number | undefined {
   const o = config.objective;
@@ -23,9 +22,13 @@ export function configuredAiryPx(config: Config, samplePixelUm?: number): number
   return pixelUm === undefined ? undefined : airyRadiusPx(o.wavelengthUm, o.na, pixelUm);
 }
 
-/** Sample-plane pixel (µm): the camera's reported one, else the simulated camera's pitch / magnification; undefined when unknown. */
+/**
+ * Sample-plane pixel (µm): the camera's reported one, else a subprocess camera's configured
+ * `pixelSizeUm` (sample plane) or the simulated camera's pitch / magnification; undefined when unknown.
+ */
 export function configuredSamplePixelUm(config: Config, samplePixelUm?: number): number | undefined {
-  const cam = cameraPixelUm(config.camera, samplePixelUm, config.objective);
+  const configured = config.camera.kind !== "simulated" && "pixelSizeUm" in config.camera ? config.camera.pixelSizeUm : undefined;
+  const cam = cameraPixelUm(config.camera, samplePixelUm ?? configured, config.objective);
   return cam > 0 ? cam / config.objective.magnification : undefined;
 }
 

@@ -60,13 +60,16 @@ describe("blind Wiener refocus (wiener) and auto", () => {
     }
   });
 
-  it("refuses to start without a known pixel size", async () => {
+  it("refuses to start without a known pixel size, and starts with a subprocess camera's configured one", async () => {
     const stage = { backend: { kind: "pigpio", stepPin: 18, dirPin: 23, stepsPerUm: 1 } };
     const config = parseConfig({ camera: { kind: "v4l2", device: "/dev/video0" }, stage, refocus: { method: "wiener" } });
     for (const method of ["wiener", "auto"]) {
       await expect(createRefocuser(method, config)).rejects.toThrow(ConfigError);
       await expect(createRefocuser(method, config)).rejects.toThrow(/pixel size/);
     }
+    // A subprocess camera's configured sample-plane pixel is enough (no running camera needed, as for `focusbox refocus`).
+    const withPixel = parseConfig({ camera: { kind: "v4l2", device: "/dev/video0", pixelSizeUm: 0.345 }, stage, refocus: { method: "wiener" } });
+    expect((await createRefocuser("wiener", withPixel)).method).toBe("wiener");
   });
 
   it("auto hands an in-focus frame to the network and a frame 2 DOF out to Wiener (shipped network, default config)", async () => {
