@@ -32,7 +32,8 @@ import { mean } from "./table.js";
  * geometric blur radius), k in DOFS; the sign of z alternates. PSNR and SSIM as in
  * src/refocus/quality.ts (peak = the truth's max − min; SSIM Gaussian σ 1.5). Methods:
  *   input           the defocused frame itself;
- *   net fp32 / int8 the shipped refocus network (tiles 512, overlap 64);
+ *   net fp32 / int8 the shipped refocus network (tiles 512, overlap 64) with its Wiener channel
+ *                   (the Wiener row's estimate, below);
  *   RL DeepFocus    Richardson–Lucy, 10 iterations, TV 0.002, per-tile blur from the shipped
  *                   DeepFocus INT8 model (the issue's baseline);
  *   RL known blur   the same RL given the true blur radius b = √(r_def² + r_Airy²) (an oracle:
@@ -96,6 +97,8 @@ export async function benchRefocus(opts: RefocusBenchOptions = {}): Promise<void
   const threads = opts.threads ?? 1;
 
   // Methods
+  const spectral = new SpectralDefocusModel({ objective, samplePixelUm: pixelUm, apodisations: WIENER_APODISATIONS });
+  const wiener = new WienerRefocuser({ model: spectral });
   const nets: { name: string; net: NetRefocuser }[] = [];
   const notRun: string[] = [];
   for (const precision of ["fp32", "int8"] as const) {
@@ -103,7 +106,7 @@ export async function benchRefocus(opts: RefocusBenchOptions = {}): Promise<void
       notRun.push(`net ${precision}: ${SHIPPED_REFOCUS_MODELS[precision]} missing`);
       continue;
     }
-    nets.push({ name: `net ${precision}`, net: await createNetRefocuser({ model: precision, executionProviders: ["cpu"], threads }) });
+    nets.push({ name: `net ${precision}`, net: await createNetRefocuser({ model: precision, executionProviders: ["cpu"], threads, wiener }) });
   }
   const deepfocus = await createDeepFocusScorer({ model: "int8", executionProviders: ["cpu"], threads, warmupWindows: 0 });
   const dfEstimator = deepfocusBlurEstimator(deepfocus);
@@ -125,8 +128,6 @@ export async function benchRefocus(opts: RefocusBenchOptions = {}): Promise<void
   let currentK = 0;
   let currentBlur = 0;
   const rlDf = new RlRefocuser({ blur: recording, airyPx });
-  const spectral = new SpectralDefocusModel({ objective, samplePixelUm: pixelUm, apodisations: WIENER_APODISATIONS });
-  const wiener = new WienerRefocuser({ model: spectral });
   // Shares the fp32 network with its own row (closed with the others below, not through auto).
   const auto = nets.length ? new AutoRefocuser({ net: nets[0].net, wiener, model: spectral, handoverUm: dof }) : null;
   const methods: Method[] = [
@@ -192,7 +193,7 @@ export async function benchRefocus(opts: RefocusBenchOptions = {}): Promise<void
   for (const t of opts.timingThreads ?? [1, 2]) {
     for (const precision of ["fp32", "int8"] as const) {
       if (!existsSync(SHIPPED_REFOCUS_MODELS[precision])) continue;
-      const net = await createNetRefocuser({ model: precision, executionProviders: ["cpu"], threads: t });
+      const net = await createNetRefocuser({ model: precision, executionProviders: ["cpu"], threads: t, wiener });
       await timeRow(`net ${precision}`, t, net, big);
       await net.close();
     }

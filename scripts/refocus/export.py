@@ -8,9 +8,9 @@ refocus-int8.onnx and export.json (sizes, SHA-256, INT8-vs-fp32 validation metri
 normalised validation crops and PyTorch's outputs, which test/refocus/parity.test.ts compares
 with onnxruntime-node.
 
-I/O of both models: input "image" float32 [N,1,H,W] (H, W multiples of 32) in per-image
-normalised units (v - mean) / scale (see pairs.py / src/refocus/normalise.ts); output
-"refocused", same shape and units.
+I/O of both models: input "image" float32 [N,2,H,W] (H, W multiples of 32): the image and its
+blind Wiener estimate, both in the image's per-image normalised units (v - mean) / scale (see
+unet.py, pairs.py, src/refocus/normalise.ts); output "refocused" float32 [N,1,H,W], same units.
 
 INT8: BatchNorm folded, then scripts/common/qdq.py (as DeepFocus: 7-bit per-channel weights,
 uint8 activations calibrated on training crops); Resize, Concat and the pixel (un)shuffles
@@ -30,7 +30,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
 from losses import data_range, psnr, ssim  # noqa: E402
 import qdq  # noqa: E402
-from unet import RefocusNet, fused_copy  # noqa: E402
+from unet import CHANNELS, RefocusNet, fused_copy  # noqa: E402
 
 INPUT, OUTPUT = "image", "refocused"
 FIXTURE_CROP = 128
@@ -44,7 +44,7 @@ def load(ckpt_dir):
 
 
 def export_fp32(model, path):
-    dummy = torch.zeros(1, 1, 128, 128)
+    dummy = torch.zeros(1, CHANNELS, 128, 128)
     torch.onnx.export(
         model, dummy, path, input_names=[INPUT], output_names=[OUTPUT],
         dynamic_axes={INPUT: {0: "N", 2: "H", 3: "W"}, OUTPUT: {0: "N", 2: "H", 3: "W"}}, opset_version=13, do_constant_folding=True,
@@ -77,7 +77,7 @@ def write_fixture(model, calib, fixture_dir, fp32_path):
             picks.append(idx[0])
     c = FIXTURE_CROP
     crops = [xv[i : i + 1, :, :c, :c].float() for i in picks]
-    flat = torch.randn(1, 1, c, c, generator=torch.Generator().manual_seed(0))
+    flat = torch.randn(1, 1, c, c, generator=torch.Generator().manual_seed(0)).repeat(1, CHANNELS, 1, 1)
     x = torch.cat(crops + [flat]).contiguous()
     out = model(x)
     os.makedirs(fixture_dir, exist_ok=True)
@@ -113,7 +113,7 @@ def main():
     qdq.quantize(fp32, int8, model, [crops[i : i + 16].float() for i in range(0, len(crops), 16)])
     write_fixture(model, calib, a.fixture or a.out, fp32)
     info = {
-        "input": {"name": INPUT, "shape": ["N", 1, "H", "W"], "dtype": "float32", "units": "(v - mean) / scale over the whole image"},
+        "input": {"name": INPUT, "shape": ["N", CHANNELS, "H", "W"], "dtype": "float32", "channels": ["image", "wiener"], "units": "(v - mean) / scale of the image over the whole image"},
         "output": {"name": OUTPUT, "shape": ["N", 1, "H", "W"], "units": "same as input"},
         "multiple": 32,
         "widths": list(ck["widths"]),

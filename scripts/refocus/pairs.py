@@ -22,16 +22,28 @@ lambda 0.55 um, 3.45-um camera pixel: p = 0.345 um, DOF = 7.26 um, 0.91 px/um) o
 i.e. the range is +-2.6..+-10 DOF depending on the objective/camera match. 5 % of pairs are
 empty fields (the target is then flat: nothing to invent).
 
+Optics: drawn per pair from a pool of OPTICS_POOL objective/camera combinations, themselves
+drawn by synth.py's sampler from a fixed seed, so that the Wiener channel's defocus model
+(built once per optics, scripts/refocus/wiener-channel.ts) is affordable.
+
+Wiener channel (the network's second input, unet.py): the blind Wiener estimate of the
+input with the pair's aberration-free optics, computed by src/refocus/wiener.ts itself — the
+code inference runs — through scripts/refocus/wiener-channel.ts (`wiener_channel` below).
+
 Normalisation (what the network sees): both images are mapped with the *input window's*
-statistics, (v - mean) / max(std, 1e-3 * full scale, 0.5 DN). At inference the statistics
+statistics, (v - mean) / max(std, 1e-3 * full scale, 0.5 DN); the Wiener channel too. At inference the statistics
 are those of the whole image (src/refocus/normalise.ts); training crops (128 px of the 256-px
 window) therefore see the scale of a larger field, like inference tiles do.
 """
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 import sys
+import tempfile
 
+import numpy as np
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "deepfocus"))
@@ -53,6 +65,11 @@ APODISED_FRACTION = 0.5
 # frames, so that the relative loss sees enough high-SNR pairs where only deblurring helps
 # (18 % of the 85 % normal-exposure draws lie above 30 000 e-).
 PEAK_E_MAX = 100000.0
+# Objective/camera combinations drawn per pair (from OPTICS_SEED): each costs the Wiener
+# channel one defocus model (~0.2-0.5 s), and 8 000 pairs over 256 optics still see each
+# kind of objective and camera many times.
+OPTICS_POOL = 256
+OPTICS_SEED = 271828
 STD_FLOOR_REL = 1e-3  # of full scale
 STD_FLOOR_DN = 0.5
 
@@ -95,20 +112,57 @@ def sample_pair(g, kinds=SOURCES, optics=None, r_def=None):
     return cam.dn, target, meta
 
 
-def generate(n: int, seed: int, kinds=SOURCES):
-    """n pairs -> (x fp16 [n,1,G,G], y fp16 [n,1,G,G] normalised with x's stats, metas)."""
+def optics_pool(size=OPTICS_POOL):
+    """The optics pairs are drawn from (synth.sample_optics from OPTICS_SEED)."""
+    g = torch.Generator().manual_seed(OPTICS_SEED)
+    return [synth.sample_optics(g) for _ in range(size)]
+
+
+def generate(n: int, seed: int, kinds=SOURCES, pool_size=OPTICS_POOL):
+    """n pairs -> (dn uint16-valued int32 [n,G,G], y fp16 [n,1,G,G] normalised with the input's
+    stats, metas with the stats as mean/scale). The network's input is `inputs(dn, metas, w)`."""
     g = torch.Generator().manual_seed(seed)
-    xs = torch.empty(n, 1, G, G, dtype=torch.float16)
+    pool = optics_pool(pool_size)
+    dns = torch.empty(n, G, G, dtype=torch.int32)
     ys = torch.empty(n, 1, G, G, dtype=torch.float16)
     metas = []
     for i in range(n):
-        dn, target, m = sample_pair(g, kinds)
+        dn, target, m = sample_pair(g, kinds, optics=pool[synth._ri(g, 0, pool_size - 1)])
         mean, scale = norm_stats(dn, m["full"])
-        xs[i, 0] = ((dn - mean) / scale).to(torch.float16)
+        dns[i] = dn.round().to(torch.int32)
         ys[i, 0] = ((target - mean) / scale).clamp(-6e4, 6e4).to(torch.float16)
         m["mean"], m["scale"] = float(mean), float(scale)
         metas.append(m)
-    return xs, ys, metas
+    return dns, ys, metas
+
+
+def wiener_channel(dns, metas, procs=1):
+    """Blind Wiener estimates (float32 DN [n,G,G]) of the inputs, by src/refocus/wiener.ts run
+    through scripts/refocus/wiener-channel.ts in `procs` node processes."""
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+    n = len(metas)
+    with tempfile.TemporaryDirectory(prefix="refocus-wiener.") as tmp:
+        dns.numpy().astype("<u2").tofile(os.path.join(tmp, "dn.u16"))
+        optics = [dict(bits=m["bits"], na=m["na"], n=m["n"], wl=m["wl"], mag=m["mag"], px=m["px"]) for m in metas]
+        with open(os.path.join(tmp, "pairs.json"), "w") as f:
+            json.dump(dict(size=G, pairs=optics), f)
+        cuts = [round(n * k / procs) for k in range(procs + 1)]
+        tsx = os.path.join(root, "node_modules", ".bin", "tsx")
+        script = os.path.join(root, "scripts", "refocus", "wiener-channel.ts")
+        jobs = [subprocess.Popen([tsx, script, tmp, str(a), str(b)], cwd=root) for a, b in zip(cuts, cuts[1:]) if b > a]
+        if any(j.wait() != 0 for j in jobs):
+            raise RuntimeError("wiener-channel.ts failed")
+        parts = [np.fromfile(os.path.join(tmp, f"wiener-{a}-{b}.f32"), dtype="<f4") for a, b in zip(cuts, cuts[1:]) if b > a]
+    return torch.from_numpy(np.concatenate(parts).reshape(n, G, G))
+
+
+def inputs(dns, metas, ws):
+    """The network's input, fp16 [n,2,G,G]: the image and its Wiener estimate, normalised with the image's stats."""
+    mean = torch.tensor([m["mean"] for m in metas]).view(-1, 1, 1)
+    scale = torch.tensor([m["scale"] for m in metas]).view(-1, 1, 1)
+    x = (dns.float() - mean) / scale
+    w = ((ws - mean) / scale).clamp(-6e4, 6e4)
+    return torch.stack([x, w], dim=1).to(torch.float16)
 
 
 if __name__ == "__main__":
@@ -116,8 +170,11 @@ if __name__ == "__main__":
 
     torch.set_num_threads(1)
     t = time.time()
-    xs, ys, metas = generate(int(sys.argv[1]) if len(sys.argv) > 1 else 20, 0)
+    dns, ys, metas = generate(int(sys.argv[1]) if len(sys.argv) > 1 else 20, 0)
     dt = time.time() - t
     print(f"{len(metas)} pairs in {dt:.1f}s ({len(metas)/dt:.1f}/s)")
+    t = time.time()
+    ws = wiener_channel(dns, metas, procs=2)
+    print(f"Wiener channel in {time.time() - t:.1f}s")
     for m in metas[:5]:
         print({k: (round(v, 3) if isinstance(v, float) else v) for k, v in m.items()})

@@ -9,6 +9,7 @@ training, whichever comes first, so a loaded machine still finishes an annealed 
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -24,20 +25,23 @@ import training  # noqa: E402
 from losses import loss_fn, psnr, ssim, data_range  # noqa: E402
 from unet import DEFAULT_WIDTHS, RefocusNet, params  # noqa: E402
 
-FULL = dict(widths=DEFAULT_WIDTHS, train=8000, val=400, steps=20000, batch=16, crop=128, lr=2e-3, train_minutes=38.0)
-SMOKE = dict(widths=(8, 12, 16, 24, 32), train=160, val=24, steps=60, batch=8, crop=64, lr=3e-3, train_minutes=0.5)
+FULL = dict(widths=DEFAULT_WIDTHS, train=8000, val=400, steps=20000, batch=16, crop=128, lr=2e-3, train_minutes=38.0, optics=pairs.OPTICS_POOL)
+SMOKE = dict(widths=(8, 12, 16, 24, 32), train=160, val=24, steps=60, batch=8, crop=64, lr=3e-3, train_minutes=0.5, optics=12)
 R_BINS = [(0, 3), (3, 7), (7, 14), (14, 21), (21, 33)]
 
 
-def _gen_chunk(args):
+def _gen_chunk(args, pool_size):
     n, seed = args
     torch.set_num_threads(1)
-    return pairs.generate(n, seed)
+    return pairs.generate(n, seed, pool_size=pool_size)
 
 
-def generate(n: int, seed: int, procs: int):
-    parts = training.generate_chunks(_gen_chunk, n, seed, procs, chunk=250)
-    return torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts]), [m for p in parts for m in p[2]]
+def generate(n: int, seed: int, procs: int, pool_size: int):
+    """n pairs -> (network input fp16 [n,2,G,G], target fp16 [n,1,G,G], metas); the Wiener
+    channel runs in 2 node processes whatever `procs` (it is most of the data time)."""
+    parts = training.generate_chunks(functools.partial(_gen_chunk, pool_size=pool_size), n, seed, procs, chunk=250)
+    dns, ys, metas = torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts]), [m for p in parts for m in p[2]]
+    return pairs.inputs(dns, metas, pairs.wiener_channel(dns, metas, procs=2)), ys, metas
 
 
 def batch(xs, ys, n, crop, g):
@@ -55,9 +59,9 @@ def batch(xs, ys, n, crop, g):
 def evaluate(model, xs, ys, metas, bs=16):
     model.eval()
     outs = torch.cat([model(xs[i : i + bs].float()) for i in range(0, len(xs), bs)])
-    x, y = xs.float(), ys.float()
+    x, w, y = xs[:, :1].float(), xs[:, 1:].float(), ys.float()
     rng = data_range(y)
-    p_in, p_out = psnr(x, y, rng), psnr(outs, y, rng)
+    p_in, p_out, p_w = psnr(x, y, rng), psnr(outs, y, rng), psnr(w, y, rng)
     s_in, s_out = ssim(x, y, rng), ssim(outs, y, rng)
     r = torch.tensor([m["r_def"] for m in metas])
     k = torch.tensor([m["k"] for m in metas])
@@ -65,7 +69,8 @@ def evaluate(model, xs, ys, metas, bs=16):
 
     def summary(sel):
         return dict(n=int(sel.sum()), psnr_in=round(float(p_in[sel].mean()), 2), psnr_out=round(float(p_out[sel].mean()), 2),
-                    gain_db=round(float((p_out - p_in)[sel].mean()), 2), ssim_in=round(float(s_in[sel].mean()), 4), ssim_out=round(float(s_out[sel].mean()), 4))
+                    gain_db=round(float((p_out - p_in)[sel].mean()), 2),
+                    wiener_gain_db=round(float((p_w - p_in)[sel].mean()), 2), ssim_in=round(float(s_in[sel].mean()), 4), ssim_out=round(float(s_out[sel].mean()), 4))
 
     m = {"all": summary(real)}
     for lo, hi in R_BINS:
@@ -84,8 +89,8 @@ def main():
     os.makedirs(a.out, exist_ok=True)
     torch.manual_seed(a.seed)
     t0 = time.time()
-    xs, ys, _ = generate(cfg["train"], a.seed, a.procs)
-    xv, yv, mv = generate(cfg["val"], a.seed + 7919, a.procs)
+    xs, ys, _ = generate(cfg["train"], a.seed, a.procs, cfg["optics"])
+    xv, yv, mv = generate(cfg["val"], a.seed + 7919, a.procs, cfg["optics"])
     t_data = time.time() - t0
     print(f"data: {len(xs)} train / {len(xv)} val pairs in {t_data:.0f}s", flush=True)
 
@@ -105,7 +110,7 @@ def main():
             group["lr"] = lr
         x, y = batch(xs, ys, cfg["batch"], cfg["crop"], g)
         model.train()
-        loss, l1_ratio, ss = loss_fn(model(x), y, x)
+        loss, l1_ratio, ss = loss_fn(model(x), y, x[:, :1])
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

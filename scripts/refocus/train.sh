@@ -2,8 +2,8 @@
 # Re-train the refocus U-Net from scratch and export fp32 + INT8 ONNX and a parity fixture.
 #
 #   scripts/refocus/train.sh [--threads N] [--train-minutes M]
-#                                         full run (~45 min on one core: data ~4 min, training
-#                                         38 min, validation + export ~2 min): overwrites
+#                                         full run (~51 min: data ~12 min, most of it the Wiener
+#                                         channel on 2 cores, training 38 min on one, export ~1 min; needs npm ci): overwrites
 #                                         models/refocus/{refocus-*.onnx,export.json,metrics.json}
 #                                         and test/refocus/fixtures/parity.*
 #   scripts/refocus/train.sh --smoke [DIR]  tiny model in well under a minute, everything written

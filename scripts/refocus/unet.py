@@ -1,9 +1,16 @@
 """RefocusNet: a compact U-Net that maps one defocused image to its in-focus version.
 
-Input and output are float32 [N, 1, H, W] in *per-image normalised* units (x - mean) / std,
-where mean and std are taken over the whole image by the caller (src/refocus/normalise.ts,
+Input float32 [N, 2, H, W]: channel 0 the defocused image x, channel 1 its blind Wiener
+estimate w (src/refocus/wiener.ts with the objective's optics; w = x where the optics are
+unknown or too coarsely sampled), both in *per-image normalised* units (v - mean) / std with
+the mean and std of x over the whole image, taken by the caller (src/refocus/normalise.ts,
 pairs.py), never per tile, so that overlapping tiles see the same scale and blend without
-seams. H and W must be multiples of 32.
+seams. Output float32 [N, 1, H, W], same units. H and W must be multiples of 32.
+
+Why two channels: trained on the image alone, this U-Net denoises but does not learn the
+mid-frequency deconvolution beyond one depth of field (models/refocus/README.md); the Wiener
+filter does that deconvolution from physics and the network decides, per pixel, how far to
+trust it and cleans its noise and ringing.
 
 Layout (widths c = (c1..c5), default (16, 32, 64, 96, 128): 786 k parameters, 6.2 k MAC per pixel):
   pixel-unshuffle 2x2 -> 4 channels at H/2 (lossless; full-resolution convs would cost 4x)
@@ -13,10 +20,11 @@ Layout (widths c = (c1..c5), default (16, 32, 64, 96, 128): 786 k parameters, 6.
   enc4  H/16  conv3x3 stride 2 -> c4, conv3x3 c4
   mid   H/32  conv3x3 stride 2 -> c5, 2 x conv3x3 c5 (dilation 1, 2)
   dec4..dec1: bilinear x2 upsample, concat the skip, conv1x1 to the level width, conv3x3
-  head  conv3x3 c1 -> 4, pixel-shuffle 2x2 -> 1 channel, added to the input (residual).
+  head  conv3x3 c1 -> 8, pixel-shuffle 2x2 -> 2 channels: a gate g and a residual r;
+        output = x + sigmoid(g) * (w - x) + r.
 Every conv is followed by BatchNorm (folded into the conv at export) and ReLU, except the head.
 The receptive field (~ 400 px) covers blur discs up to the trained 32-px radius with context.
-The residual form makes "leave it alone" the easy answer for in-focus input.
+The gated residual makes both "leave it alone" and "take the Wiener estimate" easy answers.
 """
 from __future__ import annotations
 
@@ -28,6 +36,7 @@ from torch import nn
 
 DEFAULT_WIDTHS = (16, 32, 64, 96, 128)
 MULTIPLE = 32  # H and W must be multiples of this
+CHANNELS = 2  # input channels: the image and its Wiener estimate
 
 
 def _cbr(cin, cout, k=3, stride=1, dil=1):
@@ -39,7 +48,7 @@ class RefocusNet(nn.Module):
         super().__init__()
         c1, c2, c3, c4, c5 = widths
         self.widths = tuple(widths)
-        self.enc1 = nn.Sequential(_cbr(4, c1), _cbr(c1, c1))
+        self.enc1 = nn.Sequential(_cbr(4 * CHANNELS, c1), _cbr(c1, c1))
         self.enc2 = nn.Sequential(_cbr(c1, c2, stride=2), _cbr(c2, c2))
         self.enc3 = nn.Sequential(_cbr(c2, c3, stride=2), _cbr(c3, c3))
         self.enc4 = nn.Sequential(_cbr(c3, c4, stride=2), _cbr(c4, c4))
@@ -48,7 +57,7 @@ class RefocusNet(nn.Module):
         self.dec3 = nn.Sequential(_cbr(c4 + c3, c3, k=1), _cbr(c3, c3))
         self.dec2 = nn.Sequential(_cbr(c3 + c2, c2, k=1), _cbr(c2, c2))
         self.dec1 = nn.Sequential(_cbr(c2 + c1, c1, k=1), _cbr(c1, c1))
-        self.head = nn.Conv2d(c1, 4, 3, 1, 1)
+        self.head = nn.Conv2d(c1, 8, 3, 1, 1)
         nn.init.zeros_(self.head.weight)
         nn.init.zeros_(self.head.bias)
 
@@ -66,7 +75,9 @@ class RefocusNet(nn.Module):
         d = self.dec3(self._up(d, e3))
         d = self.dec2(self._up(d, e2))
         d = self.dec1(self._up(d, e1))
-        return x + F.pixel_shuffle(self.head(d), 2)
+        gate, residual = F.pixel_shuffle(self.head(d), 2).split(1, dim=1)
+        image, wiener = x.split(1, dim=1)
+        return image + torch.sigmoid(gate) * (wiener - image) + residual
 
 
 def params(model) -> int:
@@ -87,7 +98,7 @@ def macs_per_pixel(widths=DEFAULT_WIDTHS) -> float:
         if isinstance(mod, nn.Conv2d):
             hooks.append(mod.register_forward_hook(hook))
     with torch.no_grad():
-        m.eval()(torch.zeros(1, 1, 256, 256))
+        m.eval()(torch.zeros(1, CHANNELS, 256, 256))
     for h in hooks:
         h.remove()
     return total / (256 * 256)

@@ -46,7 +46,8 @@ export interface CreateRefocuserOptions {
 }
 
 /**
- * A refocuser by method, from the config's `refocus` block: `net` loads the refocus network;
+ * A refocuser by method, from the config's `refocus` block: `net` loads the refocus network
+ * with the configured optics' Wiener channel (netWienerChannel: none, with a warning, when they are unknown);
  * `rl` uses `opts.blur`, else loads the configured DeepFocus model (config `deepfocus.model`)
  * as its per-tile blur estimator and releases it on close; `wiener` builds the configured
  * objective's defocus model (focus/spectral-defocus.ts); `auto` loads the network and builds
@@ -58,26 +59,45 @@ export async function createRefocuser(method: string, config: Config, opts: Crea
     throw new ConfigError(`method: unknown refocus method "${method}"; expected one of ${REFOCUS_METHODS.join(", ")}`, [{ path: "method", message: "unknown method" }]);
   const r = config.refocus;
   const threads = r.threads || undefined;
-  const createNet = async () => {
+  const samplePixelUm = opts.samplePixelUm ?? configuredSamplePixelUm(config);
+  const createNet = async (wiener: WienerRefocuser | undefined) => {
     const { createNetRefocuser } = await import("./net.js"); // onnxruntime loads only when asked for
-    return createNetRefocuser({ model: r.model, executionProviders: r.executionProviders, threads, tileSize: r.tileSize, overlap: r.overlap, log: opts.log });
+    return createNetRefocuser({ model: r.model, executionProviders: r.executionProviders, threads, tileSize: r.tileSize, overlap: r.overlap, wiener, log: opts.log });
   };
-  if (method === "net") return createNet();
+  if (method === "net") return createNet(netWienerChannel(config, samplePixelUm, opts.log));
   if (method === "wiener" || method === "auto") {
-    const samplePixelUm = opts.samplePixelUm ?? configuredSamplePixelUm(config);
     if (samplePixelUm === undefined)
       throw new ConfigError(`refocus method ${method} needs the sample-plane pixel size: set camera.pixelSizeUm`, [{ path: "camera.pixelSizeUm", message: `required by refocus method ${method}` }]);
     const model = new SpectralDefocusModel({ objective: config.objective, samplePixelUm, apodisations: WIENER_APODISATIONS });
     const wiener = new WienerRefocuser({ model });
     if (method === "wiener") return wiener;
     const handoverUm = depthOfFieldUm(config.objective, samplePixelUm * config.objective.magnification);
-    return new AutoRefocuser({ net: await createNet(), wiener, model, handoverUm });
+    return new AutoRefocuser({ net: await createNet(wiener), wiener, model, handoverUm });
   }
   const rlOptions = { airyPx: opts.airyPx ?? configuredAiryPx(config), iterations: r.rl.iterations, tv: r.rl.tv };
   if (opts.blur) return new RlRefocuser({ ...rlOptions, blur: opts.blur });
   const { configuredDeepFocusScorer } = await import("../inference/deepfocus.js");
   const scorer = await configuredDeepFocusScorer(config.deepfocus, { warmupWindows: 1, log: opts.log });
   return Object.assign(new RlRefocuser({ ...rlOptions, blur: deepfocusBlurEstimator(scorer) }), { close: () => scorer.close() });
+}
+
+/**
+ * The network's Wiener channel (net.ts) for the configured optics; undefined, with a warning,
+ * when the pixel size is unknown or too coarse for the spectral estimate: the network then runs
+ * on the image alone, as it was trained to for such optics.
+ */
+function netWienerChannel(config: Config, samplePixelUm: number | undefined, log?: InferenceLog): WienerRefocuser | undefined {
+  const without = (reason: string) => {
+    log?.warn({ reason }, "refocus: the network runs without its Wiener channel (it will denoise, but barely deconvolve)");
+    return undefined;
+  };
+  if (samplePixelUm === undefined) return without("the sample-plane pixel size is unknown: set camera.pixelSizeUm");
+  try {
+    return new WienerRefocuser({ model: new SpectralDefocusModel({ objective: config.objective, samplePixelUm, apodisations: WIENER_APODISATIONS }) });
+  } catch (e) {
+    if (e instanceof ConfigError) return without(e.message);
+    throw e;
+  }
 }
 
 /** Refocusers loaded on first use, one per method (the web route and the timelapse policy). */

@@ -26,11 +26,11 @@ export function normalisationOf(frame: Frame): Normalisation {
   return { mean, scale: Math.max(std, 1e-3 * max, 0.5), max };
 }
 
-/** The frame in normalised units (float32, row-major). */
-export function normalise(frame: Frame, n: Normalisation): Float32Array {
-  const out = new Float32Array(frame.data.length);
+/** Pixel values (a frame's data, or an estimate in its DN) in normalised units (float32, row-major). */
+export function normalise(values: ArrayLike<number>, n: Normalisation): Float32Array {
+  const out = new Float32Array(values.length);
   const inv = 1 / n.scale;
-  for (let i = 0; i < out.length; i++) out[i] = (frame.data[i] - n.mean) * inv;
+  for (let i = 0; i < out.length; i++) out[i] = (values[i] - n.mean) * inv;
   return out;
 }
 

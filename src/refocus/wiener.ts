@@ -53,6 +53,15 @@ export class WienerRefocuser implements Refocuser {
 
   async refocus(frame: Frame, signal?: AbortSignal): Promise<{ frame: Frame; info: RefocusInfo }> {
     const t0 = performance.now();
+    const { image, defocusUm, tiles } = this.filtered(frame, signal);
+    return { frame: toFrame(image, frame), info: { method: "wiener", durationMs: performance.now() - t0, tiles, modelSha256: null, defocusUm } };
+  }
+
+  /**
+   * The blended Wiener estimate in the frame's DN, unrounded and unclipped (the refocus
+   * network's second input channel, net.ts), with each tile's |z| (µm, NaN where kept as is).
+   */
+  filtered(frame: Frame, signal?: AbortSignal): { image: Float32Array; defocusUm: number[]; tiles: number } {
     const size = this.opts.tileSize ?? 512;
     const grid = tileGrid(frame.width, frame.height, { maxTile: size, overlap: this.opts.overlap ?? 128, pad: this.opts.pad ?? 32, exact: true });
     const blender = new TileBlender(grid);
@@ -74,8 +83,7 @@ export class WienerRefocuser implements Refocuser {
       extractMirrored(tile, size, size, -size / 2, -size / 2, 2 * size, 2 * size, extended);
       blender.add(this.filter(fft, extended, size, est), x0, y0);
     }
-    const out = toFrame(blender.result(), frame);
-    return { frame: out, info: { method: "wiener", durationMs: performance.now() - t0, tiles: tileCount(grid), modelSha256: null, defocusUm } };
+    return { image: blender.result(), defocusUm, tiles: tileCount(grid) };
   }
 
   /** The Wiener-filtered centre `size`² of a 2·size-square mirror-extended tile (mean kept). */

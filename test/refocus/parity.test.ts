@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createNetRefocuser, type NetRefocuser } from "../../src/refocus/net.js";
+import { createNetRefocuser, NET_CHANNELS, type NetRefocuser } from "../../src/refocus/net.js";
 
 /**
  * onnxruntime-node reproduces PyTorch's outputs on the crops of a parity fixture written by
@@ -41,7 +41,7 @@ describe(`refocus network parity with PyTorch (${dir})`, () => {
     const [n, , h, w] = fixture.shape;
     const input = f32(fixture.input);
     const expected = f32(fixture.output);
-    expect(input.length).toBe(n * h * w);
+    expect(input.length).toBe(n * NET_CHANNELS * h * w);
     const out = await net.run(input, n, h, w);
     let worst = 0;
     for (let i = 0; i < out.length; i++) worst = Math.max(worst, Math.abs(out[i] - expected[i]) / (1 + Math.abs(expected[i])));

@@ -4,29 +4,15 @@ import { ConfigError } from "../../src/errors.js";
 import { SpectralDefocusModel } from "../../src/focus/spectral-defocus.js";
 import type { Frame } from "../../src/hardware/camera/types.js";
 import { depthOfFieldUm } from "../../src/optics/dof.js";
-import { createHeldoutSlide } from "../../src/optics/heldout-slides.js";
-import { digitize, REFERENCE_EXPOSURE_US } from "../../src/optics/noise.js";
-import { PSF_MODELS, PsfImaging } from "../../src/optics/psf-models.js";
 import { defaultOptics } from "../../src/optics/render.js";
 import { Rng } from "../../src/optics/rng.js";
 import { createRefocuser } from "../../src/refocus/index.js";
 import { psnr, ssim } from "../../src/refocus/quality.js";
 import { WIENER_APODISATIONS, WienerRefocuser } from "../../src/refocus/wiener.js";
+import { heldoutPair } from "./heldout-pair.js";
 
 const { objective, camera } = defaultOptics();
 const model = new SpectralDefocusModel({ objective, samplePixelUm: camera.pixelSizeUm / objective.magnification, maxDefocusUm: 40, apodisations: WIENER_APODISATIONS });
-
-/** A held-out texture (seed 2) through the Born–Wolf PSF at `zUm`, 512×384 8-bit with noise, and its noise-free in-focus truth (DN). */
-function heldoutPair(texture: "diatoms" | "pollen", zUm: number): { frame: Frame; truth: Float64Array } {
-  const { width, height } = camera;
-  const imaging = new PsfImaging({ objective, cameraPixelUm: camera.pixelSizeUm, width, height, maxDefocusUm: Math.max(zUm, 1) });
-  const spectrum = imaging.objectSpectrum(createHeldoutSlide(texture, 2));
-  const maxAdu = 2 ** camera.bitDepth - 1;
-  const scale = (camera.exposureUs / REFERENCE_EXPOSURE_US) * camera.gain * maxAdu;
-  const truth = Float64Array.from(imaging.intensity(spectrum, imaging.otf(PSF_MODELS["born-wolf"], 0)), (v) => Math.min(maxAdu, v * scale));
-  const data = digitize(imaging.intensity(spectrum, imaging.otf(PSF_MODELS["born-wolf"], zUm)), camera, new Rng(11));
-  return { frame: { data, width, height, bitDepth: camera.bitDepth, timestampMs: 0 }, truth };
-}
 
 function noisyFlat(width: number, height: number, bitDepth: number, level: number, seed = 3): Frame {
   const rng = new Rng(seed);
