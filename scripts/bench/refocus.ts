@@ -14,9 +14,8 @@ import { createNetRefocuser, SHIPPED_REFOCUS_MODELS, type NetRefocuser } from ".
 import { airyRadiusPx } from "../../src/refocus/psf.js";
 import { psnr, ssim } from "../../src/refocus/quality.js";
 import { RlRefocuser } from "../../src/refocus/rl.js";
-import { WIENER_APODISATIONS, WienerRefocuser } from "../../src/refocus/wiener.js";
+import { opticsWiener } from "../../src/refocus/wiener.js";
 import { AutoRefocuser } from "../../src/refocus/auto.js";
-import { SpectralDefocusModel } from "../../src/focus/spectral-defocus.js";
 import { linearOracle } from "./linear-oracle.js";
 import { mean } from "./table.js";
 
@@ -97,8 +96,7 @@ export async function benchRefocus(opts: RefocusBenchOptions = {}): Promise<void
   const threads = opts.threads ?? 1;
 
   // Methods
-  const spectral = new SpectralDefocusModel({ objective, samplePixelUm: pixelUm, apodisations: WIENER_APODISATIONS });
-  const wiener = new WienerRefocuser({ model: spectral });
+  const wiener = opticsWiener(objective, pixelUm);
   const nets: { name: string; net: NetRefocuser }[] = [];
   const notRun: string[] = [];
   for (const precision of ["fp32", "int8"] as const) {
@@ -129,7 +127,7 @@ export async function benchRefocus(opts: RefocusBenchOptions = {}): Promise<void
   let currentBlur = 0;
   const rlDf = new RlRefocuser({ blur: recording, airyPx });
   // Shares the fp32 network with its own row (closed with the others below, not through auto).
-  const auto = nets.length ? new AutoRefocuser({ net: nets[0].net, wiener, model: spectral, handoverUm: dof }) : null;
+  const auto = nets.length ? new AutoRefocuser({ net: nets[0].net, wiener, model: wiener.model, handoverUm: dof }) : null;
   const methods: Method[] = [
     ...nets.map(({ name, net }) => ({ name, run: async (f: Frame) => (await net.refocus(f)).frame })),
     ...(dfError ? [] : [{ name: "RL DeepFocus", run: async (f: Frame) => (await rlDf.refocus(f)).frame }]),

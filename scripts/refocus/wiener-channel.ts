@@ -13,9 +13,8 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { SpectralDefocusModel } from "../../src/focus/spectral-defocus.js";
 import { ConfigError } from "../../src/errors.js";
-import { WIENER_APODISATIONS, WienerRefocuser } from "../../src/refocus/wiener.js";
+import { opticsWiener, type WienerRefocuser } from "../../src/refocus/wiener.js";
 
 interface PairOptics {
   bits: number;
@@ -31,6 +30,7 @@ if (!dir || fromArg === undefined || toArg === undefined) throw new Error("usage
 const { size, pairs } = JSON.parse(readFileSync(join(dir, "pairs.json"), "utf8")) as { size: number; pairs: PairOptics[] };
 const from = Number(fromArg), to = Number(toArg);
 const raw = readFileSync(join(dir, "dn.u16"));
+const dn = new Uint16Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength)); // little-endian, as every target host
 const pixels = size * size;
 const out = new Float32Array((to - from) * pixels);
 // Pairs share optics (pairs.py draws them from a pool), so each defocus model is built once.
@@ -41,8 +41,7 @@ function refocuserFor(p: PairOptics): WienerRefocuser | null {
   if (!refocusers.has(key)) {
     try {
       const objective = { magnification: p.mag, na: p.na, immersionIndex: p.n, wavelengthUm: p.wl };
-      const model = new SpectralDefocusModel({ objective, samplePixelUm: p.px, apodisations: WIENER_APODISATIONS });
-      refocusers.set(key, new WienerRefocuser({ model, tileSize: size }));
+      refocusers.set(key, opticsWiener(objective, p.px, { tileSize: size }));
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e;
       refocusers.set(key, null);
@@ -52,8 +51,7 @@ function refocuserFor(p: PairOptics): WienerRefocuser | null {
 }
 
 for (let i = from; i < to; i++) {
-  const data = new Uint16Array(pixels);
-  for (let j = 0; j < pixels; j++) data[j] = raw.readUInt16LE(2 * (i * pixels + j));
+  const data = dn.slice(i * pixels, (i + 1) * pixels);
   const frame = { data, width: size, height: size, bitDepth: pairs[i].bits, timestampMs: 0 };
   const wiener = refocuserFor(pairs[i]);
   out.set(wiener ? wiener.filtered(frame).image : data, (i - from) * pixels);

@@ -5,8 +5,7 @@ import { cameraPixelUm, depthOfFieldUm } from "../optics/dof.js";
 import { deepfocusBlurEstimator, type BlurEstimator } from "./blur-estimate.js";
 import { airyRadiusPx } from "./psf.js";
 import { RlRefocuser } from "./rl.js";
-import { SpectralDefocusModel } from "../focus/spectral-defocus.js";
-import { WIENER_APODISATIONS, WienerRefocuser } from "./wiener.js";
+import { opticsWiener, type WienerRefocuser } from "./wiener.js";
 import { AutoRefocuser } from "./auto.js";
 import { REFOCUS_METHODS, type RefocusMethod, type Refocuser } from "./types.js";
 
@@ -68,11 +67,10 @@ export async function createRefocuser(method: string, config: Config, opts: Crea
   if (method === "wiener" || method === "auto") {
     if (samplePixelUm === undefined)
       throw new ConfigError(`refocus method ${method} needs the sample-plane pixel size: set camera.pixelSizeUm`, [{ path: "camera.pixelSizeUm", message: `required by refocus method ${method}` }]);
-    const model = new SpectralDefocusModel({ objective: config.objective, samplePixelUm, apodisations: WIENER_APODISATIONS });
-    const wiener = new WienerRefocuser({ model });
+    const wiener = opticsWiener(config.objective, samplePixelUm);
     if (method === "wiener") return wiener;
     const handoverUm = depthOfFieldUm(config.objective, samplePixelUm * config.objective.magnification);
-    return new AutoRefocuser({ net: await createNet(wiener), wiener, model, handoverUm });
+    return new AutoRefocuser({ net: await createNet(wiener), wiener, model: wiener.model, handoverUm });
   }
   const rlOptions = { airyPx: opts.airyPx ?? configuredAiryPx(config), iterations: r.rl.iterations, tv: r.rl.tv };
   if (opts.blur) return new RlRefocuser({ ...rlOptions, blur: opts.blur });
@@ -93,7 +91,7 @@ function netWienerChannel(config: Config, samplePixelUm: number | undefined, log
   };
   if (samplePixelUm === undefined) return without("the sample-plane pixel size is unknown: set camera.pixelSizeUm");
   try {
-    return new WienerRefocuser({ model: new SpectralDefocusModel({ objective: config.objective, samplePixelUm, apodisations: WIENER_APODISATIONS }) });
+    return opticsWiener(config.objective, samplePixelUm);
   } catch (e) {
     if (e instanceof ConfigError) return without(e.message);
     throw e;

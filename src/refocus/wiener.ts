@@ -1,5 +1,6 @@
 import { throwIfAborted } from "../errors.js";
-import { MIN_REGION_PX, type SpectralDefocusModel, type SpectralEstimate } from "../focus/spectral-defocus.js";
+import type { ObjectiveConfig } from "../config/schema.js";
+import { MIN_REGION_PX, SpectralDefocusModel, type SpectralEstimate } from "../focus/spectral-defocus.js";
 import { clipRect } from "../focus/tiles.js";
 import type { Frame } from "../hardware/camera/types.js";
 import { extractMirrored } from "../image/mirrored.js";
@@ -28,6 +29,16 @@ export interface WienerRefocuserOptions {
  */
 export const WIENER_APODISATIONS = [0] as const;
 
+/**
+ * The Wiener refocuser of an objective and sample-plane pixel (µm), on its defocus model with
+ * WIENER_APODISATIONS (the one way `wiener`, `auto`, the network's Wiener channel and its
+ * training data build it).
+ * @throws ConfigError when the optics are too coarsely sampled for the spectral estimate.
+ */
+export function opticsWiener(objective: ObjectiveConfig, samplePixelUm: number, opts: Omit<WienerRefocuserOptions, "model"> = {}): WienerRefocuser {
+  return new WienerRefocuser({ ...opts, model: new SpectralDefocusModel({ objective, samplePixelUm, apodisations: WIENER_APODISATIONS }) });
+}
+
 /** Radial resolution of the filter table (rings from 0 to √2·Nyquist). */
 const FILTER_RINGS = 4096;
 
@@ -49,6 +60,11 @@ export class WienerRefocuser implements Refocuser {
   constructor(private readonly opts: WienerRefocuserOptions) {
     const size = opts.tileSize ?? 512;
     if ((size & (size - 1)) !== 0 || size < 32) throw new RangeError(`Wiener tile size must be a power of two ≥ 32, got ${size}`);
+  }
+
+  /** The defocus model whose estimates pick each tile's filter. */
+  get model(): SpectralDefocusModel {
+    return this.opts.model;
   }
 
   async refocus(frame: Frame, signal?: AbortSignal): Promise<{ frame: Frame; info: RefocusInfo }> {
