@@ -40,8 +40,8 @@ import { mean } from "./table.js";
  *   Wiener          blind Wiener deconvolution with the configured objective's pupil, |z| and the
  *                   signal and noise spectra estimated per tile from the frame itself
  *                   (src/refocus/wiener.ts, src/focus/spectral-defocus.ts);
- *   auto            net fp32 when the frame's spectral estimate is within one DOF, Wiener beyond
- *                   (src/refocus/auto.ts);
+ *   auto            net fp32 when the median of the Wiener tiles' |z| is within one DOF, Wiener
+ *                   beyond, one Wiener pass either way (src/refocus/auto.ts);
  *   linear oracle   the best linear shift-invariant filter for each pair, fitted with its truth
  *                   (linear-oracle.ts): what exact knowledge of PSF, signal and noise spectra
  *                   could reach by deconvolution, an upper bound, not a method.
@@ -127,7 +127,7 @@ export async function benchRefocus(opts: RefocusBenchOptions = {}): Promise<void
   let currentBlur = 0;
   const rlDf = new RlRefocuser({ blur: recording, airyPx });
   // Shares the fp32 network with its own row (closed with the others below, not through auto).
-  const auto = nets.length ? new AutoRefocuser({ net: nets[0].net, wiener, model: wiener.model, handoverUm: dof }) : null;
+  const auto = nets.length ? new AutoRefocuser({ net: nets[0].net, wiener, handoverUm: dof }) : null;
   const methods: Method[] = [
     ...nets.map(({ name, net }) => ({ name, run: async (f: Frame) => (await net.refocus(f)).frame })),
     ...(dfError ? [] : [{ name: "RL DeepFocus", run: async (f: Frame) => (await rlDf.refocus(f)).frame }]),

@@ -1,26 +1,24 @@
-import { MIN_REGION_PX, type SpectralDefocusModel } from "../focus/spectral-defocus.js";
+import { median } from "../focus/stats.js";
 import type { Frame } from "../hardware/camera/types.js";
+import type { NetRefocuser } from "./net.js";
 import type { RefocusInfo, Refocuser } from "./types.js";
 import type { WienerRefocuser } from "./wiener.js";
 
 export interface AutoRefocuserOptions {
-  /** The refocus network (owned: closed with this refocuser). */
-  net: Refocuser;
+  /** The refocus network with `wiener` as its channel (owned: closed with this refocuser). */
+  net: NetRefocuser;
   wiener: WienerRefocuser;
-  model: SpectralDefocusModel;
   /** |z| (µm) from which Wiener takes over: one depth of field of the objective. */
   handoverUm: number;
 }
 
-/** Side (px) of the central region whose spectral estimate picks the method (larger frames are not read whole). */
-const PICK_REGION_PX = 1024;
-
 /**
- * "auto": the network near focus, Wiener beyond. The spectral defocus estimate of the frame's
- * central region (at most PICK_REGION_PX square) picks: below `handoverUm` (one DOF) the network,
- * which removes noise and residual blur there but does not deconvolve farther out; from there on
- * Wiener, which deconvolves (and near focus, where the estimate is least sure, could over-sharpen).
- * A frame with no signal above its noise goes to the network. `info.via` names the method used.
+ * "auto": the network near focus, Wiener beyond. The frame is Wiener-filtered once
+ * (wiener.ts, per-tile |z| estimates); the median of the tiles' |z| picks: below `handoverUm`
+ * (one DOF) the network, given that Wiener estimate as its channel, which removes noise and
+ * residual blur there; from there on the Wiener estimate itself, which deconvolves (and near
+ * focus, where the estimate is least sure, could over-sharpen). A frame with no tile above its
+ * noise goes to the network. `info.via` names the method used.
  */
 export class AutoRefocuser implements Refocuser {
   readonly method = "auto" as const;
@@ -29,11 +27,10 @@ export class AutoRefocuser implements Refocuser {
 
   async refocus(frame: Frame, signal?: AbortSignal): Promise<{ frame: Frame; info: RefocusInfo }> {
     const t0 = performance.now();
-    const w = Math.min(frame.width, PICK_REGION_PX), h = Math.min(frame.height, PICK_REGION_PX);
-    const region = { x: Math.floor((frame.width - w) / 2), y: Math.floor((frame.height - h) / 2), width: w, height: h };
-    const { defocusUm } = w >= MIN_REGION_PX && h >= MIN_REGION_PX ? this.opts.model.estimate(frame, region) : { defocusUm: Number.NaN };
-    const wiener = defocusUm >= this.opts.handoverUm;
-    const r = await (wiener ? this.opts.wiener : this.opts.net).refocus(frame, signal);
+    const filtered = this.opts.wiener.filtered(frame, signal);
+    const estimated = filtered.defocusUm.filter(Number.isFinite);
+    const wiener = estimated.length > 0 && median(estimated) >= this.opts.handoverUm;
+    const r = wiener ? this.opts.wiener.result(frame, filtered, t0) : await this.opts.net.refocusWith(frame, filtered, signal);
     return { frame: r.frame, info: { ...r.info, method: "auto", via: wiener ? "wiener" : "net", durationMs: performance.now() - t0 } };
   }
 

@@ -9,7 +9,7 @@ import { normalisationOf, normalise, toFrame } from "./normalise.js";
 import { extractMirrored } from "../image/mirrored.js";
 import { TileBlender, tileCount, tileGrid, tileOrigins } from "./tiles.js";
 import type { RefocusInfo, Refocuser } from "./types.js";
-import type { WienerRefocuser } from "./wiener.js";
+import type { WienerFiltered, WienerRefocuser } from "./wiener.js";
 
 /** The shipped refocus models (models/refocus/, see its README.md model card). */
 export const SHIPPED_REFOCUS_MODELS = {
@@ -69,10 +69,17 @@ export class NetRefocuser implements Refocuser {
   }
 
   async refocus(frame: Frame, signal?: AbortSignal): Promise<{ frame: Frame; info: RefocusInfo }> {
+    return this.refocusWith(frame, this.wiener?.filtered(frame, signal), signal);
+  }
+
+  /**
+   * `refocus` with the Wiener channel already computed (`wiener.filtered(frame)` of this
+   * network's WienerRefocuser, as `auto` has it), or undefined for the image-only channel.
+   */
+  async refocusWith(frame: Frame, wiener: WienerFiltered | undefined, signal?: AbortSignal): Promise<{ frame: Frame; info: RefocusInfo }> {
     const t0 = performance.now();
     const norm = normalisationOf(frame);
     const src = normalise(frame.data, norm);
-    const wiener = this.wiener?.filtered(frame, signal);
     const deconvolved = wiener ? normalise(wiener.image, norm) : src;
     const grid = tileGrid(frame.width, frame.height, { maxTile: this.tiling.tileSize, overlap: this.tiling.overlap, pad: this.tiling.pad, multiple: NET_MULTIPLE });
     const tw = grid.x.size;

@@ -39,6 +39,13 @@ export function opticsWiener(objective: ObjectiveConfig, samplePixelUm: number, 
   return new WienerRefocuser({ ...opts, model: new SpectralDefocusModel({ objective, samplePixelUm, apodisations: WIENER_APODISATIONS }) });
 }
 
+/** WienerRefocuser.filtered's result: the blended estimate (frame DN, unrounded), each tile's |z| (µm, NaN where kept as is), the tile count. */
+export interface WienerFiltered {
+  image: Float32Array;
+  defocusUm: number[];
+  tiles: number;
+}
+
 /** Radial resolution of the filter table (rings from 0 to √2·Nyquist). */
 const FILTER_RINGS = 4096;
 
@@ -69,7 +76,11 @@ export class WienerRefocuser implements Refocuser {
 
   async refocus(frame: Frame, signal?: AbortSignal): Promise<{ frame: Frame; info: RefocusInfo }> {
     const t0 = performance.now();
-    const { image, defocusUm, tiles } = this.filtered(frame, signal);
+    return this.result(frame, this.filtered(frame, signal), t0);
+  }
+
+  /** The refocus result of `filtered(frame)`'s output, rounded and clipped to the frame's bit depth (timed from `t0`, ms). */
+  result(frame: Frame, { image, defocusUm, tiles }: WienerFiltered, t0: number): { frame: Frame; info: RefocusInfo } {
     return { frame: toFrame(image, frame), info: { method: "wiener", durationMs: performance.now() - t0, tiles, modelSha256: null, defocusUm } };
   }
 
@@ -77,7 +88,7 @@ export class WienerRefocuser implements Refocuser {
    * The blended Wiener estimate in the frame's DN, unrounded and unclipped (the refocus
    * network's second input channel, net.ts), with each tile's |z| (µm, NaN where kept as is).
    */
-  filtered(frame: Frame, signal?: AbortSignal): { image: Float32Array; defocusUm: number[]; tiles: number } {
+  filtered(frame: Frame, signal?: AbortSignal): WienerFiltered {
     const size = this.opts.tileSize ?? 512;
     const grid = tileGrid(frame.width, frame.height, { maxTile: size, overlap: this.opts.overlap ?? 128, pad: this.opts.pad ?? 32, exact: true });
     const blender = new TileBlender(grid);

@@ -58,8 +58,10 @@ describe("blind Wiener refocus (wiener) and auto", () => {
     expect((await createRefocuser("wiener", withPixel)).method).toBe("wiener");
   });
 
-  it("auto hands an in-focus frame to the network and a frame 2 DOF out to Wiener (shipped network, default config)", async () => {
-    const auto = await createRefocuser("auto", parseConfig({ refocus: { method: "auto", threads: 2 } }));
+  it("auto hands an in-focus frame to the network and a frame 2 DOF out to Wiener, each with the result that method gives alone (shipped network, default config)", async () => {
+    const config = parseConfig({ refocus: { method: "auto", threads: 2 } });
+    const auto = await createRefocuser("auto", config);
+    const alone = { net: await createRefocuser("net", config), wiener: await createRefocuser("wiener", config) };
     try {
       const dof = depthOfFieldUm(objective, camera.pixelSizeUm);
       for (const [zUm, via] of [[0, "net"], [2 * dof, "wiener"]] as const) {
@@ -67,9 +69,13 @@ describe("blind Wiener refocus (wiener) and auto", () => {
         const { frame: out, info } = await auto.refocus(input);
         expect([info.method, info.via]).toEqual(["auto", via]);
         expect([out.width, out.height, out.bitDepth]).toEqual([input.width, input.height, input.bitDepth]);
+        // One Wiener pass feeds both the decision and the network's channel: the same pixels as the method alone.
+        const single = await alone[via].refocus(input);
+        expect(Buffer.from(out.data.buffer).equals(Buffer.from(single.frame.data.buffer))).toBe(true);
+        expect(info.defocusUm).toEqual(single.info.defocusUm);
       }
     } finally {
-      await auto.close();
+      await Promise.all([auto.close(), alone.net.close(), alone.wiener.close()]);
     }
   });
 });
