@@ -69,15 +69,16 @@ export class NetRefocuser implements Refocuser {
   }
 
   async refocus(frame: Frame, signal?: AbortSignal): Promise<{ frame: Frame; info: RefocusInfo }> {
-    return this.refocusWith(frame, this.wiener?.filtered(frame, signal), signal);
+    const t0 = performance.now();
+    return this.refocusWith(frame, this.wiener?.filtered(frame, signal), signal, t0);
   }
 
   /**
    * `refocus` with the Wiener channel already computed (`wiener.filtered(frame)` of this
-   * network's WienerRefocuser, as `auto` has it), or undefined for the image-only channel.
+   * network's WienerRefocuser, as `auto` has it), or undefined for the image-only channel;
+   * `info.durationMs` counts from `t0` (ms, performance.now(): by default now).
    */
-  async refocusWith(frame: Frame, wiener: WienerFiltered | undefined, signal?: AbortSignal): Promise<{ frame: Frame; info: RefocusInfo }> {
-    const t0 = performance.now();
+  async refocusWith(frame: Frame, wiener: WienerFiltered | undefined, signal?: AbortSignal, t0 = performance.now()): Promise<{ frame: Frame; info: RefocusInfo }> {
     const norm = normalisationOf(frame);
     const src = normalise(frame.data, norm);
     const deconvolved = wiener ? normalise(wiener.image, norm) : src;
