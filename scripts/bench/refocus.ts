@@ -127,7 +127,7 @@ export async function benchRefocus(opts: RefocusBenchOptions = {}): Promise<void
   let currentBlur = 0;
   const rlDf = new RlRefocuser({ blur: recording, airyPx });
   // Shares the fp32 network with its own row (closed with the others below, not through auto).
-  const auto = nets.length ? new AutoRefocuser({ net: nets[0].net, wiener, handoverUm: dof }) : null;
+  const auto = nets.length ? new AutoRefocuser({ net: nets[0].net, handoverUm: dof }) : null;
   const methods: Method[] = [
     ...nets.map(({ name, net }) => ({ name, run: async (f: Frame) => (await net.refocus(f)).frame })),
     ...(dfError ? [] : [{ name: "RL DeepFocus", run: async (f: Frame) => (await rlDf.refocus(f)).frame }]),

@@ -5,9 +5,8 @@ import type { RefocusInfo, Refocuser } from "./types.js";
 import type { WienerRefocuser } from "./wiener.js";
 
 export interface AutoRefocuserOptions {
-  /** The refocus network with `wiener` as its channel (owned: closed with this refocuser). */
+  /** The refocus network, with a Wiener channel (owned: closed with this refocuser); its WienerRefocuser is auto's Wiener. */
   net: NetRefocuser;
-  wiener: WienerRefocuser;
   /** |z| (µm) from which Wiener takes over: one depth of field of the objective. */
   handoverUm: number;
 }
@@ -23,15 +22,21 @@ export interface AutoRefocuserOptions {
 export class AutoRefocuser implements Refocuser {
   readonly method = "auto" as const;
 
-  constructor(private readonly opts: AutoRefocuserOptions) {}
+  private readonly wiener: WienerRefocuser;
+
+  /** @throws RangeError when the network has no Wiener channel (the optics are unknown). */
+  constructor(private readonly opts: AutoRefocuserOptions) {
+    if (!opts.net.wiener) throw new RangeError("auto needs a refocus network with a Wiener channel");
+    this.wiener = opts.net.wiener;
+  }
 
   async refocus(frame: Frame, signal?: AbortSignal): Promise<{ frame: Frame; info: RefocusInfo }> {
     const t0 = performance.now();
-    const filtered = this.opts.wiener.filtered(frame, signal);
+    const filtered = this.wiener.filtered(frame, signal);
     const estimated = filtered.defocusUm.filter(Number.isFinite);
-    const wiener = estimated.length > 0 && median(estimated) >= this.opts.handoverUm;
-    const r = wiener ? this.opts.wiener.result(frame, filtered, t0) : await this.opts.net.refocusWith(frame, filtered, signal);
-    return { frame: r.frame, info: { ...r.info, method: "auto", via: wiener ? "wiener" : "net", durationMs: performance.now() - t0 } };
+    const useWiener = estimated.length > 0 && median(estimated) >= this.opts.handoverUm;
+    const r = useWiener ? this.wiener.result(frame, filtered, t0) : await this.opts.net.refocusWith(frame, filtered, signal);
+    return { frame: r.frame, info: { ...r.info, method: "auto", via: useWiener ? "wiener" : "net", durationMs: performance.now() - t0 } };
   }
 
   async close(): Promise<void> {

@@ -70,7 +70,7 @@ export async function createRefocuser(method: string, config: Config, opts: Crea
     const wiener = opticsWiener(config.objective, samplePixelUm);
     if (method === "wiener") return wiener;
     const handoverUm = depthOfFieldUm(config.objective, samplePixelUm * config.objective.magnification);
-    return new AutoRefocuser({ net: await createNet(wiener), wiener, handoverUm });
+    return new AutoRefocuser({ net: await createNet(wiener), handoverUm });
   }
   const rlOptions = { airyPx: opts.airyPx ?? configuredAiryPx(config), iterations: r.rl.iterations, tv: r.rl.tv };
   if (opts.blur) return new RlRefocuser({ ...rlOptions, blur: opts.blur });

@@ -59,7 +59,8 @@ export class NetRefocuser implements Refocuser {
     private readonly session: ort.InferenceSession,
     readonly info: { modelPath: string; sha256: string; provider: ExecutionProvider; precision: "fp32" | "int8" },
     private readonly tiling: { tileSize: number; overlap: number; pad: number },
-    private readonly wiener?: WienerRefocuser,
+    /** The Wiener refocuser whose estimate is the second input channel (undefined: the image itself). */
+    readonly wiener?: WienerRefocuser,
   ) {}
 
   /** Runs the model on normalised two-channel tiles [n, 2, h, w] (h, w multiples of 32) → [n, 1, h, w]. */
