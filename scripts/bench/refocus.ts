@@ -14,7 +14,7 @@ import { createNetRefocuser, SHIPPED_REFOCUS_MODELS, type NetRefocuser } from ".
 import { airyRadiusPx } from "../../src/refocus/psf.js";
 import { psnr, ssim } from "../../src/refocus/quality.js";
 import { RlRefocuser } from "../../src/refocus/rl.js";
-import { opticsWiener } from "../../src/refocus/wiener.js";
+import { opticsWiener, type WienerFiltered } from "../../src/refocus/wiener.js";
 import { AutoRefocuser } from "../../src/refocus/auto.js";
 import { linearOracle } from "./linear-oracle.js";
 import { mean } from "./table.js";
@@ -32,7 +32,8 @@ import { mean } from "./table.js";
  * src/refocus/quality.ts (peak = the truth's max − min; SSIM Gaussian σ 1.5). Methods:
  *   input           the defocused frame itself;
  *   net fp32 / int8 the shipped refocus network (tiles 512, overlap 64) with its Wiener channel
- *                   (the Wiener row's estimate, below);
+ *                   (the Wiener row's estimate, below: one Wiener pass per pair serves net,
+ *                   Wiener and auto, as inference would compute it once);
  *   RL DeepFocus    Richardson–Lucy, 10 iterations, TV 0.002, per-tile blur from the shipped
  *                   DeepFocus INT8 model (the issue's baseline);
  *   RL known blur   the same RL given the true blur radius b = √(r_def² + r_Airy²) (an oracle:
@@ -73,9 +74,10 @@ export interface RefocusBenchOptions {
   progress?: (message: string) => void;
 }
 
+/** One column of the quality tables; `filtered` is the pair's one Wiener pass, shared by net, Wiener and auto. */
 interface Method {
   name: string;
-  run(frame: Frame, trueBlurPx: number, truth: Float64Array): Promise<Frame>;
+  run(frame: Frame, trueBlurPx: number, truth: Float64Array, filtered: WienerFiltered): Promise<Frame>;
 }
 
 export async function benchRefocus(opts: RefocusBenchOptions = {}): Promise<void> {
@@ -129,11 +131,11 @@ export async function benchRefocus(opts: RefocusBenchOptions = {}): Promise<void
   // Shares the fp32 network with its own row (closed with the others below, not through auto).
   const auto = nets.length ? new AutoRefocuser({ net: nets[0].net, handoverUm: dof }) : null;
   const methods: Method[] = [
-    ...nets.map(({ name, net }) => ({ name, run: async (f: Frame) => (await net.refocus(f)).frame })),
+    ...nets.map(({ name, net }) => ({ name, run: async (f: Frame, _b: number, _t: Float64Array, w: WienerFiltered) => (await net.refocusWith(f, w)).frame })),
     ...(dfError ? [] : [{ name: "RL DeepFocus", run: async (f: Frame) => (await rlDf.refocus(f)).frame }]),
     { name: "RL known blur", run: async (f: Frame, b: number) => (await new RlRefocuser({ blur: fixedBlur(b), airyPx }).refocus(f)).frame },
-    { name: "Wiener", run: async (f: Frame) => (await wiener.refocus(f)).frame },
-    ...(auto ? [{ name: "auto", run: async (f: Frame) => (await auto.refocus(f)).frame }] : []),
+    { name: "Wiener", run: async (f: Frame, _b: number, _t: Float64Array, w: WienerFiltered) => wiener.result(f, w, performance.now()).frame },
+    ...(auto ? [{ name: "auto", run: async (f: Frame, _b: number, _t: Float64Array, w: WienerFiltered) => (await auto.refocusWith(f, w)).frame }] : []),
     { name: "linear oracle", run: async (f: Frame, _b: number, truth: Float64Array) => linearOracle(f, truth) },
   ];
 
@@ -163,7 +165,8 @@ export async function benchRefocus(opts: RefocusBenchOptions = {}): Promise<void
           currentK = k;
           currentBlur = blurOf(zUm);
           const outs = [frame];
-          for (const m of methods) outs.push(await m.run(frame, blurOf(zUm), truth));
+          const filtered = wiener.filtered(frame);
+          for (const m of methods) outs.push(await m.run(frame, blurOf(zUm), truth, filtered));
           rows.push({ k, psf: psfModels[pi], texture, psnr: outs.map((o) => psnr(o.data, truth)), ssim: outs.map((o) => ssim(o.data, truth, width, height)) });
           if (++pairs % 24 === 0) log(`refocus bench: ${pairs}/${total} pairs (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
         }

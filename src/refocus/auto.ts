@@ -2,7 +2,7 @@ import { median } from "../focus/stats.js";
 import type { Frame } from "../hardware/camera/types.js";
 import type { NetRefocuser } from "./net.js";
 import type { RefocusInfo, Refocuser } from "./types.js";
-import type { WienerRefocuser } from "./wiener.js";
+import type { WienerFiltered, WienerRefocuser } from "./wiener.js";
 
 export interface AutoRefocuserOptions {
   /** The refocus network, with a Wiener channel (owned: closed with this refocuser); its WienerRefocuser is auto's Wiener. */
@@ -32,7 +32,14 @@ export class AutoRefocuser implements Refocuser {
 
   async refocus(frame: Frame, signal?: AbortSignal): Promise<{ frame: Frame; info: RefocusInfo }> {
     const t0 = performance.now();
-    const filtered = this.wiener.filtered(frame, signal);
+    return this.refocusWith(frame, this.wiener.filtered(frame, signal), signal, t0);
+  }
+
+  /**
+   * `refocus` with the frame's Wiener pass already done (`net.wiener.filtered(frame)`, as the
+   * refocus benchmark shares it between methods); `info.durationMs` counts from `t0` (ms).
+   */
+  async refocusWith(frame: Frame, filtered: WienerFiltered, signal?: AbortSignal, t0 = performance.now()): Promise<{ frame: Frame; info: RefocusInfo }> {
     const estimated = filtered.defocusUm.filter(Number.isFinite);
     const useWiener = estimated.length > 0 && median(estimated) >= this.opts.handoverUm;
     const r = useWiener ? this.wiener.result(frame, filtered, t0) : await this.opts.net.refocusWith(frame, filtered, signal);
