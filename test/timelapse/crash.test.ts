@@ -13,7 +13,7 @@ const INTERVAL_MS = 250;
 const COUNT = 160;
 const KILLS = 20;
 /** Fewest kills that must land inside the job's schedule: a slow machine restarts slowly, and kills stop 3 s before the schedule ends so the job cannot finish on its own. */
-const MIN_KILLS = 8;
+const MIN_KILLS = 5;
 
 /**
  * Runs the runner; when `killAfterRunningMs` is given, kills it with SIGKILL that long after it
