@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { readGrayImage } from "../../src/image/codec.js";
 import { Rng } from "../../src/optics/rng.js";
+import { dueMs } from "../../src/timelapse/job.js";
 import { replay, type JournalRecord } from "../../src/timelapse/journal.js";
 import { tempDir } from "../helpers.js";
 
@@ -12,40 +13,55 @@ const RUNNER = fileURLToPath(new URL("./crash-runner.ts", import.meta.url));
 const INTERVAL_MS = 250;
 const COUNT = 160;
 const KILLS = 20;
-/** Fewest kills that must land inside the job's schedule: a slow machine restarts slowly, and kills stop 3 s before the schedule ends so the job cannot finish on its own. */
+/** Each kill comes up to this long after the runner printed "running". */
+const KILL_DELAY_MAX_MS = 1000;
+/**
+ * Fewest kills that must land inside the job's schedule: a slow machine restarts slowly, and
+ * kills stop while a restart (twice the slowest start-up seen) and the longest kill delay still
+ * fit before the last point falls due, so the job cannot finish on its own.
+ */
 const MIN_KILLS = 5;
 
 /**
  * Runs the runner; when `killAfterRunningMs` is given, kills it with SIGKILL that long after it
  * printed "running" (the job exists and runs), so kills land inside the job however long the
- * process takes to start. Resolves with its exit code/signal and output.
+ * process takes to start. Resolves with its exit code/signal, output and start-up time (ms from
+ * spawn to "running"; Infinity if it never printed it).
  */
-function runChild(stateDir: string, killAfterRunningMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
+function runChild(stateDir: string, killAfterRunningMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; startupMs: number }> {
   return new Promise((resolve, reject) => {
+    const t0 = Date.now();
+    let startupMs = Infinity;
     const child = spawn(process.execPath, ["--import", "tsx", RUNNER, stateDir, String(INTERVAL_MS), String(COUNT)]);
     let stdout = "";
     let stderr = "";
     let timer: NodeJS.Timeout | undefined;
     child.stdout.on("data", (d: Buffer) => {
       stdout += d;
-      if (killAfterRunningMs !== undefined && timer === undefined && stdout.includes("running\n")) timer = setTimeout(() => child.kill("SIGKILL"), killAfterRunningMs);
+      if (startupMs !== Infinity || !stdout.includes("running\n")) return;
+      startupMs = Date.now() - t0;
+      if (killAfterRunningMs !== undefined) timer = setTimeout(() => child.kill("SIGKILL"), killAfterRunningMs);
     });
     child.stderr.on("data", (d: Buffer) => (stderr += d));
     child.on("error", reject);
     child.on("exit", (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
+      resolve({ code, signal, stdout, stderr, startupMs });
     });
   });
 }
 
-/** Wall-clock time (ms since the epoch) at which the job's last point falls due, from its journal's "created" record. */
-async function scheduleEndMs(stateDir: string): Promise<number> {
+/** The directory of the newest job in `stateDir`. */
+async function jobDirOf(stateDir: string): Promise<string> {
   const root = join(stateDir, "timelapse");
-  const [id] = await readdir(root);
-  const created = JSON.parse((await readFile(join(root, id!, "journal.jsonl"), "utf8")).split("\n")[0]!) as JournalRecord;
-  if (created.t !== "created") throw new Error(`first journal record is ${created.t}`);
-  return created.job.startMs + (created.job.total - 1) * created.job.request.intervalMs;
+  return join(root, (await readdir(root)).sort().at(-1)!);
+}
+
+/** Wall-clock time (ms since the epoch) at which the job's last point falls due, from its journal's "created" record. */
+async function scheduleEndMs(jobDir: string): Promise<number> {
+  const created = JSON.parse((await readFile(join(jobDir, "journal.jsonl"), "utf8")).split("\n")[0]!) as JournalRecord;
+  const { job } = replay([created]);
+  return dueMs(job, job.total - 1);
 }
 
 describe("crash safety", () => {
@@ -54,21 +70,21 @@ describe("crash safety", () => {
     const rng = new Rng(8);
     let killed = 0;
     let endMs = Infinity;
-    while (killed < KILLS && Date.now() < endMs - 3000) {
-      const r = await runChild(stateDir, rng.uniform(0, 1000));
+    let slowestStartupMs = 0;
+    while (killed < KILLS && Date.now() + 2 * slowestStartupMs + KILL_DELAY_MAX_MS < endMs) {
+      const r = await runChild(stateDir, rng.uniform(0, KILL_DELAY_MAX_MS));
       expect(r.stderr).toBe("");
       if (r.signal !== "SIGKILL") expect.fail(`runner exited by itself (${r.code}) before kill ${killed}: ${r.stdout}`);
       killed++;
-      if (endMs === Infinity) endMs = await scheduleEndMs(stateDir);
+      slowestStartupMs = Math.max(slowestStartupMs, r.startupMs);
+      if (endMs === Infinity) endMs = await scheduleEndMs(await jobDirOf(stateDir));
     }
     expect(killed).toBeGreaterThanOrEqual(MIN_KILLS);
     const last = await runChild(stateDir);
     expect(last.code, last.stderr).toBe(0);
     expect(last.stdout.trim().split("\n").at(-1)).toBe("finished");
 
-    const root = join(stateDir, "timelapse");
-    const jobs = await readdir(root);
-    const jobDir = join(root, jobs.sort().at(-1)!);
+    const jobDir = await jobDirOf(stateDir);
     const lines = (await readFile(join(jobDir, "journal.jsonl"), "utf8")).split("\n");
     expect(lines.at(-1)).toBe("");
     const records = lines.slice(0, -1).map((l) => JSON.parse(l) as JournalRecord);
