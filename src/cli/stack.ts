@@ -96,10 +96,15 @@ async function record(config: Config, o: RangeOptions, focusUm: number | undefin
       stepUm: o.step,
       outDir: o.out,
       meta: { focusUm, objective: { magnification, na } },
-      onPlane: (zUm, i, n) => process.stderr.write(`\rplane ${i + 1}/${n} at ${zUm.toFixed(2)} µm`),
+      onPlane: (zUm, i, n) => process.stderr.write(progressLine(`plane ${i + 1}/${n} at ${zUm.toFixed(2)} µm`)),
     });
-    process.stderr.write(`\nwrote ${o.out}/stack.json\n`);
+    process.stderr.write(`${process.stderr.isTTY ? "\n" : ""}wrote ${o.out}/stack.json\n`);
   } finally {
     await devices.stop();
   }
+}
+
+/** A progress line: rewritten in place on a terminal, one line each in a log or pipe. */
+function progressLine(text: string): string {
+  return process.stderr.isTTY ? `\r${text}` : `${text}\n`;
 }

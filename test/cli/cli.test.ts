@@ -27,6 +27,8 @@ describe("focusbox CLI", () => {
     const out = join(dir, "stack");
     const sim = await focusbox(["stack", "simulate", "--out", out, "--from", "-20", "--to", "20", "--step", "4", "--sample", "nuclei"]);
     expect(sim.code, sim.stderr).toBe(0);
+    // Not a terminal: one progress line per plane, readable in a log.
+    expect(sim.stderr.split("\n").filter((l) => /^plane \d+\/11 at /.test(l))).toHaveLength(11);
     const manifest = JSON.parse(await readFile(join(out, "stack.json"), "utf8"));
     expect(manifest.planes).toHaveLength(11);
     expect(manifest.focusUm).toBe(0);
