@@ -5,6 +5,7 @@ import { clipRect } from "../focus/tiles.js";
 import type { Frame } from "../hardware/camera/types.js";
 import { extractMirrored } from "../image/mirrored.js";
 import { RealFft2d } from "../optics/fft2d.js";
+import { coneTan } from "../optics/psf.js";
 import { toFrame } from "./normalise.js";
 import { TileBlender, tileCount, tileGrid, tileOrigins } from "./tiles.js";
 import type { RefocusInfo, Refocuser } from "./types.js";
@@ -39,6 +40,27 @@ export function opticsWiener(objective: ObjectiveConfig, samplePixelUm: number, 
   return new WienerRefocuser({ ...opts, model: new SpectralDefocusModel({ objective, samplePixelUm, apodisations: WIENER_APODISATIONS }) });
 }
 
+/**
+ * Near focus the blind |z| confuses the object's own smoothness with defocus: on in-focus
+ * frames of the simulator's tissue, nuclei and held-out USAF it reads 0.26–0.51 DOF (cells,
+ * beads, pollen: 0), and near focus about √(z² + z_obj²) with that object offset z_obj; from
+ * 1 DOF on it is within 5 % of z (scratch check 2026-12-03, 10×/NA 0.3; docs/benchmarks.md).
+ * Deconvolving that phantom blur sharpens noise and ringing into an in-focus frame. So the filter uses
+ * √(max(0, |z|² − z₀²)), with z₀ = NEAR_FOCUS_OFFSET × the defocus whose geometric blur radius
+ * equals the Airy radius (0.61·λ/NA: 0.49 DOF at 10×/NA 0.3) — below that, one image cannot tell
+ * defocus from a smooth object. The factor was chosen on the simulator's training-like samples
+ * (tissue, nuclei, cells, beads, 2 seeds, 0–2.75 DOF: mean Wiener gain over 0–3 DOF +2.99 /
+ * +3.51 / +3.63 / +3.05 dB with 0 / 0.5 / 0.7 / 1) and checked on the refocus bench's held-out
+ * pairs (docs/benchmarks.md, "Near-focus offset").
+ */
+export const NEAR_FOCUS_OFFSET = 0.7;
+
+/** The |z| (µm) the Wiener filter deconvolves for an estimate of `estimateUm` (see NEAR_FOCUS_OFFSET). */
+export function filterDefocusUm(objective: ObjectiveConfig, estimateUm: number): number {
+  const offsetUm = (NEAR_FOCUS_OFFSET * 0.61 * objective.wavelengthUm) / objective.na / coneTan(objective);
+  return Math.sqrt(Math.max(0, estimateUm * estimateUm - offsetUm * offsetUm));
+}
+
 /** WienerRefocuser.filtered's result: the blended estimate (frame DN, unrounded), each tile's |z| (µm, NaN where kept as is), the tile count. */
 export interface WienerFiltered {
   image: Float32Array;
@@ -51,8 +73,8 @@ const FILTER_RINGS = 4096;
 
 /**
  * Blind Wiener refocus with the configured optics ("wiener"): per overlapping tile, the
- * spectral defocus estimate (focus/spectral-defocus.ts) gives |z| and the fitted object and
- * noise spectra S(f) = A·f^−α and N; the tile is filtered towards the in-focus image,
+ * spectral defocus estimate (focus/spectral-defocus.ts) gives |z| (less the near-focus offset,
+ * filterDefocusUm) and the fitted object and noise spectra S(f) = A·f^−α and N; the tile is filtered towards the in-focus image,
  * W(f) = H₀(f)·H_z(f)·S(f) / (H_z(f)²·S(f) + N) with H the pupil-and-pixel transfer function
  * (signed: beyond a zero ring the defocused OTF's contrast reversal is undone), on the tile
  * mirror-extended to twice its size (no wrap-around edge), and the tiles are blended with
@@ -116,8 +138,9 @@ export class WienerRefocuser implements Refocuser {
   /** The Wiener-filtered centre `size`² of a 2·size-square mirror-extended tile (mean kept). */
   private filter(fft: RealFft2d, extended: Float32Array, size: number, est: SpectralEstimate): Float64Array {
     const model = this.opts.model;
-    const zi = est.model;
-    const focused = model.inFocusIndex(zi);
+    const focused = model.inFocusIndex(est.model);
+    const stepUm = model.zUm[1] - model.zUm[0];
+    const zi = focused + Math.min(model.zUm.length - 1, Math.round(filterDefocusUm(model.options.objective, est.defocusUm) / stepUm));
     const fMax = Math.SQRT1_2 * (1 + 1e-9);
     const table = new Float64Array(FILTER_RINGS);
     for (let r = 1; r < FILTER_RINGS; r++) {
