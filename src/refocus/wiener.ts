@@ -1,11 +1,12 @@
 import { throwIfAborted } from "../errors.js";
 import type { ObjectiveConfig } from "../config/schema.js";
-import { MIN_REGION_PX, SpectralDefocusModel, type SpectralEstimate } from "../focus/spectral-defocus.js";
+import { MIN_REGION_PX, SpectralDefocusModel, type SpectralDefocusOptions, type SpectralEstimate } from "../focus/spectral-defocus.js";
 import { clipRect } from "../focus/tiles.js";
 import type { Frame } from "../hardware/camera/types.js";
 import { extractMirrored } from "../image/mirrored.js";
 import { RealFft2d } from "../optics/fft2d.js";
 import { coneTan } from "../optics/psf.js";
+import { airyRadiusPx, defocusRadiusPx } from "./psf.js";
 import { toFrame } from "./normalise.js";
 import { TileBlender, tileCount, tileGrid, tileOrigins } from "./tiles.js";
 import type { RefocusInfo, Refocuser } from "./types.js";
@@ -45,8 +46,8 @@ export function opticsWiener(objective: ObjectiveConfig, samplePixelUm: number, 
  * frames of the simulator's tissue, nuclei and held-out USAF it reads 0.26–0.51 DOF (cells,
  * beads, pollen: 0), and near focus about √(z² + z_obj²) with that object offset z_obj; from
  * 1 DOF on it is within 5 % of z (scratch check 2026-12-03, 10×/NA 0.3; docs/benchmarks.md).
- * Deconvolving that phantom blur sharpens noise and ringing into an in-focus frame. So the filter uses
- * √(max(0, |z|² − z₀²)), with z₀ = NEAR_FOCUS_OFFSET × the defocus whose geometric blur radius
+ * Deconvolving that phantom blur sharpens noise and ringing into an in-focus frame. So the
+ * filter uses √(max(0, |z|² − z₀²)), with z₀ = NEAR_FOCUS_OFFSET × the defocus whose geometric blur radius
  * equals the Airy radius (0.61·λ/NA: 0.49 DOF at 10×/NA 0.3) — below that, one image cannot tell
  * defocus from a smooth object. The factor was chosen on the simulator's training-like samples
  * (tissue, nuclei, cells, beads, 2 seeds, 0–2.75 DOF: mean Wiener gain over 0–3 DOF +2.99 /
@@ -55,10 +56,14 @@ export function opticsWiener(objective: ObjectiveConfig, samplePixelUm: number, 
  */
 export const NEAR_FOCUS_OFFSET = 0.7;
 
-/** The |z| (µm) the Wiener filter deconvolves for an estimate of `estimateUm` (see NEAR_FOCUS_OFFSET). */
-export function filterDefocusUm(objective: ObjectiveConfig, estimateUm: number): number {
-  const offsetUm = (NEAR_FOCUS_OFFSET * 0.61 * objective.wavelengthUm) / objective.na / coneTan(objective);
-  return Math.sqrt(Math.max(0, estimateUm * estimateUm - offsetUm * offsetUm));
+/**
+ * The |z| (µm) the Wiener filter deconvolves for an estimate of `estimateUm` with these optics:
+ * the estimate's geometric blur radius less NEAR_FOCUS_OFFSET × the Airy radius in quadrature.
+ */
+export function filterDefocusUm({ objective, samplePixelUm }: Pick<SpectralDefocusOptions, "objective" | "samplePixelUm">, estimateUm: number): number {
+  const blurPxPerUm = coneTan(objective) / samplePixelUm;
+  const offsetPx = NEAR_FOCUS_OFFSET * airyRadiusPx(objective.wavelengthUm, objective.na, samplePixelUm);
+  return defocusRadiusPx(estimateUm * blurPxPerUm, offsetPx) / blurPxPerUm;
 }
 
 /** WienerRefocuser.filtered's result: the blended estimate (frame DN, unrounded), each tile's |z| (µm, NaN where kept as is), the tile count. */
@@ -74,7 +79,8 @@ const FILTER_RINGS = 4096;
 /**
  * Blind Wiener refocus with the configured optics ("wiener"): per overlapping tile, the
  * spectral defocus estimate (focus/spectral-defocus.ts) gives |z| (less the near-focus offset,
- * filterDefocusUm) and the fitted object and noise spectra S(f) = A·f^−α and N; the tile is filtered towards the in-focus image,
+ * filterDefocusUm) and the fitted object and noise spectra S(f) = A·f^−α and N; the tile is
+ * filtered towards the in-focus image,
  * W(f) = H₀(f)·H_z(f)·S(f) / (H_z(f)²·S(f) + N) with H the pupil-and-pixel transfer function
  * (signed: beyond a zero ring the defocused OTF's contrast reversal is undone), on the tile
  * mirror-extended to twice its size (no wrap-around edge), and the tiles are blended with
@@ -140,7 +146,7 @@ export class WienerRefocuser implements Refocuser {
     const model = this.opts.model;
     const focused = model.inFocusIndex(est.model);
     const stepUm = model.zUm[1] - model.zUm[0];
-    const zi = focused + Math.min(model.zUm.length - 1, Math.round(filterDefocusUm(model.options.objective, est.defocusUm) / stepUm));
+    const zi = focused + Math.min(model.zUm.length - 1, Math.round(filterDefocusUm(model.options, est.defocusUm) / stepUm));
     const fMax = Math.SQRT1_2 * (1 + 1e-9);
     const table = new Float64Array(FILTER_RINGS);
     for (let r = 1; r < FILTER_RINGS; r++) {

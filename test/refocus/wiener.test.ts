@@ -48,8 +48,8 @@ describe("blind Wiener refocus (wiener) and auto", () => {
       expect(gainDb, JSON.stringify({ sample, k, tilesDof: info.defocusUm!.map((d) => d / dof) })).toBeGreaterThan(minGainDb);
     }
     // The offset matters near focus only: from 1 DOF on the filter's |z| is within 15 % of the estimate.
-    expect(filterDefocusUm(objective, 0.3 * dof)).toBe(0);
-    for (const k of [1, 2, 4]) expect(filterDefocusUm(objective, k * dof) / (k * dof)).toBeGreaterThan(k === 1 ? 0.85 : 0.97);
+    expect(filterDefocusUm(model.options, 0.3 * dof)).toBe(0);
+    for (const k of [1, 2, 4]) expect(filterDefocusUm(model.options, k * dof) / (k * dof)).toBeGreaterThan(k === 1 ? 0.85 : 0.97);
   });
 
   it("keeps size, bit depth, pixel type and timestamp, and leaves a field with no signal exactly as it was (no seams)", async () => {
