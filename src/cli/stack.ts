@@ -3,6 +3,7 @@ import { parseConfig } from "../config/load.js";
 import { SAMPLE_KINDS, type Config } from "../config/schema.js";
 import { ConfigError } from "../errors.js";
 import { createDevices } from "../hardware/index.js";
+import { importStack } from "../hardware/zstack.js";
 import { recordStack } from "../station/record-stack.js";
 import { clockFor, configFrom, int, num, runCommand } from "./common.js";
 
@@ -53,6 +54,43 @@ export function registerStack(program: Command): void {
         await record(config, opts, config.microscope.focusUm);
       }),
     );
+  stack
+    .command("import")
+    .description("make a stack directory from images recorded elsewhere: one multi-page TIFF, one directory of PNG/TIFF planes, or several image files")
+    .argument("<sources...>", "a multi-page TIFF, a directory (files in natural name order) or image files in plane order")
+    .requiredOption("--out <dir>", "output directory (must not hold a stack.json)")
+    .requiredOption("--step <um>", "z step from one plane to the next (µm; negative when the planes run downwards)", num)
+    .option("--first <zUm>", "z of the first plane (µm)", num, 0)
+    .option("--focus <zUm>", "known in-focus position to store as focusUm (needed by eval-af)", num)
+    .option("--pixel-size-um <um>", "pixel size in the sample plane (µm): camera pixel / magnification", num)
+    .option("--magnification <x>", "objective magnification (with --na)", num)
+    .option("--na <na>", "objective numerical aperture (with --magnification)", num)
+    .action((sources: string[], opts: ImportOptions) =>
+      runCommand(async () => {
+        if ((opts.magnification === undefined) !== (opts.na === undefined)) throw new ConfigError("give --magnification and --na together");
+        for (const [name, v] of [["--pixel-size-um", opts.pixelSizeUm], ["--magnification", opts.magnification], ["--na", opts.na]] as const)
+          if (v !== undefined && !(v > 0)) throw new ConfigError(`${name} must be positive (got ${v})`);
+        const objective = opts.magnification !== undefined && opts.na !== undefined ? { magnification: opts.magnification, na: opts.na } : undefined;
+        const n = await importStack(sources, {
+          outDir: opts.out,
+          firstUm: opts.first,
+          stepUm: opts.step,
+          meta: { focusUm: opts.focus, pixelSizeUm: opts.pixelSizeUm, objective },
+        });
+        const last = opts.first + (n - 1) * opts.step;
+        process.stderr.write(`imported ${n} planes, z ${opts.first} … ${Number(last.toFixed(6))} µm: wrote ${opts.out}/stack.json\n`);
+      }),
+    );
+}
+
+interface ImportOptions {
+  out: string;
+  step: number;
+  first: number;
+  focus?: number;
+  pixelSizeUm?: number;
+  magnification?: number;
+  na?: number;
 }
 
 interface SlideOptions {

@@ -1,8 +1,8 @@
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
-import { join, resolve, sep } from "node:path";
+import { access, mkdir, readdir, readFile, rename, stat, writeFile } from "node:fs/promises";
+import { extname, join, resolve, sep } from "node:path";
 import { z } from "zod";
 import { ConfigError } from "../errors.js";
-import { encodePng, readGrayImage } from "../image/codec.js";
+import { encodePng, imageInfo, imagePageCount, readGrayImage, type ImageInfo } from "../image/codec.js";
 import type { Frame } from "./camera/types.js";
 
 /**
@@ -86,6 +86,92 @@ export class StackWriter {
     const manifest: StackManifest = { planes: this.planes, ...meta };
     await writeAtomic(join(this.dir, "stack.json"), Buffer.from(JSON.stringify(manifest, null, 2) + "\n"));
   }
+}
+
+export interface StackImportOptions {
+  outDir: string;
+  /** z of the first plane (µm). */
+  firstUm: number;
+  /** z step from one plane to the next (µm; negative when the planes run downwards). */
+  stepUm: number;
+  meta: Omit<StackManifest, "planes">;
+}
+
+const IMAGE_EXTENSIONS = new Set([".png", ".tif", ".tiff"]);
+/** Plane files are named by z to 0.01 µm. */
+const MIN_STEP_UM = 0.01;
+
+/**
+ * Makes a stack directory from images recorded elsewhere, plane i at z = firstUm + i·stepUm:
+ * `sources` is one multi-page TIFF (a page per plane), one directory (its PNG/TIFF files in
+ * natural name order: z2 before z10) or several single-page images in the order given.
+ * Planes are re-encoded losslessly as PNG (8- or 16-bit; colour → luminance). Refuses to
+ * overwrite an existing stack.json and checks every plane before writing anything.
+ * @returns the number of planes written.
+ */
+export async function importStack(sources: readonly string[], o: StackImportOptions): Promise<number> {
+  if (Math.abs(o.stepUm) < MIN_STEP_UM) throw new ConfigError(`the z step must be at least ${MIN_STEP_UM} µm in magnitude (got ${o.stepUm})`);
+  const manifestPath = join(o.outDir, "stack.json");
+  if (await access(manifestPath).then(() => true, () => false)) throw new ConfigError(`${manifestPath} exists; import into a new directory`);
+  const planes = await importedPlanes(sources);
+  if (planes.length < 2) throw new ConfigError(`a stack needs at least 2 planes; ${sources.join(" ")} holds ${planes.length}`);
+  let first: ImageInfo | undefined;
+  for (const p of planes) {
+    const info = await imageInfo(p.file, p.page ?? 0).catch((err: Error) => {
+      throw new ConfigError(`cannot read ${planeName(p)}: ${err.message}`);
+    });
+    first ??= info;
+    if (info.width !== first.width || info.height !== first.height || info.bitDepth !== first.bitDepth)
+      throw new ConfigError(`${planeName(p)} is ${describe(info)}, the first plane ${describe(first)}; every plane must match`);
+  }
+  const writer = new StackWriter(o.outDir);
+  await writer.open();
+  for (const [i, p] of planes.entries()) {
+    const frame = await readGrayImage(p.file, p.page ?? 0).catch((err: Error) => {
+      throw new ConfigError(`cannot decode ${planeName(p)}: ${err.message}`);
+    });
+    await writer.addPlane(o.firstUm + i * o.stepUm, frame);
+  }
+  await writer.close(o.meta);
+  return planes.length;
+}
+
+interface ImportedPlane {
+  file: string;
+  page?: number;
+}
+
+function planeName(p: ImportedPlane): string {
+  return p.page === undefined ? p.file : `${p.file} page ${p.page + 1}`;
+}
+
+function describe(i: ImageInfo): string {
+  return `${i.width}×${i.height} ${i.bitDepth}-bit`;
+}
+
+async function importedPlanes(sources: readonly string[]): Promise<ImportedPlane[]> {
+  if (sources.length === 1) {
+    const [source] = sources;
+    const info = await stat(source).catch(() => {
+      throw new ConfigError(`${source} does not exist`);
+    });
+    if (info.isDirectory()) {
+      const names = (await readdir(source)).filter((n) => IMAGE_EXTENSIONS.has(extname(n).toLowerCase()));
+      names.sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
+      return names.map((n) => ({ file: join(source, n) }));
+    }
+    const pages = await pageCount(source);
+    return pages > 1 ? Array.from({ length: pages }, (_, page) => ({ file: source, page })) : [{ file: source }];
+  }
+  for (const file of sources)
+    if ((await pageCount(file)) > 1) throw new ConfigError(`${file} has several pages; import a multi-page TIFF on its own`);
+  return sources.map((file) => ({ file }));
+}
+
+async function pageCount(file: string): Promise<number> {
+  return imagePageCount(file).catch((err: Error) => {
+    throw new ConfigError(`cannot read ${file}: ${err.message}`);
+  });
 }
 
 async function writeAtomic(path: string, data: Buffer): Promise<void> {

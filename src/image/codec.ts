@@ -3,16 +3,13 @@ import type { Frame } from "../hardware/camera/types.js";
 
 /**
  * Decodes an 8- or 16-bit image file (PNG, TIFF, …) to a grayscale frame; colour is converted
- * to luminance.
+ * to luminance. `page` selects a page of a multi-page TIFF (0 = the first).
  * @throws Error for other sample formats (float, 32-bit, signed): rescaling them per image would
  *   change the contrast between planes that focus scores compare.
  */
-export async function readGrayImage(path: string): Promise<Frame> {
-  const meta = await sharp(path).metadata();
-  if (meta.depth !== "uchar" && meta.depth !== "ushort")
-    throw new Error(`${meta.depth} samples are not supported; save the image with 8- or 16-bit unsigned integer samples`);
-  const sixteen = meta.depth === "ushort";
-  const { data, info } = await sharp(path)
+export async function readGrayImage(path: string, page = 0): Promise<Frame> {
+  const sixteen = (await imageInfo(path, page)).bitDepth === 16;
+  const { data, info } = await sharp(path, { page })
     .toColourspace(sixteen ? "grey16" : "b-w")
     .raw({ depth: sixteen ? "ushort" : "uchar" })
     .toBuffer({ resolveWithObject: true });
@@ -22,10 +19,34 @@ export async function readGrayImage(path: string): Promise<Frame> {
   return { data: pixels, width: info.width, height: info.height, bitDepth: sixteen ? 16 : 8, timestampMs: 0 };
 }
 
+export interface ImageInfo {
+  width: number;
+  height: number;
+  /** 8 or 16: the bit depth `readGrayImage` decodes the image to. */
+  bitDepth: 8 | 16;
+}
+
+/**
+ * Size and bit depth of one page of an image file, from its header.
+ * @throws Error for sample formats `readGrayImage` does not decode.
+ */
+export async function imageInfo(path: string, page = 0): Promise<ImageInfo> {
+  const meta = await sharp(path, { page }).metadata();
+  if (meta.depth !== "uchar" && meta.depth !== "ushort")
+    throw new Error(`${meta.depth} samples are not supported; save the image with 8- or 16-bit unsigned integer samples`);
+  return { width: meta.width ?? 0, height: meta.height ?? 0, bitDepth: meta.depth === "ushort" ? 16 : 8 };
+}
+
+/** Number of pages of an image file (a multi-page TIFF holds several; PNG and most others 1). */
+export async function imagePageCount(path: string): Promise<number> {
+  return (await sharp(path).metadata()).pages ?? 1;
+}
+
 /** Encodes a frame as an 8-bit (bitDepth 8) or 16-bit (bitDepth > 8, values unscaled) grayscale PNG. */
 export async function encodePng(frame: Frame): Promise<Buffer> {
   const raw = { width: frame.width, height: frame.height, channels: 1 as const };
-  if (frame.data instanceof Uint8Array) return sharp(frame.data, { raw }).png().toBuffer();
+  // Without the explicit colourspace sharp writes single-channel input as 3-channel sRGB.
+  if (frame.data instanceof Uint8Array) return sharp(frame.data, { raw }).toColourspace("b-w").png().toBuffer();
   return sharp(frame.data, { raw }).toColourspace("grey16").png().toBuffer();
 }
 

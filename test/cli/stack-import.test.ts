@@ -1,0 +1,93 @@
+import { access, mkdir, mkdtemp, readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import sharp from "sharp";
+import { beforeAll, describe, expect, it } from "vitest";
+import { focusbox } from "./run.js";
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "fb-import-"));
+});
+
+async function gray16(file: string, page = 0): Promise<Uint16Array> {
+  const { data } = await sharp(file, { page }).toColourspace("grey16").raw({ depth: "ushort" }).toBuffer({ resolveWithObject: true });
+  return new Uint16Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.length));
+}
+
+async function flatPng(file: string, value: number, width = 32, height = 24): Promise<void> {
+  await sharp(Buffer.alloc(width * height, value), { raw: { width, height, channels: 1 } }).png().toFile(file);
+}
+
+describe("focusbox stack import", () => {
+  it("turns a 16-bit multi-page TIFF recorded top-down into a stack that scores sharpest at focus, pixels unchanged", async () => {
+    const sim = join(dir, "sim");
+    const made = await focusbox(["stack", "simulate", "--out", sim, "--from", "-12", "--to", "12", "--step", "4", "--sample", "nuclei", "--seed", "3"]);
+    expect(made.code, made.stderr).toBe(0);
+    const simPlanes = (JSON.parse(await readFile(join(sim, "stack.json"), "utf8")).planes as { file: string; zUm: number }[]).sort((a, b) => b.zUm - a.zUm);
+    // A 12-bit camera's values in 16-bit samples, pages from z = +12 down to −12 µm.
+    const pages: Uint16Array[] = [];
+    let width = 0, height = 0;
+    for (const p of simPlanes) {
+      const { data, info } = await sharp(join(sim, p.file)).toColourspace("b-w").raw().toBuffer({ resolveWithObject: true });
+      width = info.width;
+      height = info.height;
+      pages.push(Uint16Array.from(data, (v) => v * 16 + 64));
+    }
+    const all = new Uint16Array(width * height * pages.length);
+    pages.forEach((p, i) => all.set(p, i * width * height));
+    const tiff = join(dir, "series.tif");
+    await sharp(all, { raw: { width, height: height * pages.length, channels: 1, pageHeight: height } }).toColourspace("grey16").tiff({ compression: "lzw" }).toFile(tiff);
+
+    const out = join(dir, "imported");
+    const args = ["stack", "import", tiff, "--out", out, "--first", "12", "--step", "-4", "--focus", "0", "--pixel-size-um", "0.345", "--magnification", "10", "--na", "0.3"];
+    const imp = await focusbox(args);
+    expect(imp.code, imp.stderr).toBe(0);
+    expect(imp.stderr).toMatch(/imported 7 planes, z 12 … -12 µm/);
+    const manifest = JSON.parse(await readFile(join(out, "stack.json"), "utf8"));
+    expect(manifest.planes.map((p: { zUm: number }) => p.zUm)).toEqual([12, 8, 4, 0, -4, -8, -12]);
+    expect(manifest).toMatchObject({ focusUm: 0, pixelSizeUm: 0.345, objective: { magnification: 10, na: 0.3 } });
+    const atMinus4 = manifest.planes.find((p: { zUm: number }) => p.zUm === -4).file;
+    expect(await gray16(join(out, atMinus4))).toEqual(pages[4]);
+
+    const scored = await focusbox(["score", "--stack", out, "--metric", "tenengrad", "--json"]);
+    expect(scored.code, scored.stderr).toBe(0);
+    const planes = JSON.parse(scored.stdout).planes as { zUm: number; score: number }[];
+    expect(planes.reduce((a, b) => (b.score > a.score ? b : a)).zUm).toBe(0);
+
+    // Never overwrites a stack.
+    const again = await focusbox(args);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/stack\.json exists; import into a new directory/);
+  });
+
+  it("takes a directory's planes in natural name order and refuses mismatched or too few planes before writing", async () => {
+    const src = join(dir, "planes");
+    await mkdir(src);
+    for (const [name, value] of [["z10.png", 10], ["z2.png", 2], ["z1.png", 1], ["notes.txt", 0]] as const)
+      if (name.endsWith(".png")) await flatPng(join(src, name), value);
+    const out = join(dir, "from-dir");
+    const imp = await focusbox(["stack", "import", src, "--out", out, "--step", "1.5"]);
+    expect(imp.code, imp.stderr).toBe(0);
+    const manifest = JSON.parse(await readFile(join(out, "stack.json"), "utf8"));
+    expect(manifest.planes.map((p: { zUm: number }) => p.zUm)).toEqual([0, 1.5, 3]);
+    const values = await Promise.all(manifest.planes.map(async (p: { file: string }) => (await sharp(join(out, p.file)).raw().toBuffer())[0]));
+    expect(values).toEqual([1, 2, 10]);
+
+    const mixed = join(dir, "mixed");
+    await mkdir(mixed);
+    await flatPng(join(mixed, "a.png"), 5);
+    await flatPng(join(mixed, "b.png"), 5, 40, 24);
+    const bad = await focusbox(["stack", "import", mixed, "--out", join(dir, "mixed-out"), "--step", "1"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/b\.png is 40×24 8-bit, the first plane 32×24 8-bit; every plane must match/);
+    await expect(access(join(dir, "mixed-out", "stack.json"))).rejects.toThrow();
+
+    const one = await focusbox(["stack", "import", join(mixed, "a.png"), "--out", join(dir, "one"), "--step", "1"]);
+    expect(one.code).toBe(2);
+    expect(one.stderr).toMatch(/a stack needs at least 2 planes/);
+    const half = await focusbox(["stack", "import", src, "--out", join(dir, "half"), "--step", "1", "--na", "0.3"]);
+    expect(half.code).toBe(2);
+    expect(half.stderr).toMatch(/--magnification and --na together/);
+  });
+});
