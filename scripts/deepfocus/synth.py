@@ -38,12 +38,13 @@ deviation below 0.5x the noise standard deviation (shot + read + quantisation); 
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from typing import NamedTuple
 
 import torch
 
-G = 256  # simulation grid (periodic) = window size
+G = int(os.environ.get("FOCUSBOX_SYNTH_GRID_PX", "256"))  # simulation grid (periodic) = window size
 W = G
 MAX_DEFOCUS_PX = 100.0
 N_IMM = (1.0, 1.33, 1.515)

@@ -6,7 +6,7 @@ cells, fibres, beads, edges, mixtures), its illumination (`scene`: bright/dark f
 contrast, non-uniformity), its scalar-pupil OTF (`otf`: exact defocus phase + random
 astigmatism/coma/spherical + apodisation + pixel integration) and its camera (`camera`:
 Poisson + read noise, black level, 8/10/12/16-bit; peak exposure up to PEAK_E_MAX) on the
-same 256x256 periodic grid. A pair renders the *same* object, illumination, aberrations and
+512x512 periodic grid (GRID_PX; synth.py's grid is set to it before import). A pair renders the *same* object, illumination, aberrations and
 exposure twice:
 
   input  = the digitised (noisy, rounded, clipped) image at defocus z;
@@ -32,7 +32,7 @@ code inference runs — through scripts/refocus/wiener-channel.ts (`wiener_chann
 
 Normalisation (what the network sees): both images are mapped with the *input window's*
 statistics, (v - mean) / max(std, 1e-3 * full scale, 0.5 DN); the Wiener channel too. At inference the statistics
-are those of the whole image (src/refocus/normalise.ts); training crops (128 px of the 256-px
+are those of the whole image (src/refocus/normalise.ts); training crops (128 px of the 512-px
 window) therefore see the scale of a larger field, like inference tiles do.
 """
 from __future__ import annotations
@@ -47,17 +47,19 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "deepfocus"))
+# 512 px, the size of an inference Wiener tile, so that the Wiener channel is estimated from as
+# large a field in training as in use (on 256-px pairs it was unreliable; model card, v7/v11).
+GRID_PX = 512
+os.environ["FOCUSBOX_SYNTH_GRID_PX"] = str(GRID_PX)
 import synth  # noqa: E402
 
+assert synth.G == GRID_PX, "synth imported before pairs set its grid"
 G = synth.G
 MAX_BLUR_PX = 32.0
 NEAR_BLUR_PX = 3.0
 EMPTY_FRAC = 0.05
-# The sources the shipped refocus model was trained on (synth.py has gained lattices, targets
-# and grains since, for DeepFocus v3, and granular for v4); pinned so its documented command
-# regenerates its data distribution. (Since v4 the beads source also draws power-law
-# brightnesses half the time, so the draws are no longer bit-identical.)
-SOURCES = ("tissue", "nuclei", "cells", "fibres", "beads", "edges")
+# Every synth.py source (v3 and earlier used tissue, nuclei, cells, fibres, beads and edges).
+SOURCES = synth.SOURCE_NAMES
 # Its pupil apodisation share (DeepFocus v4 lowered synth.py's default to 0.35).
 APODISED_FRACTION = 0.5
 # Brightest exposure drawn (electrons at the frame's peak; synth.py's DeepFocus default is
@@ -66,7 +68,7 @@ APODISED_FRACTION = 0.5
 # (18 % of the 85 % normal-exposure draws lie above 30 000 e-).
 PEAK_E_MAX = 100000.0
 # Objective/camera combinations drawn per pair (from OPTICS_SEED): each costs the Wiener
-# channel one defocus model (~0.2-0.5 s), and 8 000 pairs over 256 optics still see each
+# channel one defocus model (~0.2-0.5 s), and 2 000 pairs over 256 optics still see each
 # kind of objective and camera many times.
 OPTICS_POOL = 256
 OPTICS_SEED = 271828
@@ -157,12 +159,16 @@ def wiener_channel(dns, metas, procs=1):
 
 
 def inputs(dns, metas, ws):
-    """The network's input, fp16 [n,2,G,G]: the image and its Wiener estimate, normalised with the image's stats."""
-    mean = torch.tensor([m["mean"] for m in metas]).view(-1, 1, 1)
-    scale = torch.tensor([m["scale"] for m in metas]).view(-1, 1, 1)
-    x = (dns.float() - mean) / scale
-    w = ((ws - mean) / scale).clamp(-6e4, 6e4)
-    return torch.stack([x, w], dim=1).to(torch.float16)
+    """The network's input, fp16 [n,2,G,G]: the image and its Wiener estimate, normalised with the image's stats
+    (assembled 64 pairs at a time, so that 512-px pairs need no full float32 copy)."""
+    out = torch.empty(len(metas), 2, *dns.shape[1:], dtype=torch.float16)
+    for a in range(0, len(metas), 64):
+        b = min(a + 64, len(metas))
+        mean = torch.tensor([m["mean"] for m in metas[a:b]]).view(-1, 1, 1)
+        scale = torch.tensor([m["scale"] for m in metas[a:b]]).view(-1, 1, 1)
+        out[a:b, 0] = (dns[a:b].float() - mean) / scale
+        out[a:b, 1] = ((ws[a:b] - mean) / scale).clamp(-6e4, 6e4)
+    return out
 
 
 if __name__ == "__main__":

@@ -25,8 +25,8 @@ import training  # noqa: E402
 from losses import loss_fn, psnr, ssim, data_range  # noqa: E402
 from unet import DEFAULT_WIDTHS, RefocusNet, params  # noqa: E402
 
-FULL = dict(widths=DEFAULT_WIDTHS, train=8000, val=400, steps=20000, batch=16, crop=128, lr=2e-3, train_minutes=38.0, optics=pairs.OPTICS_POOL)
-SMOKE = dict(widths=(8, 12, 16, 24, 32), train=160, val=24, steps=60, batch=8, crop=64, lr=3e-3, train_minutes=0.5, optics=12)
+FULL = dict(widths=DEFAULT_WIDTHS, train=2000, val=100, steps=20000, batch=16, crop=128, lr=2e-3, train_minutes=38.0, optics=pairs.OPTICS_POOL)
+SMOKE = dict(widths=(8, 12, 16, 24, 32), train=48, val=12, steps=60, batch=8, crop=64, lr=3e-3, train_minutes=0.5, optics=12)
 R_BINS = [(0, 3), (3, 7), (7, 14), (14, 21), (21, 33)]
 
 

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Re-train the refocus U-Net from scratch and export fp32 + INT8 ONNX and a parity fixture.
 #
-#   scripts/refocus/train.sh [--threads N] [--train-minutes M]
-#                                         full run (~51 min: data ~12 min, most of it the Wiener
-#                                         channel on 2 cores, training 38 min on one, export ~1 min; needs npm ci): overwrites
+#   scripts/refocus/train.sh [--threads N] [--procs N] [--train-minutes M]
+#                                         full run (the shipped model: --threads 2 --procs 2, 48 min:
+#                                         data ~9 min, most of it the Wiener channel on 2 cores,
+#                                         training 38 min, export ~1 min; needs npm ci): overwrites
 #                                         models/refocus/{refocus-*.onnx,export.json,metrics.json}
 #                                         and test/refocus/fixtures/parity.*
 #   scripts/refocus/train.sh --smoke [DIR]  tiny model in well under a minute, everything written

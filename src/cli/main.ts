@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-import { Command } from "commander";
+import { Command, CommanderError } from "commander";
 import { registerAutofocus } from "./autofocus.js";
 import { registerCalibrate } from "./calibrate.js";
 import { registerConfig } from "./config.js";
+import { EXIT } from "./common.js";
 import { registerDoctor } from "./doctor.js";
 import { registerEvalAf } from "./eval-af.js";
 import { registerRefocus } from "./refocus.js";
@@ -15,7 +16,10 @@ import { registerToken } from "./token.js";
 const program = new Command("focusbox")
   .description("autofocus appliance for manual microscopes")
   .version("0.1.0")
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // Argument errors (unknown option, missing required option, bad number) exit with the
+  // documented code for invalid arguments, not commander's 1; help and version exit 0.
+  .exitOverride();
 registerServe(program);
 registerAutofocus(program);
 registerStack(program);
@@ -27,4 +31,9 @@ registerConfig(program);
 registerDoctor(program);
 registerTimelapse(program);
 registerToken(program);
-await program.parseAsync();
+try {
+  await program.parseAsync();
+} catch (err) {
+  if (!(err instanceof CommanderError)) throw err;
+  process.exitCode = err.exitCode === 0 ? EXIT.ok : EXIT.config;
+}

@@ -79,6 +79,14 @@ describe("focusbox CLI", () => {
     const missing = await focusbox(["score", "--stack", join(dir, "nope"), "--metric", "hpf"]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/cannot read .*stack\.json/);
+    // Argument errors caught by the parser exit 2 as well, with commander's message.
+    const noStack = await focusbox(["score", "--metric", "hpf"]);
+    expect(noStack.code).toBe(2);
+    expect(noStack.stderr).toMatch(/required option '--stack <dir>' not specified/);
+    const badNumber = await focusbox(["eval-af", "--stack", dir, "--method", "hpf", "--max-images", "many"]);
+    expect(badNumber.code).toBe(2);
+    expect(badNumber.stderr).toMatch(/"many" is not a/);
+    expect((await focusbox(["score", "--help"])).code).toBe(0);
   });
 
   it("autofocus runs on the simulated microscope and lands near focus", async () => {

@@ -1,4 +1,4 @@
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -12,6 +12,13 @@ describe("config", () => {
     expect(config.stage.backend.kind).toBe("simulated");
     expect(config.server.port).toBe(8080);
     expect(config.autofocus.roi).toMatchObject({ cols: 3, rows: 3 });
+  });
+
+  it("accepts every config example of the README (the board guides and the replay example)", async () => {
+    const readme = await readFile(new URL("../../README.md", import.meta.url), "utf8");
+    const examples = [...readme.matchAll(/^```json\n([\s\S]*?)^```/gm)].map((m) => m[1]);
+    expect(examples.length).toBeGreaterThanOrEqual(4);
+    for (const text of examples) expect(() => parseConfig(JSON.parse(text)), text).not.toThrow();
   });
 
   it("names the dotted path and the expected value of every error", () => {
