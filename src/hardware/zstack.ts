@@ -1,5 +1,5 @@
 import { access, mkdir, readdir, readFile, rename, stat, writeFile } from "node:fs/promises";
-import { extname, join, resolve, sep } from "node:path";
+import { dirname, extname, join, resolve, sep } from "node:path";
 import { z } from "zod";
 import { ConfigError } from "../errors.js";
 import { encodePng, imageInfo, imagePageCount, readGrayImage, type ImageInfo } from "../image/codec.js";
@@ -114,6 +114,8 @@ export async function importStack(sources: readonly string[], o: StackImportOpti
   const manifestPath = join(o.outDir, "stack.json");
   if (await access(manifestPath).then(() => true, () => false)) throw new ConfigError(`${manifestPath} exists; import into a new directory`);
   const planes = await importedPlanes(sources);
+  // Plane files written beside the source images could replace one not yet read.
+  if (planes.some((p) => dirname(resolve(p.file)) === resolve(o.outDir))) throw new ConfigError(`${o.outDir} holds the source images; import into a directory of its own`);
   if (planes.length < 2) throw new ConfigError(`a stack needs at least 2 planes; ${sources.join(" ")} holds ${planes.length}`);
   let first: ImageInfo | undefined;
   for (const p of planes) {
@@ -130,7 +132,7 @@ export async function importStack(sources: readonly string[], o: StackImportOpti
     const frame = await readGrayImage(p.file, p.page ?? 0).catch((err: Error) => {
       throw new ConfigError(`cannot decode ${planeName(p)}: ${err.message}`);
     });
-    await writer.addPlane(o.firstUm + i * o.stepUm, frame);
+    await writer.addPlane(Number((o.firstUm + i * o.stepUm).toFixed(6)), frame);
   }
   await writer.close(o.meta);
   return planes.length;

@@ -83,6 +83,13 @@ describe("focusbox stack import", () => {
     expect(bad.stderr).toMatch(/b\.png is 40×24 8-bit, the first plane 32×24 8-bit; every plane must match/);
     await expect(access(join(dir, "mixed-out", "stack.json"))).rejects.toThrow();
 
+    const inPlace = await focusbox(["stack", "import", src, "--out", src, "--step", "1"]);
+    expect(inPlace.code).toBe(2);
+    expect(inPlace.stderr).toMatch(/holds the source images; import into a directory of its own/);
+    const tenths = join(dir, "tenths");
+    expect((await focusbox(["stack", "import", src, "--out", tenths, "--step", "0.1", "--first", "0.1"])).code).toBe(0);
+    expect(JSON.parse(await readFile(join(tenths, "stack.json"), "utf8")).planes.map((p: { zUm: number }) => p.zUm)).toEqual([0.1, 0.2, 0.3]);
+
     const one = await focusbox(["stack", "import", join(mixed, "a.png"), "--out", join(dir, "one"), "--step", "1"]);
     expect(one.code).toBe(2);
     expect(one.stderr).toMatch(/a stack needs at least 2 planes/);
