@@ -65,6 +65,8 @@ export function registerStack(program: Command): void {
     .option("--pixel-size-um <um>", "pixel size in the sample plane (µm): camera pixel / magnification", num)
     .option("--magnification <x>", "objective magnification (with --na)", num)
     .option("--na <na>", "objective numerical aperture (with --magnification)", num)
+    .option("--channels <n>", "channels interleaved in the sources, channel fastest (an ImageJ hyperstack)", int, 1)
+    .option("--channel <k>", "the channel to import, 1-based (with --channels)", int, 1)
     .action((sources: string[], opts: ImportOptions) =>
       runCommand(async () => {
         if ((opts.magnification === undefined) !== (opts.na === undefined)) throw new ConfigError("give --magnification and --na together");
@@ -75,6 +77,8 @@ export function registerStack(program: Command): void {
           outDir: opts.out,
           firstUm: opts.first,
           stepUm: opts.step,
+          channels: opts.channels,
+          channel: opts.channel,
           meta: { focusUm: opts.focus, pixelSizeUm: opts.pixelSizeUm, objective },
         });
         const last = opts.first + (n - 1) * opts.step;
@@ -91,6 +95,8 @@ interface ImportOptions {
   pixelSizeUm?: number;
   magnification?: number;
   na?: number;
+  channels: number;
+  channel: number;
 }
 
 interface SlideOptions {

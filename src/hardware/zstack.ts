@@ -94,6 +94,12 @@ export interface StackImportOptions {
   firstUm: number;
   /** z step from one plane to the next (µm; negative when the planes run downwards). */
   stepUm: number;
+  /**
+   * Channels interleaved in the sources (ImageJ hyperstack order: channel fastest, then z) and
+   * the one to import, 1-based; default 1 of 1.
+   */
+  channels?: number;
+  channel?: number;
   meta: Omit<StackManifest, "planes">;
 }
 
@@ -104,7 +110,8 @@ const MIN_STEP_UM = 0.01;
 /**
  * Makes a stack directory from images recorded elsewhere, plane i at z = firstUm + i·stepUm:
  * `sources` is one multi-page TIFF (a page per plane), one directory (its PNG/TIFF files in
- * natural name order: z2 before z10) or several single-page images in the order given.
+ * natural name order: z2 before z10) or several single-page images in the order given; with
+ * `channels` > 1, every `channels`-th image from `channel` on.
  * Planes are re-encoded losslessly as PNG (8- or 16-bit; colour → luminance). Refuses to
  * overwrite an existing stack.json and checks every plane before writing anything.
  * @returns the number of planes written.
@@ -113,7 +120,13 @@ export async function importStack(sources: readonly string[], o: StackImportOpti
   if (Math.abs(o.stepUm) < MIN_STEP_UM) throw new ConfigError(`the z step must be at least ${MIN_STEP_UM} µm in magnitude (got ${o.stepUm})`);
   const manifestPath = join(o.outDir, "stack.json");
   if (await access(manifestPath).then(() => true, () => false)) throw new ConfigError(`${manifestPath} exists; import into a new directory`);
-  const planes = await importedPlanes(sources);
+  const channels = o.channels ?? 1;
+  const channel = o.channel ?? 1;
+  if (!Number.isInteger(channels) || channels < 1 || !Number.isInteger(channel) || channel < 1 || channel > channels)
+    throw new ConfigError(`channel ${channel} of ${channels}: give whole numbers with 1 ≤ channel ≤ channels`);
+  const images = await importedPlanes(sources);
+  if (images.length % channels !== 0) throw new ConfigError(`${images.length} images do not divide into ${channels} channels`);
+  const planes = images.filter((_, i) => i % channels === channel - 1);
   // Plane files written beside the source images could replace one not yet read.
   if (planes.some((p) => dirname(resolve(p.file)) === resolve(o.outDir))) throw new ConfigError(`${o.outDir} holds the source images; import into a directory of its own`);
   if (planes.length < 2) throw new ConfigError(`a stack needs at least 2 planes; ${sources.join(" ")} holds ${planes.length}`);

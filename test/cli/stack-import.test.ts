@@ -74,6 +74,20 @@ describe("focusbox stack import", () => {
     const values = await Promise.all(manifest.planes.map(async (p: { file: string }) => (await sharp(join(out, p.file)).raw().toBuffer())[0]));
     expect(values).toEqual([1, 2, 10]);
 
+    // Two channels interleaved, channel fastest (an ImageJ hyperstack's page order): the second.
+    const twoChannels = join(dir, "two-channels");
+    await mkdir(twoChannels);
+    for (const [i, value] of [1, 101, 2, 102, 3, 103].entries()) await flatPng(join(twoChannels, `img${i}.png`), value);
+    const second = join(dir, "second-channel");
+    const ch = await focusbox(["stack", "import", twoChannels, "--out", second, "--step", "2", "--channels", "2", "--channel", "2"]);
+    expect(ch.code, ch.stderr).toBe(0);
+    const chPlanes = JSON.parse(await readFile(join(second, "stack.json"), "utf8")).planes as { file: string; zUm: number }[];
+    expect(chPlanes.map((p) => p.zUm)).toEqual([0, 2, 4]);
+    expect(await Promise.all(chPlanes.map(async (p) => (await sharp(join(second, p.file)).raw().toBuffer())[0]))).toEqual([101, 102, 103]);
+    const uneven = await focusbox(["stack", "import", twoChannels, "--out", join(dir, "uneven"), "--step", "1", "--channels", "4"]);
+    expect(uneven.code).toBe(2);
+    expect(uneven.stderr).toMatch(/6 images do not divide into 4 channels/);
+
     const mixed = join(dir, "mixed");
     await mkdir(mixed);
     await flatPng(join(mixed, "a.png"), 5);
