@@ -57,6 +57,7 @@ assert synth.G == GRID_PX, "synth imported before pairs set its grid"
 G = synth.G
 MAX_BLUR_PX = 32.0
 NEAR_BLUR_PX = 3.0
+NEAR_FRAC = 0.25  # share of pairs with r_def in [0, NEAR_BLUR_PX]
 EMPTY_FRAC = 0.05
 # Every synth.py source (v3 and earlier used tissue, nuclei, cells, fibres, beads and edges).
 SOURCES = synth.SOURCE_NAMES
@@ -89,7 +90,7 @@ def sample_pair(g, kinds=SOURCES, optics=None, r_def=None):
     """One pair: (input DN float [G,G], target DN float [G,G], meta)."""
     o = optics or synth.sample_optics(g)
     if r_def is None:
-        r_def = _u(g, 0, NEAR_BLUR_PX) if _u(g) < 0.25 else _u(g, 0, MAX_BLUR_PX)
+        r_def = _u(g, 0, NEAR_BLUR_PX) if _u(g) < NEAR_FRAC else _u(g, 0, MAX_BLUR_PX)
     z = r_def / o.defocus_px_per_um() * (1 if _u(g) < 0.5 else -1)
     empty = _u(g) < EMPTY_FRAC
     if empty:
