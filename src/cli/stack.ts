@@ -73,7 +73,7 @@ export function registerStack(program: Command): void {
         for (const [name, v] of [["--pixel-size-um", opts.pixelSizeUm], ["--magnification", opts.magnification], ["--na", opts.na]] as const)
           if (v !== undefined && !(v > 0)) throw new ConfigError(`${name} must be positive (got ${v})`);
         const objective = opts.magnification !== undefined && opts.na !== undefined ? { magnification: opts.magnification, na: opts.na } : undefined;
-        const n = await importStack(sources, {
+        const zsUm = await importStack(sources, {
           outDir: opts.out,
           firstUm: opts.first,
           stepUm: opts.step,
@@ -81,8 +81,7 @@ export function registerStack(program: Command): void {
           channel: opts.channel,
           meta: { focusUm: opts.focus, pixelSizeUm: opts.pixelSizeUm, objective },
         });
-        const last = opts.first + (n - 1) * opts.step;
-        process.stderr.write(`imported ${n} planes, z ${opts.first} … ${Number(last.toFixed(6))} µm: wrote ${opts.out}/stack.json\n`);
+        process.stderr.write(`imported ${zsUm.length} planes, z ${zsUm[0]} … ${zsUm.at(-1)} µm: wrote ${opts.out}/stack.json\n`);
       }),
     );
 }

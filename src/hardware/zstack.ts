@@ -114,9 +114,9 @@ const MIN_STEP_UM = 0.01;
  * `channels` > 1, every `channels`-th image from `channel` on.
  * Planes are re-encoded losslessly as PNG (8- or 16-bit; colour → luminance). Refuses to
  * overwrite an existing stack.json and checks every plane before writing anything.
- * @returns the number of planes written.
+ * @returns the z of each plane written (µm), in source order.
  */
-export async function importStack(sources: readonly string[], o: StackImportOptions): Promise<number> {
+export async function importStack(sources: readonly string[], o: StackImportOptions): Promise<number[]> {
   if (Math.abs(o.stepUm) < MIN_STEP_UM) throw new ConfigError(`the z step must be at least ${MIN_STEP_UM} µm in magnitude (got ${o.stepUm})`);
   const manifestPath = join(o.outDir, "stack.json");
   if (await access(manifestPath).then(() => true, () => false)) throw new ConfigError(`${manifestPath} exists; import into a new directory`);
@@ -139,16 +139,17 @@ export async function importStack(sources: readonly string[], o: StackImportOpti
     if (info.width !== first.width || info.height !== first.height || info.bitDepth !== first.bitDepth)
       throw new ConfigError(`${planeName(p)} is ${describe(info)}, the first plane ${describe(first)}; every plane must match`);
   }
+  const zsUm = planes.map((_, i) => Number((o.firstUm + i * o.stepUm).toFixed(6)));
   const writer = new StackWriter(o.outDir);
   await writer.open();
   for (const [i, p] of planes.entries()) {
     const frame = await readGrayImage(p.file, p.page ?? 0).catch((err: Error) => {
       throw new ConfigError(`cannot decode ${planeName(p)}: ${err.message}`);
     });
-    await writer.addPlane(Number((o.firstUm + i * o.stepUm).toFixed(6)), frame);
+    await writer.addPlane(zsUm[i], frame);
   }
   await writer.close(o.meta);
-  return planes.length;
+  return zsUm;
 }
 
 interface ImportedPlane {
