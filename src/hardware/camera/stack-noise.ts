@@ -14,6 +14,8 @@ export interface NoiseLevel {
 /** Intensity bins of the estimate, and the pixels a bin needs to count. */
 const BINS = 16;
 const MIN_BIN_PIXELS = 64;
+/** Pixels a frame contributes at most (a regular sub-grid beyond): white noise needs no more, and a 2048² frame took seconds and a gigabyte. */
+const MAX_FRAME_SAMPLES = 1 << 18;
 /** var(v − mean of its 4 neighbours) = (1 + 4/16)·σ² for white noise. */
 const RESIDUAL_VARIANCE_FACTOR = 1.25;
 
@@ -23,7 +25,8 @@ const cache = new WeakMap<ZStack, NoiseLevel>();
  * The stack's noise level function, estimated once from its two end planes (the most defocused
  * ones, where the least texture mixes into the estimate): per intensity bin, the robust variance
  * (1.4826·MAD)² of each pixel's difference from the mean of its 4 neighbours, then a weighted
- * least-squares line through the bins, both terms clamped at ≥ 0.
+ * least-squares line through the bins, both terms clamped at ≥ 0. Large frames are sampled on a
+ * regular grid of at most MAX_FRAME_SAMPLES pixels.
  */
 export function stackNoiseLevel(stack: ZStack): NoiseLevel {
   let nlf = cache.get(stack);
@@ -38,8 +41,9 @@ export function estimateNoiseLevel(frames: readonly Frame[]): NoiseLevel {
   const levelSums = new Float64Array(BINS);
   for (const f of frames) {
     const { data, width: w, height: h } = f;
-    for (let y = 1; y < h - 1; y++)
-      for (let x = 1; x < w - 1; x++) {
+    const stride = Math.max(1, Math.ceil(Math.sqrt(((w - 2) * (h - 2)) / MAX_FRAME_SAMPLES)));
+    for (let y = 1; y < h - 1; y += stride)
+      for (let x = 1; x < w - 1; x += stride) {
         const i = y * w + x;
         const around = (data[i - 1] + data[i + 1] + data[i - w] + data[i + w]) / 4;
         const bin = Math.min(BINS - 1, Math.floor((around / (full + 1)) * BINS));
