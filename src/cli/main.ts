@@ -20,6 +20,11 @@ const program = new Command("focusbox")
   // Argument errors (unknown option, missing required option, bad number) exit with the
   // documented code for invalid arguments, not commander's 1; help and version exit 0.
   .exitOverride();
+// A reader that stops early (`focusbox score … | head`) ends the output, not the process with an EPIPE stack trace.
+process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+  if (err.code !== "EPIPE") throw err;
+  process.exit();
+});
 registerServe(program);
 registerAutofocus(program);
 registerStack(program);
