@@ -120,16 +120,25 @@ export function deepfocusRunner(profile: CalibrationProfile, maxImages: number):
 }
 
 /**
+ * The coarse sweep of a classical run spans the stack with at least this many images: a stack
+ * shorter than a few coarse steps of its optics (a 20-µm one, or any whose manifest is silent
+ * and gets the config's 10× objective) was swept with 2 images, every run failing as "focus
+ * outside the range".
+ */
+const MIN_COARSE_IMAGES = 8;
+
+/**
  * Classical metric + Brent over the whole stack: coarse step 1.5 DOF of the stack's objective
  * (config's objective and simulated camera pixel where the manifest is silent; the
- * wave-optical DOF alone when no pixel size is known).
+ * wave-optical DOF alone when no pixel size is known), at most 1/(MIN_COARSE_IMAGES − 1) of
+ * the stack's extent.
  */
 export function classicalRunner(stack: ZStack, config: Config, maxImages: number): AutofocusRunner {
   const m = stack.manifest;
   const objective = { ...config.objective, ...m.objective };
   const pixelUm = m.pixelSizeUm !== undefined ? m.pixelSizeUm * objective.magnification : cameraPixelUm(config.camera, undefined, objective);
   const extentUm = stack.planes[stack.planes.length - 1].zUm - stack.planes[0].zUm;
-  const options = { strategy: "brent" as const, rangeUm: extentUm, coarseStepUm: 1.5 * depthOfFieldUm(objective, pixelUm), toleranceUm: config.autofocus.toleranceUm, maxImages };
+  const options = { strategy: "brent" as const, rangeUm: extentUm, coarseStepUm: Math.min(1.5 * depthOfFieldUm(objective, pixelUm), extentUm / (MIN_COARSE_IMAGES - 1)), toleranceUm: config.autofocus.toleranceUm, maxImages };
   return (ctx) => classicalAutofocus(ctx, options);
 }
 

@@ -137,6 +137,13 @@ describe("eval-af", () => {
     expect(Math.abs(report.runs[0].errorUm!)).toBeLessThan(4);
   });
 
+  it("classical: a stack shorter than a few coarse steps of its optics (11 planes at 2 µm, or optics defaulted at 10×) is still swept with several images", async () => {
+    const short = await simulateStack(join(dir, "short"), { focusUm: 0, fromUm: -10, toUm: 10, stepUm: 2 });
+    const report = await evalAf({ stack: [short], method: "tenengrad", starts: "-10:10:10" }, syntheticFactory);
+    expect(report.summary.failures).toBe(0);
+    for (const r of report.runs) expect(Math.abs(r.errorUm!)).toBeLessThan(2);
+  });
+
   it("calibrate --stack writes a named profile that eval-af then uses", async () => {
     const out = join(dir, "cal", "10x.json");
     const { file, profile } = await calibrate({ stack: stacks.calib, out }, syntheticFactory);
