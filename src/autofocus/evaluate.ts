@@ -143,13 +143,16 @@ export function classicalRunner(stack: ZStack, config: Config, maxImages: number
 }
 
 /**
- * Refuses stacks without a known focus, and start offsets that lie outside every stack's planes,
- * before anything runs. Per stack, the starts outside its planes are skipped (`EvalReport.skipped`):
+ * Refuses stacks without a known focus or with one outside their planes (every run would count
+ * a search confined to the planes as missing it), and start offsets that lie outside every
+ * stack's planes, before anything runs. Per stack, the starts outside its planes are skipped (`EvalReport.skipped`):
  * a stack recorded over ±40 µm is still evaluated with the default starts of ±100 µm.
  */
 export function checkStacks(stacks: readonly { name: string; stack: ZStack }[], startsUm: readonly number[]): void {
-  for (const { name, stack } of stacks)
+  for (const { name, stack } of stacks) {
     if (stack.manifest.focusUm === undefined) throw new ConfigError(`stack ${name} has no "focusUm" in stack.json: eval-af needs the known in-focus position of every stack`);
+    if (!insideStack(stack, 0)) throw new ConfigError(`stack ${name}: "focusUm" ${stack.manifest.focusUm} µm lies outside its planes (${stack.planes[0].zUm} … ${stack.planes[stack.planes.length - 1].zUm} µm)`);
+  }
   if (stacks.every(({ stack }) => startsUm.every((s) => !insideStack(stack, s)))) {
     const ranges = stacks.map(({ name, stack }) => `${name} [${stack.planes[0].zUm}, ${stack.planes[stack.planes.length - 1].zUm}] µm with focus ${stack.manifest.focusUm} µm`);
     throw new ConfigError(`no start offset (${startsUm.join(", ")} µm from focus) lies inside a stack's planes: ${ranges.join("; ")}`);

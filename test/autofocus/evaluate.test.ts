@@ -121,6 +121,8 @@ describe("eval-af", () => {
     expect(report.runs.every((r) => r.images <= 20)).toBe(true);
     expect(report.summary.failures + report.runs.filter((r) => r.errorUm !== null && Math.abs(r.errorUm) < 4).length).toBe(3);
     await expect(evalAf({ stack: [stacks.noFocus], method: "tenengrad", starts: "0" }, syntheticFactory)).rejects.toThrow(/has no "focusUm"/);
+    const outside = await simulateStack(join(dir, "outside"), { focusUm: 30, fromUm: -8, toUm: 8, stepUm: 8 });
+    await expect(evalAf({ stack: [outside], method: "tenengrad", starts: "-40:40:10" }, syntheticFactory)).rejects.toThrow(/"focusUm" 30 µm lies outside its planes \(-8 … 8 µm\)/);
     const partly = await evalAf({ stack: [stacks.a], method: "tenengrad", starts: "-100:0:100" }, syntheticFactory);
     expect(partly.runs.map((r) => r.startUm - r.focusUm)).toEqual([0]);
     expect(partly.skipped).toEqual([{ stack: stacks.a, startUm: partly.runs[0].focusUm - 100 }]);
