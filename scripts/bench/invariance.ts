@@ -64,6 +64,8 @@ export interface InvarianceOptions {
   scoreBins?: number;
   /** DeepFocus models ("int8", "fp32" or ONNX paths). Default int8 and fp32. */
   deepfocusModels?: readonly string[];
+  /** DeepFocus windows per ROI tile (matters only for frames wider than 1280 px). Default the config's. */
+  maxWindowsPerTile?: number;
   /** Classical metrics. Default all eight. */
   metrics?: readonly ClassicalMetricId[];
   /** Also score with the spectral defocus estimate (src/focus/spectral-defocus.ts). Default true. */
@@ -170,7 +172,7 @@ export async function benchInvariance(opts: InvarianceOptions = {}): Promise<Inv
   const missing: string[] = [];
   for (const m of opts.deepfocusModels ?? ["int8", "fp32"]) {
     try {
-      const df: DeepFocusScorer = await createDeepFocusScorer({ model: m, threads: opts.threads ?? 1 });
+      const df: DeepFocusScorer = await createDeepFocusScorer({ model: m, threads: opts.threads ?? 1, maxWindowsPerTile: opts.maxWindowsPerTile });
       // A model given by path is named by its precision and hash, so two files never share a row name.
       const name = `deepfocus ${m === "int8" || m === "fp32" ? m : `${df.info.precision} ${df.info.sha256.slice(0, 8)}`}`;
       models[name] = { sha256: df.info.sha256, provider: df.info.provider, precision: df.info.precision };

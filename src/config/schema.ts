@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { CLASSICAL_METRIC_IDS } from "../focus/types.js";
+import { DEFAULT_MAX_WINDOWS_PER_TILE } from "../inference/windows.js";
 import { REFOCUS_METHODS } from "../refocus/types.js";
 import { gstreamerCamera, rpicamCamera, v4l2Camera } from "./cameras.js";
 import { buttonConfig, gpiodStage, ledConfig, pigpioStage, serialBridgeStage } from "./hardware.js";
@@ -122,6 +123,11 @@ export const configSchema = z.object({
       executionProviders: z.array(z.enum(["tensorrt", "cuda", "cpu"])).min(1).default(["tensorrt", "cuda", "cpu"]),
       /** ONNX Runtime intra-op threads (0 = its default). */
       threads: z.number().int().min(0).default(0),
+      /**
+       * Most 256-px windows one ROI tile is scored on. Only tiles wider or taller than 256 px
+       * (frames above 1280 px with the default ROI) get more than one; each window costs one CNN run.
+       */
+      maxWindowsPerTile: z.number().int().min(1).max(16).default(DEFAULT_MAX_WINDOWS_PER_TILE),
       /** Image budget of a DeepFocus autofocus (the paper's method needs 3 when the first three bracket focus). */
       maxImages: z.number().int().min(3).max(50).default(10),
       /** Take a final verification image at the chosen position (counted in the images). */

@@ -9,7 +9,7 @@ import { binFrame, checkBinningFactor } from "../image/bin.js";
 import { roiTiles } from "../focus/tiles.js";
 import type { FocusScorer, FrameScore, Roi } from "../focus/types.js";
 import { openSession, type ExecutionProvider, type InferenceLog } from "./session.js";
-import { DEEPFOCUS_WINDOW, writeWindow } from "./windows.js";
+import { DEEPFOCUS_WINDOW, DEFAULT_MAX_WINDOWS_PER_TILE, tileWindows, writeRegion } from "./windows.js";
 
 export { DEEPFOCUS_WINDOW } from "./windows.js";
 const INPUT = "windows";
@@ -30,6 +30,8 @@ export interface DeepFocusOptions {
   threads?: number;
   /** Windows in the warm-up run at start (default 9, a 3×3 ROI). */
   warmupWindows?: number;
+  /** Most windows one ROI tile is scored on (tileWindows; default DEFAULT_MAX_WINDOWS_PER_TILE). */
+  maxWindowsPerTile?: number;
   log?: InferenceLog;
 }
 
@@ -53,10 +55,13 @@ export interface WindowScores {
 }
 
 /**
- * The DeepFocus CNN as a FocusScorer. Each ROI tile becomes one 256×256 window of raw pixel
- * values centred on it (see windowRegion); all windows of a frame go through the model in one
- * run. Tile score = blur radius in camera pixels (lower is sharper); `valid` = validity logit
- * > 0; frame score = median of the valid tiles, NaN when none is valid.
+ * The DeepFocus CNN as a FocusScorer. Each ROI tile is scored on 256×256 windows of raw pixel
+ * values: one centred on it when the tile is no larger than the window (every tile of frames
+ * up to 1280 px wide with the default ROI), else up to `maxWindowsPerTile` spread over it
+ * (tileWindows); all windows of a frame go through the model in one run. Tile score = blur
+ * radius in camera pixels (lower is sharper), the median of its valid windows (of all of them
+ * when none is valid); `valid` = some window's validity logit > 0; frame score = median of the
+ * valid tiles, NaN when none is valid.
  *
  * With `binning` k > 1 the frame is binned k×k first (binFrame) and the model's radius is
  * multiplied by k, so scores stay in camera pixels: for optics that sample far finer than
@@ -71,11 +76,12 @@ export class DeepFocusScorer implements FocusScorer {
     private readonly session: ort.InferenceSession,
     readonly info: DeepFocusInfo,
     readonly binning = 1,
+    readonly maxWindowsPerTile = DEFAULT_MAX_WINDOWS_PER_TILE,
   ) {}
 
   withBinning(factor: number): DeepFocusScorer {
     checkBinningFactor(factor);
-    return new DeepFocusScorer(this.session, this.info, factor);
+    return new DeepFocusScorer(this.session, this.info, factor, this.maxWindowsPerTile);
   }
 
   /** Scores a batch of windows laid out as float32 [n, 1, 256, 256]. */
@@ -94,13 +100,22 @@ export class DeepFocusScorer implements FocusScorer {
 
   async score(full: Frame, roi: Roi): Promise<FrameScore> {
     const frame = binFrame(full, this.binning);
-    const rects = roiTiles(frame.width, frame.height, roi);
+    const perTile = roiTiles(frame.width, frame.height, roi).map((t) => tileWindows(frame, t, DEEPFOCUS_WINDOW, this.maxWindowsPerTile));
+    const regions = perTile.flat();
     const size = DEEPFOCUS_WINDOW * DEEPFOCUS_WINDOW;
-    const windows = new Float32Array(rects.length * size);
-    rects.forEach((r, i) => writeWindow(frame, r, DEEPFOCUS_WINDOW, windows, i * size));
-    const { defocus, validity } = await this.scoreWindows(windows, rects.length);
-    const tiles = Array.from(defocus, (b) => b * this.binning);
-    const valid = Array.from(validity, (v) => v > 0);
+    const windows = new Float32Array(regions.length * size);
+    regions.forEach((r, i) => writeRegion(frame, r, windows, i * size));
+    const { defocus, validity } = await this.scoreWindows(windows, regions.length);
+    const tiles: number[] = [];
+    const valid: boolean[] = [];
+    let w = 0;
+    for (const group of perTile) {
+      const b = Array.from(defocus.subarray(w, w + group.length), (x) => x * this.binning);
+      const ok = b.filter((_, i) => validity[w + i] > 0);
+      tiles.push(median(ok.length ? ok : b));
+      valid.push(ok.length > 0);
+      w += group.length;
+    }
     const kept = tiles.filter((_, i) => valid[i]);
     return { score: kept.length ? median(kept) : Number.NaN, tiles, valid };
   }
@@ -120,14 +135,14 @@ export async function createDeepFocusScorer(opts: DeepFocusOptions): Promise<Dee
   const sha256 = createHash("sha256").update(bytes).digest("hex");
   const precision = bytes.includes("DequantizeLinear") ? "int8" : "fp32";
   const { session, provider } = await openSession(bytes, opts);
-  const scorer = new DeepFocusScorer(session, { modelPath, sha256, provider, precision });
+  const scorer = new DeepFocusScorer(session, { modelPath, sha256, provider, precision }, 1, opts.maxWindowsPerTile);
   const warm = opts.warmupWindows ?? 9;
   if (warm > 0) await scorer.scoreWindows(new Float32Array(warm * DEEPFOCUS_WINDOW * DEEPFOCUS_WINDOW), warm);
   opts.log?.info({ modelPath, sha256, provider, precision }, "deepfocus: model ready");
   return scorer;
 }
 
-/** The scorer of a config's `deepfocus` block (model, execution providers, threads; 0 = onnxruntime's default). */
+/** The scorer of a config's `deepfocus` block (model, execution providers, threads — 0 = onnxruntime's default —, windows per tile). */
 export function configuredDeepFocusScorer(d: Config["deepfocus"], opts: Pick<DeepFocusOptions, "warmupWindows" | "log"> = {}): Promise<DeepFocusScorer> {
-  return createDeepFocusScorer({ model: d.model, executionProviders: d.executionProviders, threads: d.threads || undefined, ...opts });
+  return createDeepFocusScorer({ model: d.model, executionProviders: d.executionProviders, threads: d.threads || undefined, maxWindowsPerTile: d.maxWindowsPerTile, ...opts });
 }

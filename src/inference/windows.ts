@@ -5,13 +5,16 @@ import { extractMirrored } from "../image/mirrored.js";
 /** Side (px) of the square full-resolution window a DeepFocus model scores. */
 export const DEEPFOCUS_WINDOW = 256;
 
+/** Windows per ROI tile unless configured: a 2×2 cover of tiles up to 512 px (frames up to 2560 px wide with the default ROI). */
+export const DEFAULT_MAX_WINDOWS_PER_TILE = 4;
+
 /**
  * The square source region (frame coordinates, full resolution) a tile is scored on: `size` px
  * centred on the tile, shifted to stay inside the frame. Along an axis where the frame is
  * smaller than `size`, the region is centred on the frame and overhangs it on both sides
- * (writeWindow mirrors the frame into the overhang). Tiles larger than `size` are scored on
- * their central `size` px: the model always sees camera pixels at 1:1, so its output (a blur
- * radius in pixels) means the same for every ROI.
+ * (writeWindow mirrors the frame into the overhang). Of a tile larger than `size` this is the
+ * central `size` px (tileWindows covers more of it): the model always sees camera pixels at
+ * 1:1, so its output (a blur radius in pixels) means the same for every ROI.
  */
 export function windowRegion(frame: Pick<Frame, "width" | "height">, tile: Rect, size: number): Rect {
   const place = (start: number, span: number, extent: number) =>
@@ -20,10 +23,39 @@ export function windowRegion(frame: Pick<Frame, "width" | "height">, tile: Rect,
 }
 
 /**
+ * The windows (see windowRegion) a tile is scored on. A tile no larger than `size` px gets one
+ * window, windowRegion's. A larger tile is split into the fewest sub-tiles per axis that are
+ * each no larger than `size` (as roiTiles splits an ROI), at most `maxWindows` in all — when it
+ * would need more, the axis with more of them gets fewer, so the windows are spread evenly and
+ * see the tile's centre part of each sub-tile — and each sub-tile gets its windowRegion. So on
+ * large frames a tile's score comes from most of its area, not only from its central `size` px.
+ */
+export function tileWindows(frame: Pick<Frame, "width" | "height">, tile: Rect, size: number, maxWindows: number): Rect[] {
+  if (!(Number.isInteger(maxWindows) && maxWindows >= 1)) throw new RangeError(`maxWindows must be a positive integer, got ${maxWindows}`);
+  let nx = Math.max(1, Math.ceil(tile.width / size));
+  let ny = Math.max(1, Math.ceil(tile.height / size));
+  while (nx * ny > maxWindows) {
+    if (nx >= ny) nx--;
+    else ny--;
+  }
+  const split = (start: number, span: number, n: number) => Array.from({ length: n + 1 }, (_, i) => start + Math.round((span * i) / n));
+  const xs = split(tile.x, tile.width, nx);
+  const ys = split(tile.y, tile.height, ny);
+  const windows: Rect[] = [];
+  for (let j = 0; j < ny; j++)
+    for (let i = 0; i < nx; i++) windows.push(windowRegion(frame, { x: xs[i], y: ys[j], width: xs[i + 1] - xs[i], height: ys[j + 1] - ys[j] }, size));
+  return windows;
+}
+
+/**
  * Fills `out[offset .. offset + size²]` with the tile's window (see windowRegion) in raw pixel
  * values (float32, no normalisation: the model normalises each window itself).
  */
 export function writeWindow(frame: Frame, tile: Rect, size: number, out: Float32Array, offset: number): void {
-  const r = windowRegion(frame, tile, size);
-  extractMirrored(frame.data, frame.width, frame.height, r.x, r.y, size, size, out, offset);
+  writeRegion(frame, windowRegion(frame, tile, size), out, offset);
+}
+
+/** Fills `out[offset ..]` with the square `region` of the frame (mirrored where it overhangs), as writeWindow. */
+export function writeRegion(frame: Frame, region: Rect, out: Float32Array, offset: number): void {
+  extractMirrored(frame.data, frame.width, frame.height, region.x, region.y, region.width, region.height, out, offset);
 }

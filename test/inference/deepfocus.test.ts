@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Frame } from "../../src/hardware/camera/types.js";
 import type { Roi } from "../../src/focus/types.js";
 import { createDeepFocusScorer, SHIPPED_DEEPFOCUS_MODELS, type DeepFocusScorer } from "../../src/inference/deepfocus.js";
+import { configSchema } from "../../src/config/schema.js";
 import { createHash } from "node:crypto";
 
 /** The shipped models through onnxruntime-node (no mocks), on a texture the model never saw. */
@@ -155,6 +156,31 @@ describe("DeepFocus scorer (shipped models)", () => {
       expect(s.tiles.every(Number.isFinite)).toBe(true);
       expect(s.valid!.every(Boolean)).toBe(true);
     }
+  });
+
+  it("scores a tile larger than the window on windows spread over it: texture off the tile's centre counts", async () => {
+    // A 1024² frame, one tile (the whole frame): texture only in its top-left 320² corner,
+    // flat field + noise elsewhere, so the central window sees no texture.
+    const tex = frame(gaussianBlur(texture(13), 2), 6);
+    const big = new Uint16Array(1024 * 1024);
+    const r = rng(5);
+    for (let i = 0; i < big.length; i++) big[i] = Math.round(1800 + 6 * Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r()));
+    for (let y = 0; y < 320; y++) big.set(tex.data.subarray(y * SIZE, y * SIZE + 320), y * 1024);
+    const f: Frame = { data: big, width: 1024, height: 1024, bitDepth: 12, timestampMs: 0 };
+    const whole: Roi = { x: 0, y: 0, width: 1, height: 1, cols: 1, rows: 1 };
+    const one = await createDeepFocusScorer({ model: "int8", executionProviders: ["cpu"], maxWindowsPerTile: 1, warmupWindows: 0 });
+    try {
+      expect((await one.score(f, whole)).valid).toEqual([false]);
+    } finally {
+      await one.close();
+    }
+    expect(configSchema.parse({}).deepfocus.maxWindowsPerTile).toBe(int8.maxWindowsPerTile);
+    const spread = await int8.score(f, whole);
+    expect(spread.valid).toEqual([true]);
+    // The tile reads the textured window: the blur of that texture in a frame of its own, within 30 %.
+    const alone = await int8.score(tex, { x: 0, y: 0, width: 320 / SIZE, height: 320 / SIZE, cols: 1, rows: 1 });
+    expect(spread.score / alone.score).toBeGreaterThan(0.7);
+    expect(spread.score / alone.score).toBeLessThan(1.3);
   });
 });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Frame } from "../../src/hardware/camera/types.js";
-import { windowRegion, writeWindow } from "../../src/inference/windows.js";
+import { tileWindows, windowRegion, writeWindow } from "../../src/inference/windows.js";
 
 function ramp(width: number, height: number): Frame {
   const data = new Uint16Array(width * height);
@@ -34,5 +34,43 @@ describe("DeepFocus windows", () => {
     [1, 0, 0, 1, 2, 2, 1, 0].forEach((sy, y) => expect(row(y)).toEqual(cols.map((x) => sy * 100 + x)));
     expect(out[0]).toBe(0);
     expect(out[1]).toBe(0);
+  });
+
+  it("gives a tile no larger than the window the one window windowRegion places", () => {
+    const f = { width: 512, height: 384 };
+    const tile = { x: 154, y: 115, width: 102, height: 77 };
+    expect(tileWindows(f, tile, 256, 4)).toEqual([windowRegion(f, tile, 256)]);
+  });
+
+  it("covers a larger tile with windows centred on its sub-tiles, at most maxWindows", () => {
+    const f = { width: 2048, height: 1536 };
+    // 410 × 307 px: 2 × 2 sub-tiles (x 410–615–820, y 307–461–614), each window centred on one.
+    const tile = { x: 410, y: 307, width: 410, height: 307 };
+    expect(tileWindows(f, tile, 256, 4)).toEqual([
+      { x: 385, y: 256, width: 256, height: 256 },
+      { x: 590, y: 256, width: 256, height: 256 },
+      { x: 385, y: 410, width: 256, height: 256 },
+      { x: 590, y: 410, width: 256, height: 256 },
+    ]);
+    // 800 × 600 would take 4 × 3; capped at 4 it is 2 × 2, spread over the whole tile.
+    const big = tileWindows({ width: 4000, height: 3000 }, { x: 1000, y: 1000, width: 800, height: 600 }, 256, 4);
+    expect(big.map((r) => [r.x + 128, r.y + 128])).toEqual([
+      [1200, 1150],
+      [1600, 1150],
+      [1200, 1450],
+      [1600, 1450],
+    ]);
+    expect(tileWindows(f, tile, 256, 1)).toEqual([windowRegion(f, tile, 256)]);
+    expect(() => tileWindows(f, tile, 256, 0)).toThrow(RangeError);
+  });
+
+  it("keeps every window inside the frame", () => {
+    const f = { width: 700, height: 600 };
+    for (const r of tileWindows(f, { x: 0, y: 0, width: 700, height: 600 }, 256, 9)) {
+      expect(r.x).toBeGreaterThanOrEqual(0);
+      expect(r.y).toBeGreaterThanOrEqual(0);
+      expect(r.x + r.width).toBeLessThanOrEqual(700);
+      expect(r.y + r.height).toBeLessThanOrEqual(600);
+    }
   });
 });
