@@ -1,7 +1,8 @@
 import type { Command } from "commander";
+import type { CalibrationProfile } from "../autofocus/calibration.js";
 import { classicalRunner, createScorerForMethod, deepfocusRunner, EVAL_METHODS, evaluate, parseStarts, resolveCalibration, type EvalReport, type ScorerFactory } from "../autofocus/evaluate.js";
 import { ConfigError } from "../errors.js";
-import { readStack } from "../hardware/zstack.js";
+import { readStack, type ZStack } from "../hardware/zstack.js";
 import { configFrom, int, printJson, runCommand } from "./common.js";
 
 /** DeepFocus's default image budget in eval-af (classical methods default to config.autofocus.maxImages). */
@@ -29,13 +30,38 @@ export async function evalAf(o: EvalAfOptions, createScorer?: ScorerFactory): Pr
   for (const name of o.stack) stacks.push({ name, stack: await readStack(name) });
   const method = await (createScorer ?? ((m) => createScorerForMethod(m, config.deepfocus)))(o.method);
   try {
-    if (o.method !== "deepfocus")
+    if (o.method !== "deepfocus") {
+      warnStacks(stacks);
       return await evaluate({ method: o.method, stacks, startsUm, scorer: method.scorer, roi: config.autofocus.roi, runnerFor: (s) => classicalRunner(s, config, o.maxImages ?? config.autofocus.maxImages) });
+    }
     const profile = await resolveCalibration(o.calibration as string, method, config.autofocus.roi, config.objective);
+    warnStacks(stacks, profile);
     const runner = deepfocusRunner(profile, o.maxImages ?? DEEPFOCUS_DEFAULT_MAX_IMAGES);
     return await evaluate({ method: o.method, stacks, startsUm, scorer: method.scorer, roi: profile.roi, runnerFor: () => runner });
   } finally {
     await method.close();
+  }
+}
+
+/** Focus this close to an end plane (fraction of the stack's extent) leaves a search too little room on one side. */
+const NEAR_END_FRACTION = 0.1;
+
+/**
+ * Names on stderr what makes a stack's runs fail for reasons of the stack rather than the method:
+ * focus near an end plane (a search confined to the planes refuses an answer at their edge), or
+ * an objective other than the calibration profile's.
+ */
+function warnStacks(stacks: readonly { name: string; stack: ZStack }[], profile?: CalibrationProfile): void {
+  for (const { name, stack } of stacks) {
+    const { focusUm, objective } = stack.manifest;
+    const [firstUm, lastUm] = [stack.planes[0].zUm, stack.planes[stack.planes.length - 1].zUm];
+    const nearFirst = focusUm !== undefined && focusUm - firstUm <= lastUm - focusUm;
+    const marginUm = focusUm === undefined ? Infinity : nearFirst ? focusUm - firstUm : lastUm - focusUm;
+    if (marginUm >= 0 && marginUm < NEAR_END_FRACTION * (lastUm - firstUm))
+      process.stderr.write(`eval-af: ${name}: focus (${focusUm} µm) lies ${Number(marginUm.toFixed(3))} µm from its ${nearFirst ? "first" : "last"} plane: searches confined to the planes may refuse there (sharpest image at their edge); record planes on both sides of focus\n`);
+    const p = profile?.objective;
+    if (p && objective && (objective.magnification !== p.magnification || objective.na !== p.na))
+      process.stderr.write(`eval-af: ${name}: recorded at ${objective.magnification}×/NA ${objective.na}, but the calibration profile "${profile.name}" is for ${p.magnification}×/NA ${p.na}: calibrate with the same objective\n`);
   }
 }
 

@@ -146,6 +146,21 @@ describe("eval-af", () => {
     for (const r of report.runs) expect(Math.abs(r.errorUm!)).toBeLessThan(2);
   });
 
+  it("warns on stderr when focus lies near an end plane, or the stack's objective is not the calibration profile's", async () => {
+    const edge = await simulateStack(join(dir, "edge"), { focusUm: 0, fromUm: -4, toUm: 48, stepUm: 4 });
+    const x60 = join(dir, "x60");
+    await simulateStack(x60, { focusUm: 0, fromUm: -24, toUm: 24, stepUm: 4 });
+    const manifest = JSON.parse(await readFile(join(x60, "stack.json"), "utf8"));
+    await writeFile(join(x60, "stack.json"), JSON.stringify({ ...manifest, objective: { magnification: 60, na: 1.4 } }));
+    let err = "";
+    vi.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => ((err += String(chunk)), true));
+    await evalAf({ calibration: stacks.calib, stack: [edge, x60, stacks.a], method: "deepfocus", starts: "0", maxImages: 3 }, syntheticFactory);
+    vi.restoreAllMocks();
+    expect(err).toContain(`eval-af: ${edge}: focus (0 µm) lies 4 µm from its first plane`);
+    expect(err).toContain(`eval-af: ${x60}: recorded at 60×/NA 1.4, but the calibration profile "${stacks.calib}" is for 10×/NA 0.3`);
+    expect(err).not.toContain(stacks.a + ":");
+  });
+
   it("calibrate --stack writes a named profile that eval-af then uses", async () => {
     const out = join(dir, "cal", "10x.json");
     const { file, profile } = await calibrate({ stack: stacks.calib, out }, syntheticFactory);
