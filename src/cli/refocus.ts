@@ -1,3 +1,6 @@
+import { constants } from "node:fs";
+import { access } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
 import type { Command } from "commander";
 import { ConfigError } from "../errors.js";
 import { createRefocuser, REFOCUS_METHODS } from "../refocus/index.js";
@@ -24,7 +27,11 @@ export function registerRefocus(program: Command): void {
         const method = opts.method ?? config.refocus.method;
         if (!(REFOCUS_METHODS as readonly string[]).includes(method)) throw new ConfigError(`--method: "${method}" is not one of ${REFOCUS_METHODS.join(", ")}`);
         const frame = await readImageFile(input);
-        imageType(output); // a bad OUT extension fails before the (slow) refocus
+        // A bad OUT extension or directory fails before the (slow) refocus.
+        imageType(output);
+        await access(dirname(resolve(output)), constants.W_OK).catch(() => {
+          throw new ConfigError(`${output}: directory ${dirname(resolve(output))} does not exist or is not writable`);
+        });
         const refocuser = await createRefocuser(method, config);
         try {
           const { frame: out, info } = await refocuser.refocus(frame);

@@ -43,6 +43,11 @@ describe("focusbox refocus", () => {
     expect(missing.stderr).toMatch(/^focusbox: .*nope\.png: no such file\n$/);
     const badExt = await focusbox(["refocus", join(dir, "nope.png"), join(dir, "out.jpg")]);
     expect(badExt.code).toBe(2);
+    const png = join(dir, "in.png");
+    await writeFile(png, await encodePng(renderDefocused({ defocusUm: 12, camera: { width: 64, height: 48 } })));
+    const noDir = await focusbox(["refocus", png, join(dir, "missing", "out.png")]);
+    expect(noDir.code).toBe(2);
+    expect(noDir.stderr).toMatch(/^focusbox: .*out\.png: directory .*missing does not exist or is not writable\n$/);
     const badMethod = await focusbox(["refocus", join(dir, "a.png"), join(dir, "b.png"), "--method", "magic"]);
     expect(badMethod.code).toBe(2);
     expect(badMethod.stderr).toMatch(/--method: "magic"/);
