@@ -9,7 +9,7 @@ import { ReplayCamera } from "../hardware/camera/replay.js";
 import { VirtualClock } from "../hardware/clock.js";
 import { FocusStage } from "../hardware/stage/focus-stage.js";
 import { ReplayStage } from "../hardware/stage/replay.js";
-import { readStack, type ZStack } from "../hardware/zstack.js";
+import { planeRangeUm, readStack, type StackHandle, type StackManifest, type ZStack } from "../hardware/zstack.js";
 import { cameraPixelUm, depthOfFieldUm } from "../optics/dof.js";
 import { calibrateSweeps, loadProfile, scorePlanes, type CalibrationProfile } from "./calibration.js";
 import { classicalAutofocus } from "./classical.js";
@@ -143,31 +143,41 @@ export function classicalRunner(stack: ZStack, config: Config, maxImages: number
 }
 
 /**
+ * A stack to evaluate: decoded, or opened (openStack) and decoded only while its runs go, so
+ * several large stacks never sit in memory together.
+ */
+export interface EvalStack {
+  name: string;
+  stack: ZStack | StackHandle;
+}
+
+/**
  * Refuses stacks without a known focus or with one outside their planes (every run would count
  * a search confined to the planes as missing it), and start offsets that lie outside every
  * stack's planes, before anything runs. Per stack, the starts outside its planes are skipped (`EvalReport.skipped`):
  * a stack recorded over ±40 µm is still evaluated with the default starts of ±100 µm.
  */
-export function checkStacks(stacks: readonly { name: string; stack: ZStack }[], startsUm: readonly number[]): void {
-  for (const { name, stack } of stacks) {
-    if (stack.manifest.focusUm === undefined) throw new ConfigError(`stack ${name} has no "focusUm" in stack.json: eval-af needs the known in-focus position of every stack`);
-    if (!insideStack(stack, 0)) throw new ConfigError(`stack ${name}: "focusUm" ${stack.manifest.focusUm} µm lies outside its planes (${stack.planes[0].zUm} … ${stack.planes[stack.planes.length - 1].zUm} µm)`);
+export function checkStacks(stacks: readonly EvalStack[], startsUm: readonly number[]): void {
+  for (const { name, stack: { manifest } } of stacks) {
+    if (manifest.focusUm === undefined) throw new ConfigError(`stack ${name} has no "focusUm" in stack.json: eval-af needs the known in-focus position of every stack`);
+    if (!insideStack(manifest, 0)) throw new ConfigError(`stack ${name}: "focusUm" ${manifest.focusUm} µm lies outside its planes (${planeRangeUm(manifest).join(" … ")} µm)`);
   }
-  if (stacks.every(({ stack }) => startsUm.every((s) => !insideStack(stack, s)))) {
-    const ranges = stacks.map(({ name, stack }) => `${name} [${stack.planes[0].zUm}, ${stack.planes[stack.planes.length - 1].zUm}] µm with focus ${stack.manifest.focusUm} µm`);
+  if (stacks.every(({ stack }) => startsUm.every((s) => !insideStack(stack.manifest, s)))) {
+    const ranges = stacks.map(({ name, stack: { manifest } }) => `${name} [${planeRangeUm(manifest).join(", ")}] µm with focus ${manifest.focusUm} µm`);
     throw new ConfigError(`no start offset (${startsUm.join(", ")} µm from focus) lies inside a stack's planes: ${ranges.join("; ")}`);
   }
 }
 
 /** Whether focusUm + offsetUm lies within the stack's planes. */
-function insideStack(stack: ZStack, offsetUm: number): boolean {
-  const startUm = (stack.manifest.focusUm as number) + offsetUm;
-  return startUm >= stack.planes[0].zUm && startUm <= stack.planes[stack.planes.length - 1].zUm;
+function insideStack(manifest: StackManifest, offsetUm: number): boolean {
+  const startUm = (manifest.focusUm as number) + offsetUm;
+  const [firstUm, lastUm] = planeRangeUm(manifest);
+  return startUm >= firstUm && startUm <= lastUm;
 }
 
 export interface EvaluateOptions {
   method: string;
-  stacks: readonly { name: string; stack: ZStack }[];
+  stacks: readonly EvalStack[];
   /** Offsets from each stack's focusUm (µm). */
   startsUm: readonly number[];
   scorer: FocusScorer;
@@ -177,23 +187,24 @@ export interface EvaluateOptions {
 
 /**
  * Runs the method on the replay backend of every stack from focusUm + each start offset that
- * lies inside the stack's planes (the others are listed as skipped). Runs failing with
- * FocusNotFoundError or DeviceError are recorded as failures; any other error aborts.
+ * lies inside the stack's planes (the others are listed as skipped), one stack's planes decoded
+ * at a time. Runs failing with FocusNotFoundError or DeviceError are recorded as failures; any
+ * other error aborts.
  */
 export async function evaluate(o: EvaluateOptions): Promise<EvalReport> {
   const { stacks, startsUm, scorer, roi } = o;
   checkStacks(stacks, startsUm);
   const runs: EvalRun[] = [];
   const skipped: EvalReport["skipped"] = [];
-  for (const { name, stack } of stacks) {
-    const focusUm = stack.manifest.focusUm as number;
+  for (const { name, stack: source } of stacks) {
+    const focusUm = source.manifest.focusUm as number;
+    const inside = startsUm.filter((s) => insideStack(source.manifest, s));
+    for (const offsetUm of startsUm) if (!inside.includes(offsetUm)) skipped.push({ stack: name, startUm: focusUm + offsetUm });
+    if (inside.length === 0) continue;
+    const stack = "load" in source ? await source.load() : source;
     const runner = o.runnerFor(stack);
-    for (const offsetUm of startsUm) {
+    for (const offsetUm of inside) {
       const startUm = focusUm + offsetUm;
-      if (!insideStack(stack, offsetUm)) {
-        skipped.push({ stack: name, startUm });
-        continue;
-      }
       const backend = new ReplayStage(stack, startUm);
       let images = 0;
       const ctx: AutofocusContext = {

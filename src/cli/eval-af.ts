@@ -1,8 +1,8 @@
 import type { Command } from "commander";
 import type { CalibrationProfile } from "../autofocus/calibration.js";
-import { classicalRunner, createScorerForMethod, deepfocusRunner, EVAL_METHODS, evaluate, parseStarts, resolveCalibration, type EvalReport, type ScorerFactory } from "../autofocus/evaluate.js";
+import { classicalRunner, createScorerForMethod, deepfocusRunner, EVAL_METHODS, evaluate, parseStarts, resolveCalibration, type EvalReport, type EvalStack, type ScorerFactory } from "../autofocus/evaluate.js";
 import { ConfigError } from "../errors.js";
-import { readStack, type ZStack } from "../hardware/zstack.js";
+import { openStack, planeRangeUm } from "../hardware/zstack.js";
 import { configFrom, int, printJson, runCommand } from "./common.js";
 
 /** DeepFocus's default image budget in eval-af (classical methods default to config.autofocus.maxImages). */
@@ -26,8 +26,8 @@ export async function evalAf(o: EvalAfOptions, createScorer?: ScorerFactory): Pr
   if (o.method === "deepfocus" && !o.calibration) throw new ConfigError("--method deepfocus needs --calibration (a profile from focusbox calibrate, or a calibration z-stack)");
   const startsUm = parseStarts(o.starts);
   const config = await configFrom(o.config);
-  const stacks = [];
-  for (const name of o.stack) stacks.push({ name, stack: await readStack(name) });
+  const stacks: EvalStack[] = [];
+  for (const name of o.stack) stacks.push({ name, stack: await openStack(name) });
   const method = await (createScorer ?? ((m) => createScorerForMethod(m, config.deepfocus)))(o.method);
   try {
     if (o.method !== "deepfocus") {
@@ -51,10 +51,10 @@ const NEAR_END_FRACTION = 0.1;
  * focus near an end plane (a search confined to the planes refuses an answer at their edge), or
  * an objective other than the calibration profile's.
  */
-function warnStacks(stacks: readonly { name: string; stack: ZStack }[], profile?: CalibrationProfile): void {
+function warnStacks(stacks: readonly EvalStack[], profile?: CalibrationProfile): void {
   for (const { name, stack } of stacks) {
     const { focusUm, objective } = stack.manifest;
-    const [firstUm, lastUm] = [stack.planes[0].zUm, stack.planes[stack.planes.length - 1].zUm];
+    const [firstUm, lastUm] = planeRangeUm(stack.manifest);
     const nearFirst = focusUm !== undefined && focusUm - firstUm <= lastUm - focusUm;
     const marginUm = focusUm === undefined ? Infinity : nearFirst ? focusUm - firstUm : lastUm - focusUm;
     if (marginUm >= 0 && marginUm < NEAR_END_FRACTION * (lastUm - firstUm))

@@ -31,8 +31,26 @@ export interface ZStack {
   planes: StackPlane[];
 }
 
-/** Reads and validates a stack directory; every problem is a ConfigError naming the file or field. */
-export async function readStack(dir: string): Promise<ZStack> {
+/** The z of a manifest's lowest and highest planes (µm). */
+export function planeRangeUm(manifest: StackManifest): [number, number] {
+  const zsUm = manifest.planes.map((p) => p.zUm);
+  return [Math.min(...zsUm), Math.max(...zsUm)];
+}
+
+/** A stack directory whose manifest and plane headers are checked; `load()` decodes the planes. */
+export interface StackHandle {
+  dir: string;
+  manifest: StackManifest;
+  load(): Promise<ZStack>;
+}
+
+/**
+ * Opens a stack directory: validates stack.json and reads every plane file's header (size and
+ * bit depth), decoding no pixels, so a tool going through several large stacks can find a bad
+ * one at once yet hold one stack's planes in memory at a time. Every problem is a ConfigError
+ * naming the file or field; a plane whose pixels do not decode fails in `load()`.
+ */
+export async function openStack(dir: string): Promise<StackHandle> {
   const manifestPath = join(dir, "stack.json");
   let json: unknown;
   try {
@@ -47,23 +65,35 @@ export async function readStack(dir: string): Promise<ZStack> {
   }
   const manifest = parsed.data;
   const root = resolve(dir);
-  const planes: StackPlane[] = [];
-  for (const plane of manifest.planes) {
+  const planes = [...manifest.planes].sort((a, b) => a.zUm - b.zUm);
+  let first: ImageInfo | undefined;
+  for (const [i, plane] of planes.entries()) {
     const file = resolve(root, plane.file);
     if (!file.startsWith(root + sep)) throw new ConfigError(`${manifestPath}: plane file ${plane.file} lies outside the stack directory`);
-    const frame = await readGrayImage(file).catch((err: Error) => {
-      throw new ConfigError(`cannot decode plane ${plane.file}: ${err.message}`);
+    const info = await imageInfo(file).catch((err: Error) => {
+      throw new ConfigError(`${manifestPath}: cannot decode plane ${plane.file}: ${err.message}`);
     });
-    planes.push({ zUm: plane.zUm, frame });
+    first ??= info;
+    if (info.width !== first.width || info.height !== first.height || info.bitDepth !== first.bitDepth)
+      throw new ConfigError(`${manifestPath}: plane at z=${plane.zUm} µm differs in size or bit depth from the first plane`);
+    if (i > 0 && plane.zUm === planes[i - 1].zUm) throw new ConfigError(`${manifestPath}: two planes at z=${plane.zUm} µm`);
   }
-  planes.sort((a, b) => a.zUm - b.zUm);
-  const first = planes[0].frame;
-  for (const [i, p] of planes.entries()) {
-    if (p.frame.width !== first.width || p.frame.height !== first.height || p.frame.bitDepth !== first.bitDepth)
-      throw new ConfigError(`${manifestPath}: plane at z=${p.zUm} µm differs in size or bit depth from the first plane`);
-    if (i > 0 && p.zUm === planes[i - 1].zUm) throw new ConfigError(`${manifestPath}: two planes at z=${p.zUm} µm`);
-  }
-  return { dir, manifest, planes };
+  const load = async (): Promise<ZStack> => {
+    const frames: StackPlane[] = [];
+    for (const plane of planes) {
+      const frame = await readGrayImage(resolve(root, plane.file)).catch((err: Error) => {
+        throw new ConfigError(`${manifestPath}: cannot decode plane ${plane.file}: ${err.message}`);
+      });
+      frames.push({ zUm: plane.zUm, frame });
+    }
+    return { dir, manifest, planes: frames };
+  };
+  return { dir, manifest, load };
+}
+
+/** Reads and validates a stack directory, planes decoded (openStack, then load). */
+export async function readStack(dir: string): Promise<ZStack> {
+  return (await openStack(dir)).load();
 }
 
 /** Writes a stack directory atomically per file: planes as PNG, then stack.json last. */

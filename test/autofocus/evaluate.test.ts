@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { Command } from "commander";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { saveProfile } from "../../src/autofocus/calibration.js";
-import { createScorerForMethod, parseStarts, resolveCalibration, summarize, type MethodScorer } from "../../src/autofocus/evaluate.js";
+import { classicalRunner, createScorerForMethod, evaluate, parseStarts, resolveCalibration, summarize, type MethodScorer } from "../../src/autofocus/evaluate.js";
 import { calibrate } from "../../src/cli/calibrate.js";
 import { evalAf, registerEvalAf } from "../../src/cli/eval-af.js";
 import { parseConfig } from "../../src/config/load.js";
@@ -12,7 +12,7 @@ import type { SampleKind } from "../../src/config/schema.js";
 import type { Frame } from "../../src/hardware/camera/types.js";
 import { VirtualClock } from "../../src/hardware/clock.js";
 import { createDevices } from "../../src/hardware/index.js";
-import { StackWriter } from "../../src/hardware/zstack.js";
+import { openStack, StackWriter } from "../../src/hardware/zstack.js";
 import { SyntheticDeepFocusScorer } from "./synthetic.js";
 
 /**
@@ -159,6 +159,29 @@ describe("eval-af", () => {
     expect(err).toContain(`eval-af: ${edge}: focus (0 µm) lies 4 µm from its first plane`);
     expect(err).toContain(`eval-af: ${x60}: recorded at 60×/NA 1.4, but the calibration profile "${stacks.calib}" is for 10×/NA 0.3`);
     expect(err).not.toContain(stacks.a + ":");
+  });
+
+  it("decodes an opened stack's planes only for its own runs, one stack after another", async () => {
+    const events: string[] = [];
+    const opened = async (name: string) => {
+      const handle = await openStack(stacks[name as "a" | "b"]);
+      return { name, stack: { ...handle, load: () => (events.push(`load ${name}`), handle.load()) } };
+    };
+    const config = parseConfig({});
+    const { scorer } = await createScorerForMethod("tenengrad");
+    const report = await evaluate({
+      method: "tenengrad",
+      stacks: [await opened("a"), await opened("b")],
+      startsUm: [-20, 20],
+      scorer,
+      roi: config.autofocus.roi,
+      runnerFor: (stack) => {
+        const run = classicalRunner(stack, config, 20);
+        return (ctx) => (events.push(`run ${stack.dir === stacks.a ? "a" : "b"}`), run(ctx));
+      },
+    });
+    expect(events).toEqual(["load a", "run a", "run a", "load b", "run b", "run b"]);
+    expect(report.summary.failures).toBe(0);
   });
 
   it("calibrate --stack writes a named profile that eval-af then uses", async () => {
