@@ -3,13 +3,15 @@ import type { Frame } from "../hardware/camera/types.js";
 
 /**
  * Decodes an 8- or 16-bit image file (PNG, TIFF, …) to a grayscale frame; colour is converted
- * to luminance. `page` selects a page of a multi-page TIFF (0 = the first).
+ * to luminance, an alpha channel dropped. `page` selects a page of a multi-page TIFF (0 = the first).
  * @throws Error for other sample formats (float, 32-bit, signed): rescaling them per image would
  *   change the contrast between planes that focus scores compare.
  */
 export async function readGrayImage(path: string, page = 0): Promise<Frame> {
   const sixteen = (await imageInfo(path, page)).bitDepth === 16;
+  // Without removeAlpha a 16-bit image with an alpha channel decodes to interleaved grey and alpha.
   const { data, info } = await sharp(path, { page })
+    .removeAlpha()
     .toColourspace(sixteen ? "grey16" : "b-w")
     .raw({ depth: sixteen ? "ushort" : "uchar" })
     .toBuffer({ resolveWithObject: true });

@@ -26,4 +26,20 @@ describe("image codec", () => {
       expect(back.bitDepth).toBe(f.data instanceof Uint8Array ? 8 : 16);
     }
   });
+
+  it.each([1, 3])("reads a 16-bit image with %i colour channel(s) and alpha as one grey channel", async (channels) => {
+    const dir = await mkdtemp(join(tmpdir(), "fb-codec-"));
+    const grey = Uint16Array.from({ length: 64 * 48 }, (_, i) => (i * 977) % 65536);
+    const pixels = new Uint16Array(64 * 48 * (channels + 1));
+    for (let i = 0; i < grey.length; i++) {
+      pixels.fill(grey[i], i * (channels + 1), i * (channels + 1) + channels);
+      pixels[i * (channels + 1) + channels] = 65535;
+    }
+    const file = join(dir, `alpha${channels}.png`);
+    await sharp(pixels, { raw: { width: 64, height: 48, channels: (channels + 1) as 2 | 4 } }).toColourspace(channels === 1 ? "grey16" : "rgb16").png().toFile(file);
+    expect(await sharp(file).metadata()).toMatchObject({ channels: channels + 1, depth: "ushort" });
+    const back = await readGrayImage(file);
+    expect(back.data.length).toBe(64 * 48);
+    expect(Array.from(back.data)).toEqual(Array.from(grey));
+  });
 });
