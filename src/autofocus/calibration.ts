@@ -106,6 +106,15 @@ export function calibrationSweep(objective: ObjectiveConfig, cameraPixelUm: numb
   return { halfRangeUm: 20 * dofUm, stepUm: dofUm / 4 };
 }
 
+/**
+ * The ends of a default sweep `hereUm` ± `halfRangeUm`, kept inside the stage's soft limits
+ * (near a limit, or on a replay stack shorter than the default range, the curve is shorter
+ * instead of the calibration failing at the limit).
+ */
+export function sweepEnds(hereUm: number, halfRangeUm: number, limits: { minUm: number; maxUm: number }): { fromUm: number; toUm: number } {
+  return { fromUm: Math.max(limits.minUm, hereUm - halfRangeUm), toUm: Math.min(limits.maxUm, hereUm + halfRangeUm) };
+}
+
 /** One sweep per binning the scorer offers (CALIBRATION_BINNINGS, else 1), and how to score a plane into all of them. */
 function binnedSweeps(scorer: FocusScorer): { sweeps: BinnedSweep[]; add: (zUm: number, frame: Frame, roi: Roi) => Promise<void> } {
   const binnings = scorer.withBinning ? CALIBRATION_BINNINGS : [1];

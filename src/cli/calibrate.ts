@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { acquirePlanes, calibrateSweeps, calibrationSweep, defaultProfileName, defaultProfilePath, saveProfile, scorePlanes, type BinnedSweep, type CalibrationProfile } from "../autofocus/calibration.js";
+import { acquirePlanes, calibrateSweeps, calibrationSweep, sweepEnds, defaultProfileName, defaultProfilePath, saveProfile, scorePlanes, type BinnedSweep, type CalibrationProfile } from "../autofocus/calibration.js";
 import { createScorerForMethod, type MethodScorer, type ScorerFactory } from "../autofocus/evaluate.js";
 import type { Config } from "../config/schema.js";
 import { createDevices } from "../hardware/index.js";
@@ -46,7 +46,8 @@ async function acquireLive(config: Config, method: MethodScorer, o: CalibrateOpt
   try {
     const sweep = calibrationSweep(config.objective, cameraPixelUm(config.camera, devices.camera.info.pixelSizeUm, config.objective));
     const hereUm = devices.stage.positionUm();
-    const range = { fromUm: o.from ?? hereUm - sweep.halfRangeUm, toUm: o.to ?? hereUm + sweep.halfRangeUm, stepUm: o.step ?? sweep.stepUm };
+    const ends = sweepEnds(hereUm, sweep.halfRangeUm, devices.stage.options);
+    const range = { fromUm: o.from ?? ends.fromUm, toUm: o.to ?? ends.toUm, stepUm: o.step ?? sweep.stepUm };
     return await acquirePlanes(devices.camera, devices.stage, method.scorer, config.autofocus.roi, range);
   } finally {
     await devices.stop();
@@ -74,7 +75,7 @@ export function registerCalibrate(program: Command): void {
       runCommand(async () => {
         const { file, profile } = await calibrate(opts);
         if (opts.json) return printJson({ file, ...profile });
-        process.stdout.write(`${profile.name}: FWHM ${profile.fwhmUm.toFixed(2)} µm over ${profile.curve.length} planes, binning ${profile.binning}, rising to ±${profile.captureRangeUm ?? "?"} µm, tiles dropped [${profile.droppedTiles.join(", ")}] → ${file}\n`);
+        process.stdout.write(`${profile.name}: FWHM ${profile.fwhmUm.toFixed(2)} µm over ${profile.curve.length} planes, binning ${profile.binning}, rising to ±${profile.captureRangeUm?.toFixed(1) ?? "?"} µm, tiles dropped [${profile.droppedTiles.join(", ")}] → ${file}\n`);
       }),
     );
 }

@@ -48,7 +48,7 @@ export function registerScore(program: Command): void {
           }
           const out = { metric: scorer.id, higherIsSharper: scorer.higherIsSharper, binning, planes };
           if (opts.json) return printJson(out);
-          for (const p of planes) process.stdout.write(`${p.zUm.toFixed(2).padStart(9)} µm  ${p.score.toPrecision(6)}\n`);
+          for (const p of planes) process.stdout.write(`${p.zUm.toFixed(2).padStart(9)} µm  ${Number.isFinite(p.score) ? p.score.toPrecision(6) : "—  (no texture above the noise)"}\n`);
         } finally {
           await method?.close();
         }

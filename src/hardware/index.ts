@@ -31,9 +31,9 @@ export interface Devices {
  * with one line naming what to install, before anything moves.
  */
 export async function createDevices(config: Config, clock: Clock): Promise<Devices> {
-  const { camera, backend, microscope } = await createCameraAndStage(config, clock);
-  const { minUm, maxUm, backlashUm } = config.stage;
-  const stage = new FocusStage(backend, { minUm, maxUm, backlashUm });
+  const { camera, backend, microscope, rangeUm } = await createCameraAndStage(config, clock);
+  const { backlashUm } = config.stage;
+  const stage = new FocusStage(backend, { ...softLimits(config.stage, rangeUm), backlashUm });
   const button = await createButton(config, clock);
   const led = await createLed(config, clock);
   return {
@@ -58,7 +58,24 @@ export async function createDevices(config: Config, clock: Clock): Promise<Devic
   };
 }
 
-async function createCameraAndStage(config: Config, clock: Clock): Promise<{ camera: Camera; backend: StageBackend; microscope?: SimulatedMicroscope }> {
+/**
+ * The stage's soft limits: the configured ones, narrowed to the range the backend can reach at
+ * all (a replay stack's planes), so searches and calibration sweeps stay where there are images.
+ * @throws ConfigError when the two do not overlap.
+ */
+function softLimits(configured: { minUm: number; maxUm: number }, reach?: { minUm: number; maxUm: number }): { minUm: number; maxUm: number } {
+  if (!reach) return { minUm: configured.minUm, maxUm: configured.maxUm };
+  const minUm = Math.max(configured.minUm, reach.minUm);
+  const maxUm = Math.min(configured.maxUm, reach.maxUm);
+  if (!(minUm < maxUm))
+    throw new ConfigError(`stage.minUm/maxUm [${configured.minUm}, ${configured.maxUm}] µm leave nothing of the replay stack's planes [${reach.minUm}, ${reach.maxUm}] µm`);
+  return { minUm, maxUm };
+}
+
+async function createCameraAndStage(
+  config: Config,
+  clock: Clock,
+): Promise<{ camera: Camera; backend: StageBackend; microscope?: SimulatedMicroscope; rangeUm?: { minUm: number; maxUm: number } }> {
   const cam = config.camera;
   const st = config.stage.backend;
   if (cam.kind === "simulated" && st.kind === "simulated") {
@@ -73,7 +90,7 @@ async function createCameraAndStage(config: Config, clock: Clock): Promise<{ cam
     const { ReplayCamera } = await import("./camera/replay.js");
     const stack = await readStack(cam.stackDir);
     const backend = new ReplayStage(stack);
-    return { camera: new ReplayCamera(stack, backend), backend };
+    return { camera: new ReplayCamera(stack, backend), backend, rangeUm: backend.rangeUm };
   }
   if (cam.kind === "simulated" || cam.kind === "replay" || st.kind === "simulated" || st.kind === "replay")
     throw new Error("unreachable: the config schema pairs simulated and replay devices");

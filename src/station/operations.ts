@@ -5,7 +5,7 @@ import type { Roi } from "../focus/types.js";
 import type { Camera } from "../hardware/camera/types.js";
 import type { Clock } from "../hardware/clock.js";
 import type { FocusStage } from "../hardware/stage/focus-stage.js";
-import { depthOfFieldUm } from "../optics/dof.js";
+import { calibrationSweep, sweepEnds } from "../autofocus/calibration.js";
 import { recordStack } from "./record-stack.js";
 
 /** What an operation body is given: the station's devices, config and the cancel signal. */
@@ -62,12 +62,11 @@ export interface CalibrationOutcome {
 /** The calibration operation; the DeepFocus one is injected, the default records a stack. */
 export type CalibrateRunner = (ctx: OperationContext, request: CalibrateRequest) => Promise<CalibrationOutcome>;
 
-/** Default sweep of a calibration: ±20 DOF around the current position in steps of DOF / 4. */
+/** Sweep of a calibration: the request's half-range and step, else calibrationSweep's, around the current position and inside the stage's soft limits. */
 export function calibrationSweepAround(ctx: OperationContext, request: CalibrateRequest): { fromUm: number; toUm: number; stepUm: number } {
-  const dofUm = depthOfFieldUm(ctx.config.objective, ctx.cameraPixelUm);
-  const half = request.halfRangeUm ?? 20 * dofUm;
-  const hereUm = ctx.stage.positionUm();
-  return { fromUm: hereUm - half, toUm: hereUm + half, stepUm: request.stepUm ?? dofUm / 4 };
+  const sweep = calibrationSweep(ctx.config.objective, ctx.cameraPixelUm);
+  const ends = sweepEnds(ctx.stage.positionUm(), request.halfRangeUm ?? sweep.halfRangeUm, ctx.stage.options);
+  return { ...ends, stepUm: request.stepUm ?? sweep.stepUm };
 }
 
 /**

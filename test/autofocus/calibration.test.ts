@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { acquirePlanes, buildCalibration, calibrateSweeps, loadProfile, saveProfile, type PlaneScores } from "../../src/autofocus/calibration.js";
+import { acquirePlanes, buildCalibration, calibrateSweeps, loadProfile, saveProfile, sweepEnds, type PlaneScores } from "../../src/autofocus/calibration.js";
 import { risingReachUm, turnDownFraction } from "../../src/focus/curve-reach.js";
 import { ConfigError } from "../../src/errors.js";
 import { createClassicalScorer } from "../../src/focus/classical-scorer.js";
@@ -120,5 +120,13 @@ describe("calibration profiles", () => {
     expect((await loadProfile(join(dir, "older.json"), "a".repeat(64))).binning).toBe(1);
     await writeFile(join(dir, "bad.json"), JSON.stringify({ ...profile, fwhmUm: -1 }));
     await expect(loadProfile(join(dir, "bad.json"), "a".repeat(64))).rejects.toThrow(/fwhmUm/);
+  });
+});
+
+describe("default calibration sweep", () => {
+  it("keeps here ± half-range inside the stage's soft limits", () => {
+    expect(sweepEnds(0, 145, { minUm: -500, maxUm: 500 })).toEqual({ fromUm: -145, toUm: 145 });
+    expect(sweepEnds(10, 145, { minUm: -40, maxUm: 40 })).toEqual({ fromUm: -40, toUm: 40 });
+    expect(sweepEnds(450, 145, { minUm: -500, maxUm: 500 })).toEqual({ fromUm: 305, toUm: 500 });
   });
 });

@@ -96,7 +96,7 @@ describe("focusbox CLI", () => {
     expect(Math.abs(result.finalUm)).toBeLessThan(1.5);
   });
 
-  it("stack record captures from the configured devices, and autofocus replays the recorded stack", async () => {
+  it("stack record captures from the configured devices; autofocus and a live calibration replay it with the README's config", async () => {
     const out = join(dir, "recorded");
     const rec = await focusbox(["stack", "record", "--from", "-40", "--to", "40", "--step", "2", "--focus", "10", "--out", out], {
       FOCUSBOX_CLOCK: "virtual",
@@ -107,11 +107,17 @@ describe("focusbox CLI", () => {
     const manifest = JSON.parse(await readFile(join(out, "stack.json"), "utf8"));
     expect(manifest.planes).toHaveLength(41);
     expect(manifest.focusUm).toBe(10);
+    // The README's replay example as it stands: the stage's soft limits (±500 µm by default)
+    // and the default search and calibration ranges are wider than the ±40-µm stack.
     const config = join(dir, "replay.json");
-    await writeFile(config, JSON.stringify({ camera: { kind: "replay", stackDir: out }, stage: { backend: { kind: "replay" }, backlashUm: 0 }, autofocus: { rangeUm: 30 } }));
+    await writeFile(config, JSON.stringify({ camera: { kind: "replay", stackDir: out }, stage: { backend: { kind: "replay" }, backlashUm: 0 }, stateDir: join(dir, "replay-state") }));
     const af = await focusbox(["autofocus", "--config", config, "--start", "0", "--json"]);
     expect(af.code, af.stderr).toBe(0);
     expect(Math.abs(JSON.parse(af.stdout).finalUm - 10)).toBeLessThan(1);
+    const cal = await focusbox(["calibrate", "--config", config, "--json"]);
+    expect(cal.code, cal.stderr).toBe(0);
+    const zUm = (JSON.parse(cal.stdout).curve as { zUm: number }[]).map((p) => p.zUm);
+    expect(Math.max(...zUm) - Math.min(...zUm)).toBeGreaterThan(60);
   });
 
   it("token prints the API token, created once with mode 0600 and stable afterwards", async () => {
