@@ -1,4 +1,4 @@
-import { access, mkdir, readdir, readFile, rename, stat, writeFile } from "node:fs/promises";
+import { access, mkdir, readdir, readFile, rename, rm, rmdir, stat, writeFile } from "node:fs/promises";
 import { dirname, extname, join, resolve, sep } from "node:path";
 import { z } from "zod";
 import { ConfigError } from "../errors.js";
@@ -116,6 +116,13 @@ export class StackWriter {
     const manifest: StackManifest = { planes: this.planes, ...meta };
     await writeAtomic(join(this.dir, "stack.json"), Buffer.from(JSON.stringify(manifest, null, 2) + "\n"));
   }
+
+  /** Removes the plane files written so far, and the directory when that leaves it empty (an abandoned stack). */
+  async discard(): Promise<void> {
+    await Promise.all(this.planes.map((p) => rm(join(this.dir, p.file), { force: true })));
+    this.planes.length = 0;
+    await rmdir(this.dir).catch(() => {});
+  }
 }
 
 export interface StackImportOptions {
@@ -172,13 +179,19 @@ export async function importStack(sources: readonly string[], o: StackImportOpti
   const zsUm = planes.map((_, i) => Number((o.firstUm + i * o.stepUm).toFixed(6)));
   const writer = new StackWriter(o.outDir);
   await writer.open();
-  for (const [i, p] of planes.entries()) {
-    const frame = await readGrayImage(p.file, p.page ?? 0).catch((err: Error) => {
-      throw new ConfigError(`cannot decode ${planeName(p)}: ${err.message}`);
-    });
-    await writer.addPlane(zsUm[i], frame);
+  try {
+    for (const [i, p] of planes.entries()) {
+      const frame = await readGrayImage(p.file, p.page ?? 0).catch((err: Error) => {
+        throw new ConfigError(`cannot decode ${planeName(p)}: ${err.message}`);
+      });
+      await writer.addPlane(zsUm[i], frame);
+    }
+    await writer.close(o.meta);
+  } catch (err) {
+    // A plane whose header reads but whose data does not (a truncated file) fails here: leave no half stack behind.
+    await writer.discard();
+    throw err;
   }
-  await writer.close(o.meta);
   return zsUm;
 }
 

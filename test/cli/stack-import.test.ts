@@ -1,4 +1,4 @@
-import { access, mkdir, mkdtemp, readFile } from "node:fs/promises";
+import { access, mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
@@ -110,5 +110,20 @@ describe("focusbox stack import", () => {
     const half = await focusbox(["stack", "import", src, "--out", join(dir, "half"), "--step", "1", "--na", "0.3"]);
     expect(half.code).toBe(2);
     expect(half.stderr).toMatch(/--magnification and --na together/);
+  });
+
+  it("leaves no half-written stack when a plane turns out unreadable past its header", async () => {
+    const src = join(dir, "truncated");
+    await mkdir(src);
+    const noise = Buffer.from(Array.from({ length: 64 * 48 }, (_, i) => (i * 2654435761) >>> 24));
+    for (const i of [0, 1, 2]) await sharp(noise, { raw: { width: 64, height: 48, channels: 1 } }).png().toFile(join(src, `p${i}.png`));
+    // A plane cut off halfway through its pixel data: the header check before writing passes, decoding fails.
+    const whole = await readFile(join(src, "p2.png"));
+    await writeFile(join(src, "p2.png"), whole.subarray(0, whole.length >> 1));
+    const out = join(dir, "truncated-out");
+    const imp = await focusbox(["stack", "import", src, "--out", out, "--step", "1"]);
+    expect(imp.code).toBe(2);
+    expect(imp.stderr).toMatch(/cannot (decode|read) .*p2\.png/);
+    await expect(access(out)).rejects.toThrow();
   });
 });
