@@ -156,7 +156,7 @@ export async function benchAutofocus(opts: AutofocusBenchOptions = {}): Promise<
       const classical = method === "deepfocus" ? null : await createScorerForMethod(method);
       for (const budget of allBudgets) {
         const tm = performance.now();
-        if (method === "deepfocus" && budget < 3) {
+        if (budget < 3) {
           rows.push({ method, budget, report: null, meanImages: null, maxImages: null, note: "n/a (needs ≥ 3)" });
           continue;
         }

@@ -1,7 +1,7 @@
 import { brentMaximize } from "../focus/brent.js";
 import { fitPeak } from "../focus/fit.js";
 import { median } from "../focus/stats.js";
-import { FocusNotFoundError } from "../errors.js";
+import { ConfigError, FocusNotFoundError } from "../errors.js";
 import { probe, probeAll } from "./probe.js";
 import type { AutofocusContext, AutofocusResult, TracePoint } from "./types.js";
 
@@ -13,6 +13,7 @@ export interface ClassicalOptions {
   /** Spacing of the coarse sweep: must be below the metric's peak half-width (≈ 1.5 DOF). */
   coarseStepUm: number;
   toleranceUm: number;
+  /** Image budget, ≥ 3 (the coarse sweep alone takes 3). */
   maxImages: number;
 }
 
@@ -34,8 +35,10 @@ const REFINE_RESERVE_IMAGES = 8;
  * start ± rangeUm brackets the metric's maximum, then Brent (or a fine sweep and peak fit)
  * refines it. Every move is backlash-compensated by the FocusStage; on failure the stage
  * returns to the start.
+ * @throws ConfigError when `maxImages` < 3, before anything moves.
  */
 export async function classicalAutofocus(ctx: AutofocusContext, options: ClassicalOptions): Promise<AutofocusResult> {
+  if (!(options.maxImages >= 3)) throw new ConfigError(`classical autofocus needs maxImages ≥ 3 (its coarse sweep brackets the peak with 3), got ${options.maxImages}`);
   const t0Ms = ctx.clock.nowMs();
   const startUm = ctx.stage.positionUm();
   const trace: TracePoint[] = [];

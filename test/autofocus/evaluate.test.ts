@@ -128,6 +128,8 @@ describe("eval-af", () => {
     expect(partly.skipped).toEqual([{ stack: stacks.a, startUm: partly.runs[0].focusUm - 100 }]);
     await expect(evalAf({ stack: [stacks.a], method: "tenengrad", starts: "100" }, syntheticFactory)).rejects.toThrow(/no start offset \(100 µm from focus\) lies inside a stack's planes/);
     await expect(evalAf({ stack: [stacks.a], method: "deepfocus", starts: "0" }, syntheticFactory)).rejects.toThrow(/needs --calibration/);
+    // --max-images caps every method's image count: a classical search cannot run within 2.
+    await expect(evalAf({ stack: [stacks.a], method: "tenengrad", starts: "0", maxImages: 2 }, syntheticFactory)).rejects.toThrow(/needs maxImages ≥ 3/);
     await expect(evalAf({ stack: [stacks.a], method: "sharpest", starts: "0" }, syntheticFactory)).rejects.toThrow(/unknown method/);
   });
 
