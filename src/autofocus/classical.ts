@@ -80,14 +80,21 @@ async function search(ctx: AutofocusContext, o: ClassicalOptions, startUm: numbe
       `no focus peak in ${lo.toFixed(1)}…${hi.toFixed(1)} µm (${ctx.scorer.id} peak ${(relative * 100).toFixed(1)} % and ${(peak / Math.max(sigma, Number.EPSILON)).toFixed(1)} noise SD above the median): the field is featureless or focus lies outside the range`,
       "no-texture",
     );
-  if (best === 0 || best === count - 1)
-    throw new FocusNotFoundError(`the ${ctx.scorer.id} maximum lies at the edge of the search range (${coarse[best].zUm.toFixed(1)} µm): focus is probably outside it`, "out-of-range");
-
-  const a = coarse[best - 1].zUm;
-  const c = coarse[best + 1].zUm;
+  // A maximum at an end of the sweep (e.g. focus just inside a stage limit or a replayed stack's
+  // first plane) is refined towards its neighbour; it is focus only if the peak lies inside.
+  const edgeUm = best === 0 || best === count - 1 ? coarse[best].zUm : null;
+  const outside = () =>
+    new FocusNotFoundError(`the ${ctx.scorer.id} maximum lies at the edge of the search range (${edgeUm!.toFixed(1)} µm): focus is probably outside it`, "out-of-range");
+  const a = coarse[Math.max(0, best - 1)].zUm;
+  const c = coarse[Math.min(count - 1, best + 1)].zUm;
   const budget = o.maxImages - trace.length;
-  if (budget <= 0) return coarse[best].zUm;
-  return o.strategy === "brent" ? refineBrent(ctx, o, trace, t0Ms, a, c, coarse[best], budget) : refineSweep(ctx, trace, t0Ms, a, c, budget);
+  if (budget <= 0) {
+    if (edgeUm !== null) throw outside();
+    return coarse[best].zUm;
+  }
+  const zUm = o.strategy === "brent" ? await refineBrent(ctx, o, trace, t0Ms, a, c, coarse[best], budget) : await refineSweep(ctx, trace, t0Ms, a, c, budget);
+  if (edgeUm !== null && Math.abs(zUm - edgeUm) <= o.toleranceUm) throw outside();
+  return zUm;
 }
 
 async function refineBrent(

@@ -42,6 +42,19 @@ describe("classical autofocus on the simulated microscope (10×, NA 0.3)", () =>
     expect(station.status().lastError).toMatch(/featureless/);
   });
 
+  // The upper limit: final approaches come from below there, so the drive's slack does not blur the test.
+  it("finds focus just inside a stage limit, where the coarse sweep's sharpest image is its last; refuses focus beyond the limit", async () => {
+    station = await simulatedStation({ microscope: { sample: "tissue", focusUm: -3 }, stage: { minUm: -300, maxUm: 0 } });
+    await station.move(-40);
+    await station.autofocus({ metric: "tenengrad", strategy: "brent" });
+    expect(Math.abs(defocusUm(station))).toBeLessThanOrEqual(1);
+    await station.stop();
+    station = await simulatedStation({ microscope: { sample: "tissue", focusUm: 6 }, stage: { minUm: -300, maxUm: 0 } });
+    await station.move(-40);
+    await expect(station.autofocus({ metric: "tenengrad", strategy: "brent" })).rejects.toThrow(/maximum lies at the edge of the search range \(0\.0 µm\)/);
+    expect(station.status().positionUm).toBe(-40);
+  });
+
   it("cancellation mid-run leaves the station idle and the stage consistent", async () => {
     station = await simulatedStation();
     const s = station;
