@@ -11,10 +11,12 @@ const fmt = (x, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : "–");
 const withToken = (url) => (token ? `${url}${url.includes("?") ? "&" : "?"}token=${encodeURIComponent(token)}` : url);
 const headers = () => (token ? { authorization: `Bearer ${token}` } : {});
 
-function say(text, bad = false) {
-  $("message").textContent = text;
-  $("message").className = bad ? "bad" : "";
-}
+/** A status line's writer: `text`, red when `bad`. */
+const sayIn = (id) => (text, bad = false) => {
+  $(id).textContent = text;
+  $(id).className = bad ? "bad" : "";
+};
+const say = sayIn("message");
 
 function askToken() {
   return new Promise((resolve) => {
@@ -52,26 +54,27 @@ async function post(path, body = {}) {
     localStorage.removeItem(TOKEN_KEY);
     if (await askToken()) return post(path, body);
   }
-  if (!res.ok) throw new Error(json.detail ?? json.error ?? `HTTP ${res.status}`);
+  if (!res.ok) throw Object.assign(new Error(json.detail ?? json.error ?? `HTTP ${res.status}`), { kind: json.error });
   return json;
 }
 
-function act(path, body, done) {
-  say("");
+/** Runs one action; its outcome goes to `out` (default the controls' message line). A cancel is not a failure. */
+function act(path, body, done, out = say) {
+  out("");
   return post(path, typeof body === "function" ? body() : body).then(
-    (r) => done && say(done(r)),
-    (e) => say(e.message, true),
+    (r) => done && out(done(r)),
+    (e) => e.kind !== "cancelled" && out(e.message, true),
   );
 }
 
 function showState(s) {
-  $("state").textContent = s.operation ? `busy: ${s.operation}` : s.state;
+  $("state").textContent = $("state").title = s.operation ? `busy: ${s.operation}` : s.state;
   $("state").className = `pill ${s.state}`;
   if (Number.isFinite(s.positionUm)) $("position").textContent = fmt(s.positionUm);
   const busy = s.state === "busy";
   for (const b of document.querySelectorAll("#autofocus, #calibrate, #capture, #refocus, #zero, [data-jog]")) b.disabled = busy;
   $("cancel").disabled = s.state === "idle";
-  if (!busy) $("progress").textContent = "";
+  $("progress").textContent = busy ? $("progress").textContent || `${s.operation} running…` : "";
 }
 
 // ---- result: uPlot score vs z (+ calibration curve, chosen z), tile map ----
@@ -170,6 +173,20 @@ function showResult(r) {
   drawTiles(r);
 }
 
+/** A new run replaces the last result's summary and tile map; its plot fills from the image events. */
+function startRun() {
+  live = [];
+  $("summary").textContent = "running…";
+  $("summary").className = "muted";
+  $("tiles").textContent = "";
+  $("tiles-title").hidden = true;
+}
+
+function showRunEnd(outcome) {
+  $("summary").textContent = `${outcome} after ${live.length} images: the plot shows them (no result)`;
+  $("summary").className = outcome === "failed" ? "bad" : "muted";
+}
+
 // ---- log and captures ----
 function addLog(e) {
   const li = document.createElement("li");
@@ -201,7 +218,7 @@ function connect() {
   const on = (name, fn) => es.addEventListener(name, (m) => fn(JSON.parse(m.data)));
   on("state", (s) => {
     showState(s);
-    if (s.state === "busy" && s.operation === "autofocus") live = [];
+    if (s.state === "busy" && s.operation === "autofocus") startRun();
   });
   on("image", ({ point }) => {
     live.push(point);
@@ -216,11 +233,15 @@ function connect() {
   on("result", ({ result }) => showResult(result));
   on("failed", (f) => say(`${f.operation} failed: ${f.error}`, true));
   on("calibrated", ({ calibration: c }) => {
+    loadMethods().catch(() => undefined); // the new profile
     const profile = c.kind === "profile" ? `, FWHM ${c.fwhmUm.toFixed(1)} µm, binning ${c.binning}, rising to ±${c.captureRangeUm?.toFixed(1) ?? "?"} µm` : "";
     say(`calibration ${c.kind} "${c.name}": ${c.planes} planes${profile} → ${c.path}`);
   });
   on("captured", () => loadCaptures().catch(() => undefined));
-  on("operation", addLog);
+  on("operation", (e) => {
+    addLog(e);
+    if (e.operation === "autofocus" && e.outcome !== "done") showRunEnd(e.outcome);
+  });
   es.onopen = () => refresh();
   es.onerror = () => {
     $("state").textContent = "offline";
@@ -257,15 +278,19 @@ async function refresh() {
   operations.forEach(addLog);
 }
 
+/** Fills the method and profile lists, keeping what the user picked; DeepFocus without a profile gets a hint. */
 async function loadMethods() {
   const { methods, profiles, defaults } = await getJson("/api/methods");
-  $("method").replaceChildren(...methods.map((m) => new Option(m, m, false, m === defaults.metric)));
-  $("profile").replaceChildren(new Option("default", ""), ...profiles.map((p) => new Option(p, p)));
-  $("strategy").value = defaults.strategy;
+  const method = $("method").value || defaults.metric;
+  const profile = $("profile").value;
+  if (!$("method").options.length) $("strategy").value = defaults.strategy;
+  $("method").replaceChildren(...methods.map((m) => new Option(m, m, false, m === method)));
+  $("profile").replaceChildren(new Option("default", ""), ...profiles.map((p) => new Option(p, p, false, p === profile)));
   const sync = () => {
     const classical = CLASSICAL.includes($("method").value);
     $("profile-label").hidden = classical || profiles.length === 0;
     $("strategy").parentElement.hidden = !classical;
+    $("calibrate-hint").hidden = classical || profiles.length > 0;
   };
   $("method").onchange = sync;
   sync();
@@ -277,7 +302,11 @@ function afRequest() {
   return $("profile").value ? { method: m, profile: $("profile").value } : { method: m };
 }
 
-$("autofocus").onclick = () => act("/api/autofocus", afRequest, (r) => `focused at ${fmt(r.finalUm)} µm with ${r.images} images`);
+$("autofocus").onclick = async () => {
+  if (!$("calibrate-hint").hidden) await loadMethods().catch(() => undefined); // a profile made elsewhere
+  if (!$("calibrate-hint").hidden) return say($("calibrate-hint").textContent, true);
+  return act("/api/autofocus", afRequest, (r) => `focused at ${fmt(r.finalUm)} µm with ${r.images} images`);
+};
 $("cancel").onclick = () => act("/api/cancel", {}, (r) => (r.cancelled ? `cancelled ${r.operation}` : "nothing to cancel"));
 $("calibrate").onclick = () => act("/api/calibrate", {}, null);
 $("capture").onclick = () => act("/api/capture", {}, (c) => `captured ${c.file}`);
@@ -291,7 +320,6 @@ $("refocus").onclick = () =>
 $("zero").onclick = () => act("/api/stage/zero", {}, () => "position set to 0 µm");
 $("key").onclick = () => askToken();
 for (const b of document.querySelectorAll("[data-jog]")) b.onclick = () => act("/api/stage/move", { zUm: Number(b.dataset.jog), relative: true }, null);
-addEventListener("resize", () => plot && plot.width !== Math.max(240, $("plot").clientWidth) && plot.setSize({ width: Math.max(240, $("plot").clientWidth), height: plot.height }));
 
 connect();
 startPreview();
@@ -332,7 +360,9 @@ async function pollTimelapse() {
   }
   setTimeout(pollTimelapse, 2000);
 }
+const tlSay = sayIn("tl-message");
 $("tl-start").onclick = () =>
+  [...document.querySelectorAll(".timelapse input")].every((i) => i.reportValidity()) &&
   act(
     "/api/timelapse",
     () => ({
@@ -342,6 +372,11 @@ $("tl-start").onclick = () =>
       capture: { zOffsetsUm: $("tl-planes").value.split(",").map(Number) },
     }),
     (s) => (showTimelapse(s), `timelapse ${s.id} started`),
+    tlSay,
   );
-$("tl-stop").onclick = () => act("/api/timelapse/stop", {}, (s) => (showTimelapse(s), "timelapse stopped"));
+$("tl-stop").onclick = () => act("/api/timelapse/stop", {}, (s) => (showTimelapse(s), "timelapse stopped"), tlSay);
 pollTimelapse();
+
+/** Plots follow their card's width (a phone turned upright, a resized window). */
+const fit = (u, el) => u && u.width !== Math.max(240, el.clientWidth) && u.setSize({ width: Math.max(240, el.clientWidth), height: u.height });
+addEventListener("resize", () => (fit(plot, $("plot")), fit(tlPlot, $("tl-plot"))));

@@ -1,0 +1,99 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startServe, tempDir, type ServeProcess } from "../helpers.js";
+import { launchChromium } from "./chromium.js";
+
+/** The page's states a first-time user meets: no calibration yet, a cancelled run, a refused timelapse, a phone. */
+describe("the page's states in headless Chromium", () => {
+  let serve: ServeProcess;
+  let context: Awaited<ReturnType<typeof launchChromium>>;
+  let page: Page;
+  const errors: string[] = [];
+  const posts: string[] = [];
+
+  beforeAll(async () => {
+    const stateDir = join(tempDir(), "state");
+    serve = await startServe({ FOCUSBOX_STATE_DIR: stateDir, FOCUSBOX_CLOCK: "real", FOCUSBOX_MICROSCOPE__FOCUS_UM: "18" });
+    context = await launchChromium();
+    page = await context.newPage();
+    page.on("pageerror", (e) => errors.push(e.message));
+    page.on("request", (r) => r.method() === "POST" && posts.push(new URL(r.url()).pathname));
+    await page.addInitScript((t) => localStorage.setItem("focusbox-token", t), readFileSync(join(stateDir, "token"), "utf8").trim());
+    await page.goto(serve.url);
+    await page.waitForFunction(() => document.getElementById("state")!.textContent === "idle" && (document.getElementById("method") as HTMLSelectElement).options.length > 7);
+  });
+
+  afterAll(async () => {
+    await context?.close();
+    serve?.child.kill("SIGTERM");
+    expect(await serve?.exited).toBe(0);
+    expect(errors).toEqual([]);
+  });
+
+  it("a cancelled autofocus is not shown as a failure, nor beside the previous result; the busy header fits a phone", async () => {
+    await page.click("#autofocus");
+    await expect.poll(() => page.textContent("#summary")).toBe("running…");
+    await page.waitForFunction(() => /^image [2-9]/.test(document.getElementById("progress")!.textContent ?? ""), undefined, { timeout: 20_000 });
+    await page.setViewportSize({ width: 390, height: 844 });
+    await expect.poll(() => page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    const lines = await page.evaluate(() => ["#state", ".pos"].map((q) => document.querySelector(q)!.getBoundingClientRect().height));
+    expect(Math.max(...lines)).toBeLessThan(30); // one line each
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.click("#cancel");
+    await expect.poll(() => page.textContent("#state")).toBe("idle");
+    await expect.poll(() => page.textContent("#message")).toBe("cancelled autofocus");
+    expect(await page.getAttribute("#message", "class")).not.toBe("bad");
+    expect(await page.textContent("#summary")).toMatch(/^cancelled after \d+ images/);
+    expect(await page.locator("#tiles div").count()).toBe(0);
+    expect(await page.isHidden("#tiles-title")).toBe(true);
+  });
+
+  it("DeepFocus before any calibration says to calibrate; Calibrate shows that it runs and its profile appears without a reload", async () => {
+    await page.selectOption("#method", "deepfocus");
+    expect(await page.isVisible("#calibrate-hint")).toBe(true);
+    const before = posts.length;
+    await page.click("#autofocus");
+    await expect.poll(() => page.textContent("#message")).toMatch(/^No calibration yet.*press Calibrate/);
+    expect(posts.length).toBe(before);
+    expect(await page.textContent("#state")).toBe("idle");
+
+    await page.click("#calibrate");
+    await expect.poll(() => page.textContent("#progress")).toMatch(/^calibrate running…|^calibrate: plane/);
+    await expect.poll(() => page.textContent("#state"), { timeout: 90_000 }).toBe("idle");
+    await expect.poll(() => page.$eval("#profile", (s) => [...(s as HTMLSelectElement).options].map((o) => o.value))).toContain("10x-na0.3");
+    expect(await page.isVisible("#profile-label")).toBe(true);
+    expect(await page.isHidden("#calibrate-hint")).toBe(true);
+    expect(await page.inputValue("#method")).toBe("deepfocus");
+  });
+
+  it("timelapse: the browser checks the fields, the server's refusal shows in the timelapse panel, the plot follows a phone turned upright", async () => {
+    const before = posts.length;
+    await page.fill("#tl-interval", "0");
+    await page.click("#tl-start");
+    expect(await page.$eval("#tl-interval", (i) => (i as HTMLInputElement).validationMessage)).not.toBe("");
+    await page.fill("#tl-interval", "0.5");
+    await page.fill("#tl-planes", "0, two");
+    await page.click("#tl-start");
+    expect(await page.$eval("#tl-planes", (i) => (i as HTMLInputElement).validity.patternMismatch)).toBe(true);
+    expect(posts.length).toBe(before);
+
+    await page.fill("#tl-planes", "-2, 600");
+    await page.click("#tl-start");
+    await expect.poll(() => page.textContent("#tl-message")).toMatch(/zOffsetsUm.*500/);
+    expect(await page.getAttribute("#tl-message", "class")).toBe("bad");
+    expect(await page.textContent("#message")).not.toMatch(/zOffsetsUm/);
+
+    await page.fill("#tl-planes", "0");
+    await page.fill("#tl-count", "3");
+    await page.selectOption("#tl-policy", "none");
+    await page.click("#tl-start");
+    await expect.poll(() => page.textContent("#tl-message")).toMatch(/^timelapse \S+ started$/);
+    await page.waitForFunction(() => /^(running|finished): [1-9]/.test(document.getElementById("tl-summary")!.textContent ?? ""), undefined, { timeout: 20_000 });
+    expect(await page.locator("#tl-plot .uplot").count()).toBe(1);
+    await page.setViewportSize({ width: 390, height: 844 });
+    await expect.poll(() => page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await page.setViewportSize({ width: 1280, height: 900 });
+  });
+});
