@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from "commander";
+import { InvalidArgumentError, type Command } from "commander";
 import { loadConfig } from "../config/load.js";
 import type { Config } from "../config/schema.js";
 import { CanceledError, ConfigError, DeviceError, FocusNotFoundError } from "../errors.js";
@@ -55,4 +55,31 @@ export async function runCommand(body: () => Promise<void>): Promise<void> {
 
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** Optics of images recorded elsewhere, as `--pixel-size-um`, `--magnification` and `--na` give them. */
+export interface OpticsFlags {
+  pixelSizeUm?: number;
+  magnification?: number;
+  na?: number;
+}
+
+/** Adds the optics flags (`stack import`, `refocus`): the sample-plane pixel, and the objective (magnification with NA). */
+export function opticsOptions(command: Command): Command {
+  return command
+    .option("--pixel-size-um <um>", "pixel size in the sample plane (µm): camera pixel / magnification", num)
+    .option("--magnification <x>", "objective magnification (with --na)", num)
+    .option("--na <na>", "objective numerical aperture (with --magnification)", num);
+}
+
+/**
+ * The optics flags checked: every value positive, magnification and NA together.
+ * @throws ConfigError naming the flag.
+ */
+export function opticsFrom(opts: OpticsFlags): { pixelSizeUm?: number; objective?: { magnification: number; na: number } } {
+  if ((opts.magnification === undefined) !== (opts.na === undefined)) throw new ConfigError("give --magnification and --na together");
+  for (const [name, v] of [["--pixel-size-um", opts.pixelSizeUm], ["--magnification", opts.magnification], ["--na", opts.na]] as const)
+    if (v !== undefined && !(v > 0)) throw new ConfigError(`${name} must be positive (got ${v})`);
+  const objective = opts.magnification !== undefined && opts.na !== undefined ? { magnification: opts.magnification, na: opts.na } : undefined;
+  return { pixelSizeUm: opts.pixelSizeUm, objective };
 }

@@ -5,7 +5,7 @@ import { ConfigError } from "../errors.js";
 import { createDevices } from "../hardware/index.js";
 import { importStack } from "../hardware/zstack.js";
 import { recordStack } from "../station/record-stack.js";
-import { clockFor, configFrom, int, num, runCommand } from "./common.js";
+import { clockFor, configFrom, int, num, opticsFrom, opticsOptions, runCommand, type OpticsFlags } from "./common.js";
 
 interface RangeOptions {
   from: number;
@@ -54,46 +54,39 @@ export function registerStack(program: Command): void {
         await record(config, opts, config.microscope.focusUm);
       }),
     );
-  stack
-    .command("import")
-    .description("make a stack directory from images recorded elsewhere: one multi-page TIFF, one directory of PNG/TIFF planes, or several image files")
-    .argument("<sources...>", "a multi-page TIFF, a directory (files in natural name order) or image files in plane order")
-    .requiredOption("--out <dir>", "output directory (must not hold a stack.json)")
-    .requiredOption("--step <um>", "z step from one plane to the next (µm; negative when the planes run downwards)", num)
-    .option("--first <zUm>", "z of the first plane (µm)", num, 0)
-    .option("--focus <zUm>", "known in-focus position to store as focusUm (needed by eval-af)", num)
-    .option("--pixel-size-um <um>", "pixel size in the sample plane (µm): camera pixel / magnification", num)
-    .option("--magnification <x>", "objective magnification (with --na)", num)
-    .option("--na <na>", "objective numerical aperture (with --magnification)", num)
+  opticsOptions(
+    stack
+      .command("import")
+      .description("make a stack directory from images recorded elsewhere: one multi-page TIFF, one directory of PNG/TIFF planes, or several image files")
+      .argument("<sources...>", "a multi-page TIFF, a directory (files in natural name order) or image files in plane order")
+      .requiredOption("--out <dir>", "output directory (must not hold a stack.json)")
+      .requiredOption("--step <um>", "z step from one plane to the next (µm; negative when the planes run downwards)", num)
+      .option("--first <zUm>", "z of the first plane (µm)", num, 0)
+      .option("--focus <zUm>", "known in-focus position to store as focusUm (needed by eval-af)", num),
+  )
     .option("--channels <n>", "channels interleaved in the sources, channel fastest (an ImageJ hyperstack)", int, 1)
     .option("--channel <k>", "the channel to import, 1-based (with --channels)", int, 1)
     .action((sources: string[], opts: ImportOptions) =>
       runCommand(async () => {
-        if ((opts.magnification === undefined) !== (opts.na === undefined)) throw new ConfigError("give --magnification and --na together");
-        for (const [name, v] of [["--pixel-size-um", opts.pixelSizeUm], ["--magnification", opts.magnification], ["--na", opts.na]] as const)
-          if (v !== undefined && !(v > 0)) throw new ConfigError(`${name} must be positive (got ${v})`);
-        const objective = opts.magnification !== undefined && opts.na !== undefined ? { magnification: opts.magnification, na: opts.na } : undefined;
+        const { pixelSizeUm, objective } = opticsFrom(opts);
         const zsUm = await importStack(sources, {
           outDir: opts.out,
           firstUm: opts.first,
           stepUm: opts.step,
           channels: opts.channels,
           channel: opts.channel,
-          meta: { focusUm: opts.focus, pixelSizeUm: opts.pixelSizeUm, objective },
+          meta: { focusUm: opts.focus, pixelSizeUm, objective },
         });
         process.stderr.write(`imported ${zsUm.length} planes, z ${zsUm[0]} … ${zsUm.at(-1)} µm: wrote ${opts.out}/stack.json\n`);
       }),
     );
 }
 
-interface ImportOptions {
+interface ImportOptions extends OpticsFlags {
   out: string;
   step: number;
   first: number;
   focus?: number;
-  pixelSizeUm?: number;
-  magnification?: number;
-  na?: number;
   channels: number;
   channel: number;
 }

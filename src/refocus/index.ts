@@ -22,12 +22,14 @@ export function configuredAiryPx(config: Config, samplePixelUm?: number): number
 }
 
 /**
- * Sample-plane pixel (µm): the camera's reported one, else a subprocess camera's configured
- * `pixelSizeUm` (sample plane) or the simulated camera's pitch / magnification; undefined when unknown.
+ * Sample-plane pixel (µm): the one given (a camera's reported one, or the user's for an image
+ * taken elsewhere), else a subprocess camera's configured `pixelSizeUm` (sample plane) or the
+ * simulated camera's pitch / magnification; undefined when unknown.
  */
 export function configuredSamplePixelUm(config: Config, samplePixelUm?: number): number | undefined {
+  if (samplePixelUm !== undefined && samplePixelUm > 0) return samplePixelUm;
   const configured = config.camera.kind !== "simulated" && "pixelSizeUm" in config.camera ? config.camera.pixelSizeUm : undefined;
-  const cam = cameraPixelUm(config.camera, samplePixelUm ?? configured, config.objective);
+  const cam = cameraPixelUm(config.camera, configured, config.objective);
   return cam > 0 ? cam / config.objective.magnification : undefined;
 }
 

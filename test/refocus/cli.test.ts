@@ -36,6 +36,31 @@ describe("focusbox refocus", () => {
     expect(await sharp(outTif).metadata()).toMatchObject({ width: 160, height: 120, depth: "ushort", format: "tiff" });
   });
 
+  it("takes the optics of an image recorded elsewhere from --magnification, --na and --pixel-size-um", async () => {
+    const dir = tempDir("focusbox-refocus-");
+    mkdirSync(dir, { recursive: true });
+    // 20×/NA 0.45 on 6.45-µm camera pixels (0.3225 µm in the sample), 12 µm out of focus; the config says 10×/NA 0.3, 3.45 µm.
+    const png = join(dir, "x20.png");
+    await writeFile(png, await encodePng(renderDefocused({ defocusUm: 12, objective: { magnification: 20, na: 0.45 }, camera: { width: 512, height: 512, pixelSizeUm: 6.45 } })));
+    const medianUm = (stdout: string) => {
+      const zs = (JSON.parse(stdout).defocusUm as number[]).filter(Number.isFinite).sort((a, b) => a - b);
+      return zs[zs.length >> 1];
+    };
+    const flagged = await focusbox(["refocus", png, join(dir, "a.png"), "--method", "wiener", "--magnification", "20", "--na", "0.45", "--pixel-size-um", "0.3225", "--json"]);
+    expect(flagged.code, flagged.stderr).toBe(0);
+    expect(medianUm(flagged.stdout)).toBeGreaterThan(9);
+    expect(medianUm(flagged.stdout)).toBeLessThan(15);
+    const configured = await focusbox(["refocus", png, join(dir, "b.png"), "--method", "wiener", "--json"]);
+    expect(configured.code, configured.stderr).toBe(0);
+    expect(Math.abs(medianUm(configured.stdout) - 12)).toBeGreaterThan(Math.abs(medianUm(flagged.stdout) - 12));
+    const half = await focusbox(["refocus", png, join(dir, "c.png"), "--na", "0.45"]);
+    expect(half.code).toBe(2);
+    expect(half.stderr).toMatch(/give --magnification and --na together/);
+    const negative = await focusbox(["refocus", png, join(dir, "c.png"), "--pixel-size-um", "-1"]);
+    expect(negative.code).toBe(2);
+    expect(negative.stderr).toMatch(/--pixel-size-um must be positive/);
+  });
+
   it("fails with one clear line and exit code 2 on bad input", async () => {
     const dir = tempDir("focusbox-refocus-");
     const missing = await focusbox(["refocus", join(dir, "nope.png"), join(dir, "out.png")]);
