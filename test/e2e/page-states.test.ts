@@ -36,6 +36,8 @@ describe("the page's states in headless Chromium", () => {
     await page.click("#autofocus");
     await expect.poll(() => page.textContent("#summary")).toBe("running…");
     await page.waitForFunction(() => /^image [2-9]/.test(document.getElementById("progress")!.textContent ?? ""), undefined, { timeout: 20_000 });
+    expect(await page.textContent("#progress")).toMatch(/ · score \d+\.\d{4}$/);
+    expect(await page.textContent("#plot .u-series:nth-child(2) .u-label")).toBe("score");
     await page.setViewportSize({ width: 390, height: 844 });
     await expect.poll(() => page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
     const lines = await page.evaluate(() => ["#state", ".pos"].map((q) => document.querySelector(q)!.getBoundingClientRect().height));
@@ -66,6 +68,17 @@ describe("the page's states in headless Chromium", () => {
     expect(await page.isVisible("#profile-label")).toBe(true);
     expect(await page.isHidden("#calibrate-hint")).toBe(true);
     expect(await page.inputValue("#method")).toBe("deepfocus");
+
+    await page.click("#autofocus");
+    await page.waitForFunction(() => /^image \d+ · z \S+ µm · blur \d+\.\d\d px$/.test(document.getElementById("progress")!.textContent ?? ""), undefined, { timeout: 30_000 });
+    await expect.poll(() => page.textContent("#summary"), { timeout: 30_000 }).toMatch(/^deepfocus: /);
+    expect(await page.textContent("#plot .u-series:nth-child(2) .u-label")).toBe("blur (px)");
+    expect(await page.textContent("#summary")).toMatch(/→ -?\d+\.\d\d ± \d+\.\d\d µm · \d+ images/);
+    // the tile map's colours saturate at the larger of the tiles' |Δz| and the run's uncertainty, not at noise
+    const { lastResult: r } = await (await fetch(new URL("/api/status", serve.url))).json();
+    const maxDz = Math.max(...r.tileFocusUm.map((z: number) => Math.abs(z - r.finalUm)));
+    const deepest = await page.$$eval("#tiles div", (cells) => Math.min(...cells.map((c) => Math.min(...getComputedStyle(c).backgroundColor.match(/\d+/g)!.map(Number)))));
+    expect(deepest).toBeCloseTo(255 - (120 * maxDz) / Math.max(maxDz, r.uncertaintyUm), -1);
   });
 
   it("timelapse: the browser checks the fields, the server's refusal shows in the timelapse panel, the plot follows a phone turned upright", async () => {

@@ -86,11 +86,17 @@ function plotData(trace, curve) {
   return [xs, xs.map((x) => rows.get(x)[0]), xs.map((x) => rows.get(x)[1])];
 }
 
+/** What a trace's scores are: DeepFocus reads blur in camera pixels (its points carry the Tenengrad cross-check), a classical metric sharpness. */
+const scoreKind = (trace) =>
+  trace.some((p) => p.sharpness !== undefined) ? { label: "blur (px)", text: (v) => `blur ${fmt(v)} px` } : { label: "score", text: (v) => `score ${fmt(v, 4)}` };
+
 function drawPlot(trace, finalUm, curve) {
   const el = $("plot");
   const width = Math.max(240, el.clientWidth);
   const data = plotData(trace, curve);
-  if (plot && plot.width === width && plot.hasCurve === !!curve) {
+  const kind = scoreKind(trace);
+  const key = `${!!curve} ${kind.label}`;
+  if (plot && plot.width === width && plot.key === key) {
     plot.finalUm = finalUm;
     plot.setData(data);
     return;
@@ -113,16 +119,16 @@ function drawPlot(trace, finalUm, curve) {
   const axis = { stroke: "#9aa0a6", grid: { stroke: "#2c3137" }, ticks: { stroke: "#2c3137" } };
   const series = [
     { label: "z (µm)", value: (u, v) => fmt(v) },
-    { label: "score", stroke: "#4fb3ff", width: 0, paths: () => null, points: { show: true, size: 8, fill: "#4fb3ff" }, value: (u, v) => fmt(v, 4) },
+    { label: kind.label, stroke: "#4fb3ff", width: 0, paths: () => null, points: { show: true, size: 8, fill: "#4fb3ff" }, value: (u, v) => fmt(v, 4) },
   ];
   if (curve) series.push({ label: "calibration", stroke: "#4cd47a", width: 1.5, spanGaps: true, points: { show: false } });
   plot = new uPlot(
-    { width, height: Math.round(Math.min(260, width * 0.55)), series, axes: [{ ...axis, label: "z (µm)" }, { ...axis, size: 60 }], scales: { x: { time: false } }, cursor: { drag: { x: false, y: false } }, hooks: { draw: [marker] } },
+    { width, height: Math.round(Math.min(260, width * 0.55)), series, axes: [{ ...axis, label: "z (µm)" }, { ...axis, size: 60, label: kind.label }], scales: { x: { time: false } }, cursor: { drag: { x: false, y: false } }, hooks: { draw: [marker] } },
     data,
     el,
   );
   plot.finalUm = finalUm;
-  plot.hasCurve = !!curve;
+  plot.key = key;
 }
 
 function drawTiles(result) {
@@ -142,7 +148,7 @@ function drawTiles(result) {
     title = `tile scores at z = ${fmt(nearest.zUm)} µm`;
   }
   const finite = values.filter((v) => v !== null);
-  const lo = Math.min(...finite), hi = Math.max(...finite), span = Math.max(...finite.map(Math.abs), 1e-9);
+  const lo = Math.min(...finite), hi = Math.max(...finite), span = Math.max(...finite.map(Math.abs), result.uncertaintyUm ?? 0, 1e-9); // Δz within the uncertainty stays pale
   tiles.style.gridTemplateColumns = `repeat(${cols}, 1fr)`;
   for (const v of values) {
     const cell = document.createElement("div");
@@ -152,7 +158,7 @@ function drawTiles(result) {
     } else if (diverging) {
       const t = v / span;
       cell.style.background = t >= 0 ? `rgb(${255 - 120 * t},${255 - 120 * t},255)` : `rgb(255,${255 + 120 * t},${255 + 120 * t})`;
-      cell.textContent = fmt(v, 1);
+      cell.textContent = fmt(Math.round(v * 10) / 10 || 0, 1); // no "-0.0"
     } else {
       const t = hi > lo ? (v - lo) / (hi - lo) : 1;
       cell.style.background = `hsl(${200 - 160 * t}, 70%, ${35 + 30 * t}%)`;
@@ -166,7 +172,7 @@ function drawTiles(result) {
 
 function showResult(r) {
   const fallback = r.fallback ? ` · found by the ${r.fallback.metric} fallback` : "";
-  $("summary").textContent = `${r.method}: ${fmt(r.startUm)} → ${fmt(r.finalUm)} µm · ${r.images} images · ${fmt(r.durationMs / 1000)} s${fallback}`;
+  $("summary").textContent = `${r.method}: ${fmt(r.startUm)} → ${fmt(r.finalUm)}${Number.isFinite(r.uncertaintyUm) ? ` ± ${fmt(r.uncertaintyUm)}` : ""} µm · ${r.images} images · ${fmt(r.durationMs / 1000)} s${fallback}`;
   $("summary").title = r.fallback ? `DeepFocus alone refused: ${r.fallback.reason}` : "";
   $("summary").className = "";
   drawPlot(r.trace, r.finalUm, r.calibrationCurve);
@@ -223,7 +229,7 @@ function connect() {
   on("image", ({ point }) => {
     live.push(point);
     $("position").textContent = fmt(point.zUm);
-    $("progress").textContent = `image ${live.length} · z ${fmt(point.zUm)} µm · score ${fmt(point.score, 4)}`;
+    $("progress").textContent = `image ${live.length} · z ${fmt(point.zUm)} µm · ${scoreKind([point]).text(point.score)}`;
     drawPlot(live, NaN);
   });
   on("progress", (p) => {
