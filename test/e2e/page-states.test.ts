@@ -32,6 +32,17 @@ describe("the page's states in headless Chromium", () => {
     expect(errors).toEqual([]);
   });
 
+  it("an action whose token dialog is dismissed says why nothing happened", async () => {
+    const other = await context.newPage();
+    await other.goto(serve.url);
+    await other.evaluate(() => localStorage.removeItem("focusbox-token"));
+    await other.reload();
+    await other.click("#capture");
+    await other.click("#token-dialog button[value=cancel]");
+    await expect.poll(() => other.textContent("#message")).toMatch(/^not sent: this needs the station's API token/);
+    await other.close();
+  });
+
   it("a cancelled autofocus is not shown as a failure, nor beside the previous result; the busy header fits a phone", async () => {
     await page.click("#autofocus");
     await expect.poll(() => page.textContent("#summary")).toBe("running…");

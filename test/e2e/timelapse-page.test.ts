@@ -24,6 +24,9 @@ describe("the page's timelapse panel in headless Chromium", () => {
       await page.click("#tl-start");
       await page.waitForFunction(() => /^running: [2-9]\d* captured, \d+ missed of 40/.test(document.getElementById("tl-summary")!.textContent ?? ""), undefined, { timeout: 20_000 });
       expect(await page.isDisabled("#tl-start")).toBe(true);
+      const summary = await page.textContent("#tl-summary");
+      expect(summary).toMatch(/ of 40 · every 0\.5 s, autofocus none/); // what runs, for whoever checks in remotely
+      expect(summary).not.toMatch(/AF images/); // the "none" policy takes none
       await page.waitForFunction(() => (document.getElementById("tl-latest") as HTMLImageElement).naturalWidth > 0, undefined, { timeout: 10_000 });
       expect(await page.locator("#tl-plot .uplot canvas").count()).toBe(1);
 

@@ -26,6 +26,7 @@ describe("the page's Refocus button in headless Chromium", () => {
       expect(await page.locator("#refocus-result").isVisible()).toBe(true);
       await page.waitForFunction(() => (document.getElementById("refocus-img") as HTMLImageElement).naturalWidth === 512);
       expect(await page.textContent("#refocus-caption")).toMatch(/^net: .* → .*, \d+ tiles, [\d.]+ s$/);
+      await expect.poll(() => page.locator("#captures li").allTextContents()).toEqual([expect.stringMatching(/ · refocused \(net\)$/), expect.not.stringMatching(/refocused/)]);
       expect(errors).toEqual([]);
     } finally {
       await context.close();

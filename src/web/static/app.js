@@ -46,7 +46,7 @@ async function getJson(path) {
 
 /** POST with the token; asks for it once on 401 and retries. */
 async function post(path, body = {}) {
-  if (!token && !(await askToken())) throw new Error("no token");
+  if (!token && !(await askToken())) throw new Error("not sent: this needs the station's API token (Token button; `focusbox token` on the station prints it)");
   const res = await fetch(path, { method: "POST", headers: { "content-type": "application/json", ...headers() }, body: JSON.stringify(body) });
   const json = await res.json().catch(() => ({}));
   if (res.status === 401) {
@@ -210,7 +210,7 @@ async function loadCaptures() {
       const a = document.createElement("a");
       a.href = withToken(`/api/captures/${c.id}`);
       a.download = `${c.id}.png`;
-      a.textContent = `${new Date(c.capturedAt).toLocaleString()} · z ${fmt(c.zUm)} µm · ${c.pngBits}-bit`;
+      a.textContent = `${new Date(c.capturedAt).toLocaleString()} · z ${fmt(c.zUm)} µm · ${c.pngBits}-bit${c.refocus ? ` · refocused (${c.refocus.method})` : ""}`;
       li.append(a);
       return li;
     }),
@@ -347,8 +347,10 @@ function showTimelapse(s) {
   $("tl-stop").disabled = !running;
   if (!s.job) return ($("tl-summary").textContent = "no timelapse");
   const next = s.nextDueAt ? ` · next ${new Date(s.nextDueAt).toLocaleTimeString()}` : "";
-  const ipp = s.imagesPerPoint === null ? "" : ` · ${fmt(s.imagesPerPoint)} AF images/point`;
-  $("tl-summary").textContent = `${s.state}: ${s.done} captured, ${s.missed} missed of ${s.job.total}${next}${ipp}${s.error ? ` — ${s.error}` : ""}`;
+  const ipp = s.imagesPerPoint ? ` · ${fmt(s.imagesPerPoint)} AF images/point` : ""; // none for policies that take no autofocus image
+  const { intervalMs, autofocus } = s.job.request;
+  const every = intervalMs < 60_000 ? `${+(intervalMs / 1000).toFixed(2)} s` : intervalMs < 3_600_000 ? `${+(intervalMs / 60_000).toFixed(2)} min` : `${+(intervalMs / 3_600_000).toFixed(2)} h`;
+  $("tl-summary").textContent = `${s.state}: ${s.done} captured, ${s.missed} missed of ${s.job.total} · every ${every}, autofocus ${autofocus.policy}${next}${ipp}${s.error ? ` — ${s.error}` : ""}`;
   $("tl-summary").className = s.state === "paused" ? "bad" : "muted";
   drawTimelapse(s.focus);
   const file = s.latest?.files[Math.floor(s.latest.files.length / 2)];
