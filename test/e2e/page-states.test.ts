@@ -119,5 +119,16 @@ describe("the page's states in headless Chromium", () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await expect.poll(() => page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
     await page.setViewportSize({ width: 1280, height: 900 });
+    await expect.poll(() => page.textContent("#tl-summary"), { timeout: 20_000 }).toMatch(/^finished: 3 captured/);
+  });
+
+  it("offline (the station stopped): the actions lock, and one that is tried says the station does not answer", async () => {
+    serve.child.kill("SIGTERM");
+    expect(await serve.exited).toBe(0);
+    await expect.poll(() => page.textContent("#state")).toBe("offline");
+    for (const id of ["#autofocus", "#capture", "#cancel", '[data-jog="10"]']) expect(await page.isDisabled(id)).toBe(true);
+    await page.fill("#tl-count", "3");
+    await page.click("#tl-start");
+    await expect.poll(() => page.textContent("#tl-message")).toMatch(/^the station does not answer/);
   });
 });

@@ -37,8 +37,14 @@ function askToken() {
   });
 }
 
+/** fetch, with a failure to reach the station said in words (not "Failed to fetch"). */
+const request = (path, init) =>
+  fetch(path, init).catch(() => {
+    throw new Error("the station does not answer: is it running, and is this device on its network?");
+  });
+
 async function getJson(path) {
-  const res = await fetch(path, { headers: headers() });
+  const res = await request(path, { headers: headers() });
   if (res.status === 401 && (await askToken())) return getJson(path);
   if (!res.ok) throw new Error(`${path}: ${res.status}`);
   return res.json();
@@ -47,7 +53,7 @@ async function getJson(path) {
 /** POST with the token; asks for it once on 401 and retries. */
 async function post(path, body = {}) {
   if (!token && !(await askToken())) throw new Error("not sent: this needs the station's API token (Token button; `focusbox token` on the station prints it)");
-  const res = await fetch(path, { method: "POST", headers: { "content-type": "application/json", ...headers() }, body: JSON.stringify(body) });
+  const res = await request(path, { method: "POST", headers: { "content-type": "application/json", ...headers() }, body: JSON.stringify(body) });
   const json = await res.json().catch(() => ({}));
   if (res.status === 401) {
     token = "";
@@ -72,8 +78,8 @@ function showState(s) {
   $("state").className = `pill ${s.state}`;
   if (Number.isFinite(s.positionUm)) $("position").textContent = fmt(s.positionUm);
   const busy = s.state === "busy";
-  for (const b of document.querySelectorAll("#autofocus, #calibrate, #capture, #refocus, #zero, [data-jog]")) b.disabled = busy;
-  $("cancel").disabled = s.state === "idle";
+  for (const b of document.querySelectorAll("#autofocus, #calibrate, #capture, #refocus, #zero, [data-jog]")) b.disabled = busy || s.state === "offline";
+  $("cancel").disabled = s.state === "idle" || s.state === "offline";
   $("progress").textContent = busy ? $("progress").textContent || `${s.operation} running…` : "";
 }
 
@@ -249,10 +255,7 @@ function connect() {
     if (e.operation === "autofocus" && e.outcome !== "done") showRunEnd(e.outcome);
   });
   es.onopen = () => refresh();
-  es.onerror = () => {
-    $("state").textContent = "offline";
-    $("state").className = "pill offline";
-  };
+  es.onerror = () => showState({ state: "offline", operation: null }); // EventSource reconnects; onopen refreshes
 }
 
 function startPreview() {
