@@ -12,6 +12,7 @@ describe("the page's states in headless Chromium", () => {
   let page: Page;
   const errors: string[] = [];
   const posts: string[] = [];
+  let token = "";
 
   beforeAll(async () => {
     const stateDir = join(tempDir(), "state");
@@ -20,7 +21,8 @@ describe("the page's states in headless Chromium", () => {
     page = await context.newPage();
     page.on("pageerror", (e) => errors.push(e.message));
     page.on("request", (r) => r.method() === "POST" && posts.push(new URL(r.url()).pathname));
-    await page.addInitScript((t) => localStorage.setItem("focusbox-token", t), readFileSync(join(stateDir, "token"), "utf8").trim());
+    token = readFileSync(join(stateDir, "token"), "utf8").trim();
+    await page.addInitScript((t) => localStorage.setItem("focusbox-token", t), token);
     await page.goto(serve.url);
     await page.waitForFunction(() => document.getElementById("state")!.textContent === "idle" && (document.getElementById("method") as HTMLSelectElement).options.length > 7);
   });
@@ -61,6 +63,19 @@ describe("the page's states in headless Chromium", () => {
     expect(await page.textContent("#summary")).toMatch(/^cancelled after \d+ images/);
     expect(await page.locator("#tiles div").count()).toBe(0);
     expect(await page.isHidden("#tiles-title")).toBe(true);
+  });
+
+  it("a failed operation leaves the station in error until the Cancel button, then reading 'Clear error', clears it", async () => {
+    const res = await fetch(new URL("/api/stage/move", serve.url), { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${token}` }, body: JSON.stringify({ zUm: 5000 }) });
+    expect(res.status).toBe(503);
+    await expect.poll(() => page.textContent("#state")).toBe("error");
+    expect(await page.textContent("#message")).toMatch(/^move failed: stage at its limit/);
+    expect(await page.textContent("#cancel")).toBe("Clear error");
+    await page.click("#cancel");
+    await expect.poll(() => page.textContent("#state")).toBe("idle");
+    expect(await page.textContent("#message")).toBe("error cleared");
+    expect(await page.textContent("#cancel")).toBe("Cancel");
+    expect(await page.isDisabled("#cancel")).toBe(true);
   });
 
   it("DeepFocus before any calibration says to calibrate; Calibrate shows that it runs and its profile appears without a reload", async () => {

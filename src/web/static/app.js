@@ -80,6 +80,7 @@ function showState(s) {
   const busy = s.state === "busy";
   for (const b of document.querySelectorAll("#autofocus, #calibrate, #capture, #refocus, #zero, [data-jog]")) b.disabled = busy || s.state === "offline";
   $("cancel").disabled = s.state === "idle" || s.state === "offline";
+  $("cancel").textContent = s.state === "error" ? "Clear error" : "Cancel"; // idle, cancel acknowledges the error
   $("progress").textContent = busy ? $("progress").textContent || `${s.operation} running…` : "";
 }
 
@@ -316,7 +317,10 @@ $("autofocus").onclick = async () => {
   if (!$("calibrate-hint").hidden) return say($("calibrate-hint").textContent, true);
   return act("/api/autofocus", afRequest, (r) => `focused at ${fmt(r.finalUm)} µm with ${r.images} images`);
 };
-$("cancel").onclick = () => act("/api/cancel", {}, (r) => (r.cancelled ? `cancelled ${r.operation}` : "nothing to cancel"));
+$("cancel").onclick = () => {
+  const clearing = $("cancel").textContent === "Clear error";
+  return act("/api/cancel", {}, (r) => (r.cancelled ? `cancelled ${r.operation}` : clearing ? "error cleared" : "nothing to cancel"));
+};
 $("calibrate").onclick = () => act("/api/calibrate", {}, null);
 $("capture").onclick = () => act("/api/capture", {}, (c) => `captured ${c.file}`);
 $("refocus").onclick = () =>
