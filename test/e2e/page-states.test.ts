@@ -90,7 +90,7 @@ describe("the page's states in headless Chromium", () => {
     await page.click("#calibrate");
     await expect.poll(() => page.textContent("#progress")).toMatch(/^calibrate running…|^calibrate: plane/);
     await expect.poll(() => page.textContent("#state"), { timeout: 90_000 }).toBe("idle");
-    await expect.poll(() => page.$eval("#profile", (s) => [...(s as HTMLSelectElement).options].map((o) => o.value))).toContain("10x-na0.3");
+    await expect.poll(() => page.$eval("#profile", (s) => Array.from((s as HTMLSelectElement).options).map((o) => o.value))).toContain("10x-na0.3");
     expect(await page.isVisible("#profile-label")).toBe(true);
     expect(await page.isHidden("#calibrate-hint")).toBe(true);
     expect(await page.inputValue("#method")).toBe("deepfocus");
