@@ -138,7 +138,8 @@ export async function scorePlanes(planes: readonly { zUm: number; frame: Frame }
 
 /**
  * Acquires planes from `fromUm` up to `toUm` (travelling upward only) on live devices and
- * scores each at every binning the scorer offers.
+ * scores each at every binning the scorer offers; `onPlane(done, total, zUm)` after each plane
+ * (the station's calibration progress events).
  */
 export async function acquirePlanes(
   camera: Camera,
@@ -147,6 +148,7 @@ export async function acquirePlanes(
   roi: Roi,
   sweep: { fromUm: number; toUm: number; stepUm: number },
   signal?: AbortSignal,
+  onPlane?: (done: number, total: number, zUm: number) => void,
 ): Promise<BinnedSweep[]> {
   if (!(sweep.stepUm > 0 && sweep.toUm > sweep.fromUm)) throw new ConfigError("calibration sweep needs step > 0 and to > from");
   const count = Math.floor((sweep.toUm - sweep.fromUm) / sweep.stepUm + 1e-9) + 1;
@@ -157,6 +159,7 @@ export async function acquirePlanes(
     const zUm = sweep.fromUm + i * sweep.stepUm;
     await stage.moveTo(zUm, signal);
     await add(zUm, await camera.grab(signal), roi);
+    onPlane?.(i + 1, count, zUm);
   }
   return sweeps;
 }

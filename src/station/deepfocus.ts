@@ -42,7 +42,7 @@ export async function createDeepFocusPlugins(config: Config): Promise<DeepFocusP
     const name = request.name ?? defaultProfileName(config);
     const startUm = ctx.stage.positionUm();
     const sweep = calibrationSweepAround(ctx, request);
-    const sweeps = await acquirePlanes(ctx.camera, ctx.stage, scorer, config.autofocus.roi, sweep, ctx.signal);
+    const sweeps = await acquirePlanes(ctx.camera, ctx.stage, scorer, config.autofocus.roi, sweep, ctx.signal, ctx.onProgress);
     await ctx.stage.moveTo(startUm, ctx.signal);
     const { magnification, na } = config.objective;
     const profile = calibrateSweeps(sweeps, { name, objective: { magnification, na }, scorer, roi: config.autofocus.roi, modelHash });

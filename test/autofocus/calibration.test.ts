@@ -36,10 +36,12 @@ describe("calibration", () => {
     expect(() => buildCalibration(planes, meta)).toThrow(ConfigError);
   });
 
-  it("acquires a sweep on live devices, travelling upward", async () => {
+  it("acquires a sweep on live devices, travelling upward, reporting each plane", async () => {
     const rig = await simulatedRig({ focusUm: 3 }, { noise: 0.02 });
     try {
-      const sweeps = await acquirePlanes(rig.ctx.camera, rig.ctx.stage, rig.scorer, roi, { fromUm: -60, toUm: 60, stepUm: 6 });
+      const progress: [number, number, number][] = [];
+      const sweeps = await acquirePlanes(rig.ctx.camera, rig.ctx.stage, rig.scorer, roi, { fromUm: -60, toUm: 60, stepUm: 6 }, undefined, (...p) => progress.push(p));
+      expect(progress).toEqual(Array.from({ length: 21 }, (_, i) => [i + 1, 21, -60 + 6 * i]));
       expect(sweeps.map((s) => s.binning)).toEqual([1]); // a scorer without withBinning is scored as it is
       const planes = sweeps[0].planes;
       expect(planes).toHaveLength(21);
