@@ -125,7 +125,7 @@ export const configSchema = z.object({
       threads: z.number().int().min(0).default(0),
       /**
        * Most 256-px windows one ROI tile is scored on. Only tiles wider or taller than 256 px
-       * (frames above 1280 px with the default ROI) get more than one; each window costs one CNN run.
+       * (frames wider or taller than 1280 px with the default ROI) get more than one; each window costs one CNN run.
        */
       maxWindowsPerTile: z.number().int().min(1).max(16).default(DEFAULT_MAX_WINDOWS_PER_TILE),
       /** Image budget of a DeepFocus autofocus (the paper's method needs 3 when the first three bracket focus). */

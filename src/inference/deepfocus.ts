@@ -57,7 +57,7 @@ export interface WindowScores {
 /**
  * The DeepFocus CNN as a FocusScorer. Each ROI tile is scored on 256×256 windows of raw pixel
  * values: one centred on it when the tile is no larger than the window (every tile of frames
- * up to 1280 px wide with the default ROI), else up to `maxWindowsPerTile` spread over it
+ * up to 1280 px on a side with the default ROI), else up to `maxWindowsPerTile` spread over it
  * (tileWindows); all windows of a frame go through the model in one run. Tile score = blur
  * radius in camera pixels (lower is sharper), the median of its valid windows (of all of them
  * when none is valid); `valid` = some window's validity logit > 0; frame score = median of the
