@@ -75,7 +75,7 @@ async function search(ctx: AutofocusContext, o: ClassicalOptions, startUm: numbe
   const sigma = 1.4826 * median(scores.map((s) => Math.abs(s - med)));
   const peak = scores[best] - med;
   const relative = peak / Math.max(Math.abs(med), Number.EPSILON);
-  if (!(relative > MIN_PEAK_RELATIVE && (relative > STRONG_PEAK_RELATIVE || peak > MIN_PEAK_SIGMAS * sigma)))
+  if (!stands(scores[best], med, sigma))
     throw new FocusNotFoundError(
       `no focus peak in ${lo.toFixed(1)}…${hi.toFixed(1)} µm (${ctx.scorer.id} peak ${(relative * 100).toFixed(1)} % and ${(peak / Math.max(sigma, Number.EPSILON)).toFixed(1)} noise SD above the median): the field is featureless or focus lies outside the range`,
       "no-texture",
@@ -93,8 +93,21 @@ async function search(ctx: AutofocusContext, o: ClassicalOptions, startUm: numbe
     return coarse[best].zUm;
   }
   const zUm = o.strategy === "brent" ? await refineBrent(ctx, o, trace, t0Ms, a, c, coarse[best], budget) : await refineSweep(ctx, trace, t0Ms, a, c, budget);
-  if (edgeUm !== null && Math.abs(zUm - edgeUm) <= o.toleranceUm) throw outside();
+  // From an end, focus is a peak strictly between the end and its neighbour (at either, the
+  // refinement only climbed a slope or noise) that stands above the end image as a focus peak
+  // stands above the sweep.
+  if (edgeUm !== null) {
+    const insideUm = Math.min(Math.abs(zUm - a), Math.abs(zUm - c));
+    if (insideUm <= o.toleranceUm || !stands(Math.max(...trace.map((p) => p.score)), scores[best], sigma)) throw outside();
+  }
   return zUm;
+}
+
+/** A score stands out from `base` as a focus peak: by MIN_PEAK_RELATIVE, and by STRONG_PEAK_RELATIVE or MIN_PEAK_SIGMAS × `sigma`. */
+function stands(score: number, base: number, sigma: number): boolean {
+  const peak = score - base;
+  const relative = peak / Math.max(Math.abs(base), Number.EPSILON);
+  return relative > MIN_PEAK_RELATIVE && (relative > STRONG_PEAK_RELATIVE || peak > MIN_PEAK_SIGMAS * sigma);
 }
 
 async function refineBrent(
