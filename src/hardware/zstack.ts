@@ -215,7 +215,10 @@ async function importedPlanes(sources: readonly string[]): Promise<ImportedPlane
       throw new ConfigError(`${source} does not exist`);
     });
     if (info.isDirectory()) {
-      const names = (await readdir(source)).filter((n) => IMAGE_EXTENSIONS.has(extname(n).toLowerCase()));
+      const all = await readdir(source);
+      // Its planes' z are in stack.json; natural name order would scramble signed names (z+0002 before z-0002).
+      if (all.includes("stack.json")) throw new ConfigError(`${source} is already a stack directory (it holds a stack.json): use it as it is`);
+      const names = all.filter((n) => IMAGE_EXTENSIONS.has(extname(n).toLowerCase()));
       names.sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
       return names.map((n) => ({ file: join(source, n) }));
     }

@@ -104,6 +104,11 @@ describe("focusbox stack import", () => {
     expect((await focusbox(["stack", "import", src, "--out", tenths, "--step", "0.1", "--first", "0.1"])).code).toBe(0);
     expect(JSON.parse(await readFile(join(tenths, "stack.json"), "utf8")).planes.map((p: { zUm: number }) => p.zUm)).toEqual([0.1, 0.2, 0.3]);
 
+    const again = await focusbox(["stack", "import", out, "--out", join(dir, "again"), "--step", "1"]);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/from-dir is already a stack directory \(it holds a stack\.json\): use it as it is/);
+    await expect(access(join(dir, "again"))).rejects.toThrow();
+
     const one = await focusbox(["stack", "import", join(mixed, "a.png"), "--out", join(dir, "one"), "--step", "1"]);
     expect(one.code).toBe(2);
     expect(one.stderr).toMatch(/a stack needs at least 2 planes/);
