@@ -1,4 +1,5 @@
 import type { Frame } from "../hardware/camera/types.js";
+import { roiTiles } from "../focus/tiles.js";
 import type { Rect } from "../focus/types.js";
 import { extractMirrored } from "../image/mirrored.js";
 
@@ -25,7 +26,7 @@ export function windowRegion(frame: Pick<Frame, "width" | "height">, tile: Rect,
 /**
  * The windows (see windowRegion) a tile is scored on. A tile no larger than `size` px gets one
  * window, windowRegion's. A larger tile is split into the fewest sub-tiles per axis that are
- * each no larger than `size` (as roiTiles splits an ROI), at most `maxWindows` in all — when it
+ * each no larger than `size` (roiTiles over the tile), at most `maxWindows` in all — when it
  * would need more, the axis with more of them gets fewer, so the windows are spread evenly and
  * see the tile's centre part of each sub-tile — and each sub-tile gets its windowRegion. So on
  * large frames a tile's score comes from most of its area, not only from its central `size` px.
@@ -38,13 +39,8 @@ export function tileWindows(frame: Pick<Frame, "width" | "height">, tile: Rect, 
     if (nx >= ny) nx--;
     else ny--;
   }
-  const split = (start: number, span: number, n: number) => Array.from({ length: n + 1 }, (_, i) => start + Math.round((span * i) / n));
-  const xs = split(tile.x, tile.width, nx);
-  const ys = split(tile.y, tile.height, ny);
-  const windows: Rect[] = [];
-  for (let j = 0; j < ny; j++)
-    for (let i = 0; i < nx; i++) windows.push(windowRegion(frame, { x: xs[i], y: ys[j], width: xs[i + 1] - xs[i], height: ys[j + 1] - ys[j] }, size));
-  return windows;
+  const whole = { x: 0, y: 0, width: 1, height: 1, cols: nx, rows: ny };
+  return roiTiles(tile.width, tile.height, whole).map((sub) => windowRegion(frame, { ...sub, x: tile.x + sub.x, y: tile.y + sub.y }, size));
 }
 
 /**
