@@ -3,7 +3,7 @@ import { access } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import type { Command } from "commander";
 import { ConfigError } from "../errors.js";
-import { configuredAiryPx, configuredSamplePixelUm, createRefocuser, REFOCUS_METHODS } from "../refocus/index.js";
+import { createRefocuser, pixelOptions, REFOCUS_METHODS } from "../refocus/index.js";
 import { imageType, readImageFile, writeImageFile } from "../refocus/image-file.js";
 import { configFrom, opticsFrom, opticsOptions, printJson, runCommand, type OpticsFlags } from "./common.js";
 
@@ -36,10 +36,7 @@ export function registerRefocus(program: Command): void {
         await access(dirname(resolve(output)), constants.W_OK).catch(() => {
           throw new ConfigError(`${output}: directory ${dirname(resolve(output))} does not exist or is not writable`);
         });
-        const refocuser = await createRefocuser(method, config, {
-          samplePixelUm: configuredSamplePixelUm(config, optics.pixelSizeUm),
-          airyPx: configuredAiryPx(config, optics.pixelSizeUm),
-        });
+        const refocuser = await createRefocuser(method, config, pixelOptions(config, optics.pixelSizeUm));
         try {
           const { frame: out, info } = await refocuser.refocus(frame);
           await writeImageFile(output, out);

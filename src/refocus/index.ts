@@ -107,12 +107,17 @@ export interface RefocusSource {
   close(): Promise<void>;
 }
 
+/** The optics options of a known sample-plane pixel (µm: a running camera's, or the user's for an image taken elsewhere), else the config's. */
+export function pixelOptions(config: Config, samplePixelUm: number | undefined): Pick<CreateRefocuserOptions, "airyPx" | "samplePixelUm"> {
+  return { airyPx: configuredAiryPx(config, samplePixelUm), samplePixelUm: configuredSamplePixelUm(config, samplePixelUm) };
+}
+
 /**
  * `configuredRefocus` with the Airy radius of a running camera (its reported sample-plane pixel,
  * µm) and, when given, the station's loaded DeepFocus model as rl's blur estimate.
  */
 export function cameraRefocus(config: Config, samplePixelUm: number | undefined, blur?: BlurEstimator): RefocusSource {
-  return configuredRefocus(config, { airyPx: configuredAiryPx(config, samplePixelUm), samplePixelUm: configuredSamplePixelUm(config, samplePixelUm), blur });
+  return configuredRefocus(config, { ...pixelOptions(config, samplePixelUm), blur });
 }
 
 export function configuredRefocus(config: Config, opts: CreateRefocuserOptions = {}): RefocusSource {
