@@ -147,7 +147,7 @@ const MIN_STEP_UM = 0.01;
 /**
  * Makes a stack directory from images recorded elsewhere, plane i at z = firstUm + i·stepUm:
  * `sources` is one multi-page TIFF (a page per plane), one directory (its PNG/TIFF files in
- * natural name order: z2 before z10) or several single-page images in the order given; with
+ * `planeOrder`: z2 before z10, z-2 before z+2) or several single-page images in the order given; with
  * `channels` > 1, every `channels`-th image from `channel` on.
  * Planes are re-encoded losslessly as PNG (8- or 16-bit; colour → luminance). Refuses to
  * overwrite an existing stack.json and checks every plane before writing anything.
@@ -208,6 +208,27 @@ function describe(i: ImageInfo): string {
   return `${i.width}×${i.height} ${i.bitDepth}-bit`;
 }
 
+/**
+ * A directory's plane files in z order: by signed value where the names differ in a number that
+ * is negative in some and positive or unsigned in others (z-0002, z+0000, z+0002: natural order
+ * would put every "+" before every "-" and the negatives backwards), else in natural name order
+ * (z2 before z10; a "-" shared by every name is a separator, not a sign).
+ */
+export function planeOrder(names: readonly string[]): string[] {
+  const natural = [...names].sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
+  if (natural.length < 2) return natural;
+  const a = natural[0];
+  let start = 0;
+  while (start < a.length && natural.every((n) => n[start] === a[start])) start++;
+  while (start > 0 && /[\d.]/.test(a[start - 1])) start--;
+  const values = natural.map((n) => /^([+-]?)(\d+(?:\.\d+)?)/.exec(n.slice(start)));
+  if (values.some((v) => v === null)) return natural;
+  const signs = new Set(values.map((v) => v![1]));
+  if (!signs.has("-") || signs.size < 2) return natural;
+  const z = new Map(natural.map((n, i) => [n, Number(values[i]![1] + values[i]![2])]));
+  return natural.sort((p, q) => z.get(p)! - z.get(q)!);
+}
+
 async function importedPlanes(sources: readonly string[]): Promise<ImportedPlane[]> {
   if (sources.length === 1) {
     const [source] = sources;
@@ -216,11 +237,9 @@ async function importedPlanes(sources: readonly string[]): Promise<ImportedPlane
     });
     if (info.isDirectory()) {
       const all = await readdir(source);
-      // Its planes' z are in stack.json; natural name order would scramble signed names (z+0002 before z-0002).
+      // Its planes' z are in stack.json already.
       if (all.includes("stack.json")) throw new ConfigError(`${source} is already a stack directory (it holds a stack.json): use it as it is`);
-      const names = all.filter((n) => IMAGE_EXTENSIONS.has(extname(n).toLowerCase()));
-      names.sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
-      return names.map((n) => ({ file: join(source, n) }));
+      return planeOrder(all.filter((n) => IMAGE_EXTENSIONS.has(extname(n).toLowerCase()))).map((n) => ({ file: join(source, n) }));
     }
     const pages = await pageCount(source);
     return pages > 1 ? Array.from({ length: pages }, (_, page) => ({ file: source, page })) : [{ file: source }];

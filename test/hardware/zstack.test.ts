@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { interpolatePlane, ReplayCamera } from "../../src/hardware/camera/replay.js";
 import type { Frame } from "../../src/hardware/camera/types.js";
 import { ReplayStage } from "../../src/hardware/stage/replay.js";
-import { readStack, StackWriter } from "../../src/hardware/zstack.js";
+import { planeOrder, readStack, StackWriter } from "../../src/hardware/zstack.js";
 
 function ramp(width: number, height: number, scale: number, sixteen: boolean): Frame {
   const data = sixteen ? new Uint16Array(width * height) : new Uint8Array(width * height);
@@ -83,3 +83,16 @@ function floatTiff(width: number, height: number): Buffer {
   for (let i = 0; i < width * height; i++) buf.writeFloatLE(i / 8, dataOffset + 4 * i);
   return buf;
 }
+
+describe("stack import plane order", () => {
+  it("orders a directory's plane names by z: signed numbers by value, others naturally", () => {
+    // Another program's signed names: natural order would give z+0000, z+0002, z-0002, z-0004.
+    expect(planeOrder(["z+0002.tif", "z-0004.tif", "z+0000.tif", "z-0002.tif"])).toEqual(["z-0004.tif", "z-0002.tif", "z+0000.tif", "z+0002.tif"]);
+    expect(planeOrder(["img_-1.5um.png", "img_0.5um.png", "img_-0.5um.png", "img_1.5um.png"])).toEqual(["img_-1.5um.png", "img_-0.5um.png", "img_0.5um.png", "img_1.5um.png"]);
+    // A "-" every name has is a separator: plain natural order.
+    expect(planeOrder(["scan-10.png", "scan-2.png", "scan-1.png"])).toEqual(["scan-1.png", "scan-2.png", "scan-10.png"]);
+    expect(planeOrder(["z10.png", "z2.png", "z1.png"])).toEqual(["z1.png", "z2.png", "z10.png"]);
+    // Names that do not all carry a number where they differ keep natural order.
+    expect(planeOrder(["a-1.png", "b.png", "a+1.png"])).toEqual(["a-1.png", "a+1.png", "b.png"]);
+  });
+});
