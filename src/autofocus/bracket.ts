@@ -1,4 +1,5 @@
 import { goldenStep } from "../focus/golden.js";
+import type { DeepFocusRun } from "./deepfocus.js";
 
 /**
  * z1 − s, z1, z1 + s (ascending), moved inward as a whole — and squeezed when the range is
@@ -25,4 +26,10 @@ export function nextGoldenPoint(points: readonly { zUm: number; score: number }[
   const z = goldenStep({ a: sorted[a].zUm, b: sorted[b].zUm, c: sorted[c].zUm, fa: f(a), fb: f(b), fc: f(c) }, "min");
   const zUm = Math.min(maxUm, Math.max(minUm, z));
   return sorted.some((p) => Math.abs(p.zUm - zUm) < 1e-6) ? null : zUm;
+}
+
+/** Spacing of a DeepFocus run's first three images (µm): `options.spacingUm`, default 2·FWHM, at most 1/8 of the calibration curve's extent. */
+export function initialSpacingUm(run: DeepFocusRun): number {
+  const extentUm = run.curve.zUm[run.curve.zUm.length - 1] - run.curve.zUm[0];
+  return run.options.spacingUm ?? Math.min(2 * run.profile.fwhmUm, extentUm / 8);
 }

@@ -4,7 +4,7 @@ import { createClassicalScorer } from "../focus/classical-scorer.js";
 import { isConvex } from "../focus/fit.js";
 import type { ClassicalMetricId, FocusScorer, Roi } from "../focus/types.js";
 import { profileCurve, type CalibrationProfile } from "./calibration.js";
-import { initialPoints, nextGoldenPoint } from "./bracket.js";
+import { initialPoints, initialSpacingUm, nextGoldenPoint } from "./bracket.js";
 import { probe, probeAll } from "./probe.js";
 import { DECISIVE_LOG_RATIO } from "./cross-check.js";
 import { refine } from "./refine.js";
@@ -132,9 +132,7 @@ export async function searchImages(run: DeepFocusRun, z1Um: number): Promise<voi
   const { ctx, options } = run;
   const { minUm, maxUm } = ctx.stage.options;
   const budget = options.maxImages - (options.verify ? 1 : 0);
-  const extentUm = run.curve.zUm[run.curve.zUm.length - 1] - run.curve.zUm[0];
-  const spacingUm = options.spacingUm ?? Math.min(2 * run.profile.fwhmUm, extentUm / 8);
-  const [loUm, midUm, hiUm] = initialPoints(z1Um, spacingUm, minUm, maxUm);
+  const [loUm, midUm, hiUm] = initialPoints(z1Um, initialSpacingUm(run), minUm, maxUm);
   // The middle first: at the start it needs no move, and then only one reversal.
   await probeAll(ctx, run.trace, run.t0Ms, [midUm, loUm, hiUm].slice(0, Math.max(0, budget - run.trace.length)));
   // With room for a refinement, keep one triple for it: an answer then stands only if a triple brackets it.

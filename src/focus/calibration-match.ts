@@ -133,7 +133,7 @@ export interface PairShiftOptions {
 
 /**
  * Focus between two images at zLo < zHi that bracket it, from the shape of the calibration
- * curve alone: the Δz in [zLo, zHi] at which one gain g explains both scores, i.e.
+ * curve alone: the Δz in [zLo, zHi] (where the curve reaches both images) at which one gain g explains both scores, i.e.
  * bLo·b_calib(zHi − Δz) = bHi·b_calib(zLo − Δz). For a symmetric curve bLo = bHi gives the
  * midpoint whatever g, so a sample whose curve differs from the calibration's by a factor is
  * still found. Two images alone cannot tell "between them" from "beyond one of them": the
@@ -146,8 +146,11 @@ export function pairShift(curve: CalibrationCurve, zLoUm: number, zHiUm: number,
   if (!(zHiUm > zLoUm) || !(bLo > 0 && bHi > 0)) return none("edge");
   const c = (zUm: number): number => curveAt(curve, zUm);
   const f = (d: number): number => bLo * c(zHiUm - d) - bHi * c(zLoUm - d);
-  let lo = zLoUm;
-  let hi = zHiUm;
+  // Only where the curve reaches both images: a pair wider than half the curve's extent cannot place focus near either image.
+  const [curveLoUm, curveHiUm] = [curve.zUm[0], curve.zUm[curve.zUm.length - 1]];
+  let lo = Math.max(zLoUm, zHiUm - curveHiUm);
+  let hi = Math.min(zHiUm, zLoUm - curveLoUm);
+  if (!(hi > lo)) return none("edge");
   const fLo = f(lo);
   if (!Number.isFinite(fLo) || !Number.isFinite(f(hi)) || Math.sign(fLo) === Math.sign(f(hi))) return none("edge");
   for (let i = 0; i < 60 && hi - lo > 1e-6; i++) {

@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { initialPoints, nextGoldenPoint } from "../../src/autofocus/bracket.js";
-import { deepfocusAutofocus, finish, guarded, searchImages, startRun } from "../../src/autofocus/deepfocus.js";
+import { deepfocusAutofocus, finish, guarded, matchTrace, searchImages, startRun, type DeepFocusRun } from "../../src/autofocus/deepfocus.js";
+import { profileCurve } from "../../src/autofocus/calibration.js";
+import type { AutofocusContext, TracePoint } from "../../src/autofocus/types.js";
 import { probe } from "../../src/autofocus/probe.js";
 import { refine } from "../../src/autofocus/refine.js";
 import { sharpnessFallback } from "../../src/autofocus/fallback.js";
@@ -126,6 +128,42 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
       expect(r.trace.length).toBe(r.images);
     }
     expect(paperMissed).toBeGreaterThan(0);
+  });
+
+  it("3 images that bracket focus: the outer pair gives focus whatever the sample's gain, where the shift fit is micrometres off or refuses", async () => {
+    for (const gain of [0.7, 1.4]) {
+      rig = await simulatedRig({ focusUm: 7 }, { gain });
+      for (const startUm of [-5, 15]) {
+        await rig.devices.stage.moveTo(startUm);
+        const run = startRun(rig.ctx, profile, { maxImages: 3 });
+        await searchImages(run, startUm);
+        const shiftFit = matchTrace(run);
+        expect(shiftFit.problem !== null || Math.abs(shiftFit.shiftUm! - 7) > 1.5, `gain ${gain} from ${startUm}: shift fit ${shiftFit.shiftUm}`).toBe(true);
+        await rig.devices.stage.moveTo(startUm);
+        const r = await deepfocusAutofocus(rig.ctx, profile, { maxImages: 3 });
+        expect(r.images).toBe(3);
+        expect(Math.abs(rig.microscope.defocusUm()), `gain ${gain} from ${startUm} → ${r.finalUm}`).toBeLessThan(0.5);
+      }
+      await rig.devices.stop();
+      rig = undefined;
+    }
+  });
+
+  it("a bracket wider than the first spacing (golden-section images far out, where samples saturate differently) is not read by its outer pair", async () => {
+    // A sample whose curve stops rising 40 µm from focus (at 7 µm): an outer pair 69 and 81 µm from
+    // the sharpest image reads alike, which the pair would take for focus midway (15 µm).
+    const b = (zUm: number): number => syntheticB(Math.min(Math.abs(zUm - 7), 40));
+    const point = (zUm: number): TracePoint => ({ zUm, score: b(zUm), tiles: Array(9).fill(b(zUm)), timeMs: 0 });
+    const curve = profileCurve(profile);
+    const run = (zs: number[]): DeepFocusRun => ({ ctx: {} as AutofocusContext, profile, curve, options: { maxImages: zs.length }, startUm: zs[0], t0Ms: 0, trace: zs.map(point) });
+    const wide = run([-60, 9, 90, -100, 130]);
+    const first = matchTrace(wide);
+    expect(await refine(wide, first)).toBe(first);
+    // Within the first spacing (2·FWHM, capped at 1/8 of the curve: 40 µm) the pair answers.
+    const near = run([-25, 9, 40, -100, 130]);
+    const pair = await refine(near, matchTrace(near));
+    expect(pair.problem).toBeNull();
+    expect(Math.abs(pair.shiftUm! - 7)).toBeLessThan(0.5);
   });
 
   it("a false DeepFocus minimum 12 µm from focus (periodic sample): without the Tenengrad cross-check the refinement settles there, with it the refinement walks on to focus", async () => {

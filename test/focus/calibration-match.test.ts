@@ -120,6 +120,16 @@ describe("a sample whose curve differs from the calibration's by a gain", () => 
       }
   });
 
+  it("pairShift places focus within the part of the pair the curve reaches from both images (a pair wider than half the curve)", () => {
+    // ±100 µm on the ±160-µm curve: focus can only lie within ±60 µm, where both images stay on the curve.
+    for (const focusUm of [-30, 5, 42]) {
+      const m = pairShift(curve, -100, 100, 0.8 * syntheticB(-100 - focusUm), 0.8 * syntheticB(100 - focusUm));
+      expect(m.problem, `focus ${focusUm}`).toBeNull();
+      expect(Math.abs(m.shiftUm - focusUm), `focus ${focusUm}`).toBeLessThan(0.2);
+    }
+    expect(pairShift(curve, -170, 170, 20, 20).problem).toBe("edge");
+  });
+
   it("pairShift refuses a pair no gain and no Δz between them explain, and implausible gains", () => {
     expect(pairShift(curve, -10, 10, 0, 3).problem).toBe("edge");
     expect(pairShift(curve, 10, -10, 3, 3).problem).toBe("edge");
