@@ -54,7 +54,10 @@ export async function refine(run: DeepFocusRun, first: FieldMatch): Promise<Fiel
   const { ctx, options, curve, profile } = run;
   const budget = options.maxImages - (options.verify ? 1 : 0);
   const left = (): number => budget - run.trace.length;
-  if (left() < 3) return fewImageBracket(run, first) ?? first;
+  if (left() < 3) {
+    const bracket = fewImageBracket(run, first);
+    return bracket === null ? first : evenPair(run, bracket, left());
+  }
   const start = startEstimate(run, first);
   if (start === null) return first;
   let estimateUm: number = start;
@@ -115,6 +118,13 @@ export async function refine(run: DeepFocusRun, first: FieldMatch): Promise<Fiel
   return last ?? { ...first, shiftUm: null, tileShiftsUm: first.tileShiftsUm.map(() => null), inlierTiles: 0, problem: "unbracketed" };
 }
 
+/** A pair of images around focus and the focus it gives. */
+interface PairAnswer {
+  match: FieldMatch;
+  lo: TracePoint;
+  hi: TracePoint;
+}
+
 /**
  * The answer of a run with no budget for a refinement triple, when its images bracket focus:
  * DeepFocus reads its sharpest image between two others and the cross-check calls neither of
@@ -127,7 +137,7 @@ export async function refine(run: DeepFocusRun, first: FieldMatch): Promise<Fiel
  * images 60–95 µm apart answered up to 30 µm off). Null when the images do not bracket, the pair
  * is wider, or it does not hold.
  */
-function fewImageBracket(run: DeepFocusRun, first: FieldMatch): FieldMatch | null {
+function fewImageBracket(run: DeepFocusRun, first: FieldMatch): PairAnswer | null {
   const scored = run.trace.filter((p) => Number.isFinite(p.score)).sort((a, b) => a.zUm - b.zUm);
   let best = 0;
   for (let i = 1; i < scored.length; i++) if (scored[i].score < scored[best].score) best = i;
@@ -137,6 +147,34 @@ function fewImageBracket(run: DeepFocusRun, first: FieldMatch): FieldMatch | nul
   if (mid.zUm - lo.zUm > spanUm || hi.zUm - mid.zUm > spanUm) return null;
   const lead = sharpnessLead(lo, mid, hi);
   if (lead !== null && lead <= -DECISIVE_LOG_RATIO) return null;
+  const match = pairMatch(run, lo, hi, first);
+  return match === null ? null : { match, lo, hi };
+}
+
+/**
+ * Spends the images a few-image run has left (at most 2) on a pair placed evenly about the
+ * bracket's answer e: two images at e ± FWHM/8 (the refinement's first half-span), or one that
+ * mirrors the bracket's outer image nearer e. Images equally far from focus read alike on any
+ * sample whose curve is symmetric, so where that sample's curve differs from the calibration's
+ * in shape, not only in gain, the pair is no longer biased by it. The bracket's answer stands
+ * when the images do not fit in the stage limits or the budget, or the new pair does not hold.
+ */
+async function evenPair(run: DeepFocusRun, bracket: PairAnswer, left: number): Promise<FieldMatch> {
+  if (left < 1) return bracket.match;
+  const e = bracket.match.shiftUm!;
+  const near = Math.abs(bracket.lo.zUm - e) < Math.abs(bracket.hi.zUm - e) ? bracket.lo : bracket.hi;
+  const halfSpanUm = run.options.refineHalfSpanUm ?? run.profile.fwhmUm / 8;
+  const zs = left >= 2 ? [e - halfSpanUm, e + halfSpanUm] : [near.zUm, 2 * e - near.zUm].sort((a, b) => a - b);
+  const { minUm, maxUm } = run.ctx.stage.options;
+  const fresh = zs.filter((zUm) => imageAt(run, zUm) === undefined);
+  if (fresh.length > left || zs.some((zUm) => !(zUm >= minUm && zUm <= maxUm))) return bracket.match;
+  await probeAll(run.ctx, run.trace, run.t0Ms, fresh);
+  const [lo, hi] = zs.map((zUm) => imageAt(run, zUm)!);
+  return pairMatch(run, lo, hi, bracket.match) ?? bracket.match;
+}
+
+/** Focus from a pair that brackets it (`matchPairField` with the run's match options), or null when it does not hold. */
+function pairMatch(run: DeepFocusRun, lo: TracePoint, hi: TracePoint, first: FieldMatch): FieldMatch | null {
   const { match } = run.options;
   const pair = matchPairField(run.curve, lo.zUm, hi.zUm, lo.tiles, hi.tiles, { maxUncertaintyUm: match?.maxUncertaintyUm, outlierFloorUm: match?.outlierFloorUm });
   return pair.problem === null && pair.shiftUm !== null ? { ...pair, rmsResidual: first.rmsResidual } : null;

@@ -149,6 +149,21 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
     }
   });
 
+  it("a sample whose curve saturates 40 µm from focus: 3 bracketing images answer micrometres off (their pair lies at unequal distances), 4 or 5 spend the rest on an even pair and land within 0.3 µm", async () => {
+    rig = await simulatedRig({ focusUm: 7 }, { saturatesAtUm: 40 });
+    for (const startUm of [-5, 15]) {
+      await rig.devices.stage.moveTo(startUm);
+      await deepfocusAutofocus(rig.ctx, profile, { maxImages: 3 });
+      expect(Math.abs(rig.microscope.defocusUm()), `3 images from ${startUm}`).toBeGreaterThan(2);
+      for (const maxImages of [4, 5]) {
+        await rig.devices.stage.moveTo(startUm);
+        const r = await deepfocusAutofocus(rig.ctx, profile, { maxImages });
+        expect(r.images).toBe(maxImages);
+        expect(Math.abs(rig.microscope.defocusUm()), `${maxImages} images from ${startUm} → ${r.finalUm}`).toBeLessThan(0.3);
+      }
+    }
+  });
+
   it("a bracket wider than the first spacing (golden-section images far out, where samples saturate differently) is not read by its outer pair", async () => {
     // A sample whose curve stops rising 40 µm from focus (at 7 µm): an outer pair 69 and 81 µm from
     // the sharpest image reads alike, which the pair would take for focus midway (15 µm).
