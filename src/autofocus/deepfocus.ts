@@ -7,7 +7,7 @@ import { profileCurve, type CalibrationProfile } from "./calibration.js";
 import { initialPoints, initialSpacingUm, nextGoldenPoint } from "./bracket.js";
 import { probe, probeAll } from "./probe.js";
 import { DECISIVE_LOG_RATIO } from "./cross-check.js";
-import { refine } from "./refine.js";
+import { fewImageAnswer, refine } from "./refine.js";
 import { sharpnessFallback } from "./fallback.js";
 import type { AutofocusContext, AutofocusResult, TracePoint } from "./types.js";
 
@@ -73,7 +73,8 @@ export async function deepfocusAutofocus(ctx: AutofocusContext, profile: Calibra
   const run = startRun(ctx, profile, options);
   return guarded(run, async () => {
     await searchImages(run, run.startUm);
-    const match = await refine(run, matchTrace(run));
+    const first = matchTrace(run);
+    const match = (await fewImageAnswer(run, first)) ?? (await refine(run, first));
     try {
       return await finish(run, match, "deepfocus");
     } catch (err) {

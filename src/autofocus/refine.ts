@@ -45,7 +45,7 @@ export const DEFAULT_REFINE_TOLERANCE_UM = 0.25;
  * ones. Where the refinement starts: see `startEstimate`. Any answer stands only if a triple
  * bracketed it.
  *
- * With fewer than 3 images left after the search (budgets up to 5), see `fewImageBracket`.
+ * With fewer than 3 images left after the search (budgets up to 5), see `fewImageAnswer`.
  *
  * @returns the last bracketed match (rmsResidual: the first match's), `first` when no
  *   refinement was possible, or a match with problem "unbracketed" when no triple bracketed focus.
@@ -54,10 +54,7 @@ export async function refine(run: DeepFocusRun, first: FieldMatch): Promise<Fiel
   const { ctx, options, curve, profile } = run;
   const budget = options.maxImages - (options.verify ? 1 : 0);
   const left = (): number => budget - run.trace.length;
-  if (left() < 3) {
-    const bracket = fewImageBracket(run, first);
-    return bracket === null ? first : evenPair(run, bracket, left());
-  }
+  if (left() < 3) return first;
   const start = startEstimate(run, first);
   if (start === null) return first;
   let estimateUm: number = start;
@@ -116,6 +113,19 @@ export async function refine(run: DeepFocusRun, first: FieldMatch): Promise<Fiel
     halfSpanUm = Math.max(firstHalfSpanUm / 2, Math.min(halfSpanUm, 3 * movedUm));
   }
   return last ?? { ...first, shiftUm: null, tileShiftsUm: first.tileShiftsUm.map(() => null), inlierTiles: 0, problem: "unbracketed" };
+}
+
+/**
+ * The answer of a run with fewer than 3 images of its budget left after the search, so no
+ * refinement triple (budgets up to 5), when its images bracket focus (`fewImageBracket`), read
+ * by an even pair when images are left (`evenPair`); null otherwise (the caller keeps its
+ * first match, or refines when images are left for that).
+ */
+export async function fewImageAnswer(run: DeepFocusRun, first: FieldMatch): Promise<FieldMatch | null> {
+  const left = run.options.maxImages - (run.options.verify ? 1 : 0) - run.trace.length;
+  if (left >= 3) return null;
+  const bracket = fewImageBracket(run, first);
+  return bracket === null ? null : evenPair(run, bracket, left);
 }
 
 /** A pair of images around focus and the focus it gives. */

@@ -1,7 +1,7 @@
 import type { CalibrationProfile } from "./calibration.js";
 import { finish, guarded, matchTrace, searchImages, startRun, type DeepFocusOptions, type DeepFocusResult } from "./deepfocus.js";
 import { probeAll } from "./probe.js";
-import { refine } from "./refine.js";
+import { fewImageAnswer, refine } from "./refine.js";
 import type { AutofocusContext } from "./types.js";
 
 export interface TrackingOptions extends DeepFocusOptions {
@@ -34,6 +34,8 @@ export async function trackFocus(ctx: AutofocusContext, profile: CalibrationProf
     if (quick.problem === null && quick.shiftUm !== null && Math.abs(quick.shiftUm - lastFocusUm) <= maxDriftUm)
       return { ...(await finish(run, quick, "deepfocus-tracking")), mode: "tracking" as const };
     await searchImages(run, lastFocusUm);
-    return { ...(await finish(run, await refine(run, matchTrace(run)), "deepfocus-tracking")), mode: "search" as const };
+    const first = matchTrace(run);
+    const match = (await fewImageAnswer(run, first)) ?? (await refine(run, first));
+    return { ...(await finish(run, match, "deepfocus-tracking")), mode: "search" as const };
   });
 }
