@@ -45,7 +45,8 @@ export const DEFAULT_REFINE_TOLERANCE_UM = 0.25;
  * ones. Where the refinement starts: see `startEstimate`. Any answer stands only if a triple
  * bracketed it.
  *
- * With fewer than 3 images left after the search (budgets up to 5), see `fewImageAnswer`.
+ * With fewer than 3 images left after the search (budgets up to 5) it returns `first`; the
+ * autofocus and tracking runs try `fewImageAnswer` before it.
  *
  * @returns the last bracketed match (rmsResidual: the first match's), `first` when no
  *   refinement was possible, or a match with problem "unbracketed" when no triple bracketed focus.
