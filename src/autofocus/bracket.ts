@@ -33,3 +33,8 @@ export function initialSpacingUm(run: DeepFocusRun): number {
   const extentUm = run.curve.zUm[run.curve.zUm.length - 1] - run.curve.zUm[0];
   return run.options.spacingUm ?? Math.min(2 * run.profile.fwhmUm, extentUm / 8);
 }
+
+/** Images a DeepFocus run may take for its search and refinement: its budget less the verification image. */
+export function imageBudget(run: DeepFocusRun): number {
+  return run.options.maxImages - (run.options.verify ? 1 : 0);
+}

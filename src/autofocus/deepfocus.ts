@@ -4,7 +4,7 @@ import { createClassicalScorer } from "../focus/classical-scorer.js";
 import { isConvex } from "../focus/fit.js";
 import type { ClassicalMetricId, FocusScorer, Roi } from "../focus/types.js";
 import { profileCurve, type CalibrationProfile } from "./calibration.js";
-import { initialPoints, initialSpacingUm, nextGoldenPoint } from "./bracket.js";
+import { imageBudget, initialPoints, initialSpacingUm, nextGoldenPoint } from "./bracket.js";
 import { probe, probeAll } from "./probe.js";
 import { DECISIVE_LOG_RATIO } from "./cross-check.js";
 import { fewImageAnswer, refine } from "./refine.js";
@@ -130,9 +130,9 @@ const TRIPLE_RESERVE_IMAGES = 3;
  * convex or out of budget (less one refinement triple when the budget has room for it).
  */
 export async function searchImages(run: DeepFocusRun, z1Um: number): Promise<void> {
-  const { ctx, options } = run;
+  const { ctx } = run;
   const { minUm, maxUm } = ctx.stage.options;
-  const budget = options.maxImages - (options.verify ? 1 : 0);
+  const budget = imageBudget(run);
   const [loUm, midUm, hiUm] = initialPoints(z1Um, initialSpacingUm(run), minUm, maxUm);
   // The middle first: at the start it needs no move, and then only one reversal.
   await probeAll(ctx, run.trace, run.t0Ms, [midUm, loUm, hiUm].slice(0, Math.max(0, budget - run.trace.length)));

@@ -6,6 +6,7 @@ import { runSearch } from "../focus/search.js";
 import { median } from "../focus/stats.js";
 import { MIN_PEAK_SIGMAS, STRONG_PEAK_RELATIVE } from "./classical.js";
 import { finish, matchTrace, type DeepFocusResult, type DeepFocusRun } from "./deepfocus.js";
+import { imageBudget } from "./bracket.js";
 import { probe } from "./probe.js";
 import { refine } from "./refine.js";
 import type { TracePoint } from "./types.js";
@@ -39,7 +40,7 @@ const REFINE_TRIPLE_IMAGES = 3;
 export async function sharpnessFallback(run: DeepFocusRun, refusal: FocusNotFoundError): Promise<DeepFocusResult> {
   const { ctx, trace, options } = run;
   const metric = ctx.sharpness?.id;
-  const budget = options.maxImages - (options.verify ? 1 : 0);
+  const budget = imageBudget(run);
   if (!metric || trace.length >= budget) throw refusal;
   const { minUm, maxUm } = ctx.stage.options;
   const fail = (why: string) => new FocusNotFoundError(`${refusal.message}; ${metric} on the same images ${why}`, refusal.reason);

@@ -1,5 +1,5 @@
 import { matchField, matchPairField, type FieldMatch } from "../focus/calibration-match.js";
-import { initialPoints, initialSpacingUm } from "./bracket.js";
+import { imageBudget, initialPoints, initialSpacingUm } from "./bracket.js";
 import { DECISIVE_LOG_RATIO, deepfocusPoints, sharpnessLead, sharpnessPeakMatch, sharpnessPeakWidthUm } from "./cross-check.js";
 import type { DeepFocusRun } from "./deepfocus.js";
 import { probeAll } from "./probe.js";
@@ -53,8 +53,7 @@ export const DEFAULT_REFINE_TOLERANCE_UM = 0.25;
  */
 export async function refine(run: DeepFocusRun, first: FieldMatch): Promise<FieldMatch> {
   const { ctx, options, curve, profile } = run;
-  const budget = options.maxImages - (options.verify ? 1 : 0);
-  const left = (): number => budget - run.trace.length;
+  const left = (): number => imageBudget(run) - run.trace.length;
   if (left() < 3) return first;
   const start = startEstimate(run, first);
   if (start === null) return first;
@@ -123,7 +122,7 @@ export async function refine(run: DeepFocusRun, first: FieldMatch): Promise<Fiel
  * first match, or refines when images are left for that).
  */
 export async function fewImageAnswer(run: DeepFocusRun, first: FieldMatch): Promise<FieldMatch | null> {
-  const left = run.options.maxImages - (run.options.verify ? 1 : 0) - run.trace.length;
+  const left = imageBudget(run) - run.trace.length;
   if (left >= 3) return null;
   const bracket = fewImageBracket(run, first);
   return bracket === null ? null : evenPair(run, bracket, left);
