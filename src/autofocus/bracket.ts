@@ -34,6 +34,11 @@ export function initialSpacingUm(run: DeepFocusRun): number {
   return run.options.spacingUm ?? Math.min(2 * run.profile.fwhmUm, extentUm / 8);
 }
 
+/** First half-span h of a DeepFocus run's refinement triples e − h, e, e + h (µm): `options.refineHalfSpanUm`, default FWHM / 8. */
+export function refineHalfSpanUm(run: DeepFocusRun): number {
+  return run.options.refineHalfSpanUm ?? run.profile.fwhmUm / 8;
+}
+
 /** Images a DeepFocus run may take for its search and refinement: its budget less the verification image. */
 export function imageBudget(run: DeepFocusRun): number {
   return run.options.maxImages - (run.options.verify ? 1 : 0);

@@ -73,8 +73,7 @@ export async function deepfocusAutofocus(ctx: AutofocusContext, profile: Calibra
   const run = startRun(ctx, profile, options);
   return guarded(run, async () => {
     await searchImages(run, run.startUm);
-    const first = matchTrace(run);
-    const match = (await fewImageAnswer(run, first)) ?? (await refine(run, first));
+    const match = await searchAnswer(run);
     try {
       return await finish(run, match, "deepfocus");
     } catch (err) {
@@ -156,6 +155,12 @@ export function matchTrace(run: DeepFocusRun): FieldMatch {
     run.trace.map((p) => p.tiles),
     run.options.match,
   );
+}
+
+/** The match a run's search images lead to: the few-image answer when the budget leaves no refinement triple and the images bracket focus, else the refinement of the first match. */
+export async function searchAnswer(run: DeepFocusRun): Promise<FieldMatch> {
+  const first = matchTrace(run);
+  return (await fewImageAnswer(run, first)) ?? (await refine(run, first));
 }
 
 /** Turns a match into a move (or a FocusNotFoundError), takes the verification image, builds the result. */

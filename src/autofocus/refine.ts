@@ -1,5 +1,5 @@
 import { matchField, matchPairField, type FieldMatch } from "../focus/calibration-match.js";
-import { imageBudget, initialPoints, initialSpacingUm } from "./bracket.js";
+import { imageBudget, initialPoints, initialSpacingUm, refineHalfSpanUm } from "./bracket.js";
 import { DECISIVE_LOG_RATIO, deepfocusPoints, sharpnessLead, sharpnessPeakMatch, sharpnessPeakWidthUm } from "./cross-check.js";
 import type { DeepFocusRun } from "./deepfocus.js";
 import { probeAll } from "./probe.js";
@@ -45,14 +45,14 @@ export const DEFAULT_REFINE_TOLERANCE_UM = 0.25;
  * ones. Where the refinement starts: see `startEstimate`. Any answer stands only if a triple
  * bracketed it.
  *
- * With fewer than 3 images left after the search (budgets up to 5) it returns `first`; the
- * autofocus and tracking runs try `fewImageAnswer` before it.
+ * With fewer than 3 images left after the search (budgets up to 5) it returns `first`;
+ * `searchAnswer` (deepfocus.ts) tries `fewImageAnswer` before it.
  *
  * @returns the last bracketed match (rmsResidual: the first match's), `first` when no
  *   refinement was possible, or a match with problem "unbracketed" when no triple bracketed focus.
  */
 export async function refine(run: DeepFocusRun, first: FieldMatch): Promise<FieldMatch> {
-  const { ctx, options, curve, profile } = run;
+  const { ctx, options, curve } = run;
   const left = (): number => imageBudget(run) - run.trace.length;
   if (left() < 3) return first;
   const start = startEstimate(run, first);
@@ -60,7 +60,7 @@ export async function refine(run: DeepFocusRun, first: FieldMatch): Promise<Fiel
   let estimateUm: number = start;
 
   const { minUm, maxUm } = ctx.stage.options;
-  const firstHalfSpanUm = options.refineHalfSpanUm ?? profile.fwhmUm / 8;
+  const firstHalfSpanUm = refineHalfSpanUm(run);
   let halfSpanUm = firstHalfSpanUm;
   const toleranceUm = options.toleranceUm ?? DEFAULT_REFINE_TOLERANCE_UM;
   const worst = (score: number): number => (Number.isFinite(score) ? score : Infinity);
@@ -89,7 +89,7 @@ export async function refine(run: DeepFocusRun, first: FieldMatch): Promise<Fiel
       halfSpanUm = Math.min(firstHalfSpanUm, 2 * halfSpanUm);
       continue;
     }
-    const pair = dfBrackets ? matchPairField(curve, pLo.zUm, pHi.zUm, pLo.tiles, pHi.tiles, { maxUncertaintyUm: options.match?.maxUncertaintyUm, outlierFloorUm: options.match?.outlierFloorUm }) : null;
+    const pair = dfBrackets ? pairField(run, pLo, pHi) : null;
     // The peak's vertex while a follow-up triple fits in the budget (it converges on focus); on the last triple it is
     // biased towards the middle image when wider than the peak, so then the DeepFocus pair, if it holds.
     const byPeak = decisive && (left() >= 3 || pair?.problem !== null);
@@ -173,7 +173,7 @@ async function evenPair(run: DeepFocusRun, bracket: PairAnswer, left: number): P
   if (left < 1) return bracket.match;
   const e = bracket.match.shiftUm!;
   const near = Math.abs(bracket.lo.zUm - e) < Math.abs(bracket.hi.zUm - e) ? bracket.lo : bracket.hi;
-  const halfSpanUm = run.options.refineHalfSpanUm ?? run.profile.fwhmUm / 8;
+  const halfSpanUm = refineHalfSpanUm(run);
   const zs = left >= 2 ? [e - halfSpanUm, e + halfSpanUm] : [near.zUm, 2 * e - near.zUm].sort((a, b) => a - b);
   const { minUm, maxUm } = run.ctx.stage.options;
   const fresh = zs.filter((zUm) => imageAt(run, zUm) === undefined);
@@ -183,10 +183,15 @@ async function evenPair(run: DeepFocusRun, bracket: PairAnswer, left: number): P
   return pairMatch(run, lo, hi, bracket.match) ?? bracket.match;
 }
 
-/** Focus from a pair that brackets it (`matchPairField` with the run's match options), or null when it does not hold. */
-function pairMatch(run: DeepFocusRun, lo: TracePoint, hi: TracePoint, first: FieldMatch): FieldMatch | null {
+/** Per-tile focus from a pair that brackets it (`matchPairField` with the run's match options). */
+function pairField(run: DeepFocusRun, lo: TracePoint, hi: TracePoint): FieldMatch {
   const { match } = run.options;
-  const pair = matchPairField(run.curve, lo.zUm, hi.zUm, lo.tiles, hi.tiles, { maxUncertaintyUm: match?.maxUncertaintyUm, outlierFloorUm: match?.outlierFloorUm });
+  return matchPairField(run.curve, lo.zUm, hi.zUm, lo.tiles, hi.tiles, { maxUncertaintyUm: match?.maxUncertaintyUm, outlierFloorUm: match?.outlierFloorUm });
+}
+
+/** `pairField` when it holds (rmsResidual: `first`'s), else null. */
+function pairMatch(run: DeepFocusRun, lo: TracePoint, hi: TracePoint, first: FieldMatch): FieldMatch | null {
+  const pair = pairField(run, lo, hi);
   return pair.problem === null && pair.shiftUm !== null ? { ...pair, rmsResidual: first.rmsResidual } : null;
 }
 

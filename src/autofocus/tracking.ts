@@ -1,7 +1,6 @@
 import type { CalibrationProfile } from "./calibration.js";
-import { finish, guarded, matchTrace, searchImages, startRun, type DeepFocusOptions, type DeepFocusResult } from "./deepfocus.js";
+import { finish, guarded, matchTrace, searchAnswer, searchImages, startRun, type DeepFocusOptions, type DeepFocusResult } from "./deepfocus.js";
 import { probeAll } from "./probe.js";
-import { fewImageAnswer, refine } from "./refine.js";
 import type { AutofocusContext } from "./types.js";
 
 export interface TrackingOptions extends DeepFocusOptions {
@@ -34,8 +33,6 @@ export async function trackFocus(ctx: AutofocusContext, profile: CalibrationProf
     if (quick.problem === null && quick.shiftUm !== null && Math.abs(quick.shiftUm - lastFocusUm) <= maxDriftUm)
       return { ...(await finish(run, quick, "deepfocus-tracking")), mode: "tracking" as const };
     await searchImages(run, lastFocusUm);
-    const first = matchTrace(run);
-    const match = (await fewImageAnswer(run, first)) ?? (await refine(run, first));
-    return { ...(await finish(run, match, "deepfocus-tracking")), mode: "search" as const };
+    return { ...(await finish(run, await searchAnswer(run), "deepfocus-tracking")), mode: "search" as const };
   });
 }
