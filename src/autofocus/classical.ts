@@ -29,11 +29,14 @@ export const MIN_PEAK_RELATIVE = 0.02;
 export const STRONG_PEAK_RELATIVE = 0.1;
 export const MIN_PEAK_SIGMAS = 6;
 const REFINE_RESERVE_IMAGES = 8;
+/** Images a halved coarse sweep leaves for the refinement at least. */
+const MIN_REFINE_IMAGES = 2;
 
 /**
  * Classical autofocus (Micro-Manager OughtaFocus-like): a coarse upward sweep over
- * start ± rangeUm brackets the metric's maximum, then Brent (or a fine sweep and peak fit)
- * refines it. Every move is backlash-compensated by the FocusStage; on failure the stage
+ * start ± rangeUm brackets the metric's maximum (at `coarseStepUm`, or as finely as the budget
+ * less REFINE_RESERVE_IMAGES allows, halved while no peak stands out and the budget has room),
+ * then Brent (or a fine sweep and peak fit) refines it. Every move is backlash-compensated by the FocusStage; on failure the stage
  * returns to the start.
  * @throws ConfigError when `maxImages` < 3, before anything moves.
  */
@@ -64,15 +67,28 @@ async function search(ctx: AutofocusContext, o: ClassicalOptions, startUm: numbe
   const lo = Math.max(minUm, startUm - o.rangeUm);
   const hi = Math.min(maxUm, startUm + o.rangeUm);
   const coarseBudget = Math.max(3, o.maxImages - REFINE_RESERVE_IMAGES);
-  const count = Math.min(coarseBudget, Math.floor((hi - lo) / o.coarseStepUm) + 1);
-  const stepUm = (hi - lo) / (count - 1);
+  const firstCount = Math.min(coarseBudget, Math.floor((hi - lo) / o.coarseStepUm) + 1);
+  const firstStepUm = (hi - lo) / (firstCount - 1);
   // The last point is `hi` itself: lo + (count − 1)·step can round past it, and past the stage's soft limit.
-  const coarse = await probeAll(ctx, trace, t0Ms, Array.from({ length: count }, (_, i) => (i === count - 1 ? hi : lo + i * stepUm)));
-
-  const scores = coarse.map((p) => p.score);
+  let coarse = await probeAll(ctx, trace, t0Ms, Array.from({ length: firstCount }, (_, i) => (i === firstCount - 1 ? hi : lo + i * firstStepUm)));
+  let scores: number[];
+  let med: number;
+  let sigma: number;
+  for (;;) {
+    scores = coarse.map((p) => p.score);
+    med = median(scores);
+    sigma = 1.4826 * median(scores.map((s) => Math.abs(s - med)));
+    const stepUm = coarse[1].zUm - coarse[0].zUm;
+    // A budget too small for a sweep at the coarse step samples the range sparsely, and focus can
+    // lie between two images where the metric is still flat. Before refusing, the sweep is halved
+    // while its midpoints and MIN_REFINE_IMAGES fit in the budget.
+    const midpoints = coarse.slice(1).map((p, i) => (coarse[i].zUm + p.zUm) / 2);
+    if (stands(Math.max(...scores), med, sigma) || stepUm <= o.coarseStepUm || trace.length + midpoints.length + MIN_REFINE_IMAGES > o.maxImages) break;
+    const added = await probeAll(ctx, trace, t0Ms, midpoints);
+    coarse = [...coarse, ...added].sort((p, q) => p.zUm - q.zUm);
+  }
+  const count = coarse.length;
   const best = scores.indexOf(Math.max(...scores));
-  const med = median(scores);
-  const sigma = 1.4826 * median(scores.map((s) => Math.abs(s - med)));
   const peak = scores[best] - med;
   const relative = peak / Math.max(Math.abs(med), Number.EPSILON);
   if (!stands(scores[best], med, sigma))

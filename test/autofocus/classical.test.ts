@@ -48,3 +48,41 @@ describe("classical autofocus at the end of its search range", () => {
     }
   });
 });
+
+describe("classical autofocus with a budget too small for its coarse step", () => {
+  it("halves a sweep that shows no peak while the budget has room, instead of refusing with images left", async () => {
+    // Over ±150 µm at a 12-image budget the first sweep is 4 images 100 µm apart (−150, −50, 50,
+    // 150): every one lies ≥ 45 µm from a peak at 5 µm, where the metric is flat.
+    const options = { strategy: "brent" as const, rangeUm: 150, coarseStepUm: 10, toleranceUm: 0.25, maxImages: 12 };
+    const rig = await simulatedRig({ focusUm: 0 });
+    try {
+      const ctx = { ...rig.ctx, scorer: sharpness((t) => rig.microscope.exposureDefocusUm(t), 5, 1) };
+      const result = await classicalAutofocus(ctx, options);
+      expect(result.trace.slice(0, 7).map((p) => p.zUm)).toEqual([-150, -50, 50, 150, -100, 0, 100]);
+      expect(result.images).toBeLessThanOrEqual(12);
+      expect(Math.abs(result.finalUm - 5)).toBeLessThan(1.5);
+    } finally {
+      await rig.devices.stop();
+    }
+  });
+
+  it("still refuses a featureless field, within the budget, and returns to the start", async () => {
+    const options = { strategy: "brent" as const, rangeUm: 150, coarseStepUm: 10, toleranceUm: 0.25, maxImages: 12 };
+    const rig = await simulatedRig({ focusUm: 0 });
+    try {
+      const flat: FocusScorer = {
+        id: "tenengrad",
+        higherIsSharper: true,
+        async score(frame) {
+          const s = 100 + Math.sin(frame.timestampMs);
+          return { score: s, tiles: [s] };
+        },
+      };
+      const run = classicalAutofocus({ ...rig.ctx, scorer: flat }, options);
+      await expect(run).rejects.toThrow(/no focus peak/);
+      expect(rig.ctx.stage.positionUm()).toBe(0);
+    } finally {
+      await rig.devices.stop();
+    }
+  });
+});
