@@ -5,9 +5,6 @@ import { ConfigError } from "../errors.js";
 import { openStack, planeRangeUm } from "../hardware/zstack.js";
 import { configFrom, int, printJson, runCommand } from "./common.js";
 
-/** DeepFocus's default image budget in eval-af (classical methods default to config.autofocus.maxImages). */
-const DEEPFOCUS_DEFAULT_MAX_IMAGES = 10;
-
 export interface EvalAfOptions {
   /** Calibration profile (file or directory with profile.json) or a calibration z-stack; DeepFocus only. */
   calibration?: string;
@@ -36,7 +33,7 @@ export async function evalAf(o: EvalAfOptions, createScorer?: ScorerFactory): Pr
     }
     const profile = await resolveCalibration(o.calibration as string, method, config.autofocus.roi, config.objective);
     warnStacks(stacks, profile);
-    const runner = deepfocusRunner(profile, o.maxImages ?? DEEPFOCUS_DEFAULT_MAX_IMAGES);
+    const runner = deepfocusRunner(profile, o.maxImages ?? config.deepfocus.maxImages);
     return await evaluate({ method: o.method, stacks, startsUm, scorer: method.scorer, roi: profile.roi, runnerFor: () => runner });
   } finally {
     await method.close();

@@ -100,6 +100,14 @@ describe("eval-af", () => {
     expect(report.summary.meanAbsErrorUm).toBeLessThan(0.3);
   });
 
+  it("deepfocus without --max-images: the budget is the config's deepfocus.maxImages", async () => {
+    const spend = async (config?: string) => Math.max(...(await evalAf({ calibration: stacks.calib, stack: [stacks.a], method: "deepfocus", starts: "-40:40:40", config }, syntheticFactory)).runs.map((r) => r.images));
+    const configFile = join(dir, "budget-4.json");
+    await writeFile(configFile, JSON.stringify({ deepfocus: { maxImages: 4 } }));
+    expect(await spend()).toBeGreaterThan(4);
+    expect(await spend(configFile)).toBe(4);
+  });
+
   it("failed runs report errorUm null and the error and count as failures; profiles of another model are refused", async () => {
     const profileDir = join(dir, "profile");
     const { scorer, modelHash } = await syntheticFactory("deepfocus");
