@@ -219,7 +219,7 @@ export async function finish(run: DeepFocusRun, match: FieldMatch, method: strin
  * does not overrule: a few DOF out a gradient metric can peak falsely; see
  * `equallySharpElsewhere` for what does.)
  */
-function sharperElsewhere(trace: readonly TracePoint[], targetUm: number, floorB: number): { zUm: number; percent: number } | null {
+export function sharperElsewhere(trace: readonly TracePoint[], targetUm: number, floorB: number): { zUm: number; percent: number } | null {
   const scored = trace.filter((p) => Number.isFinite(p.sharpness));
   if (scored.length < 2) return null;
   const nearest = scored.reduce((a, b) => (Math.abs(b.zUm - targetUm) < Math.abs(a.zUm - targetUm) ? b : a));

@@ -1,7 +1,7 @@
-import { matchField, matchPairField, type FieldMatch } from "../focus/calibration-match.js";
+import { curveAt, matchField, matchPairField, type FieldMatch } from "../focus/calibration-match.js";
 import { imageBudget, initialPoints, initialSpacingUm, refineHalfSpanUm } from "./bracket.js";
 import { DECISIVE_LOG_RATIO, deepfocusPoints, sharpnessLead, sharpnessPeakMatch, sharpnessPeakWidthUm } from "./cross-check.js";
-import type { DeepFocusRun } from "./deepfocus.js";
+import { sharperElsewhere, type DeepFocusRun } from "./deepfocus.js";
 import { probeAll } from "./probe.js";
 import type { TracePoint } from "./types.js";
 
@@ -205,9 +205,9 @@ function imageAt(run: DeepFocusRun, zUm: number): TracePoint | undefined {
 
 /**
  * The refinement's first estimate: the first match's shift; for the "residual" problem (the
- * scores' level does not fit the curve) a retry with a free gain per tile; when that fails or
- * the problem is another one, the sharpest image so far — only with the cross-check, which
- * keeps a start on a false minimum from being confirmed. Null: no start.
+ * scores' level does not fit the curve) a retry with a free gain per tile (`freeGainEstimate`);
+ * when that fails or the problem is another one, the sharpest image so far — only with the
+ * cross-check, which keeps a start on a false minimum from being confirmed. Null: no start.
  */
 function startEstimate(run: DeepFocusRun, first: FieldMatch): number | null {
   if (first.problem === null) return first.shiftUm;
@@ -222,13 +222,26 @@ function sharperOuter(lo: TracePoint, mid: TracePoint, hi: TracePoint): TracePoi
   return l > h ? lo : hi;
 }
 
-/** z of the image with the lowest DeepFocus score so far, or null when none has one. */
+/**
+ * z of the image with the lowest DeepFocus score so far, or null when none has one — unless the
+ * cross-check rates another image decisively sharper where DeepFocus reads that one as not in
+ * focus (`sharperElsewhere`, which would refuse an answer there): then that other image. Samples
+ * that saturate low read flat to DeepFocus far out, and its lowest image there is chance.
+ */
 function sharpestImage(run: DeepFocusRun): number | null {
   const finite = run.trace.filter((p) => Number.isFinite(p.score));
-  return finite.length ? finite.reduce((a, b) => (b.score < a.score ? b : a)).zUm : null;
+  if (finite.length === 0) return null;
+  const lowestUm = finite.reduce((a, b) => (b.score < a.score ? b : a)).zUm;
+  return sharperElsewhere(run.trace, lowestUm, Math.min(...run.curve.b))?.zUm ?? lowestUm;
 }
 
-/** Focus from all images so far with a free gain per tile, or null when that match has a problem too. */
+/**
+ * Focus from all images so far with a free gain per tile, or null when that match has a problem
+ * too or is implausible: the image DeepFocus reads lowest reads below 1/IMPLAUSIBLE_GAIN of the
+ * calibration curve at its distance from the estimate. (A sample whose curve saturates — reads
+ * flat from a few DOF out — fits a far, flat stretch of the curve with a small gain, and a walk
+ * from there leads away from focus.)
+ */
 function freeGainEstimate(run: DeepFocusRun): number | null {
   const m = matchField(
     run.curve,
@@ -236,5 +249,10 @@ function freeGainEstimate(run: DeepFocusRun): number | null {
     run.trace.map((p) => p.tiles),
     { ...run.options.match, freeGain: true },
   );
-  return m.problem === null ? m.shiftUm : null;
+  if (m.problem !== null || m.shiftUm === null) return null;
+  const lowest = run.trace.filter((p) => Number.isFinite(p.score)).reduce((a, b) => (b.score < a.score ? b : a));
+  return lowest.score * IMPLAUSIBLE_GAIN >= curveAt(run.curve, lowest.zUm - m.shiftUm) ? m.shiftUm : null;
 }
+
+/** Samples read up to about 2× above or below the calibration sample (`pairShift`'s default gain limit). */
+const IMPLAUSIBLE_GAIN = 2;

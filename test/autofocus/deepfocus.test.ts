@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { initialPoints, nextGoldenPoint } from "../../src/autofocus/bracket.js";
+import { initialPoints, nextGoldenPoint, refineHalfSpanUm } from "../../src/autofocus/bracket.js";
 import { deepfocusAutofocus, finish, guarded, matchTrace, searchImages, startRun, type DeepFocusRun } from "../../src/autofocus/deepfocus.js";
 import { profileCurve } from "../../src/autofocus/calibration.js";
 import type { AutofocusContext, TracePoint } from "../../src/autofocus/types.js";
@@ -164,6 +164,17 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
     }
   });
 
+  it("a sample whose curve saturates 10 µm from focus, far below the calibration's level: the refinement starts at the sharpest image, not at a free-gain fit on the curve's far, flat stretch", async () => {
+    // The first images read flat far out, below any level the calibration curve has there; a free
+    // gain fits them to a far stretch of the curve, and a walk from there ended 5 µm off or refused.
+    rig = await simulatedRig({ focusUm: 7 }, { saturatesAtUm: 10 });
+    for (const offsetUm of [-15, 15, 25]) {
+      await rig.devices.stage.moveTo(7 + offsetUm);
+      const r = await deepfocusAutofocus(rig.ctx, profile, { maxImages: 10 });
+      expect(Math.abs(rig.microscope.defocusUm()), `from ${offsetUm} µm → ${r.finalUm}`).toBeLessThan(0.5);
+    }
+  });
+
   it("a bracket wider than the first spacing (golden-section images far out, where samples saturate differently) is not read by its outer pair", async () => {
     // A sample whose curve stops rising 40 µm from focus (at 7 µm): an outer pair 69 and 81 µm from
     // the sharpest image reads alike, which the pair would take for focus midway (15 µm).
@@ -278,6 +289,19 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
       const r = await finish(run, refined, "deepfocus");
       expect(Math.abs(rig.microscope.defocusUm()), `→ ${r.finalUm} in ${r.images} images`).toBeLessThan(0.3);
     }
+  });
+
+  it("a first match that misfits a sample saturating 12 µm out: the refinement does not start where a free gain fits the images to the curve's far stretch (which would put the sharpest image's reading at under half the curve's there)", async () => {
+    rig = await simulatedRig({ focusUm: 0 }, { saturatesAtUm: 12 });
+    await rig.devices.stage.moveTo(30);
+    const residual = { shiftUm: null, tileShiftsUm: new Array(9).fill(null), validTiles: 9, inlierTiles: 0, rmsResidual: 1, uncertaintyUm: Infinity, problem: "residual" as const };
+    const run = startRun(rig.ctx, profile, { maxImages: 10 });
+    for (const zUm of [30, -6, 66]) await probe(run.ctx, run.trace, run.t0Ms, zUm);
+    const refined = await refine(run, residual);
+    // The first triple is centred on the sharpest image (−6 µm), not on the free-gain fit near −70 µm.
+    expect(Math.abs(run.trace[3].zUm + 6)).toBeLessThanOrEqual(refineHalfSpanUm(run) + 1e-9);
+    expect(refined.problem).toBeNull();
+    expect(Math.abs(refined.shiftUm!), `→ ${refined.shiftUm}`).toBeLessThan(0.3);
   });
 
   it("a wrong estimate is not returned when no refinement triple brackets focus (each step towards focus reuses two images): out-of-range, stage back at the start", async () => {
