@@ -78,7 +78,7 @@ async function search(ctx: AutofocusContext, o: ClassicalOptions, startUm: numbe
     scores = coarse.map((p) => p.score);
     med = median(scores);
     sigma = 1.4826 * median(scores.map((s) => Math.abs(s - med)));
-    const stepUm = coarse[1].zUm - coarse[0].zUm;
+    const stepUm = coarse.length > 1 ? coarse[1].zUm - coarse[0].zUm : 0;
     // A budget too small for a sweep at the coarse step samples the range sparsely, and focus can
     // lie between two images where the metric is still flat. Before refusing, the sweep is halved
     // while its midpoints and MIN_REFINE_IMAGES fit in the budget.

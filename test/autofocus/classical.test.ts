@@ -86,3 +86,17 @@ describe("classical autofocus with a budget too small for its coarse step", () =
     }
   });
 });
+
+describe("classical autofocus with a search range narrower than its coarse step", () => {
+  it("one image cannot show a peak: FocusNotFoundError, the stage back at the start", async () => {
+    const rig = await simulatedRig({ focusUm: 0 });
+    try {
+      const ctx = { ...rig.ctx, scorer: sharpness((t) => rig.microscope.exposureDefocusUm(t), 0, 0) };
+      const run = classicalAutofocus(ctx, { strategy: "brent", rangeUm: 2, coarseStepUm: 10, toleranceUm: 0.25, maxImages: 12 });
+      await expect(run).rejects.toThrow(FocusNotFoundError);
+      expect(rig.ctx.stage.positionUm()).toBe(0);
+    } finally {
+      await rig.devices.stop();
+    }
+  });
+});
