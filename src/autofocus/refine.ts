@@ -229,10 +229,15 @@ function sharperOuter(lo: TracePoint, mid: TracePoint, hi: TracePoint): TracePoi
  * that saturate low read flat to DeepFocus far out, and its lowest image there is chance.
  */
 function sharpestImage(run: DeepFocusRun): number | null {
+  const lowest = lowestImage(run);
+  if (lowest === null) return null;
+  return sharperElsewhere(run.trace, lowest.zUm, Math.min(...run.curve.b))?.zUm ?? lowest.zUm;
+}
+
+/** The image with the lowest DeepFocus score so far, or null when none has one. */
+function lowestImage(run: DeepFocusRun): TracePoint | null {
   const finite = run.trace.filter((p) => Number.isFinite(p.score));
-  if (finite.length === 0) return null;
-  const lowestUm = finite.reduce((a, b) => (b.score < a.score ? b : a)).zUm;
-  return sharperElsewhere(run.trace, lowestUm, Math.min(...run.curve.b))?.zUm ?? lowestUm;
+  return finite.length ? finite.reduce((a, b) => (b.score < a.score ? b : a)) : null;
 }
 
 /**
@@ -249,8 +254,8 @@ function freeGainEstimate(run: DeepFocusRun): number | null {
     run.trace.map((p) => p.tiles),
     { ...run.options.match, freeGain: true },
   );
-  if (m.problem !== null || m.shiftUm === null) return null;
-  const lowest = run.trace.filter((p) => Number.isFinite(p.score)).reduce((a, b) => (b.score < a.score ? b : a));
+  const lowest = lowestImage(run);
+  if (m.problem !== null || m.shiftUm === null || lowest === null) return null;
   return lowest.score * IMPLAUSIBLE_GAIN >= curveAt(run.curve, lowest.zUm - m.shiftUm) ? m.shiftUm : null;
 }
 
