@@ -40,6 +40,10 @@ describe("focusbox CLI", () => {
     expect(scored.planes[0].tiles).toHaveLength(9);
     const best = scored.planes.reduce((a: { score: number }, b: { score: number }) => (b.score > a.score ? b : a));
     expect(best.zUm).toBe(0);
+    expect(scored).toMatchObject({ sharpestUm: 0, focusUm: 0 });
+    // The table ends with the sharpest plane and its offset from the stack's focus.
+    const table = await focusbox(["score", "--stack", out, "--metric", "tenengrad"]);
+    expect(table.stdout.trim().split("\n").at(-1)).toBe("tenengrad: sharpest plane at z = 0.00 µm (0.00 µm from the stack's focusUm 0 µm)");
 
     // The spectral estimate reads each plane's |z| in µm from the manifest's optics.
     const spectral = await focusbox(["score", "--stack", out, "--metric", "spectral", "--json"]);
