@@ -85,8 +85,17 @@ export async function refine(run: DeepFocusRun, first: FieldMatch): Promise<Fiel
     // A decisive cross-check brackets or points to its sharper outer image; else DeepFocus decides, the cross-check may veto.
     const recentre = decisive ? (lead > 0 ? null : sharperOuter(pLo, pMid, pHi)) : dfBrackets ? sharperOuter(pLo, pMid, pHi) : worst(pLo.score) < worst(pHi.score) ? pLo : pHi;
     if (recentre !== null) {
+      const nextHalfSpanUm = Math.min(firstHalfSpanUm, 2 * halfSpanUm);
+      const nearFloor = Math.max(pMid.score, recentre.score) <= NEAR_FLOOR_RATIO * floorB;
+      if (nearFloor && initialPoints(recentre.zUm, nextHalfSpanUm, minUm, maxUm).every((zUm) => imageAt(run, zUm) !== undefined)) {
+        // Near focus, the walk would go back to a triple already taken: the two metrics disagree, within their noise,
+        // which of the middle image and that neighbour is sharper. Focus lies between them: the next triple is centred midway.
+        halfSpanUm = Math.abs(recentre.zUm - pMid.zUm) / 2;
+        estimateUm = (recentre.zUm + pMid.zUm) / 2;
+        continue;
+      }
       estimateUm = recentre.zUm;
-      halfSpanUm = Math.min(firstHalfSpanUm, 2 * halfSpanUm);
+      halfSpanUm = nextHalfSpanUm;
       continue;
     }
     const pair = dfBrackets ? pairField(run, pLo, pHi) : null;
@@ -197,6 +206,9 @@ function pairMatch(run: DeepFocusRun, lo: TracePoint, hi: TracePoint, first: Fie
 
 /** Positions closer than this (µm) are the same: an image there is reused, not taken again. */
 const SAME_POSITION_UM = 1e-6;
+
+/** DeepFocus reads an image at most this multiple of the calibration floor: near focus (as `sharperElsewhere`'s "not in focus" is 2×). */
+const NEAR_FLOOR_RATIO = 2;
 
 /** The image already taken at `zUm` (the stage approaches every position from the same side, so it is the same image). */
 function imageAt(run: DeepFocusRun, zUm: number): TracePoint | undefined {

@@ -8,6 +8,7 @@ import { fewImageAnswer, refine } from "../../src/autofocus/refine.js";
 import { sharpnessFallback } from "../../src/autofocus/fallback.js";
 import { CanceledError, ConfigError, FocusNotFoundError } from "../../src/errors.js";
 import { isConvex } from "../../src/focus/fit.js";
+import type { FocusScorer } from "../../src/focus/types.js";
 import type { Frame } from "../../src/hardware/camera/types.js";
 import type { SimulatedMicroscope } from "../../src/hardware/simulated-microscope.js";
 import { simulatedStation } from "../helpers.js";
@@ -302,6 +303,25 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
     expect(Math.abs(run.trace[3].zUm + 6)).toBeLessThanOrEqual(refineHalfSpanUm(run) + 1e-9);
     expect(refined.problem).toBeNull();
     expect(Math.abs(refined.shiftUm!), `→ ${refined.shiftUm}`).toBeLessThan(0.3);
+  });
+
+  it("near focus, DeepFocus and Tenengrad each call the other of two images 2 µm either side of focus sharper (within their noise): the refinement images midway instead of going back and forth, and finds focus", async () => {
+    rig = await simulatedRig({ focusUm: 0 });
+    const scope = rig.microscope;
+    // DeepFocus's curve bottoms 0.05 µm below focus, Tenengrad's peak 0.05 µm above it: at ±h/2 they disagree by well under their noise.
+    const tiles = (b: number) => ({ score: b, tiles: Array(9).fill(b), valid: Array(9).fill(true) });
+    const deepfocus: FocusScorer = { id: "deepfocus", higherIsSharper: false, score: async (frame: Frame) => tiles(syntheticB(scope.exposureDefocusUm(frame.timestampMs) + 0.05)) };
+    const tenengrad: FocusScorer = { id: "tenengrad", higherIsSharper: true, score: async (frame: Frame) => tiles(100 + 900 * Math.exp(-((scope.exposureDefocusUm(frame.timestampMs) - 0.05) ** 2) / (2 * 12 ** 2))) };
+    // Triples ±4 µm wide: their images near focus read within 2× the curve's floor.
+    const run = startRun({ ...rig.ctx, scorer: deepfocus }, profile, { maxImages: 10, refineHalfSpanUm: 4 });
+    run.ctx = { ...run.ctx, sharpness: tenengrad };
+    const h = refineHalfSpanUm(run);
+    // A first estimate h/2 above focus: its triple −h/2, h/2, 3h/2 has focus midway between its lower two images.
+    const first = { shiftUm: h / 2, tileShiftsUm: new Array(9).fill(h / 2), validTiles: 9, inlierTiles: 9, rmsResidual: 0.1, uncertaintyUm: 0.2, problem: null };
+    const refined = await refine(run, first);
+    expect(refined.problem, run.trace.map((p) => p.zUm.toFixed(1)).join(", ")).toBeNull();
+    expect(Math.abs(refined.shiftUm!)).toBeLessThan(0.3);
+    expect(run.trace.some((p) => Math.abs(p.zUm) < 1e-6)).toBe(true);
   });
 
   it("a wrong estimate is not returned when no refinement triple brackets focus (each step towards focus reuses two images): out-of-range, stage back at the start", async () => {
