@@ -18,7 +18,9 @@ export const DEFAULT_REFINE_TOLERANCE_UM = 0.25;
  * moves by less than the tolerance. h starts at `refineHalfSpanUm` (default FWHM / 8) and shrinks
  * to 3× the last move, not below half its start (closer in, the curve's floor drowns the signal
  * in noise). When a triple does not bracket, the next one is centred on its better outer image
- * with h doubled again (up to its start). A triple reuses the images it shares with earlier ones,
+ * with h doubled again (up to its start) — or, near focus (both images within NEAR_FLOOR_RATIO ×
+ * the curve's floor), where that would repeat a triple already taken, midway between the two.
+ * A triple reuses the images it shares with earlier ones,
  * so walking towards focus one half-span at a time costs one image per step.
  *
  * With a cross-check metric (`TracePoint.sharpness`, see cross-check.ts) the triple is judged by
