@@ -324,6 +324,21 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
     expect(run.trace.some((p) => Math.abs(p.zUm) < 1e-6)).toBe(true);
   });
 
+  it("far from focus, where DeepFocus reads flat, a walk that would step back to a triple it has taken stops (its images stay for the fallback) instead of imaging midway", async () => {
+    rig = await simulatedRig({ focusUm: 0 });
+    const scope = rig.microscope;
+    const tiles = (b: number) => ({ score: b, tiles: Array(9).fill(b), valid: Array(9).fill(true) });
+    // A far, flat stretch (about 20× the calibration floor) with the two metrics' extremes 0.2 µm apart around 40 µm.
+    const deepfocus: FocusScorer = { id: "deepfocus", higherIsSharper: false, score: async (frame: Frame) => tiles(8 + 0.0005 * (scope.exposureDefocusUm(frame.timestampMs) - 39.9) ** 2) };
+    const tenengrad: FocusScorer = { id: "tenengrad", higherIsSharper: true, score: async (frame: Frame) => tiles(200 - 0.0005 * (scope.exposureDefocusUm(frame.timestampMs) - 40.1) ** 2) };
+    const run = startRun({ ...rig.ctx, scorer: deepfocus }, profile, { maxImages: 10, refineHalfSpanUm: 4 });
+    run.ctx = { ...run.ctx, sharpness: tenengrad };
+    const first = { shiftUm: 42, tileShiftsUm: new Array(9).fill(42), validTiles: 9, inlierTiles: 9, rmsResidual: 0.1, uncertaintyUm: 0.2, problem: null };
+    const refined = await refine(run, first);
+    expect(refined.problem).toBe("unbracketed");
+    expect(run.trace.map((p) => p.zUm)).toEqual([38, 42, 46, 34]);
+  });
+
   it("a wrong estimate is not returned when no refinement triple brackets focus (each step towards focus reuses two images): out-of-range, stage back at the start", async () => {
     rig = await simulatedRig({ focusUm: 7 });
     await rig.devices.stage.moveTo(20);
