@@ -36,8 +36,8 @@ const MIN_REFINE_IMAGES = 2;
  * Classical autofocus (Micro-Manager OughtaFocus-like): a coarse upward sweep over
  * start ± rangeUm brackets the metric's maximum (at `coarseStepUm`, or as finely as the budget
  * less REFINE_RESERVE_IMAGES allows, halved while no peak stands out and the budget has room),
- * then Brent (or a fine sweep and peak fit) refines it. Every move is backlash-compensated by the FocusStage; on failure the stage
- * returns to the start.
+ * then Brent (or a fine sweep and peak fit) refines it. Every move is backlash-compensated by
+ * the FocusStage; on failure the stage returns to the start.
  * @throws ConfigError when `maxImages` < 3, before anything moves.
  */
 export async function classicalAutofocus(ctx: AutofocusContext, options: ClassicalOptions): Promise<AutofocusResult> {

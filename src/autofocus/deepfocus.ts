@@ -230,7 +230,7 @@ export function sharperElsewhere(trace: readonly TracePoint[], targetUm: number,
 }
 
 /** DeepFocus reads an image this many times its calibration floor or more: not in focus (see `sharperElsewhere`). */
-const NOT_SHARP_FLOOR_RATIO = 2;
+export const NOT_SHARP_FLOOR_RATIO = 2;
 
 /**
  * An image that makes the estimate `targetUm` doubtful, else null:

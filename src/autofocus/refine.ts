@@ -1,7 +1,7 @@
 import { curveAt, matchField, matchPairField, type FieldMatch } from "../focus/calibration-match.js";
 import { imageBudget, initialPoints, initialSpacingUm, refineHalfSpanUm } from "./bracket.js";
 import { DECISIVE_LOG_RATIO, deepfocusPoints, sharpnessLead, sharpnessPeakMatch, sharpnessPeakWidthUm } from "./cross-check.js";
-import { sharperElsewhere, type DeepFocusRun } from "./deepfocus.js";
+import { NOT_SHARP_FLOOR_RATIO, sharperElsewhere, type DeepFocusRun } from "./deepfocus.js";
 import { probeAll } from "./probe.js";
 import type { TracePoint } from "./types.js";
 
@@ -18,7 +18,7 @@ export const DEFAULT_REFINE_TOLERANCE_UM = 0.25;
  * moves by less than the tolerance. h starts at `refineHalfSpanUm` (default FWHM / 8) and shrinks
  * to 3× the last move, not below half its start (closer in, the curve's floor drowns the signal
  * in noise). When a triple does not bracket, the next one is centred on its better outer image
- * with h doubled again (up to its start) — or, near focus (both images within NEAR_FLOOR_RATIO ×
+ * with h doubled again (up to its start) — or, near focus (both images within NOT_SHARP_FLOOR_RATIO ×
  * the curve's floor), where that would repeat a triple already taken, midway between the two.
  * A triple reuses the images it shares with earlier ones,
  * so walking towards focus one half-span at a time costs one image per step.
@@ -88,7 +88,7 @@ export async function refine(run: DeepFocusRun, first: FieldMatch): Promise<Fiel
     const recentre = decisive ? (lead > 0 ? null : sharperOuter(pLo, pMid, pHi)) : dfBrackets ? sharperOuter(pLo, pMid, pHi) : worst(pLo.score) < worst(pHi.score) ? pLo : pHi;
     if (recentre !== null) {
       const nextHalfSpanUm = Math.min(firstHalfSpanUm, 2 * halfSpanUm);
-      const nearFloor = Math.max(pMid.score, recentre.score) <= NEAR_FLOOR_RATIO * floorB;
+      const nearFloor = Math.max(pMid.score, recentre.score) <= NOT_SHARP_FLOOR_RATIO * floorB;
       if (nearFloor && initialPoints(recentre.zUm, nextHalfSpanUm, minUm, maxUm).every((zUm) => imageAt(run, zUm) !== undefined)) {
         // Near focus, the walk would go back to a triple already taken: the two metrics disagree, within their noise,
         // which of the middle image and that neighbour is sharper. Focus lies between them: the next triple is centred midway.
@@ -208,9 +208,6 @@ function pairMatch(run: DeepFocusRun, lo: TracePoint, hi: TracePoint, first: Fie
 
 /** Positions closer than this (µm) are the same: an image there is reused, not taken again. */
 const SAME_POSITION_UM = 1e-6;
-
-/** DeepFocus reads an image at most this multiple of the calibration floor: near focus (as `sharperElsewhere`'s "not in focus" is 2×). */
-const NEAR_FLOOR_RATIO = 2;
 
 /** The image already taken at `zUm` (the stage approaches every position from the same side, so it is the same image). */
 function imageAt(run: DeepFocusRun, zUm: number): TracePoint | undefined {
