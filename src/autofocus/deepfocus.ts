@@ -171,7 +171,7 @@ export async function finish(run: DeepFocusRun, match: FieldMatch, method: strin
   if (match.problem === "no-texture") throw new FocusNotFoundError(`no valid tile in ${where}: the field is empty or featureless`, "no-texture");
   if (match.problem !== null || match.shiftUm === null) throw new FocusNotFoundError(notFoundInCaptureRange(run.profile, match, where), "out-of-range");
   const targetUm = match.shiftUm;
-  const sharper = sharperElsewhere(trace, targetUm, Math.min(...run.curve.b));
+  const sharper = sharperElsewhere(run, targetUm);
   if (sharper)
     throw new FocusNotFoundError(
       `the estimate z=${targetUm.toFixed(2)} µm is not where the images are sharpest: ${ctx.sharpness?.id} rates the image at z=${sharper.zUm.toFixed(1)} µm ${sharper.percent.toFixed(0)} % sharper than the one nearest the estimate (${where})`,
@@ -211,20 +211,20 @@ export async function finish(run: DeepFocusRun, match: FieldMatch, method: strin
 
 /**
  * An image the cross-check metric rates decisively sharper (DECISIVE_LOG_RATIO) than the image
- * nearest `targetUm`, when DeepFocus itself reads that nearest image as far from focus (above
- * NOT_SHARP_FLOOR_RATIO × the calibration curve's floor `floorB`); else null. A DeepFocus match
+ * nearest `targetUm` in the run's trace, when DeepFocus itself reads that nearest image as far
+ * from focus (above NOT_SHARP_FLOOR_RATIO × the calibration curve's floor); else null. A DeepFocus match
  * that lands there bracketed noise: a dense fine texture far out of focus reads "almost sharp"
  * to DeepFocus everywhere, and a triple there can have its lowest score in the middle by
  * chance, while a gradient metric still ranks the images. (Near the DeepFocus floor this lead
  * does not overrule: a few DOF out a gradient metric can peak falsely; see
  * `equallySharpElsewhere` for what does.)
  */
-export function sharperElsewhere(trace: readonly TracePoint[], targetUm: number, floorB: number): { zUm: number; percent: number } | null {
-  const scored = trace.filter((p) => Number.isFinite(p.sharpness));
+export function sharperElsewhere(run: DeepFocusRun, targetUm: number): { zUm: number; percent: number } | null {
+  const scored = run.trace.filter((p) => Number.isFinite(p.sharpness));
   if (scored.length < 2) return null;
   const nearest = scored.reduce((a, b) => (Math.abs(b.zUm - targetUm) < Math.abs(a.zUm - targetUm) ? b : a));
   const sharpest = scored.reduce((a, b) => (b.sharpness! > a.sharpness! ? b : a));
-  if (nearest.score <= NOT_SHARP_FLOOR_RATIO * floorB) return null;
+  if (nearest.score <= NOT_SHARP_FLOOR_RATIO * Math.min(...run.curve.b)) return null;
   const logRatio = Math.log(sharpest.sharpness! / nearest.sharpness!);
   return logRatio >= DECISIVE_LOG_RATIO ? { zUm: sharpest.zUm, percent: 100 * (Math.exp(logRatio) - 1) } : null;
 }

@@ -242,7 +242,7 @@ function sharperOuter(lo: TracePoint, mid: TracePoint, hi: TracePoint): TracePoi
 function sharpestImage(run: DeepFocusRun): number | null {
   const lowest = lowestImage(run);
   if (lowest === null) return null;
-  return sharperElsewhere(run.trace, lowest.zUm, Math.min(...run.curve.b))?.zUm ?? lowest.zUm;
+  return sharperElsewhere(run, lowest.zUm)?.zUm ?? lowest.zUm;
 }
 
 /** The image with the lowest DeepFocus score so far, or null when none has one. */
