@@ -71,27 +71,22 @@ async function search(ctx: AutofocusContext, o: ClassicalOptions, startUm: numbe
   const firstStepUm = (hi - lo) / (firstCount - 1);
   // The last point is `hi` itself: lo + (count − 1)·step can round past it, and past the stage's soft limit.
   let coarse = await probeAll(ctx, trace, t0Ms, Array.from({ length: firstCount }, (_, i) => (i === firstCount - 1 ? hi : lo + i * firstStepUm)));
-  let scores: number[];
-  let med: number;
-  let sigma: number;
+  let sweep = sweepPeak(coarse);
+  // A budget too small for a sweep at the coarse step samples the range sparsely, and focus can
+  // lie between two images where the metric is still flat. Before refusing, the sweep is halved
+  // while its midpoints and MIN_REFINE_IMAGES fit in the budget.
   for (;;) {
-    scores = coarse.map((p) => p.score);
-    med = median(scores);
-    sigma = 1.4826 * median(scores.map((s) => Math.abs(s - med)));
     const stepUm = coarse.length > 1 ? coarse[1].zUm - coarse[0].zUm : 0;
-    // A budget too small for a sweep at the coarse step samples the range sparsely, and focus can
-    // lie between two images where the metric is still flat. Before refusing, the sweep is halved
-    // while its midpoints and MIN_REFINE_IMAGES fit in the budget.
     const midpoints = coarse.slice(1).map((p, i) => (coarse[i].zUm + p.zUm) / 2);
-    if (stands(Math.max(...scores), med, sigma) || stepUm <= o.coarseStepUm || trace.length + midpoints.length + MIN_REFINE_IMAGES > o.maxImages) break;
-    const added = await probeAll(ctx, trace, t0Ms, midpoints);
-    coarse = [...coarse, ...added].sort((p, q) => p.zUm - q.zUm);
+    if (sweep.stands || stepUm <= o.coarseStepUm || trace.length + midpoints.length + MIN_REFINE_IMAGES > o.maxImages) break;
+    coarse = [...coarse, ...(await probeAll(ctx, trace, t0Ms, midpoints))].sort((p, q) => p.zUm - q.zUm);
+    sweep = sweepPeak(coarse);
   }
+  const { scores, best, med, sigma } = sweep;
   const count = coarse.length;
-  const best = scores.indexOf(Math.max(...scores));
   const peak = scores[best] - med;
   const relative = peak / Math.max(Math.abs(med), Number.EPSILON);
-  if (!stands(scores[best], med, sigma))
+  if (!sweep.stands)
     throw new FocusNotFoundError(
       `no focus peak in ${lo.toFixed(1)}…${hi.toFixed(1)} µm (${ctx.scorer.id} peak ${(relative * 100).toFixed(1)} % and ${(peak / Math.max(sigma, Number.EPSILON)).toFixed(1)} noise SD above the median): the field is featureless or focus lies outside the range`,
       "no-texture",
@@ -117,6 +112,15 @@ async function search(ctx: AutofocusContext, o: ClassicalOptions, startUm: numbe
     if (insideUm <= o.toleranceUm || !stands(Math.max(...trace.map((p) => p.score)), scores[best], sigma)) throw outside();
   }
   return zUm;
+}
+
+/** A sweep's scores, its sharpest image, median and robust SD (1.4826 · MAD), and whether that image stands out as a focus peak. */
+function sweepPeak(sweep: readonly TracePoint[]): { scores: number[]; best: number; med: number; sigma: number; stands: boolean } {
+  const scores = sweep.map((p) => p.score);
+  const best = scores.indexOf(Math.max(...scores));
+  const med = median(scores);
+  const sigma = 1.4826 * median(scores.map((x) => Math.abs(x - med)));
+  return { scores, best, med, sigma, stands: stands(scores[best], med, sigma) };
 }
 
 /** A score stands out from `base` as a focus peak: by MIN_PEAK_RELATIVE, and by STRONG_PEAK_RELATIVE or MIN_PEAK_SIGMAS × `sigma`. */
