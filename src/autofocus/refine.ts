@@ -45,7 +45,8 @@ export const DEFAULT_REFINE_TOLERANCE_UM = 0.25;
  * Where the cross-check is within its noise (far from focus it flattens), DeepFocus decides, and
  * a triple brackets only when the cross-check's middle image is not less sharp than both outer
  * ones. Where the refinement starts: see `startEstimate`. Any answer stands only if a triple
- * bracketed it.
+ * bracketed it; when the walk ends without one, a triple among all the images taken may
+ * (`takenBracket`).
  *
  * With fewer than 3 images left after the search (budgets up to 5) it returns `first`;
  * `searchAnswer` (deepfocus.ts) tries `fewImageAnswer` before it.
@@ -65,9 +66,7 @@ export async function refine(run: DeepFocusRun, first: FieldMatch): Promise<Fiel
   const firstHalfSpanUm = refineHalfSpanUm(run);
   let halfSpanUm = firstHalfSpanUm;
   const toleranceUm = options.toleranceUm ?? DEFAULT_REFINE_TOLERANCE_UM;
-  const worst = (score: number): number => (Number.isFinite(score) ? score : Infinity);
   const floorB = Math.min(...curve.b);
-  const ceilingB = Math.max(...curve.b);
   let last: FieldMatch | null = null;
   for (;;) {
     const triple = initialPoints(estimateUm, halfSpanUm, minUm, maxUm);
@@ -75,44 +74,32 @@ export async function refine(run: DeepFocusRun, first: FieldMatch): Promise<Fiel
     if (fresh.length === 0 || fresh.length > left()) break;
     await probeAll(ctx, run.trace, run.t0Ms, fresh);
     const [pLo, pMid, pHi] = triple.map((zUm) => imageAt(run, zUm)!);
-    const lead = sharpnessLead(pLo, pMid, pHi);
-    // Far out, where DeepFocus is steep and monotonic across the triple, it overrules a cross-check that disagrees.
-    const dfPoint = deepfocusPoints(pLo, pMid, pHi, floorB);
-    // Where DeepFocus reads the middle image blurrier than any calibration plane, focus is far: the cross-check's peak there is a false one.
-    // (A NaN middle score — no valid tile — leaves the cross-check in charge.)
-    const beyondCalibration = pMid.score > ceilingB;
-    const decisive = lead !== null && Math.abs(lead) >= DECISIVE_LOG_RATIO && !beyondCalibration && (dfPoint === null || (lead < 0 && sharperOuter(pLo, pMid, pHi) === dfPoint));
-    const dfBrackets = worst(pMid.score) < worst(pLo.score) && worst(pMid.score) < worst(pHi.score);
-    if (!decisive && !dfBrackets && !Number.isFinite(pLo.score) && !Number.isFinite(pHi.score)) break;
-    // A decisive cross-check brackets or points to its sharper outer image; else DeepFocus decides, the cross-check may veto.
-    const recentre = decisive ? (lead > 0 ? null : sharperOuter(pLo, pMid, pHi)) : dfBrackets ? sharperOuter(pLo, pMid, pHi) : worst(pLo.score) < worst(pHi.score) ? pLo : pHi;
-    if (recentre !== null) {
+    const verdict = judgeTriple(run, pLo, pMid, pHi);
+    if (verdict.kind === "stop") break;
+    if (verdict.kind === "recentre") {
+      const { to } = verdict;
       const nextHalfSpanUm = Math.min(firstHalfSpanUm, 2 * halfSpanUm);
-      const nearFloor = Math.max(pMid.score, recentre.score) <= NOT_SHARP_FLOOR_RATIO * floorB;
-      if (nearFloor && initialPoints(recentre.zUm, nextHalfSpanUm, minUm, maxUm).every((zUm) => imageAt(run, zUm) !== undefined)) {
+      const nearFloor = Math.max(pMid.score, to.score) <= NOT_SHARP_FLOOR_RATIO * floorB;
+      if (nearFloor && initialPoints(to.zUm, nextHalfSpanUm, minUm, maxUm).every((zUm) => imageAt(run, zUm) !== undefined)) {
         // Near focus, the walk would go back to a triple already taken: the two metrics disagree, within their noise,
         // which of the middle image and that neighbour is sharper. Focus lies between them: the next triple is centred midway.
-        halfSpanUm = Math.abs(recentre.zUm - pMid.zUm) / 2;
-        estimateUm = (recentre.zUm + pMid.zUm) / 2;
+        halfSpanUm = Math.abs(to.zUm - pMid.zUm) / 2;
+        estimateUm = (to.zUm + pMid.zUm) / 2;
         continue;
       }
-      estimateUm = recentre.zUm;
+      estimateUm = to.zUm;
       halfSpanUm = nextHalfSpanUm;
       continue;
     }
-    const pair = dfBrackets ? pairField(run, pLo, pHi) : null;
-    // The peak's vertex while a follow-up triple fits in the budget (it converges on focus); on the last triple it is
-    // biased towards the middle image when wider than the peak, so then the DeepFocus pair, if it holds.
-    const byPeak = decisive && (left() >= 3 || pair?.problem !== null);
-    const match = byPeak ? sharpnessPeakMatch(pLo, pMid, pHi) : pair;
-    if (match === null || match.problem !== null || match.shiftUm === null) {
+    const bracket = bracketMatch(run, pLo, pMid, pHi, verdict.decisive, left());
+    if (bracket === null) {
       last = null;
       break;
     }
-    last = { ...match, rmsResidual: first.rmsResidual };
-    const movedUm = Math.abs(match.shiftUm - estimateUm);
-    estimateUm = match.shiftUm;
-    if (byPeak) {
+    last = { ...bracket.match, rmsResidual: first.rmsResidual };
+    const movedUm = Math.abs(bracket.match.shiftUm! - estimateUm);
+    estimateUm = bracket.match.shiftUm!;
+    if (bracket.byPeak) {
       // Next triple at about ±σ of the peak, where its vertex is pinned best; done once the triple fits the peak.
       const widthUm = sharpnessPeakWidthUm(pLo, pMid, pHi) ?? halfSpanUm;
       const nextUm = Math.min(firstHalfSpanUm, Math.max(firstHalfSpanUm / 8, widthUm));
@@ -123,7 +110,69 @@ export async function refine(run: DeepFocusRun, first: FieldMatch): Promise<Fiel
     if (movedUm <= toleranceUm) break;
     halfSpanUm = Math.max(firstHalfSpanUm / 2, Math.min(halfSpanUm, 3 * movedUm));
   }
+  if (last === null) last = takenBracket(run, first);
   return last ?? { ...first, shiftUm: null, tileShiftsUm: first.tileShiftsUm.map(() => null), inlierTiles: 0, problem: "unbracketed" };
+}
+
+/** What a refinement triple says: it brackets focus (`decisive`: by the cross-check), the walk goes on to `to`, or it stops. */
+type TripleVerdict = { kind: "bracket"; decisive: boolean } | { kind: "recentre"; to: TracePoint } | { kind: "stop" };
+
+/** A NaN score (no valid tile) counts as the blurriest. */
+const worst = (score: number): number => (Number.isFinite(score) ? score : Infinity);
+
+/** The refinement's judgement of a triple lo < mid < hi (see `refine`). */
+function judgeTriple(run: DeepFocusRun, pLo: TracePoint, pMid: TracePoint, pHi: TracePoint): TripleVerdict {
+  const lead = sharpnessLead(pLo, pMid, pHi);
+  // Far out, where DeepFocus is steep and monotonic across the triple, it overrules a cross-check that disagrees.
+  const dfPoint = deepfocusPoints(pLo, pMid, pHi, Math.min(...run.curve.b));
+  // Where DeepFocus reads the middle image blurrier than any calibration plane, focus is far: the cross-check's peak there is a false one.
+  // (A NaN middle score — no valid tile — leaves the cross-check in charge.)
+  const beyondCalibration = pMid.score > Math.max(...run.curve.b);
+  const decisive = lead !== null && Math.abs(lead) >= DECISIVE_LOG_RATIO && !beyondCalibration && (dfPoint === null || (lead < 0 && sharperOuter(pLo, pMid, pHi) === dfPoint));
+  const dfBrackets = worst(pMid.score) < worst(pLo.score) && worst(pMid.score) < worst(pHi.score);
+  if (!decisive && !dfBrackets && !Number.isFinite(pLo.score) && !Number.isFinite(pHi.score)) return { kind: "stop" };
+  // A decisive cross-check brackets or points to its sharper outer image; else DeepFocus decides, the cross-check may veto.
+  const to = decisive ? (lead > 0 ? null : sharperOuter(pLo, pMid, pHi)) : dfBrackets ? sharperOuter(pLo, pMid, pHi) : worst(pLo.score) < worst(pHi.score) ? pLo : pHi;
+  return to === null ? { kind: "bracket", decisive } : { kind: "recentre", to };
+}
+
+/**
+ * Focus from a bracketing triple, or null when its match does not hold: the cross-check peak's
+ * vertex (`byPeak`) when the cross-check decided and a follow-up triple fits in the `left`
+ * images (it converges on focus) or the DeepFocus pair does not hold; else the DeepFocus outer
+ * pair (on the last triple the vertex is biased towards the middle image when wider than the peak).
+ */
+function bracketMatch(run: DeepFocusRun, pLo: TracePoint, pMid: TracePoint, pHi: TracePoint, decisive: boolean, left: number): { match: FieldMatch; byPeak: boolean } | null {
+  const dfBrackets = worst(pMid.score) < worst(pLo.score) && worst(pMid.score) < worst(pHi.score);
+  const pair = dfBrackets ? pairField(run, pLo, pHi) : null;
+  const byPeak = decisive && (left >= 3 || pair?.problem !== null);
+  const match = byPeak ? sharpnessPeakMatch(pLo, pMid, pHi) : pair;
+  return match === null || match.problem !== null || match.shiftUm === null ? null : { match, byPeak };
+}
+
+/**
+ * When the refinement's walk ends without a bracket: a triple among all the images taken that
+ * brackets focus by the refinement's own judgement, with neighbours no farther than its first
+ * half-span — around the image DeepFocus reads lowest, or the one the cross-check rates
+ * sharpest. (The search's golden-section images can land between the walk's images: a walk
+ * centred 3 µm from focus takes its triple around a search image that already lies between
+ * them.) Null when none does.
+ */
+function takenBracket(run: DeepFocusRun, first: FieldMatch): FieldMatch | null {
+  const byZ = [...new Map(run.trace.map((p) => [p.zUm, p])).values()].sort((a, b) => a.zUm - b.zUm);
+  const lowest = lowestImage(run);
+  const sharpest = byZ.filter((p) => Number.isFinite(p.sharpness)).reduce<TracePoint | null>((a, b) => (a === null || b.sharpness! > a.sharpness! ? b : a), null);
+  const spanUm = refineHalfSpanUm(run) * (1 + 1e-9);
+  for (const mid of new Set([lowest, sharpest])) {
+    const i = mid === null ? -1 : byZ.indexOf(mid);
+    if (i < 1 || i > byZ.length - 2) continue;
+    const [lo, hi] = [byZ[i - 1], byZ[i + 1]];
+    if (mid!.zUm - lo.zUm > spanUm || hi.zUm - mid!.zUm > spanUm) continue;
+    const verdict = judgeTriple(run, lo, mid!, hi);
+    const bracket = verdict.kind === "bracket" && verdict.decisive ? bracketMatch(run, lo, mid!, hi, true, 0) : null;
+    if (bracket !== null) return { ...bracket.match, rmsResidual: first.rmsResidual };
+  }
+  return null;
 }
 
 /**

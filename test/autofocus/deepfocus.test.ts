@@ -339,6 +339,37 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
     expect(run.trace.map((p) => p.zUm)).toEqual([38, 42, 46, 34]);
   });
 
+  it("a walk that runs out of images beside focus: an image the search took between the walk's images, sharpest to both metrics, and its neighbours bracket focus", async () => {
+    rig = await simulatedRig({ focusUm: 0 });
+    await rig.devices.stage.moveTo(-37);
+    const run = startRun(rig.ctx, profile, { maxImages: 6, refineHalfSpanUm: 8 });
+    // The search's images, one of them 1.2 µm from focus; the first estimate 4.3 µm below focus.
+    for (const zUm of [-37, 21, -1.2]) await probe(run.ctx, run.trace, run.t0Ms, zUm);
+    const first = { shiftUm: -4.3, tileShiftsUm: new Array(9).fill(-4.3), validTiles: 9, inlierTiles: 9, rmsResidual: 0.1, uncertaintyUm: 0.2, problem: null };
+    const refined = await refine(run, first);
+    // The walk's triple −12.3, −4.3, 3.7 steps towards 3.7 and has no images left for the next one.
+    expect(run.trace.map((p) => p.zUm)).toEqual([-37, 21, -1.2, -12.3, -4.3, 3.7]);
+    // −4.3, −1.2, 3.7 bracket focus: DeepFocus reads −1.2 lowest, Tenengrad rates it decisively sharpest.
+    expect(refined.problem).toBeNull();
+    expect(Math.abs(refined.shiftUm!), `→ ${refined.shiftUm}`).toBeLessThan(0.3);
+  });
+
+  it("a walk that runs out of images where DeepFocus reads a false focus: images taken around it that Tenengrad does not rate decisively sharper are no bracket", async () => {
+    rig = await simulatedRig({ focusUm: 0 });
+    const scope = rig.microscope;
+    const tiles = (b: number) => ({ score: b, tiles: Array(9).fill(b), valid: Array(9).fill(true) });
+    // DeepFocus reads focus at 40.5 µm (a periodic sample's false floor); Tenengrad is flat there.
+    const deepfocus: FocusScorer = { id: "deepfocus", higherIsSharper: false, score: async (frame: Frame) => tiles(syntheticB(scope.exposureDefocusUm(frame.timestampMs) - 40.5)) };
+    const tenengrad: FocusScorer = { id: "tenengrad", higherIsSharper: true, score: async () => tiles(200) };
+    const run = startRun({ ...rig.ctx, scorer: deepfocus }, profile, { maxImages: 6, refineHalfSpanUm: 4 });
+    run.ctx = { ...run.ctx, sharpness: tenengrad };
+    for (const zUm of [20, 60, 40.5]) await probe(run.ctx, run.trace, run.t0Ms, zUm);
+    const first = { shiftUm: 44, tileShiftsUm: new Array(9).fill(44), validTiles: 9, inlierTiles: 9, rmsResidual: 0.1, uncertaintyUm: 0.2, problem: null };
+    const refined = await refine(run, first);
+    expect(run.trace.map((p) => p.zUm)).toEqual([20, 60, 40.5, 40, 44, 48]);
+    expect(refined.problem).toBe("unbracketed");
+  });
+
   it("a wrong estimate is not returned when no refinement triple brackets focus (each step towards focus reuses two images): out-of-range, stage back at the start", async () => {
     rig = await simulatedRig({ focusUm: 7 });
     await rig.devices.stage.moveTo(20);
