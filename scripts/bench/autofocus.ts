@@ -440,7 +440,7 @@ function printResult(
       `Starts ${s.startsSpec} µm from focus. DeepFocus ${s.model} (sha256 ${r.modelSha256}) calibrated on a separate simulator stack (${CALIBRATION_SAMPLE.sample} seed ${CALIBRATION_SAMPLE.seed}, scalar pupil, ` +
       `±${s.sweep.halfRangeUm.toFixed(1)} µm step ${s.sweep.stepUm.toFixed(2)} µm): FWHM ${r.profile.fwhmUm.toFixed(2)} µm, dropped tiles [${r.profile.droppedTiles.join(", ")}]. ` +
       `Classical: eval-af's runner (Brent after a coarse sweep over the whole stack; classical.ts makes that sweep max(3, N − 8) images, so for N ≤ 11 it is 3 images ` +
-      `at the stack's ends and centre, and it refuses N < 3; the stack centres lie ${s.focusOffsetUm[0]}–${s.focusOffsetUm[1]} µm from focus). Mean |error| over successful runs, ± SD; "fail" = runs ending in FocusNotFoundError/DeviceError; "img" = mean images actually taken. ` +
+      `at the stack's ends and centre, halved while no peak stands out and its midpoints leave 2 images for Brent, and it refuses N < 3; the stack centres lie ${s.focusOffsetUm[0]}–${s.focusOffsetUm[1]} µm from focus). Mean |error| over successful runs, ± SD; "fail" = runs ending in FocusNotFoundError/DeviceError; "img" = mean images actually taken. ` +
       `Stack rendering ${s.renderS.toFixed(0)} s, evaluation ${s.evalS.toFixed(0)} s.`,
   );
   const cell = (row: MethodAtBudget | undefined): string[] => {
