@@ -1,5 +1,5 @@
 import { ConfigError, FocusNotFoundError } from "../errors.js";
-import { curveAt, matchField, validTileScores, type CalibrationCurve, type FieldMatch, type FieldMatchOptions } from "../focus/calibration-match.js";
+import { curveAt, curveFloor, matchField, validTileScores, type CalibrationCurve, type FieldMatch, type FieldMatchOptions } from "../focus/calibration-match.js";
 import { createClassicalScorer } from "../focus/classical-scorer.js";
 import { isConvex } from "../focus/fit.js";
 import type { ClassicalMetricId, FocusScorer, Roi } from "../focus/types.js";
@@ -224,7 +224,7 @@ export function sharperElsewhere(run: DeepFocusRun, targetUm: number): { zUm: nu
   if (scored.length < 2) return null;
   const nearest = scored.reduce((a, b) => (Math.abs(b.zUm - targetUm) < Math.abs(a.zUm - targetUm) ? b : a));
   const sharpest = scored.reduce((a, b) => (b.sharpness! > a.sharpness! ? b : a));
-  if (nearest.score <= NOT_SHARP_FLOOR_RATIO * Math.min(...run.curve.b)) return null;
+  if (nearest.score <= NOT_SHARP_FLOOR_RATIO * curveFloor(run.curve)) return null;
   const logRatio = Math.log(sharpest.sharpness! / nearest.sharpness!);
   return logRatio >= DECISIVE_LOG_RATIO ? { zUm: sharpest.zUm, percent: 100 * (Math.exp(logRatio) - 1) } : null;
 }
@@ -280,7 +280,7 @@ function blurredAtEstimate(run: DeepFocusRun, targetUm: number): { zUm: number; 
   const scored = run.trace.filter((p) => Number.isFinite(p.score));
   if (scored.length === 0) return null;
   const nearest = scored.reduce((a, b) => (Math.abs(b.zUm - targetUm) < Math.abs(a.zUm - targetUm) ? b : a));
-  const expected = Math.max(curveAt(run.curve, nearest.zUm - targetUm), Math.min(...run.curve.b));
+  const expected = Math.max(curveAt(run.curve, nearest.zUm - targetUm), curveFloor(run.curve));
   const ratio = nearest.score / expected;
   return ratio > BLURRED_RATIO ? { zUm: nearest.zUm, b: nearest.score, ratio } : null;
 }

@@ -1,4 +1,4 @@
-import { curveAt, matchField, matchPairField, type FieldMatch } from "../focus/calibration-match.js";
+import { curveAt, curveCeiling, curveFloor, matchField, matchPairField, type FieldMatch } from "../focus/calibration-match.js";
 import { imageBudget, initialPoints, initialSpacingUm, refineHalfSpanUm } from "./bracket.js";
 import { DECISIVE_LOG_RATIO, deepfocusPoints, sharpnessLead, sharpnessPeakMatch, sharpnessPeakWidthUm } from "./cross-check.js";
 import { NOT_SHARP_FLOOR_RATIO, sharperElsewhere, type DeepFocusRun } from "./deepfocus.js";
@@ -66,7 +66,7 @@ export async function refine(run: DeepFocusRun, first: FieldMatch): Promise<Fiel
   const firstHalfSpanUm = refineHalfSpanUm(run);
   let halfSpanUm = firstHalfSpanUm;
   const toleranceUm = options.toleranceUm ?? DEFAULT_REFINE_TOLERANCE_UM;
-  const floorB = Math.min(...curve.b);
+  const floorB = curveFloor(curve);
   let last: FieldMatch | null = null;
   for (;;) {
     const triple = initialPoints(estimateUm, halfSpanUm, minUm, maxUm);
@@ -124,10 +124,10 @@ const worst = (score: number): number => (Number.isFinite(score) ? score : Infin
 function judgeTriple(run: DeepFocusRun, pLo: TracePoint, pMid: TracePoint, pHi: TracePoint): TripleVerdict {
   const lead = sharpnessLead(pLo, pMid, pHi);
   // Far out, where DeepFocus is steep and monotonic across the triple, it overrules a cross-check that disagrees.
-  const dfPoint = deepfocusPoints(pLo, pMid, pHi, Math.min(...run.curve.b));
+  const dfPoint = deepfocusPoints(pLo, pMid, pHi, curveFloor(run.curve));
   // Where DeepFocus reads the middle image blurrier than any calibration plane, focus is far: the cross-check's peak there is a false one.
   // (A NaN middle score — no valid tile — leaves the cross-check in charge.)
-  const beyondCalibration = pMid.score > Math.max(...run.curve.b);
+  const beyondCalibration = pMid.score > curveCeiling(run.curve);
   const decisive = lead !== null && Math.abs(lead) >= DECISIVE_LOG_RATIO && !beyondCalibration && (dfPoint === null || (lead < 0 && sharperOuter(pLo, pMid, pHi) === dfPoint));
   const dfBrackets = worst(pMid.score) < worst(pLo.score) && worst(pMid.score) < worst(pHi.score);
   if (!decisive && !dfBrackets && !Number.isFinite(pLo.score) && !Number.isFinite(pHi.score)) return { kind: "stop" };

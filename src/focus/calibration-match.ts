@@ -17,6 +17,16 @@ export interface CalibrationCurve {
   b: readonly number[];
 }
 
+/** The curve's lowest score: what an in-focus image of the calibration sample reads. */
+export function curveFloor(curve: CalibrationCurve): number {
+  return Math.min(...curve.b);
+}
+
+/** The curve's highest score: the blurriest the calibration sweep read. */
+export function curveCeiling(curve: CalibrationCurve): number {
+  return Math.max(...curve.b);
+}
+
 /** b_calib(zUm) by linear interpolation; NaN outside the sampled domain. */
 export function curveAt(curve: CalibrationCurve, zUm: number): number {
   const { zUm: zs, b } = curve;
@@ -35,8 +45,8 @@ export function curveAt(curve: CalibrationCurve, zUm: number): number {
 
 /** Depth (max − min) and full width at half depth (µm) of a calibration curve. */
 export function curveShape(curve: CalibrationCurve): { depth: number; fwhmUm: number } {
-  const lo = Math.min(...curve.b);
-  const depth = Math.max(...curve.b) - lo;
+  const lo = curveFloor(curve);
+  const depth = curveCeiling(curve) - lo;
   const inside = curve.zUm.filter((_, i) => curve.b[i] <= lo + depth / 2);
   return { depth, fwhmUm: Math.max(...inside) - Math.min(...inside) };
 }
