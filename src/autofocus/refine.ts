@@ -120,6 +120,9 @@ type TripleVerdict = { kind: "bracket"; decisive: boolean } | { kind: "recentre"
 /** A NaN score (no valid tile) counts as the blurriest. */
 const worst = (score: number): number => (Number.isFinite(score) ? score : Infinity);
 
+/** DeepFocus reads the middle image of the triple lowest. */
+const deepfocusBrackets = (pLo: TracePoint, pMid: TracePoint, pHi: TracePoint): boolean => worst(pMid.score) < worst(pLo.score) && worst(pMid.score) < worst(pHi.score);
+
 /** The refinement's judgement of a triple lo < mid < hi (see `refine`). */
 function judgeTriple(run: DeepFocusRun, pLo: TracePoint, pMid: TracePoint, pHi: TracePoint): TripleVerdict {
   const lead = sharpnessLead(pLo, pMid, pHi);
@@ -129,7 +132,7 @@ function judgeTriple(run: DeepFocusRun, pLo: TracePoint, pMid: TracePoint, pHi: 
   // (A NaN middle score — no valid tile — leaves the cross-check in charge.)
   const beyondCalibration = pMid.score > curveCeiling(run.curve);
   const decisive = lead !== null && Math.abs(lead) >= DECISIVE_LOG_RATIO && !beyondCalibration && (dfPoint === null || (lead < 0 && sharperOuter(pLo, pMid, pHi) === dfPoint));
-  const dfBrackets = worst(pMid.score) < worst(pLo.score) && worst(pMid.score) < worst(pHi.score);
+  const dfBrackets = deepfocusBrackets(pLo, pMid, pHi);
   if (!decisive && !dfBrackets && !Number.isFinite(pLo.score) && !Number.isFinite(pHi.score)) return { kind: "stop" };
   // A decisive cross-check brackets or points to its sharper outer image; else DeepFocus decides, the cross-check may veto.
   const to = decisive ? (lead > 0 ? null : sharperOuter(pLo, pMid, pHi)) : dfBrackets ? sharperOuter(pLo, pMid, pHi) : worst(pLo.score) < worst(pHi.score) ? pLo : pHi;
@@ -143,20 +146,21 @@ function judgeTriple(run: DeepFocusRun, pLo: TracePoint, pMid: TracePoint, pHi: 
  * pair (on the last triple the vertex is biased towards the middle image when wider than the peak).
  */
 function bracketMatch(run: DeepFocusRun, pLo: TracePoint, pMid: TracePoint, pHi: TracePoint, decisive: boolean, left: number): { match: FieldMatch; byPeak: boolean } | null {
-  const dfBrackets = worst(pMid.score) < worst(pLo.score) && worst(pMid.score) < worst(pHi.score);
-  const pair = dfBrackets ? pairField(run, pLo, pHi) : null;
+  const pair = deepfocusBrackets(pLo, pMid, pHi) ? pairField(run, pLo, pHi) : null;
   const byPeak = decisive && (left >= 3 || pair?.problem !== null);
   const match = byPeak ? sharpnessPeakMatch(pLo, pMid, pHi) : pair;
   return match === null || match.problem !== null || match.shiftUm === null ? null : { match, byPeak };
 }
 
 /**
- * When the refinement's walk ends without a bracket: a triple among all the images taken that
- * brackets focus by the refinement's own judgement, with neighbours no farther than its first
- * half-span — around the image DeepFocus reads lowest, or the one the cross-check rates
- * sharpest. (The search's golden-section images can land between the walk's images: a walk
- * centred 3 µm from focus takes its triple around a search image that already lies between
- * them.) Null when none does.
+ * When the refinement's walk ends without a bracket: a triple of neighbouring images among all
+ * those taken, around the image DeepFocus reads lowest or the one the cross-check rates
+ * sharpest, with neighbours no farther than the first half-span, that the refinement's own
+ * judgement calls a bracket decided by the cross-check. (The search's golden-section images
+ * can land between the walk's images: a walk centred 3 µm from focus takes its triple around a
+ * search image that already lies between them.) A bracket by DeepFocus alone does not count
+ * here: such narrow, uneven triples also bracket a periodic sample's false floor. Null when
+ * none does.
  */
 function takenBracket(run: DeepFocusRun, first: FieldMatch): FieldMatch | null {
   const byZ = [...new Map(run.trace.map((p) => [p.zUm, p])).values()].sort((a, b) => a.zUm - b.zUm);
