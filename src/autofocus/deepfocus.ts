@@ -7,7 +7,7 @@ import { profileCurve, type CalibrationProfile } from "./calibration.js";
 import { imageBudget, initialPoints, initialSpacingUm, nextGoldenPoint } from "./bracket.js";
 import { probe, probeAll } from "./probe.js";
 import { DECISIVE_LOG_RATIO } from "./cross-check.js";
-import { fewImageAnswer, refine } from "./refine.js";
+import { fewImageAnswer, readsFlat, refine } from "./refine.js";
 import { sharpnessFallback } from "./fallback.js";
 import type { AutofocusContext, AutofocusResult, TracePoint } from "./types.js";
 
@@ -126,7 +126,10 @@ const TRIPLE_RESERVE_IMAGES = 3;
 
 /**
  * The paper's acquisition: z1, z1 − spacing and z1 + spacing, then golden-section images until
- * convex or out of budget (less one refinement triple when the budget has room for it).
+ * convex or out of budget (less one refinement triple when the budget has room for it). With
+ * that room, the search ends after the first three images when they read flat and low to
+ * DeepFocus while the cross-check rates one decisively sharper (`readsFlat`): the refinement
+ * then walks from that image.
  */
 export async function searchImages(run: DeepFocusRun, z1Um: number): Promise<void> {
   const { ctx } = run;
@@ -137,6 +140,7 @@ export async function searchImages(run: DeepFocusRun, z1Um: number): Promise<voi
   await probeAll(ctx, run.trace, run.t0Ms, [midUm, loUm, hiUm].slice(0, Math.max(0, budget - run.trace.length)));
   // With room for a refinement, keep one triple for it: an answer then stands only if a triple brackets it.
   const searchBudget = budget >= 3 + TRIPLE_RESERVE_IMAGES ? budget - TRIPLE_RESERVE_IMAGES : budget;
+  if (searchBudget < budget && readsFlat(run)) return;
   while (run.trace.length < searchBudget) {
     const finite = run.trace.filter((p) => Number.isFinite(p.score));
     if (finite.length === 0) return;

@@ -270,13 +270,14 @@ function imageAt(run: DeepFocusRun, zUm: number): TracePoint | undefined {
 /**
  * The refinement's first estimate: the first match's shift; for the "residual" problem (the
  * scores' level does not fit the curve) a retry with a free gain per tile (`freeGainEstimate`);
- * when that fails or the problem is another one, the sharpest image so far — only with the
- * cross-check, which keeps a start on a false minimum from being confirmed. Null: no start.
+ * when that fails, the problem is another one, or the images read flat and low (`readsFlat`:
+ * such a sample fits the curve anywhere on its flat stretch), the sharpest image so far — only
+ * with the cross-check, which keeps a start on a false minimum from being confirmed. Null: no start.
  */
 function startEstimate(run: DeepFocusRun, first: FieldMatch): number | null {
-  if (first.problem === null) return first.shiftUm;
-  const freeGain = first.problem === "residual" ? freeGainEstimate(run) : null;
-  return freeGain ?? (run.ctx.sharpness ? sharpestImage(run) : null);
+  const estimate = first.problem === null ? first.shiftUm : first.problem === "residual" ? freeGainEstimate(run) : null;
+  if (estimate !== null && !readsFlat(run)) return estimate;
+  return run.ctx.sharpness ? sharpestImage(run) : null;
 }
 
 /** The outer image the cross-check metric calls sharper than the middle one, or null (it agrees, or there is none). */
@@ -296,6 +297,22 @@ function sharpestImage(run: DeepFocusRun): number | null {
   const lowest = lowestImage(run);
   if (lowest === null) return null;
   return sharperElsewhere(run, lowest.zUm)?.zUm ?? lowest.zUm;
+}
+
+/**
+ * The sample reads flat and low to DeepFocus where the images are: the image DeepFocus reads
+ * lowest reads below 1/IMPLAUSIBLE_GAIN of the calibration curve's ceiling, and
+ * `sharperElsewhere` holds for it (DeepFocus reads it ≥ NOT_SHARP_FLOOR_RATIO × its floor, the
+ * cross-check rates another image decisively sharper). Real dense or sparse fields saturate
+ * like this a few DOF out: golden-section images chasing the lowest reading follow noise, and a
+ * shift fit lands anywhere on the flat stretch, so the search stops (`searchImages`) and the
+ * refinement starts at the sharper image (`startEstimate`). A sample far beyond the capture
+ * range reads flat near the ceiling instead; there the golden-section search's growing steps
+ * are the quicker way towards focus.
+ */
+export function readsFlat(run: DeepFocusRun): boolean {
+  const lowest = lowestImage(run);
+  return lowest !== null && lowest.score * IMPLAUSIBLE_GAIN < curveCeiling(run.curve) && sharperElsewhere(run, lowest.zUm) !== null;
 }
 
 /** The image with the lowest DeepFocus score so far, or null when none has one. */

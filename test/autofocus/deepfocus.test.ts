@@ -90,7 +90,8 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
     const ramp = { ...rig.ctx, scorer: { id: "deepfocus" as const, higherIsSharper: false, score } };
     for (const [maxImages, searched] of [[5, 5], [8, 5], [10, 7]] as const) {
       await rig.devices.stage.moveTo(0);
-      const run = startRun(ramp, profile, { maxImages });
+      // No cross-check: Tenengrad on the simulated frames would contradict the ramp and end the search early.
+      const run = startRun(ramp, profile, { maxImages, crossCheck: null });
       await searchImages(run, 0);
       expect(run.trace.length, `budget ${maxImages}`).toBe(searched);
     }
@@ -303,6 +304,36 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
     expect(Math.abs(run.trace[3].zUm + 6)).toBeLessThanOrEqual(refineHalfSpanUm(run) + 1e-9);
     expect(refined.problem).toBeNull();
     expect(Math.abs(refined.shiftUm!), `→ ${refined.shiftUm}`).toBeLessThan(0.3);
+  });
+
+  it("a first match on a stretch that DeepFocus reads flat and low (Tenengrad rates another image decisively sharper than the one DeepFocus reads lowest): the refinement starts at that sharper image, not at the match", async () => {
+    rig = await simulatedRig({ focusUm: 0 });
+    const scope = rig.microscope;
+    const tiles = (b: number) => ({ score: b, tiles: Array(9).fill(b), valid: Array(9).fill(true) });
+    // DeepFocus follows the curve within 20 µm of focus and reads flat beyond, at a sixth of the curve's ceiling, drifting lower outwards; Tenengrad peaks at focus.
+    const defocus = (frame: Frame) => scope.exposureDefocusUm(frame.timestampMs);
+    const deepfocus: FocusScorer = { id: "deepfocus", higherIsSharper: false, score: async (frame: Frame) => tiles(Math.abs(defocus(frame)) > 20 ? 2.5 - 0.001 * Math.abs(defocus(frame)) : syntheticB(defocus(frame))) };
+    const tenengrad: FocusScorer = { id: "tenengrad", higherIsSharper: true, score: async (frame: Frame) => tiles(100 + 900 * Math.exp(-(defocus(frame) ** 2) / (2 * 15 ** 2))) };
+    const run = startRun({ ...rig.ctx, scorer: deepfocus }, profile, { maxImages: 12, refineHalfSpanUm: 6 });
+    run.ctx = { ...run.ctx, sharpness: tenengrad };
+    for (const zUm of [48, 30, 66]) await probe(run.ctx, run.trace, run.t0Ms, zUm);
+    const onFlatStretch = { shiftUm: 70, tileShiftsUm: new Array(9).fill(70), validTiles: 9, inlierTiles: 9, rmsResidual: 0.1, uncertaintyUm: 0.2, problem: null };
+    const refined = await refine(run, onFlatStretch);
+    expect(run.trace.slice(3, 5).map((p) => p.zUm)).toEqual([24, 36]);
+    expect(refined.problem, run.trace.map((p) => p.zUm.toFixed(1)).join(", ")).toBeNull();
+    expect(Math.abs(refined.shiftUm!), `→ ${refined.shiftUm}`).toBeLessThan(0.3);
+  });
+
+  it("a sample that reads flat from 10 µm out, from 60 µm: the search stops after its first three images, where Tenengrad already rates one decisively sharper than the one DeepFocus reads lowest, and the refinement walks to focus", async () => {
+    rig = await simulatedRig({ focusUm: 7 }, { saturatesAtUm: 10 });
+    await rig.devices.stage.moveTo(67);
+    const r = await deepfocusAutofocus(rig.ctx, profile, { maxImages: 10 });
+    // Golden-section images chasing the flat readings ended 4.75 µm off (0.65 DOF); now within a seventh of a DOF.
+    expect(Math.abs(rig.microscope.defocusUm()), `→ ${r.finalUm}`).toBeLessThan(1);
+    await rig.devices.stage.moveTo(67);
+    const run = startRun(rig.ctx, profile, { maxImages: 10 });
+    await searchImages(run, 67);
+    expect(run.trace).toHaveLength(3);
   });
 
   it("near focus, DeepFocus and Tenengrad each call the other of two images 2 µm either side of focus sharper (within their noise): the refinement images midway instead of going back and forth, and finds focus", async () => {
