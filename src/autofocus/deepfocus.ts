@@ -227,10 +227,16 @@ export function sharperElsewhere(run: DeepFocusRun, targetUm: number): { zUm: nu
   const scored = run.trace.filter((p) => Number.isFinite(p.sharpness));
   if (scored.length < 2) return null;
   const nearest = scored.reduce((a, b) => (Math.abs(b.zUm - targetUm) < Math.abs(a.zUm - targetUm) ? b : a));
-  const sharpest = scored.reduce((a, b) => (b.sharpness! > a.sharpness! ? b : a));
+  const sharpest = crossCheckSharpest(scored)!;
   if (nearest.score <= NOT_SHARP_FLOOR_RATIO * curveFloor(run.curve)) return null;
   const logRatio = Math.log(sharpest.sharpness! / nearest.sharpness!);
   return logRatio >= DECISIVE_LOG_RATIO ? { zUm: sharpest.zUm, percent: 100 * (Math.exp(logRatio) - 1) } : null;
+}
+
+/** The image the cross-check metric rates sharpest, or null when none has a cross-check score. */
+export function crossCheckSharpest(trace: readonly TracePoint[]): TracePoint | null {
+  const scored = trace.filter((p) => Number.isFinite(p.sharpness));
+  return scored.length ? scored.reduce((a, b) => (b.sharpness! > a.sharpness! ? b : a)) : null;
 }
 
 /** DeepFocus reads an image this many times its calibration floor or more: not in focus (see `sharperElsewhere`). */

@@ -1,7 +1,7 @@
 import { curveAt, curveCeiling, curveFloor, matchField, matchPairField, type FieldMatch } from "../focus/calibration-match.js";
 import { imageBudget, initialPoints, initialSpacingUm, refineHalfSpanUm } from "./bracket.js";
 import { DECISIVE_LOG_RATIO, deepfocusPoints, sharpnessLead, sharpnessPeakMatch, sharpnessPeakWidthUm } from "./cross-check.js";
-import { NOT_SHARP_FLOOR_RATIO, sharperElsewhere, type DeepFocusRun } from "./deepfocus.js";
+import { crossCheckSharpest, NOT_SHARP_FLOOR_RATIO, sharperElsewhere, type DeepFocusRun } from "./deepfocus.js";
 import { probeAll } from "./probe.js";
 import type { TracePoint } from "./types.js";
 
@@ -165,7 +165,7 @@ function bracketMatch(run: DeepFocusRun, pLo: TracePoint, pMid: TracePoint, pHi:
 function takenBracket(run: DeepFocusRun, first: FieldMatch): FieldMatch | null {
   const byZ = [...new Map(run.trace.map((p) => [p.zUm, p])).values()].sort((a, b) => a.zUm - b.zUm);
   const lowest = lowestImage(run);
-  const sharpest = byZ.filter((p) => Number.isFinite(p.sharpness)).reduce<TracePoint | null>((a, b) => (a === null || b.sharpness! > a.sharpness! ? b : a), null);
+  const sharpest = crossCheckSharpest(byZ);
   const spanUm = refineHalfSpanUm(run) * (1 + 1e-9);
   for (const mid of new Set([lowest, sharpest])) {
     const i = mid === null ? -1 : byZ.indexOf(mid);

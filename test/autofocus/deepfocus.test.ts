@@ -23,6 +23,9 @@ afterEach(async () => {
 
 const profile = syntheticProfile();
 
+/** A frame score whose nine tiles all read `b`, all valid (scorers written out in a test). */
+const tiles = (b: number) => ({ score: b, tiles: Array(9).fill(b), valid: Array(9).fill(true) });
+
 describe("DeepFocus search steps on synthetic curves", () => {
   it("convexity: three images on one branch are not convex, images straddling focus are", () => {
     const branch = [40, 80, 120];
@@ -309,7 +312,6 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
   it("a first match on a stretch that DeepFocus reads flat and low (Tenengrad rates another image decisively sharper than the one DeepFocus reads lowest): the refinement starts at that sharper image, not at the match", async () => {
     rig = await simulatedRig({ focusUm: 0 });
     const scope = rig.microscope;
-    const tiles = (b: number) => ({ score: b, tiles: Array(9).fill(b), valid: Array(9).fill(true) });
     // DeepFocus follows the curve within 20 µm of focus and reads flat beyond, at a sixth of the curve's ceiling, drifting lower outwards; Tenengrad peaks at focus.
     const defocus = (frame: Frame) => scope.exposureDefocusUm(frame.timestampMs);
     const deepfocus: FocusScorer = { id: "deepfocus", higherIsSharper: false, score: async (frame: Frame) => tiles(Math.abs(defocus(frame)) > 20 ? 2.5 - 0.001 * Math.abs(defocus(frame)) : syntheticB(defocus(frame))) };
@@ -340,7 +342,6 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
     rig = await simulatedRig({ focusUm: 0 });
     const scope = rig.microscope;
     // DeepFocus's curve bottoms 0.05 µm below focus, Tenengrad's peak 0.05 µm above it: at ±h/2 they disagree by well under their noise.
-    const tiles = (b: number) => ({ score: b, tiles: Array(9).fill(b), valid: Array(9).fill(true) });
     const deepfocus: FocusScorer = { id: "deepfocus", higherIsSharper: false, score: async (frame: Frame) => tiles(syntheticB(scope.exposureDefocusUm(frame.timestampMs) + 0.05)) };
     const tenengrad: FocusScorer = { id: "tenengrad", higherIsSharper: true, score: async (frame: Frame) => tiles(100 + 900 * Math.exp(-((scope.exposureDefocusUm(frame.timestampMs) - 0.05) ** 2) / (2 * 12 ** 2))) };
     // Triples ±4 µm wide: their images near focus read within 2× the curve's floor.
@@ -358,7 +359,6 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
   it("far from focus, where DeepFocus reads flat, a walk that would step back to a triple it has taken stops (its images stay for the fallback) instead of imaging midway", async () => {
     rig = await simulatedRig({ focusUm: 0 });
     const scope = rig.microscope;
-    const tiles = (b: number) => ({ score: b, tiles: Array(9).fill(b), valid: Array(9).fill(true) });
     // A far, flat stretch (about 20× the calibration floor) with the two metrics' extremes 0.2 µm apart around 40 µm.
     const deepfocus: FocusScorer = { id: "deepfocus", higherIsSharper: false, score: async (frame: Frame) => tiles(8 + 0.0005 * (scope.exposureDefocusUm(frame.timestampMs) - 39.9) ** 2) };
     const tenengrad: FocusScorer = { id: "tenengrad", higherIsSharper: true, score: async (frame: Frame) => tiles(200 - 0.0005 * (scope.exposureDefocusUm(frame.timestampMs) - 40.1) ** 2) };
@@ -388,7 +388,6 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
   it("a walk that runs out of images where DeepFocus reads a false focus: images taken around it that Tenengrad does not rate decisively sharper are no bracket", async () => {
     rig = await simulatedRig({ focusUm: 0 });
     const scope = rig.microscope;
-    const tiles = (b: number) => ({ score: b, tiles: Array(9).fill(b), valid: Array(9).fill(true) });
     // DeepFocus reads focus at 40.5 µm (a periodic sample's false floor); Tenengrad is flat there.
     const deepfocus: FocusScorer = { id: "deepfocus", higherIsSharper: false, score: async (frame: Frame) => tiles(syntheticB(scope.exposureDefocusUm(frame.timestampMs) - 40.5)) };
     const tenengrad: FocusScorer = { id: "tenengrad", higherIsSharper: true, score: async () => tiles(200) };
