@@ -78,6 +78,40 @@ describe("the page's states in headless Chromium", () => {
     expect(await page.isDisabled("#cancel")).toBe(true);
   });
 
+  it("a status answer that the event stream overtakes does not bring back a finished run's busy state", async () => {
+    const api = (path: string, body = {}) => fetch(new URL(path, serve.url), { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
+    const late = await context.newPage();
+    late.on("pageerror", (e) => errors.push(e.message));
+    await late.addInitScript((t) => localStorage.setItem("focusbox-token", t), token);
+    // the page's status request is answered while the run is busy and delivered only after the run has ended
+    let release = () => {};
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let answered = "";
+    await late.route("**/api/status*", async (route) => {
+      const response = await route.fetch();
+      answered = await response.text();
+      await released;
+      await route.fulfill({ response, body: answered });
+    });
+    const status = async () => (await fetch(new URL("/api/status", serve.url))).json();
+    const startUm = (await status()).positionUm;
+    const run = api("/api/autofocus");
+    await expect.poll(async () => (await status()).state).toBe("busy");
+    await late.goto(serve.url);
+    await expect.poll(() => answered).toMatch(/"state":"busy"/);
+    await expect.poll(() => late.textContent("#state")).toBe("busy: autofocus");
+    await api("/api/cancel");
+    expect((await run).status).toBe(409);
+    await expect.poll(() => late.textContent("#state")).toBe("idle");
+    const logRead = late.waitForResponse((r) => new URL(r.url()).pathname === "/api/log");
+    release();
+    await logRead;
+    expect(await late.textContent("#state")).toBe("idle");
+    expect(await late.isDisabled("#autofocus")).toBe(false);
+    await late.close();
+    expect((await api("/api/stage/move", { zUm: startUm })).status).toBe(200); // where the next test's calibration expects the stage
+  });
+
   it("DeepFocus before any calibration says to calibrate; Calibrate shows that it runs and its profile appears without a reload", async () => {
     await page.selectOption("#method", "deepfocus");
     expect(await page.isVisible("#calibrate-hint")).toBe(true);

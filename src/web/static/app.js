@@ -6,6 +6,8 @@ let token = localStorage.getItem(TOKEN_KEY) ?? "";
 let live = []; // trace points of the running autofocus
 let plot = null;
 let events = null; // the EventSource
+/** State and result events received so far: a /api/status answer they overtook is older than what they showed. */
+const heard = { state: 0, result: 0 };
 
 const fmt = (x, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : "–");
 const withToken = (url) => (token ? `${url}${url.includes("?") ? "&" : "?"}token=${encodeURIComponent(token)}` : url);
@@ -230,6 +232,7 @@ function connect() {
   const es = (events = new EventSource(withToken("/api/events")));
   const on = (name, fn) => es.addEventListener(name, (m) => fn(JSON.parse(m.data)));
   on("state", (s) => {
+    heard.state++;
     showState(s);
     if (s.state === "busy" && s.operation === "autofocus") startRun();
   });
@@ -243,7 +246,10 @@ function connect() {
     $("position").textContent = fmt(p.zUm);
     $("progress").textContent = `${p.operation}: plane ${p.done}/${p.total} · z ${fmt(p.zUm)} µm`;
   });
-  on("result", ({ result }) => showResult(result));
+  on("result", ({ result }) => {
+    heard.result++;
+    showResult(result);
+  });
   on("failed", (f) => say(`${f.operation} failed: ${f.error}`, true));
   on("calibrated", ({ calibration: c }) => {
     loadMethods().catch(() => undefined); // the new profile
@@ -279,10 +285,12 @@ function startPreview() {
   img.src = withToken("/api/preview.mjpg");
 }
 
+/** Status and log after (re)connecting; an event that arrived while the status was on its way wins over it. */
 async function refresh() {
+  const before = { ...heard };
   const s = await getJson("/api/status");
-  showState(s);
-  if (s.lastResult) showResult(s.lastResult);
+  if (heard.state === before.state) showState(s);
+  if (s.lastResult && heard.result === before.result) showResult(s.lastResult);
   const { operations } = await getJson("/api/log");
   $("log").textContent = "";
   operations.forEach(addLog);
