@@ -78,36 +78,56 @@ describe("the page's states in headless Chromium", () => {
     expect(await page.isDisabled("#cancel")).toBe(true);
   });
 
-  it("a status answer that the event stream overtakes does not bring back a finished run's busy state", async () => {
+  it("status and log answers that the event stream overtakes do not bring back a finished run's busy state nor drop its log line", async () => {
     const api = (path: string, body = {}) => fetch(new URL(path, serve.url), { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
+    const status = async () => (await fetch(new URL("/api/status", serve.url))).json();
+    /** Starts an autofocus, waits until it runs, runs `during`, then cancels it. */
+    const cancelledRun = async (during: () => Promise<void>) => {
+      const run = api("/api/autofocus");
+      await expect.poll(async () => (await status()).state).toBe("busy");
+      await during();
+      await api("/api/cancel");
+      expect((await run).status).toBe(409);
+    };
     const late = await context.newPage();
     late.on("pageerror", (e) => errors.push(e.message));
     await late.addInitScript((t) => localStorage.setItem("focusbox-token", t), token);
-    // the page's status request is answered while the run is busy and delivered only after the run has ended
-    let release = () => {};
-    const released = new Promise<void>((resolve) => (release = resolve));
-    let answered = "";
-    await late.route("**/api/status*", async (route) => {
-      const response = await route.fetch();
-      answered = await response.text();
-      await released;
-      await route.fulfill({ response, body: answered });
-    });
-    const status = async () => (await fetch(new URL("/api/status", serve.url))).json();
+    // the page's first status and log answers are computed when asked and delivered only when released
+    const held = async (path: string) => {
+      const hold = { answer: "", release: () => {} };
+      const released = new Promise<void>((resolve) => (hold.release = resolve));
+      await late.route(`**${path}*`, async (route) => {
+        const response = await route.fetch();
+        hold.answer ||= await response.text();
+        await released;
+        await route.fulfill({ response, body: await response.text() });
+      });
+      return hold;
+    };
+    const [heldStatus, heldLog] = [await held("/api/status"), await held("/api/log")];
     const startUm = (await status()).positionUm;
-    const run = api("/api/autofocus");
-    await expect.poll(async () => (await status()).state).toBe("busy");
-    await late.goto(serve.url);
-    await expect.poll(() => answered).toMatch(/"state":"busy"/);
-    await expect.poll(() => late.textContent("#state")).toBe("busy: autofocus");
-    await api("/api/cancel");
-    expect((await run).status).toBe(409);
+    expect((await api("/api/stage/move", { zUm: startUm })).status).toBe(200); // a logged operation before the page loads
+
+    await cancelledRun(async () => {
+      await late.goto(serve.url);
+      await expect.poll(() => heldStatus.answer).toMatch(/"state":"busy"/);
+      await expect.poll(() => late.textContent("#state")).toBe("busy: autofocus");
+    });
     await expect.poll(() => late.textContent("#state")).toBe("idle");
-    const logRead = late.waitForResponse((r) => new URL(r.url()).pathname === "/api/log");
-    release();
-    await logRead;
+    heldStatus.release();
+    await expect.poll(() => heldLog.answer).not.toBe(""); // the status answer was taken: the page went on to the log
     expect(await late.textContent("#state")).toBe("idle");
     expect(await late.isDisabled("#autofocus")).toBe(false);
+
+    // a second run ends while the log answer (taken after the first) is held: the page must not lose its line
+    const logLines = () => late.$$eval("#log li", (lis) => lis.map((li) => li.textContent));
+    await cancelledRun(async () => {});
+    await expect.poll(logLines).toEqual([expect.stringMatching(/autofocus \(cancelled\)/), expect.stringMatching(/autofocus \(cancelled\)/)]); // both runs' events
+    heldLog.release();
+    type Op = { operation: string; outcome: string; detail: string };
+    const all: Op[] = (await (await fetch(new URL("/api/log", serve.url))).json()).operations;
+    const lines = all.reverse().map((o) => expect.stringContaining(`${o.operation} ${o.outcome === "done" ? "" : `(${o.outcome}) `}${o.detail}`));
+    await expect.poll(logLines, { timeout: 5000 }).toEqual(lines);
     await late.close();
     expect((await api("/api/stage/move", { zUm: startUm })).status).toBe(200); // where the next test's calibration expects the stage
   });

@@ -6,8 +6,8 @@ let token = localStorage.getItem(TOKEN_KEY) ?? "";
 let live = []; // trace points of the running autofocus
 let plot = null;
 let events = null; // the EventSource
-/** State and result events received so far: a /api/status answer they overtook is older than what they showed. */
-const heard = { state: 0, result: 0 };
+/** State, result and operation events received so far: an /api/status or /api/log answer they overtook is older than what they showed. */
+const heard = { state: 0, result: 0, operation: 0 };
 
 const fmt = (x, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : "–");
 const withToken = (url) => (token ? `${url}${url.includes("?") ? "&" : "?"}token=${encodeURIComponent(token)}` : url);
@@ -258,6 +258,7 @@ function connect() {
   });
   on("captured", () => loadCaptures().catch(() => undefined));
   on("operation", (e) => {
+    heard.operation++;
     addLog(e);
     if (e.operation === "autofocus" && e.outcome !== "done") showRunEnd(e.outcome);
   });
@@ -291,7 +292,14 @@ async function refresh() {
   const s = await getJson("/api/status");
   if (heard.state === before.state) showState(s);
   if (s.lastResult && heard.result === before.result) showResult(s.lastResult);
+  await showLog();
+}
+
+/** The recent-operations list from /api/log, asked again when an operation ended while the answer was on its way (it may lack that one). */
+async function showLog() {
+  const before = heard.operation;
   const { operations } = await getJson("/api/log");
+  if (heard.operation !== before) return showLog();
   $("log").textContent = "";
   operations.forEach(addLog);
 }
