@@ -132,6 +132,34 @@ describe("the page's states in headless Chromium", () => {
     expect((await api("/api/stage/move", { zUm: startUm })).status).toBe(200); // where the next test's calibration expects the stage
   });
 
+  it("an older captures answer that arrives last does not hide the newest capture", async () => {
+    const capture = () => fetch(new URL("/api/capture", serve.url), { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${token}` }, body: "{}" });
+    const late = await context.newPage();
+    late.on("pageerror", (e) => errors.push(e.message));
+    await late.goto(serve.url);
+    await expect.poll(() => late.textContent("#state")).toBe("idle");
+    const items = () => late.locator("#captures li").count();
+    const before = await items();
+    let release = () => {};
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let held = 0; // answers held so far: only the first is
+    await late.route("**/api/captures", async (route) => {
+      const response = await route.fetch(); // answered now, delivered when released
+      if (held++ === 0) await released;
+      await route.fulfill({ response });
+    });
+    expect((await capture()).status).toBe(201);
+    await expect.poll(() => held).toBe(1); // the page asked for the list, and that answer is held
+    expect((await capture()).status).toBe(201);
+    await expect.poll(items).toBe(before + 2);
+    const delivered = late.waitForResponse((r) => new URL(r.url()).pathname === "/api/captures");
+    release();
+    await delivered;
+    await late.evaluate(() => new Promise((resolve) => setTimeout(resolve, 300))); // the page has handled it
+    expect(await items()).toBe(before + 2);
+    await late.close();
+  });
+
   it("DeepFocus before any calibration says to calibrate; Calibrate shows that it runs and its profile appears without a reload", async () => {
     await page.selectOption("#method", "deepfocus");
     expect(await page.isVisible("#calibrate-hint")).toBe(true);

@@ -211,8 +211,12 @@ function addLog(e) {
   while ($("log").children.length > 30) $("log").lastChild.remove();
 }
 
+let capturesAsked = 0;
+/** The newest captures; an answer that arrives after a later request's is dropped (it may lack a capture). */
 async function loadCaptures() {
+  const asked = ++capturesAsked;
   const { captures } = await getJson("/api/captures");
+  if (asked !== capturesAsked) return;
   $("captures").replaceChildren(
     ...captures.slice(0, 20).map((c) => {
       const li = document.createElement("li");
