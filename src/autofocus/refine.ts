@@ -213,9 +213,9 @@ interface PairAnswer {
  */
 function fewImageBracket(run: DeepFocusRun, first: FieldMatch): PairAnswer | null {
   const scored = run.trace.filter((p) => Number.isFinite(p.score)).sort((a, b) => a.zUm - b.zUm);
-  let best = 0;
-  for (let i = 1; i < scored.length; i++) if (scored[i].score < scored[best].score) best = i;
-  if (best === 0 || best === scored.length - 1) return null;
+  const lowest = lowestImage(run);
+  const best = lowest === null ? -1 : scored.indexOf(lowest);
+  if (best < 1 || best === scored.length - 1) return null;
   const [lo, mid, hi] = [scored[best - 1], scored[best], scored[best + 1]];
   const spanUm = initialSpacingUm(run) * (1 + 1e-9);
   if (mid.zUm - lo.zUm > spanUm || hi.zUm - mid.zUm > spanUm) return null;
