@@ -48,16 +48,19 @@ export const DEFAULT_REFINE_TOLERANCE_UM = 0.25;
  * bracketed it; when the walk ends without one, a triple among all the images taken may
  * (`takenBracket`).
  *
- * With fewer than 3 images left after the search (budgets up to 5) it returns `first`;
- * `searchAnswer` (deepfocus.ts) tries `fewImageAnswer` before it.
+ * With fewer than 3 images left after the search (budgets up to 5) it returns `first`, unless the
+ * images read flat and low (`readsFlat`: the shift fit lands anywhere on such a stretch; real
+ * gravel and grass pictures were answered 24–41 µm off); `searchAnswer` (deepfocus.ts) tries
+ * `fewImageAnswer` before it.
  *
  * @returns the last bracketed match (rmsResidual: the first match's), `first` when no
- *   refinement was possible, or a match with problem "unbracketed" when no triple bracketed focus.
+ *   refinement was possible, a match with problem "flat" when none was and the images read flat
+ *   and low, or one with problem "unbracketed" when no triple bracketed focus.
  */
 export async function refine(run: DeepFocusRun, first: FieldMatch): Promise<FieldMatch> {
   const { ctx, options, curve } = run;
   const left = (): number => imageBudget(run) - run.trace.length;
-  if (left() < 3) return first;
+  if (left() < 3) return readsFlat(run) ? refused(first, "flat") : first;
   const start = startEstimate(run, first);
   if (start === null) return first;
   let estimateUm: number = start;
@@ -111,7 +114,12 @@ export async function refine(run: DeepFocusRun, first: FieldMatch): Promise<Fiel
     halfSpanUm = Math.max(firstHalfSpanUm / 2, Math.min(halfSpanUm, 3 * movedUm));
   }
   if (last === null) last = takenBracket(run, first);
-  return last ?? { ...first, shiftUm: null, tileShiftsUm: first.tileShiftsUm.map(() => null), inlierTiles: 0, problem: "unbracketed" };
+  return last ?? refused(first, "unbracketed");
+}
+
+/** `first` turned into a refusal for `problem` (no shift, no inlier tile). */
+function refused(first: FieldMatch, problem: FieldMatch["problem"]): FieldMatch {
+  return { ...first, shiftUm: null, tileShiftsUm: first.tileShiftsUm.map(() => null), inlierTiles: 0, problem };
 }
 
 /** What a refinement triple says: it brackets focus (`decisive`: by the cross-check), the walk goes on to `to`, or it stops. */
@@ -305,8 +313,9 @@ function sharpestImage(run: DeepFocusRun): number | null {
  * `sharperElsewhere` holds for it (DeepFocus reads it ≥ NOT_SHARP_FLOOR_RATIO × its floor, the
  * cross-check rates another image decisively sharper). Real dense or sparse fields saturate
  * like this a few DOF out: golden-section images chasing the lowest reading follow noise, and a
- * shift fit lands anywhere on the flat stretch, so the search stops (`searchImages`) and the
- * refinement starts at the sharper image (`startEstimate`). A sample far beyond the capture
+ * shift fit lands anywhere on the flat stretch, so the search stops (`searchImages`), the
+ * refinement starts at the sharper image (`startEstimate`), and a run with no images left for a
+ * refinement does not answer with that fit (`refine`). A sample far beyond the capture
  * range reads flat near the ceiling instead; there the golden-section search's growing steps
  * are the quicker way towards focus.
  */

@@ -326,6 +326,25 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
     expect(Math.abs(refined.shiftUm!), `→ ${refined.shiftUm}`).toBeLessThan(0.3);
   });
 
+  it("a first match on a stretch that DeepFocus reads flat and low, with no images left for a refinement: refused as flat, not answered", async () => {
+    rig = await simulatedRig({ focusUm: 0 });
+    const scope = rig.microscope;
+    // As above: DeepFocus flat and low beyond 20 µm; Tenengrad rates the image nearest focus decisively sharper.
+    const defocus = (frame: Frame) => scope.exposureDefocusUm(frame.timestampMs);
+    const deepfocus: FocusScorer = { id: "deepfocus", higherIsSharper: false, score: async (frame: Frame) => tiles(Math.abs(defocus(frame)) > 20 ? 2.5 - 0.001 * Math.abs(defocus(frame)) : syntheticB(defocus(frame))) };
+    const tenengrad: FocusScorer = { id: "tenengrad", higherIsSharper: true, score: async (frame: Frame) => tiles(100 + 900 * Math.exp(-(defocus(frame) ** 2) / (2 * 15 ** 2))) };
+    const onFlatStretch = { shiftUm: 70, tileShiftsUm: new Array(9).fill(70), validTiles: 9, inlierTiles: 9, rmsResidual: 0.1, uncertaintyUm: 0.2, problem: null };
+    for (const maxImages of [3, 5]) {
+      const run = startRun({ ...rig.ctx, scorer: deepfocus }, profile, { maxImages });
+      run.ctx = { ...run.ctx, sharpness: tenengrad };
+      for (const zUm of [48, 30, 66]) await probe(run.ctx, run.trace, run.t0Ms, zUm);
+      const refined = await refine(run, onFlatStretch);
+      expect(refined.problem, `${maxImages} images`).toBe("flat");
+      expect(refined.shiftUm).toBeNull();
+      expect(run.trace).toHaveLength(3);
+    }
+  });
+
   it("a sample that reads flat from 10 µm out, from 60 µm: the search stops after its first three images, where Tenengrad already rates one decisively sharper than the one DeepFocus reads lowest, and the refinement walks to focus", async () => {
     rig = await simulatedRig({ focusUm: 7 }, { saturatesAtUm: 10 });
     await rig.devices.stage.moveTo(67);
