@@ -309,17 +309,27 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
     expect(Math.abs(refined.shiftUm!), `→ ${refined.shiftUm}`).toBeLessThan(0.3);
   });
 
-  it("a first match on a stretch that DeepFocus reads flat and low (Tenengrad rates another image decisively sharper than the one DeepFocus reads lowest): the refinement starts at that sharper image, not at the match", async () => {
+  /**
+   * A run (focus at 0) whose first images, at 48, 30 and 66 µm, read flat and low, and a first match on that flat
+   * stretch (70 µm): DeepFocus follows the curve within 20 µm of focus and reads flat beyond, at a sixth of the
+   * curve's ceiling, drifting lower outwards; Tenengrad peaks at focus.
+   */
+  async function flatLowRun(options: { maxImages: number; refineHalfSpanUm?: number }) {
+    await rig?.devices.stop(); // a test may build several
     rig = await simulatedRig({ focusUm: 0 });
     const scope = rig.microscope;
-    // DeepFocus follows the curve within 20 µm of focus and reads flat beyond, at a sixth of the curve's ceiling, drifting lower outwards; Tenengrad peaks at focus.
     const defocus = (frame: Frame) => scope.exposureDefocusUm(frame.timestampMs);
     const deepfocus: FocusScorer = { id: "deepfocus", higherIsSharper: false, score: async (frame: Frame) => tiles(Math.abs(defocus(frame)) > 20 ? 2.5 - 0.001 * Math.abs(defocus(frame)) : syntheticB(defocus(frame))) };
     const tenengrad: FocusScorer = { id: "tenengrad", higherIsSharper: true, score: async (frame: Frame) => tiles(100 + 900 * Math.exp(-(defocus(frame) ** 2) / (2 * 15 ** 2))) };
-    const run = startRun({ ...rig.ctx, scorer: deepfocus }, profile, { maxImages: 12, refineHalfSpanUm: 6 });
+    const run = startRun({ ...rig.ctx, scorer: deepfocus }, profile, options);
     run.ctx = { ...run.ctx, sharpness: tenengrad };
     for (const zUm of [48, 30, 66]) await probe(run.ctx, run.trace, run.t0Ms, zUm);
     const onFlatStretch = { shiftUm: 70, tileShiftsUm: new Array(9).fill(70), validTiles: 9, inlierTiles: 9, rmsResidual: 0.1, uncertaintyUm: 0.2, problem: null };
+    return { run, onFlatStretch };
+  }
+
+  it("a first match on a stretch that DeepFocus reads flat and low (Tenengrad rates another image decisively sharper than the one DeepFocus reads lowest): the refinement starts at that sharper image, not at the match", async () => {
+    const { run, onFlatStretch } = await flatLowRun({ maxImages: 12, refineHalfSpanUm: 6 });
     const refined = await refine(run, onFlatStretch);
     expect(run.trace.slice(3, 5).map((p) => p.zUm)).toEqual([24, 36]);
     expect(refined.problem, run.trace.map((p) => p.zUm.toFixed(1)).join(", ")).toBeNull();
@@ -327,17 +337,8 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
   });
 
   it("a first match on a stretch that DeepFocus reads flat and low, with no images left for a refinement: refused as flat, not answered", async () => {
-    rig = await simulatedRig({ focusUm: 0 });
-    const scope = rig.microscope;
-    // As above: DeepFocus flat and low beyond 20 µm; Tenengrad rates the image nearest focus decisively sharper.
-    const defocus = (frame: Frame) => scope.exposureDefocusUm(frame.timestampMs);
-    const deepfocus: FocusScorer = { id: "deepfocus", higherIsSharper: false, score: async (frame: Frame) => tiles(Math.abs(defocus(frame)) > 20 ? 2.5 - 0.001 * Math.abs(defocus(frame)) : syntheticB(defocus(frame))) };
-    const tenengrad: FocusScorer = { id: "tenengrad", higherIsSharper: true, score: async (frame: Frame) => tiles(100 + 900 * Math.exp(-(defocus(frame) ** 2) / (2 * 15 ** 2))) };
-    const onFlatStretch = { shiftUm: 70, tileShiftsUm: new Array(9).fill(70), validTiles: 9, inlierTiles: 9, rmsResidual: 0.1, uncertaintyUm: 0.2, problem: null };
     for (const maxImages of [3, 5]) {
-      const run = startRun({ ...rig.ctx, scorer: deepfocus }, profile, { maxImages });
-      run.ctx = { ...run.ctx, sharpness: tenengrad };
-      for (const zUm of [48, 30, 66]) await probe(run.ctx, run.trace, run.t0Ms, zUm);
+      const { run, onFlatStretch } = await flatLowRun({ maxImages });
       const refined = await refine(run, onFlatStretch);
       expect(refined.problem, `${maxImages} images`).toBe("flat");
       expect(refined.shiftUm).toBeNull();
