@@ -234,7 +234,7 @@ export function sharperElsewhere(run: DeepFocusRun, targetUm: number): { zUm: nu
 }
 
 /** The image the cross-check metric rates sharpest, or null when none has a cross-check score. */
-export function crossCheckSharpest(trace: readonly TracePoint[]): TracePoint | null {
+export function crossCheckSharpest<T extends TracePoint>(trace: readonly T[]): T | null {
   const scored = trace.filter((p) => Number.isFinite(p.sharpness));
   return scored.length ? scored.reduce((a, b) => (b.sharpness! > a.sharpness! ? b : a)) : null;
 }

@@ -5,7 +5,7 @@ import type { FieldMatch } from "../focus/calibration-match.js";
 import { runSearch } from "../focus/search.js";
 import { median } from "../focus/stats.js";
 import { MIN_PEAK_SIGMAS, STRONG_PEAK_RELATIVE } from "./classical.js";
-import { finish, matchTrace, type DeepFocusResult, type DeepFocusRun } from "./deepfocus.js";
+import { crossCheckSharpest, finish, matchTrace, type DeepFocusResult, type DeepFocusRun } from "./deepfocus.js";
 import { imageBudget } from "./bracket.js";
 import { probe } from "./probe.js";
 import { refine } from "./refine.js";
@@ -88,8 +88,8 @@ function sharpnessPoints(trace: readonly TracePoint[]): SharpPoint[] {
 /** The sharpest image with a less sharp image on each side, or null when it lies at an end. */
 function bracketOf(trace: readonly TracePoint[]): { lo: SharpPoint; best: SharpPoint; hi: SharpPoint } | null {
   const pts = sharpnessPoints(trace);
-  let i = 0;
-  for (let k = 1; k < pts.length; k++) if (pts[k].sharpness > pts[i].sharpness) i = k;
+  const sharpest = crossCheckSharpest(pts);
+  const i = sharpest === null ? -1 : pts.indexOf(sharpest);
   return i > 0 && i < pts.length - 1 ? { lo: pts[i - 1], best: pts[i], hi: pts[i + 1] } : null;
 }
 
