@@ -13,6 +13,8 @@ describe("the page's states in headless Chromium", () => {
   const errors: string[] = [];
   const posts: string[] = [];
   let token = "";
+  /** A POST to the station's API with its token, as a script beside the page would send it. */
+  const post = (path: string, body = {}) => fetch(new URL(path, serve.url), { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
 
   beforeAll(async () => {
     const stateDir = join(tempDir(), "state");
@@ -66,7 +68,7 @@ describe("the page's states in headless Chromium", () => {
   });
 
   it("a failed operation leaves the station in error until the Cancel button, then reading 'Clear error', clears it", async () => {
-    const res = await fetch(new URL("/api/stage/move", serve.url), { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${token}` }, body: JSON.stringify({ zUm: 5000 }) });
+    const res = await post("/api/stage/move", { zUm: 5000 });
     expect(res.status).toBe(503);
     await expect.poll(() => page.textContent("#state")).toBe("error");
     expect(await page.textContent("#message")).toMatch(/^move failed: stage at its limit/);
@@ -79,14 +81,13 @@ describe("the page's states in headless Chromium", () => {
   });
 
   it("status and log answers that the event stream overtakes do not bring back a finished run's busy state nor drop its log line", async () => {
-    const api = (path: string, body = {}) => fetch(new URL(path, serve.url), { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
     const status = async () => (await fetch(new URL("/api/status", serve.url))).json();
     /** Starts an autofocus, waits until it runs, runs `during`, then cancels it. */
     const cancelledRun = async (during: () => Promise<void>) => {
-      const run = api("/api/autofocus");
+      const run = post("/api/autofocus");
       await expect.poll(async () => (await status()).state).toBe("busy");
       await during();
-      await api("/api/cancel");
+      await post("/api/cancel");
       expect((await run).status).toBe(409);
     };
     const late = await context.newPage();
@@ -106,7 +107,7 @@ describe("the page's states in headless Chromium", () => {
     };
     const [heldStatus, heldLog] = [await held("/api/status"), await held("/api/log")];
     const startUm = (await status()).positionUm;
-    expect((await api("/api/stage/move", { zUm: startUm })).status).toBe(200); // a logged operation before the page loads
+    expect((await post("/api/stage/move", { zUm: startUm })).status).toBe(200); // a logged operation before the page loads
 
     await cancelledRun(async () => {
       await late.goto(serve.url);
@@ -129,11 +130,10 @@ describe("the page's states in headless Chromium", () => {
     const lines = all.reverse().map((o) => expect.stringContaining(`${o.operation} ${o.outcome === "done" ? "" : `(${o.outcome}) `}${o.detail}`));
     await expect.poll(logLines, { timeout: 5000 }).toEqual(lines);
     await late.close();
-    expect((await api("/api/stage/move", { zUm: startUm })).status).toBe(200); // where the next test's calibration expects the stage
+    expect((await post("/api/stage/move", { zUm: startUm })).status).toBe(200); // where the next test's calibration expects the stage
   });
 
   it("an older captures answer that arrives last does not hide the newest capture", async () => {
-    const capture = () => fetch(new URL("/api/capture", serve.url), { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${token}` }, body: "{}" });
     const late = await context.newPage();
     late.on("pageerror", (e) => errors.push(e.message));
     await late.goto(serve.url);
@@ -148,9 +148,9 @@ describe("the page's states in headless Chromium", () => {
       if (held++ === 0) await released;
       await route.fulfill({ response });
     });
-    expect((await capture()).status).toBe(201);
+    expect((await post("/api/capture")).status).toBe(201);
     await expect.poll(() => held).toBe(1); // the page asked for the list, and that answer is held
-    expect((await capture()).status).toBe(201);
+    expect((await post("/api/capture")).status).toBe(201);
     await expect.poll(items).toBe(before + 2);
     const delivered = late.waitForResponse((r) => new URL(r.url()).pathname === "/api/captures");
     release();
