@@ -78,6 +78,8 @@ const microscope = z.object({
   jitterUm: z.number().min(0).default(0),
   /** Sample tilt, µm of focus change per mm across the field (x direction). */
   tiltUmPerMm: z.number().default(0),
+  /** RMS frame-to-frame variation of the illumination, relative (0.03 = 3 %: a lamp on mains seen with a short exposure). */
+  flickerRms: z.number().min(0).max(0.5).default(0),
 });
 
 export const configSchema = z.object({

@@ -1,28 +1,45 @@
 import type { Frame } from "../hardware/camera/types.js";
-import { METRICS, type MetricFn } from "./metrics.js";
+import { METRICS, type MetricFn, type Pixels } from "./metrics.js";
 import { roiTiles } from "./tiles.js";
 import type { ClassicalMetricId, FocusScorer, FrameScore, Roi } from "./types.js";
 
 /**
- * A classical metric as a FocusScorer: the metric on every ROI tile (raw pixel values),
- * aggregated by the mean of the tiles — the metric of the whole ROI, as in the literature.
- * (A median would let featureless tiles, e.g. a gap in a tissue section, drown the peak.)
+ * A classical metric as a FocusScorer: the metric on every ROI tile, aggregated by the mean of
+ * the tiles — the metric of the whole ROI, as in the literature. (A median would let
+ * featureless tiles, e.g. a gap in a tissue section, drown the peak.)
+ *
+ * Every tile's metric is divided by the ROI's mean pixel value to the power of the metric's
+ * `scaleExponent`, so a frame that is uniformly brighter or dimmer (lamp flicker, bleaching
+ * during a z-series, a camera's auto-exposure) scores the same; without it a 5 % flicker moves
+ * Tenengrad by 10 %, as much as defocus does over a fraction of a depth of field. The ROI's
+ * mean, not each tile's, so a dark tile's noise is not blown up; floored at 1 count.
  */
 export class ClassicalScorer implements FocusScorer {
   readonly higherIsSharper = true;
   private readonly metric: MetricFn;
+  private readonly scaleExponent: number;
 
   /** @throws RangeError for an unknown metric id. */
   constructor(readonly id: ClassicalMetricId) {
     const info = METRICS[id];
     if (!info) throw new RangeError(`unknown classical metric "${id}"`);
     this.metric = info.fn;
+    this.scaleExponent = info.scaleExponent;
   }
 
   async score(frame: Frame, roi: Roi): Promise<FrameScore> {
-    const tiles = roiTiles(frame.width, frame.height, roi).map((r) => this.metric(frame.data, frame.width, r));
+    const rects = roiTiles(frame.width, frame.height, roi);
+    const brightness = Math.max(1, meanOf(frame.data)) ** this.scaleExponent;
+    const tiles = rects.map((r) => this.metric(frame.data, frame.width, r) / brightness);
     return { score: tiles.reduce((a, b) => a + b, 0) / tiles.length, tiles };
   }
+}
+
+/** The mean pixel value of a frame. */
+function meanOf(data: Pixels): number {
+  let sum = 0;
+  for (let i = 0; i < data.length; i++) sum += data[i];
+  return data.length === 0 ? 0 : sum / data.length;
 }
 
 export function createClassicalScorer(id: ClassicalMetricId): ClassicalScorer {

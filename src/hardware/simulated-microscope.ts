@@ -24,7 +24,8 @@ export interface SimulatedMicroscopeOptions {
 /**
  * The simulated microscope behind the default backend: a virtual slide, an objective, a
  * focus drive with slack and a camera, sharing one clock. The focal plane drifts as
- * focusUm + driftUmPerHour·t, plus per-frame Gaussian jitter (jitterUm RMS) seen by the camera.
+ * focusUm + driftUmPerHour·t, plus per-frame Gaussian jitter (jitterUm RMS) seen by the camera;
+ * the lamp's brightness varies from frame to frame by flickerRms (relative, Gaussian).
  * The constructor does no I/O.
  */
 export class SimulatedMicroscope {
@@ -32,6 +33,7 @@ export class SimulatedMicroscope {
   readonly stage: SimulatedStage;
   private slide: Slide;
   private readonly jitter: Rng;
+  private readonly flicker: Rng;
   private readonly t0Ms: number;
   /** Exposure start (clock ms) → physical defocus then (µm), for the last RECENT_EXPOSURES frames. */
   private readonly exposures = new LruCache<number>(RECENT_EXPOSURES, () => 1);
@@ -41,6 +43,7 @@ export class SimulatedMicroscope {
     this.t0Ms = clock.nowMs();
     this.slide = options.slide ?? createSlide(microscope.sample, microscope.seed);
     this.jitter = new Rng(hashInts(microscope.seed, 0x6a17));
+    this.flicker = new Rng(hashInts(microscope.seed, 0xf11c));
     this.stage = new SimulatedStage(options.stage, clock, (move) => this.prefetch(move));
     this.camera = new SimulatedCamera({
       config: options.camera,
@@ -51,13 +54,14 @@ export class SimulatedMicroscope {
       scene: (startMs) => {
         const defocusUm = this.defocusUm();
         this.exposures.set(String(startMs), defocusUm);
-        return this.scene(defocusUm - microscope.jitterUm * this.jitter.normal());
+        const brightness = Math.max(0, 1 + microscope.flickerRms * this.flicker.normal());
+        return this.scene(defocusUm - microscope.jitterUm * this.jitter.normal(), brightness);
       },
     });
   }
 
-  private scene(defocusUm: number): SimulatedScene {
-    return { slide: this.slide, defocusUm, tiltUmPerMm: this.options.microscope.tiltUmPerMm, fieldXUm: 0, fieldYUm: 0 };
+  private scene(defocusUm: number, brightness = 1): SimulatedScene {
+    return { slide: this.slide, defocusUm, tiltUmPerMm: this.options.microscope.tiltUmPerMm, fieldXUm: 0, fieldYUm: 0, brightness };
   }
 
   /**

@@ -15,6 +15,8 @@ export interface SimulatedScene {
   tiltUmPerMm: number;
   fieldXUm: number;
   fieldYUm: number;
+  /** The illumination during this exposure relative to nominal (1); scales the photon count. */
+  brightness: number;
 }
 
 export interface SimulatedCameraOptions {
@@ -68,7 +70,8 @@ export class SimulatedCamera implements Camera {
   /** The frame for a scene, without waiting (used by `grab`). */
   render(scene: SimulatedScene): Omit<Frame, "timestampMs"> {
     const { config, noise } = this.options;
-    return { data: digitize(this.intensity(scene), config, noise), width: config.width, height: config.height, bitDepth: config.bitDepth };
+    const sensor = scene.brightness === 1 ? config : { ...config, exposureUs: config.exposureUs * scene.brightness };
+    return { data: digitize(this.intensity(scene), sensor, noise), width: config.width, height: config.height, bitDepth: config.bitDepth };
   }
 
   /**
