@@ -6,6 +6,7 @@ import type { Config } from "../config/schema.js";
 import type { Frame } from "../hardware/camera/types.js";
 import { median } from "../focus/stats.js";
 import { binFrame, checkBinningFactor } from "../image/bin.js";
+import { suppressSpikes } from "../image/defects.js";
 import { roiTiles } from "../focus/tiles.js";
 import type { FocusScorer, FrameScore, Roi } from "../focus/types.js";
 import { openSession, type ExecutionProvider, type InferenceLog } from "./session.js";
@@ -104,7 +105,11 @@ export class DeepFocusScorer implements FocusScorer {
     const regions = perTile.flat();
     const size = DEEPFOCUS_WINDOW * DEEPFOCUS_WINDOW;
     const windows = new Float32Array(regions.length * size);
-    regions.forEach((r, i) => writeRegion(frame, r, windows, i * size));
+    const scratch = new Float32Array(size);
+    regions.forEach((r, i) => {
+      writeRegion(frame, r, windows, i * size);
+      suppressSpikes(windows, i * size, DEEPFOCUS_WINDOW, DEEPFOCUS_WINDOW, scratch);
+    });
     const { defocus, validity } = await this.scoreWindows(windows, regions.length);
     const tiles: number[] = [];
     const valid: boolean[] = [];

@@ -122,6 +122,27 @@ describe("DeepFocus scorer (shipped models)", () => {
     }
   });
 
+  /** The frame with a sensor's hot pixels: 0.1 % of the pixels, the same ones in every frame, raised by 1000–4000 DN. */
+  const withHotPixels = (f: Frame): Frame => {
+    const r = rng(99);
+    const data = Uint16Array.from(f.data);
+    for (let k = 0; k < 0.001 * data.length; k++) {
+      const i = Math.floor(r() * data.length);
+      data[i] = Math.min(4095, data[i] + 1000 + Math.round(3000 * r()));
+    }
+    return { ...f, data };
+  };
+
+  it("hot pixels change neither the reading of a blurred texture nor an empty field's invalidity", async () => {
+    for (const [i, f] of frames.entries()) {
+      const clean = (await int8.score(f, ROI)).score;
+      const hot = (await int8.score(withHotPixels(f), ROI)).score;
+      expect(Math.abs(hot / clean - 1), `sigma ${SIGMAS[i]}: ${clean} clean, ${hot} with hot pixels`).toBeLessThan(0.03);
+    }
+    const empty = await int8.score(withHotPixels(frame(new Float64Array(SIZE * SIZE).fill(0.5), 6, 3)), ROI);
+    expect(empty.valid!.some(Boolean)).toBe(false);
+  });
+
   it("INT8 scores correlate with fp32 (r ≥ 0.99 over tiles of all blur levels)", async () => {
     const a: number[] = [];
     const b: number[] = [];

@@ -1,0 +1,53 @@
+/**
+ * Isolated defect pixels — a hot pixel (or a cosmic-ray hit, or a dead pixel) that stands far
+ * above (below) all eight of its neighbours. A hot pixel is in every frame at the same place
+ * and sharp at any defocus; in a low-contrast, out-of-focus window a few of them read to the
+ * DeepFocus CNN as in-focus structure (0.1 % hot pixels: +12 % on a texture blurred by a
+ * 4-px Gaussian, `test/inference/deepfocus.test.ts`; 0.05 % lowered the held-out pollen stack's
+ * readings 100 µm out from 68 to 59 px, docs/benchmarks.md). The DeepFocus scorer removes them
+ * from each window before the model sees it.
+ *
+ * A pixel is a spike when it lies beyond the range [lo, hi] of its 8 neighbours by more than
+ * SPIKE_SPREAD_MULTIPLE × (hi − lo) + 1 count; it is then set to the nearer end of that range.
+ * Noise practically never qualifies (a Gaussian pixel would have to exceed the maximum of its
+ * eight neighbours by four times their range, ≈ 12 SD), nor does a focused point imaged on
+ * pixels up to 1.5× the Nyquist pitch λ/(4·NA): centred on a pixel, its Airy disc still puts
+ * enough of its peak into the neighbours (pixel-integrated: peak − neighbours' maximum 0.72,
+ * 4 × their range 0.86 of the peak; at 2× Nyquist 0.86 against 0.45, so coarser sampling can
+ * clip the peak of a point that falls on a pixel's centre — the in-focus reading of such beads
+ * then rises a little). A hot pixel needs to stand ≈ 12 noise SD above its surroundings.
+ */
+export const SPIKE_SPREAD_MULTIPLE = 4;
+
+/**
+ * Replaces the isolated spikes (see above) of the w × h image at `data[offset ..]` in place,
+ * leaving its 1-px border as it is; `scratch` (≥ w·h) holds a copy. Returns how many it replaced.
+ */
+export function suppressSpikes(data: Float32Array, offset: number, w: number, h: number, scratch: Float32Array): number {
+  const k = SPIKE_SPREAD_MULTIPLE;
+  scratch.set(data.subarray(offset, offset + w * h));
+  let replaced = 0;
+  for (let y = 1; y < h - 1; y++) {
+    for (let i = y * w + 1, end = y * w + w - 1; i < end; i++) {
+      const p = scratch[i];
+      const l = scratch[i - 1];
+      const r = scratch[i + 1];
+      // Its left and right neighbours alone rule most pixels out: hi ≥ max(l, r), lo ≤ min(l, r), hi − lo ≥ |l − r|.
+      const pair = k * Math.abs(l - r) + 1;
+      if (p - Math.max(l, r) <= pair && Math.min(l, r) - p <= pair) continue;
+      let lo = Math.min(l, r);
+      let hi = Math.max(l, r);
+      for (const j of [i - w - 1, i - w, i - w + 1, i + w - 1, i + w, i + w + 1]) {
+        const v = scratch[j];
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+      }
+      const margin = k * (hi - lo) + 1;
+      if (p > hi + margin) data[offset + i] = hi;
+      else if (p < lo - margin) data[offset + i] = lo;
+      else continue;
+      replaced++;
+    }
+  }
+  return replaced;
+}
