@@ -12,25 +12,32 @@ import { TimelapseManager } from "../../src/timelapse/manager.js";
 import { SyntheticDeepFocusScorer, syntheticProfile } from "../../test/autofocus/synthetic.js";
 import { printTable } from "./table.js";
 
+/** Lamp flicker (relative RMS) of the extra rows that repeat the moving policies under a flickering lamp. */
+const FLICKER_RMS = 0.05;
+
 /**
  * Timelapse on the simulated microscope with thermal drift (virtual clock): for each autofocus
  * policy, `points` points `intervalMs` apart while the focus drifts `driftUm`; reports AF images
  * per point and the defocus at each capture. DeepFocus policies use the shipped model with a
- * profile calibrated on the simulator ("model"), and the synthetic scorer ("synthetic").
+ * profile calibrated on the simulator ("model"), and the synthetic scorer ("synthetic"). The
+ * moving policies with a real scorer are run again under a lamp flickering by FLICKER_RMS.
  */
 export async function benchTimelapse(points = 200, intervalMs = 60_000, driftUm = 30): Promise<void> {
   const rows: (string | number)[][] = [];
+  const add = async (policy: AfPolicy, scorer: "model" | "synthetic" | "-", flickerRms: number) => {
+    const r = await run(policy, scorer, points, intervalMs, driftUm, flickerRms).catch((err: Error) => ({ error: err.message }));
+    const label = flickerRms > 0 ? `${policy}, lamp flicker ${flickerRms * 100} %` : policy;
+    rows.push("error" in r ? [label, scorer, "—", "—", "—", "—", r.error.slice(0, 80)] : [label, scorer, r.imagesPerPoint, r.meanAbsUm, r.maxAbsUm, r.within1, `${r.missed} missed`]);
+  };
   for (const policy of AF_POLICIES)
-    for (const scorer of policy === "deepfocus" || policy === "tracking" ? (["model", "synthetic"] as const) : (["-"] as const)) {
-      const r = await run(policy, scorer, points, intervalMs, driftUm).catch((err: Error) => ({ error: err.message }));
-      rows.push("error" in r ? [policy, scorer, "—", "—", "—", "—", r.error.slice(0, 80)] : [policy, scorer, r.imagesPerPoint, r.meanAbsUm, r.maxAbsUm, r.within1, `${r.missed} missed`]);
-    }
+    for (const scorer of policy === "deepfocus" || policy === "tracking" ? (["model", "synthetic"] as const) : (["-"] as const)) await add(policy, scorer, 0);
+  for (const [policy, scorer] of [["deepfocus", "model"], ["tracking", "model"], ["classical", "-"]] as const) await add(policy, scorer, FLICKER_RMS);
   printTable(`Timelapse: ${points} points, ${driftUm} µm drift (simulator, 320×240)`, ["policy", "scorer", "AF images / point", "mean |defocus| µm", "max |defocus| µm", "captures within ±1 µm", "notes"], rows);
 }
 
-async function run(policy: AfPolicy, scorer: "model" | "synthetic" | "-", points: number, intervalMs: number, driftUm: number) {
+async function run(policy: AfPolicy, scorer: "model" | "synthetic" | "-", points: number, intervalMs: number, driftUm: number, flickerRms: number) {
   const driftUmPerHour = driftUm / (((points - 1) * intervalMs) / 3.6e6);
-  const config = parseConfig({ clock: "virtual", stateDir: mkdtempSync(join(tmpdir(), "focusbox-bench-")), camera: { kind: "simulated", width: 320, height: 240 }, microscope: { focusUm: 4, driftUmPerHour } });
+  const config = parseConfig({ clock: "virtual", stateDir: mkdtempSync(join(tmpdir(), "focusbox-bench-")), camera: { kind: "simulated", width: 320, height: 240 }, microscope: { focusUm: 4, driftUmPerHour, flickerRms } });
   const clock = new VirtualClock();
   const devices = await createDevices(config, clock);
   const microscope = devices.microscope!;

@@ -9,8 +9,10 @@
  *
  * A pixel is a spike when it lies beyond the range [lo, hi] of its 8 neighbours by more than
  * SPIKE_SPREAD_MULTIPLE × (hi − lo) + 1 count; it is then set to the nearer end of that range.
- * Noise practically never qualifies (a Gaussian pixel would have to exceed the maximum of its
- * eight neighbours by four times their range, ≈ 12 SD), nor does a focused point imaged on
+ * Gaussian noise practically never qualifies (a pixel would have to exceed the maximum of its
+ * eight neighbours by four times their range, ≈ 12 SD); in dark, shot-noise-limited frames a
+ * few Poisson outliers do (4–33 pixels per frame on a dark-field stack and a star field,
+ * docs/benchmarks.md), and clipping them only lowers the noise. Nor does a focused point on
  * pixels up to 1.5× the Nyquist pitch λ/(4·NA): centred on a pixel, its Airy disc still puts
  * enough of its peak into the neighbours (pixel-integrated: peak − neighbours' maximum 0.72,
  * 4 × their range 0.86 of the peak; at 2× Nyquist 0.86 against 0.45, so coarser sampling can
