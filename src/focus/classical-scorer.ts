@@ -8,11 +8,12 @@ import type { ClassicalMetricId, FocusScorer, FrameScore, Roi } from "./types.js
  * the tiles — the metric of the whole ROI, as in the literature. (A median would let
  * featureless tiles, e.g. a gap in a tissue section, drown the peak.)
  *
- * Every tile's metric is divided by the ROI's mean pixel value to the power of the metric's
+ * Every tile's metric is divided by the frame's mean pixel value to the power of the metric's
  * `scaleExponent`, so a frame that is uniformly brighter or dimmer (lamp flicker, bleaching
  * during a z-series, a camera's auto-exposure) scores the same; without it a 5 % flicker moves
- * Tenengrad by 10 %, as much as defocus does over a fraction of a depth of field. The ROI's
- * mean, not each tile's, so a dark tile's noise is not blown up; floored at 1 count.
+ * Tenengrad by 10 %, as much as defocus does over a fraction of a depth of field. The whole
+ * frame's mean, not each tile's: a dark tile's noise is not blown up, and light crossing the
+ * field's edge with defocus moves it least. Floored at 1 count.
  */
 export class ClassicalScorer implements FocusScorer {
   readonly higherIsSharper = true;
