@@ -4,7 +4,7 @@
  * and sharp at any defocus; in a low-contrast, out-of-focus window a few of them read to the
  * DeepFocus CNN as in-focus structure (0.1 % hot pixels: +12 % on a texture blurred by a
  * 4-px Gaussian, `test/inference/deepfocus.test.ts`; 0.05 % lowered the held-out pollen stack's
- * readings 100 µm out from 68 to 59 px, docs/benchmarks.md). The DeepFocus scorer removes them
+ * readings 85 µm out from 68 to 59 px, docs/benchmarks.md). The DeepFocus scorer removes them
  * from each window before the model sees it.
  *
  * A pixel is a spike when it lies beyond the range [lo, hi] of its 8 neighbours by more than
