@@ -70,7 +70,7 @@ export class SimulatedCamera implements Camera {
   /** The frame for a scene, without waiting (used by `grab`). */
   render(scene: SimulatedScene): Omit<Frame, "timestampMs"> {
     const { config, noise } = this.options;
-    const sensor = scene.brightness === 1 ? config : { ...config, exposureUs: config.exposureUs * scene.brightness };
+    const sensor = { ...config, exposureUs: config.exposureUs * scene.brightness };
     return { data: digitize(this.intensity(scene), sensor, noise), width: config.width, height: config.height, bitDepth: config.bitDepth };
   }
 
