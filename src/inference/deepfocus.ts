@@ -6,11 +6,10 @@ import type { Config } from "../config/schema.js";
 import type { Frame } from "../hardware/camera/types.js";
 import { median } from "../focus/stats.js";
 import { binFrame, checkBinningFactor } from "../image/bin.js";
-import { suppressSpikes } from "../image/defects.js";
 import { roiTiles } from "../focus/tiles.js";
 import type { FocusScorer, FrameScore, Roi } from "../focus/types.js";
 import { openSession, type ExecutionProvider, type InferenceLog } from "./session.js";
-import { DEEPFOCUS_WINDOW, DEFAULT_MAX_WINDOWS_PER_TILE, tileWindows, writeRegion } from "./windows.js";
+import { DEEPFOCUS_WINDOW, DEFAULT_MAX_WINDOWS_PER_TILE, tileWindows, writeWindows } from "./windows.js";
 
 export { DEEPFOCUS_WINDOW } from "./windows.js";
 const INPUT = "windows";
@@ -103,13 +102,8 @@ export class DeepFocusScorer implements FocusScorer {
     const frame = binFrame(full, this.binning);
     const perTile = roiTiles(frame.width, frame.height, roi).map((t) => tileWindows(frame, t, DEEPFOCUS_WINDOW, this.maxWindowsPerTile));
     const regions = perTile.flat();
-    const size = DEEPFOCUS_WINDOW * DEEPFOCUS_WINDOW;
-    const windows = new Float32Array(regions.length * size);
-    const scratch = new Float32Array(size);
-    regions.forEach((r, i) => {
-      writeRegion(frame, r, windows, i * size);
-      suppressSpikes(windows, i * size, DEEPFOCUS_WINDOW, DEEPFOCUS_WINDOW, scratch);
-    });
+    const windows = new Float32Array(regions.length * DEEPFOCUS_WINDOW * DEEPFOCUS_WINDOW);
+    writeWindows(frame, regions, DEEPFOCUS_WINDOW, windows);
     const { defocus, validity } = await this.scoreWindows(windows, regions.length);
     const tiles: number[] = [];
     const valid: boolean[] = [];

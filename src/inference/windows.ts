@@ -1,6 +1,7 @@
 import type { Frame } from "../hardware/camera/types.js";
 import { roiTiles } from "../focus/tiles.js";
 import type { Rect } from "../focus/types.js";
+import { spikeFreeRegion } from "../image/defects.js";
 import { extractMirrored } from "../image/mirrored.js";
 
 /** Side (px) of the square full-resolution window a DeepFocus model scores. */
@@ -13,7 +14,7 @@ export const DEFAULT_MAX_WINDOWS_PER_TILE = 4;
  * The square source region (frame coordinates, full resolution) a tile is scored on: `size` px
  * centred on the tile, shifted to stay inside the frame. Along an axis where the frame is
  * smaller than `size`, the region is centred on the frame and overhangs it on both sides
- * (writeWindow mirrors the frame into the overhang). Of a tile larger than `size` this is the
+ * (writeWindows mirrors the frame into the overhang). Of a tile larger than `size` this is the
  * central `size` px (tileWindows covers more of it): the model always sees camera pixels at
  * 1:1, so its output (a blur radius in pixels) means the same for every ROI.
  */
@@ -44,14 +45,38 @@ export function tileWindows(frame: Pick<Frame, "width" | "height">, tile: Rect, 
 }
 
 /**
- * Fills `out[offset .. offset + size²]` with the tile's window (see windowRegion) in raw pixel
- * values (float32, no normalisation: the model normalises each window itself).
+ * Fills `out` (regions.length × size², float32) with the frame's square `regions` (from
+ * windowRegion or tileWindows: inside the frame, or overhanging it symmetrically along an axis
+ * where the frame is smaller than `size`, mirrored there) in raw pixel values, without
+ * isolated defect pixels (spikeFreeRegion); the model normalises each window itself. The frame
+ * under the windows is cleaned once: as their bounding box when that is no larger than the
+ * windows together (overlapping windows of a small frame), else window by window.
  */
-export function writeWindow(frame: Frame, tile: Rect, size: number, out: Float32Array, offset: number): void {
-  writeRegion(frame, windowRegion(frame, tile, size), out, offset);
+export function writeWindows(frame: Frame, regions: readonly Rect[], size: number, out: Float32Array): void {
+  const inside = regions.map((r) => clampToFrame(frame, r));
+  const box = inside.reduce((b, r) => union(b, r));
+  const separate = inside.reduce((s, r) => s + r.width * r.height, 0) < box.width * box.height;
+  const clean = (r: Rect) => spikeFreeRegion(frame.data, frame.width, frame.height, r);
+  const write = (source: Rect, pixels: Float32Array, i: number) =>
+    extractMirrored(pixels, source.width, source.height, regions[i].x - source.x, regions[i].y - source.y, size, size, out, i * size * size);
+  if (!separate) {
+    const pixels = clean(box);
+    regions.forEach((_, i) => write(box, pixels, i));
+  } else
+    inside.forEach((r, i) => {
+      if (r.width === size && r.height === size) spikeFreeRegion(frame.data, frame.width, frame.height, r, out, i * size * size);
+      else write(r, clean(r), i);
+    });
 }
 
-/** Fills `out[offset ..]` with the square `region` of the frame (mirrored where it overhangs), as writeWindow. */
-export function writeRegion(frame: Frame, region: Rect, out: Float32Array, offset: number): void {
-  extractMirrored(frame.data, frame.width, frame.height, region.x, region.y, region.width, region.height, out, offset);
+function clampToFrame(frame: Pick<Frame, "width" | "height">, r: Rect): Rect {
+  const x = Math.max(0, r.x);
+  const y = Math.max(0, r.y);
+  return { x, y, width: Math.min(frame.width, r.x + r.width) - x, height: Math.min(frame.height, r.y + r.height) - y };
+}
+
+function union(a: Rect, b: Rect): Rect {
+  const x = Math.min(a.x, b.x);
+  const y = Math.min(a.y, b.y);
+  return { x, y, width: Math.max(a.x + a.width, b.x + b.width) - x, height: Math.max(a.y + a.height, b.y + b.height) - y };
 }

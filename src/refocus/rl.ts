@@ -5,7 +5,7 @@ import { toFrame } from "./normalise.js";
 import { defocusRadiusPx, discOtf } from "./psf.js";
 import { richardsonLucy, type RichardsonLucyOptions } from "./richardson-lucy.js";
 import { extractMirrored } from "../image/mirrored.js";
-import { writeWindow } from "../inference/windows.js";
+import { windowRegion, writeWindows } from "../inference/windows.js";
 import { TileBlender, tileCount, tileGrid, tileOrigins } from "./tiles.js";
 import type { RefocusInfo, Refocuser } from "./types.js";
 
@@ -62,7 +62,7 @@ export class RlRefocuser implements Refocuser {
   private async blurPerTile(frame: Frame, origins: [number, number][], size: number): Promise<number[]> {
     const w = this.opts.blur.window;
     const windows = new Float32Array(origins.length * w * w);
-    origins.forEach(([x, y], i) => writeWindow(frame, { x, y, width: size, height: size }, w, windows, i * w * w));
+    writeWindows(frame, origins.map(([x, y]) => windowRegion(frame, { x, y, width: size, height: size }, w)), w, windows);
     const { defocus, validity } = await this.opts.blur.scoreWindows(windows, origins.length);
     const airy = this.opts.airyPx ?? 1;
     return origins.map((_, i) => (validity[i] > 0 && Number.isFinite(defocus[i]) ? Math.round(defocusRadiusPx(defocus[i], airy) * 4) / 4 : Number.NaN));
