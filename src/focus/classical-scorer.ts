@@ -1,5 +1,6 @@
 import type { Frame } from "../hardware/camera/types.js";
-import { METRICS, type MetricFn, type Pixels } from "./metrics.js";
+import { METRICS, type MetricFn } from "./metrics.js";
+import { meanOf } from "./stats.js";
 import { roiTiles } from "./tiles.js";
 import type { ClassicalMetricId, FocusScorer, FrameScore, Roi } from "./types.js";
 
@@ -34,13 +35,6 @@ export class ClassicalScorer implements FocusScorer {
     const tiles = rects.map((r) => this.metric(frame.data, frame.width, r) / brightness);
     return { score: tiles.reduce((a, b) => a + b, 0) / tiles.length, tiles };
   }
-}
-
-/** The mean pixel value of a frame. */
-function meanOf(data: Pixels): number {
-  let sum = 0;
-  for (let i = 0; i < data.length; i++) sum += data[i];
-  return data.length === 0 ? 0 : sum / data.length;
 }
 
 export function createClassicalScorer(id: ClassicalMetricId): ClassicalScorer {

@@ -1,4 +1,5 @@
 import type { Frame } from "../hardware/camera/types.js";
+import { meanOf } from "../focus/stats.js";
 
 /**
  * Per-image normalisation of the refocus network (the contract of scripts/refocus/pairs.py's
@@ -17,9 +18,7 @@ export interface Normalisation {
 export function normalisationOf(frame: Frame): Normalisation {
   const { data } = frame;
   const max = 2 ** frame.bitDepth - 1;
-  let sum = 0;
-  for (let i = 0; i < data.length; i++) sum += data[i];
-  const mean = sum / Math.max(1, data.length);
+  const mean = meanOf(data);
   let ss = 0;
   for (let i = 0; i < data.length; i++) ss += (data[i] - mean) ** 2;
   const std = Math.sqrt(ss / Math.max(1, data.length));
