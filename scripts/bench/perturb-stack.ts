@@ -1,34 +1,46 @@
 /**
  * Writes a copy of a z-stack directory with a flaw real recordings have, for `focusbox eval-af`
- * on perturbed copies (docs/benchmarks.md, "Recordings with flaws: flicker, bleaching, hot pixels"):
+ * on perturbed copies (docs/benchmarks.md, "Recordings with flaws"):
  * - `flicker AMOUNT`: each plane × (1 + AMOUNT·u), u uniform in [−1, 1] (a lamp on mains);
  * - `bleach AMOUNT`: the i-th of n planes in increasing z × (1 − AMOUNT)^(i/(n−1)) (a
  *   fluorescent sample fading while the series is taken);
  * - `hot AMOUNT`: that fraction of the pixels, the same ones in every plane, raised by 25–100 %
- *   of full scale (a sensor's hot pixels).
- * Values are rounded and clipped to the planes' bit depth; u and the hot pixels are seeded.
+ *   of full scale (a sensor's hot pixels);
+ * - `stripes AMOUNT`: each column offset by AMOUNT × the stack's mean × g, g standard normal
+ *   per column, the same in every plane (a CMOS sensor's column fixed-pattern noise);
+ * - `vignette AMOUNT`: each plane × (1 − AMOUNT·r²), r the distance from the centre over the
+ *   half-diagonal (uneven illumination, the same in every plane).
+ * Values are rounded and clipped to the planes' bit depth; u, the hot pixels and g are seeded.
  *
- *   npx tsx scripts/bench/perturb-stack.ts SRC DST flicker|bleach|hot AMOUNT [SEED]
+ *   npx tsx scripts/bench/perturb-stack.ts SRC DST flicker|bleach|hot|stripes|vignette AMOUNT [SEED]
  */
 import { readStack, StackWriter } from "../../src/hardware/zstack.js";
 import { Rng } from "../../src/optics/rng.js";
+import { meanOf } from "../../src/focus/stats.js";
 
 const [src, dst, mode, amountArg, seedArg] = process.argv.slice(2);
 const amount = Number(amountArg);
-if (!src || !dst || !["flicker", "bleach", "hot"].includes(mode) || !(amount >= 0 && amount < 1))
-  throw new Error("usage: perturb-stack.ts SRC DST flicker|bleach|hot AMOUNT(0…1) [SEED]");
+const MODES = ["flicker", "bleach", "hot", "stripes", "vignette"];
+if (!src || !dst || !MODES.includes(mode) || !(amount >= 0 && amount < 1)) throw new Error(`usage: perturb-stack.ts SRC DST ${MODES.join("|")} AMOUNT(0…1) [SEED]`);
 const stack = await readStack(src);
 const rng = new Rng(Number(seedArg ?? 1));
 const { width, height, bitDepth } = stack.planes[0].frame;
 const maxValue = 2 ** bitDepth - 1;
 const hot = mode === "hot" ? Array.from({ length: Math.round(amount * width * height) }, () => [Math.floor(rng.uniform(0, width * height)), rng.uniform(0.25, 1) * maxValue]) : [];
+const meanValue = meanOf(stack.planes.map((p) => meanOf(p.frame.data)));
+const columnOffset = Float64Array.from({ length: width }, () => (mode === "stripes" ? amount * meanValue * rng.normal() : 0));
+const halfDiagonal = Math.hypot(width / 2, height / 2);
+const shading = Float64Array.from({ length: width * height }, (_, k) => {
+  const r2 = (((k % width) + 0.5 - width / 2) ** 2 + (Math.floor(k / width) + 0.5 - height / 2) ** 2) / halfDiagonal ** 2;
+  return mode === "vignette" ? 1 - amount * r2 : 1;
+});
 const writer = new StackWriter(dst);
 await writer.open();
 for (const [i, { zUm, frame }] of stack.planes.entries()) {
   const gain = mode === "flicker" ? 1 + amount * rng.uniform(-1, 1) : mode === "bleach" ? (1 - amount) ** (i / (stack.planes.length - 1)) : 1;
-  const values = Float64Array.from(frame.data, (v) => v * gain);
+  const values = Float64Array.from(frame.data, (v, k) => v * gain * shading[k] + columnOffset[k % width]);
   for (const [at, extra] of hot) values[at] += extra;
-  const data = frame.data.map((_, k) => Math.min(maxValue, Math.round(values[k])));
+  const data = frame.data.map((_, k) => Math.max(0, Math.min(maxValue, Math.round(values[k]))));
   await writer.addPlane(zUm, { ...frame, data });
 }
 const { planes: _planes, ...meta } = stack.manifest;
