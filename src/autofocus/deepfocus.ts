@@ -193,6 +193,12 @@ export async function finish(run: DeepFocusRun, match: FieldMatch, method: strin
       `DeepFocus reads ${blurred.b.toFixed(1)} px at z=${blurred.zUm.toFixed(1)} µm, ${blurred.ratio.toFixed(1)}× what the calibration expects that close to the estimate z=${targetUm.toFixed(2)} µm: its images lie on a flat stretch of the curve far from focus (${where})`,
       "out-of-range",
     );
+  const artefact = finerThanOptics(run, targetUm);
+  if (artefact)
+    throw new FocusNotFoundError(
+      `DeepFocus reads ${artefact.b.toFixed(2)} px at z=${artefact.zUm.toFixed(1)} µm, under ${SUB_OPTICAL_RATIO} × the calibration's in-focus ${artefact.floor.toFixed(2)} px: structure finer than the optics resolve — the camera's column stripes, hot pixels or compression, not the sample; correct them in the camera or subtract a dark frame (${where})`,
+      "out-of-range",
+    );
   const { minUm, maxUm } = ctx.stage.options;
   if (!(targetUm >= minUm && targetUm <= maxUm))
     throw new FocusNotFoundError(`estimated focus z=${targetUm.toFixed(2)} µm lies outside the stage's soft limits [${minUm}, ${maxUm}] µm`, "out-of-range");
@@ -297,6 +303,26 @@ function blurredAtEstimate(run: DeepFocusRun, targetUm: number): { zUm: number; 
 
 /** See `blurredAtEstimate`: samples' in-focus readings differ from the calibration sample's by up to about 2×. */
 const BLURRED_RATIO = 3;
+
+/**
+ * The image nearest `targetUm` when DeepFocus reads it under SUB_OPTICAL_RATIO × the calibration
+ * curve's floor, else null. The floor is the blur of the optics themselves at focus; a reading
+ * far below it is structure no sample can put through them — pixel-sharp patterns of the
+ * camera (column fixed-pattern stripes, hot pixels) that stand out once the sample's own
+ * contrast is blurred away, so such an estimate lies far from focus (docs/benchmarks.md,
+ * "Recordings with flaws": 5 % column stripes read 1.5 px 134 µm from focus against a 4.35-px
+ * floor, where in-focus unseen samples read 0.66–1.3× it).
+ */
+function finerThanOptics(run: DeepFocusRun, targetUm: number): { zUm: number; b: number; floor: number } | null {
+  const scored = run.trace.filter((p) => Number.isFinite(p.score));
+  if (scored.length === 0) return null;
+  const nearest = scored.reduce((a, b) => (Math.abs(b.zUm - targetUm) < Math.abs(a.zUm - targetUm) ? b : a));
+  const floor = curveFloor(run.curve);
+  return nearest.score < SUB_OPTICAL_RATIO * floor ? { zUm: nearest.zUm, b: nearest.score, floor } : null;
+}
+
+/** See `finerThanOptics`. */
+const SUB_OPTICAL_RATIO = 0.4;
 
 /**
  * The refusal when the images do not pin a shift. A run cannot tell focus beyond the calibrated

@@ -514,6 +514,22 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
     expect(overruled).toMatchObject({ reason: "out-of-range", message: expect.stringMatching(/^the estimate z=44\.00 µm is not distinguishable from z=12\.0 µm/) });
   });
 
+  it("an answer where DeepFocus reads far under the calibration's floor (camera stripes or hot pixels, not the sample) is refused; a sample reading 0.6× the floor is answered", async () => {
+    const answerAt = async (gain: number) => {
+      await rig?.devices.stop();
+      rig = await simulatedRig({ focusUm: 7 }, { gain });
+      await rig.devices.stage.moveTo(20);
+      const run = startRun(rig.ctx, profile, { maxImages: 10 });
+      for (const zUm of [20, 7, 9, 5]) await probe(run.ctx, run.trace, run.t0Ms, zUm);
+      const match = { shiftUm: 7, tileShiftsUm: new Array(9).fill(7), validTiles: 9, inlierTiles: 9, rmsResidual: 0.1, uncertaintyUm: 0.2, problem: null };
+      return guarded(run, () => finish(run, match, "deepfocus")).catch((e: unknown) => e);
+    };
+    const refused = await answerAt(0.3);
+    expect(refused).toMatchObject({ reason: "out-of-range", message: expect.stringMatching(/^DeepFocus reads [\d.]+ px at z=7\.0 µm, under 0\.4 × the calibration's in-focus [\d.]+ px: structure finer than the optics resolve/) });
+    expect(rig!.devices.stage.positionUm()).toBe(20);
+    expect(await answerAt(0.6)).toMatchObject({ method: "deepfocus", finalUm: 7 });
+  });
+
   it("cancellation mid-run stops with CanceledError and leaves a consistent stage", async () => {
     rig = await simulatedRig();
     const controller = new AbortController();
