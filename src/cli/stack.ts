@@ -57,7 +57,7 @@ export function registerStack(program: Command): void {
   opticsOptions(
     stack
       .command("import")
-      .description("make a stack directory from images recorded elsewhere: one multi-page TIFF, one directory of PNG/TIFF planes, or several image files")
+      .description("make a stack directory from images recorded elsewhere: one multi-page TIFF, one directory of PNG, TIFF or JPEG planes, or several image files")
       .argument("<sources...>", "a multi-page TIFF, a directory (files in name order: z2 before z10, z-2 before z+2) or image files in plane order")
       .requiredOption("--out <dir>", "output directory (must not hold a stack.json)")
       .requiredOption("--step <um>", "z step from one plane to the next (µm; negative when the planes run downwards)", num)

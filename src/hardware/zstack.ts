@@ -140,14 +140,15 @@ export interface StackImportOptions {
   meta: Omit<StackManifest, "planes">;
 }
 
-const IMAGE_EXTENSIONS = new Set([".png", ".tif", ".tiff"]);
+/** Plane files a directory import takes (JPEG for cameras that save nothing else; see importStack). */
+const IMAGE_EXTENSIONS = new Set([".png", ".tif", ".tiff", ".jpg", ".jpeg"]);
 /** Plane files are named by z to 0.01 µm. */
 const MIN_STEP_UM = 0.01;
 
 /**
  * Makes a stack directory from images recorded elsewhere, plane i at z = firstUm + i·stepUm:
- * `sources` is one multi-page TIFF (a page per plane), one directory (its PNG/TIFF files in
- * `planeOrder`: z2 before z10, z-2 before z+2) or several single-page images in the order given; with
+ * `sources` is one multi-page TIFF (a page per plane), one directory (its PNG, TIFF and JPEG files
+ * in `planeOrder`: z2 before z10, z-2 before z+2) or several single-page images in the order given; with
  * `channels` > 1, every `channels`-th image from `channel` on.
  * Planes are re-encoded losslessly as PNG (8- or 16-bit; colour → luminance). Refuses to
  * overwrite an existing stack.json and checks every plane before writing anything.
@@ -166,7 +167,7 @@ export async function importStack(sources: readonly string[], o: StackImportOpti
   const planes = images.filter((_, i) => i % channels === channel - 1);
   // Plane files written beside the source images could replace one not yet read.
   if (planes.some((p) => dirname(resolve(p.file)) === resolve(o.outDir))) throw new ConfigError(`${o.outDir} holds the source images; import into a directory of its own`);
-  if (planes.length < 2) throw new ConfigError(`a stack needs at least 2 planes; ${sources.join(" ")} holds ${planes.length}`);
+  if (planes.length < 2) throw new ConfigError(`a stack needs at least 2 planes; ${sources.join(" ")} holds ${planes.length} (PNG, TIFF or JPEG images)`);
   let first: ImageInfo | undefined;
   for (const p of planes) {
     const info = await imageInfo(p.file, p.page ?? 0).catch((err: Error) => {

@@ -112,9 +112,32 @@ describe("focusbox stack import", () => {
     const one = await focusbox(["stack", "import", join(mixed, "a.png"), "--out", join(dir, "one"), "--step", "1"]);
     expect(one.code).toBe(2);
     expect(one.stderr).toMatch(/a stack needs at least 2 planes/);
+    const noImages = join(dir, "no-images");
+    await mkdir(noImages);
+    await writeFile(join(noImages, "z1.bmp"), "not an image focusbox reads");
+    const none = await focusbox(["stack", "import", noImages, "--out", join(dir, "none"), "--step", "1"]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/a stack needs at least 2 planes; .*no-images holds 0 \(PNG, TIFF or JPEG images\)/);
     const half = await focusbox(["stack", "import", src, "--out", join(dir, "half"), "--step", "1", "--na", "0.3"]);
     expect(half.code).toBe(2);
     expect(half.stderr).toMatch(/--magnification and --na together/);
+  });
+
+  it("imports a directory of colour JPEGs (a camera that saves nothing else) as 8-bit luminance planes", async () => {
+    const src = join(dir, "jpegs");
+    await mkdir(src);
+    for (const [i, grey] of [40, 120, 200].entries())
+      await sharp(Buffer.alloc(32 * 24 * 3, grey), { raw: { width: 32, height: 24, channels: 3 } }).jpeg({ quality: 90 }).toFile(join(src, `IMG_00${i + 8}.JPG`));
+    const out = join(dir, "from-jpegs");
+    const imp = await focusbox(["stack", "import", src, "--out", out, "--step", "2", "--first", "-2"]);
+    expect(imp.code, imp.stderr).toBe(0);
+    const planes = JSON.parse(await readFile(join(out, "stack.json"), "utf8")).planes as { file: string; zUm: number }[];
+    expect(planes.map((p) => p.zUm)).toEqual([-2, 0, 2]);
+    for (const [i, p] of planes.entries()) {
+      expect(await sharp(join(out, p.file)).metadata()).toMatchObject({ channels: 1, depth: "uchar" });
+      const grey = (await sharp(join(out, p.file)).raw().toBuffer())[0];
+      expect(Math.abs(grey - [40, 120, 200][i])).toBeLessThanOrEqual(2);
+    }
   });
 
   it("leaves no half-written stack when a plane turns out unreadable past its header", async () => {
