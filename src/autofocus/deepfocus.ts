@@ -199,6 +199,12 @@ export async function finish(run: DeepFocusRun, match: FieldMatch, method: strin
       `DeepFocus reads ${artefact.b.toFixed(2)} px at z=${artefact.zUm.toFixed(1)} µm, under ${SUB_OPTICAL_RATIO} × the calibration's in-focus ${artefact.floor.toFixed(2)} px: structure finer than the optics resolve — the camera's column stripes, hot pixels or compression, not the sample; correct them in the camera or subtract a dark frame (${where})`,
       "out-of-range",
     );
+  const elsewhere = inFocusFarAway(run, targetUm);
+  if (elsewhere)
+    throw new FocusNotFoundError(
+      `DeepFocus reads the image at z=${elsewhere.zUm.toFixed(1)} µm, ${Math.abs(elsewhere.zUm - targetUm).toFixed(1)} µm from the estimate z=${targetUm.toFixed(2)} µm, as in focus (${elsewhere.b.toFixed(2)} px, under ${IN_FOCUS_FLOOR_RATIO} × the calibration's in-focus ${elsewhere.floor.toFixed(2)} px): its readings do not follow the optics there — compression blocks (JPEG), a camera's pattern or a periodic sample (${where})`,
+      "out-of-range",
+    );
   const { minUm, maxUm } = ctx.stage.options;
   if (!(targetUm >= minUm && targetUm <= maxUm))
     throw new FocusNotFoundError(`estimated focus z=${targetUm.toFixed(2)} µm lies outside the stage's soft limits [${minUm}, ${maxUm}] µm`, "out-of-range");
@@ -323,6 +329,26 @@ function finerThanOptics(run: DeepFocusRun, targetUm: number): { zUm: number; b:
 
 /** See `finerThanOptics`. */
 const SUB_OPTICAL_RATIO = 0.4;
+
+/**
+ * An image at least FAR_FWHM_FRACTION × FWHM from `targetUm` that DeepFocus reads as in focus
+ * (under IN_FOCUS_FLOOR_RATIO × the calibration curve's floor), else null. Every unseen sample
+ * reads that low only near its focus (within ±6–10 µm at 10×/NA 0.3, FWHM 63 µm; ±23 µm for a
+ * periodic mesh, whose contrast reverses; ±2 µm at 20×/NA 0.45, FWHM 24 µm), so such an image
+ * and the estimate cannot both be near focus. Seen where the readings stop following the
+ * optics: JPEG planes, whose 8×8 blocks read as fine structure on a blurred field, made a mesh
+ * read in focus 170 µm out and a run answer there (docs/benchmarks.md, "Recordings with flaws").
+ */
+function inFocusFarAway(run: DeepFocusRun, targetUm: number): { zUm: number; b: number; floor: number } | null {
+  const floor = curveFloor(run.curve);
+  const farUm = FAR_FWHM_FRACTION * run.profile.fwhmUm;
+  const p = run.trace.find((q) => Number.isFinite(q.score) && q.score < IN_FOCUS_FLOOR_RATIO * floor && Math.abs(q.zUm - targetUm) >= farUm);
+  return p ? { zUm: p.zUm, b: p.score, floor } : null;
+}
+
+/** See `inFocusFarAway`. */
+const IN_FOCUS_FLOOR_RATIO = 1.5;
+const FAR_FWHM_FRACTION = 0.5;
 
 /**
  * The refusal when the images do not pin a shift. A run cannot tell focus beyond the calibrated

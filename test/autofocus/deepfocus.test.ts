@@ -530,6 +530,24 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
     expect(await answerAt(0.6)).toMatchObject({ method: "deepfocus", finalUm: 7 });
   });
 
+  it("an answer is refused when an image half the calibration's FWHM or more from it also reads as in focus (JPEG blocks, a camera's pattern); nearer such images are a sample's wide focus", async () => {
+    const fwhm = profile.fwhmUm;
+    const answerAt = async (flatWithinUm: number, farUm: number) => {
+      await rig?.devices.stop();
+      rig = await simulatedRig({ focusUm: 7 }, { flatWithinUm });
+      await rig.devices.stage.moveTo(20);
+      const run = startRun(rig.ctx, profile, { maxImages: 10 });
+      for (const zUm of [20, 7, 9, 5, 7 + farUm]) await probe(run.ctx, run.trace, run.t0Ms, zUm);
+      const match = { shiftUm: 7, tileShiftsUm: new Array(9).fill(7), validTiles: 9, inlierTiles: 9, rmsResidual: 0.1, uncertaintyUm: 0.2, problem: null };
+      return guarded(run, () => finish(run, match, "deepfocus")).catch((e: unknown) => e);
+    };
+    const refused = await answerAt(2 * fwhm, 0.6 * fwhm);
+    expect(refused).toMatchObject({ reason: "out-of-range", message: expect.stringMatching(/^DeepFocus reads the image at z=[\d.]+ µm, [\d.]+ µm from the estimate z=7\.00 µm, as in focus .* under 1\.5 × the calibration's in-focus/) });
+    expect(rig!.devices.stage.positionUm()).toBe(20);
+    expect(await answerAt(0.45 * fwhm, 0.45 * fwhm)).toMatchObject({ method: "deepfocus", finalUm: 7 });
+    expect(await answerAt(0, 0.6 * fwhm)).toMatchObject({ method: "deepfocus", finalUm: 7 });
+  });
+
   it("cancellation mid-run stops with CanceledError and leaves a consistent stage", async () => {
     rig = await simulatedRig();
     const controller = new AbortController();
