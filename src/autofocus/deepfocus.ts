@@ -208,6 +208,13 @@ export async function finish(run: DeepFocusRun, match: FieldMatch, method: strin
   const { minUm, maxUm } = ctx.stage.options;
   if (!(targetUm >= minUm && targetUm <= maxUm))
     throw new FocusNotFoundError(`estimated focus z=${targetUm.toFixed(2)} µm lies outside the stage's soft limits [${minUm}, ${maxUm}] µm`, "out-of-range");
+  const edgeUm = run.profile.fwhmUm / LIMIT_EDGE_FWHM_DIVISOR;
+  const limitUm = targetUm - minUm < edgeUm ? minUm : maxUm - targetUm < edgeUm ? maxUm : null;
+  if (limitUm !== null)
+    throw new FocusNotFoundError(
+      `estimated focus z=${targetUm.toFixed(2)} µm lies within ${edgeUm.toFixed(1)} µm (FWHM/${LIMIT_EDGE_FWHM_DIVISOR}) of the stage's soft limit ${limitUm} µm: no image beyond the limit can confirm a minimum there, and a reading that keeps falling towards it may go on past it; widen the soft limits if focus lies there (${where})`,
+      "out-of-range",
+    );
   await ctx.stage.moveTo(targetUm, ctx.signal);
   const verification = run.options.verify ? { b: (await probe(ctx, trace, run.t0Ms, targetUm)).score, expectedB: curveAt(run.curve, 0) } : undefined;
   return {
@@ -345,6 +352,16 @@ function inFocusFarAway(run: DeepFocusRun, targetUm: number): { zUm: number; b: 
   const p = run.trace.find((q) => Number.isFinite(q.score) && q.score < IN_FOCUS_FLOOR_RATIO * floor && Math.abs(q.zUm - targetUm) >= farUm);
   return p ? { zUm: p.zUm, b: p.score, floor } : null;
 }
+
+/**
+ * An answer this close to a stage limit (FWHM / LIMIT_EDGE_FWHM_DIVISOR, the refinement's finest
+ * half-span) is refused: its triples are pressed against the limit, so none has an image past
+ * the answer. Readings that keep falling towards the limit (a camera's pattern reading sharper
+ * and sharper far from focus: column stripes, JPEG blocks on a mesh) ended there 134–170 µm
+ * from focus (docs/benchmarks.md, "Recordings with flaws"), as a classical search refuses a
+ * sharpest image at the limit.
+ */
+const LIMIT_EDGE_FWHM_DIVISOR = 16;
 
 /** See `inFocusFarAway`. */
 const IN_FOCUS_FLOOR_RATIO = 1.5;

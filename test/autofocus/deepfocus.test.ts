@@ -548,6 +548,23 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
     expect(await answerAt(0, 0.6 * fwhm)).toMatchObject({ method: "deepfocus", finalUm: 7 });
   });
 
+  it("an answer within FWHM/16 of a stage limit is refused (no image beyond it confirms a minimum), stage back at the start; one farther inside is answered", async () => {
+    const edgeUm = profile.fwhmUm / 16;
+    const answerAt = async (focusUm: number) => {
+      await rig?.devices.stop();
+      rig = await simulatedRig({ focusUm });
+      await rig.devices.stage.moveTo(470);
+      const run = startRun(rig.ctx, profile, { maxImages: 10 });
+      for (const zUm of [470, focusUm - 2, focusUm, Math.min(500, focusUm + 2)]) await probe(run.ctx, run.trace, run.t0Ms, zUm);
+      const match = { shiftUm: focusUm, tileShiftsUm: new Array(9).fill(focusUm), validTiles: 9, inlierTiles: 9, rmsResidual: 0.1, uncertaintyUm: 0.2, problem: null };
+      return guarded(run, () => finish(run, match, "deepfocus")).catch((e: unknown) => e);
+    };
+    const refused = await answerAt(500 - edgeUm / 2);
+    expect(refused).toMatchObject({ reason: "out-of-range", message: expect.stringMatching(/^estimated focus z=[\d.]+ µm lies within [\d.]+ µm \(FWHM\/16\) of the stage's soft limit 500 µm/) });
+    expect(rig!.devices.stage.positionUm()).toBe(470);
+    expect(await answerAt(500 - 2 * edgeUm)).toMatchObject({ method: "deepfocus", finalUm: 500 - 2 * edgeUm });
+  });
+
   it("cancellation mid-run stops with CanceledError and leaves a consistent stage", async () => {
     rig = await simulatedRig();
     const controller = new AbortController();
