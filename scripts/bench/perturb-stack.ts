@@ -9,18 +9,22 @@
  * - `stripes AMOUNT`: each column offset by AMOUNT × the stack's mean × g, g standard normal
  *   per column, the same in every plane (a CMOS sensor's column fixed-pattern noise);
  * - `vignette AMOUNT`: each plane × (1 − AMOUNT·r²), r the distance from the centre over the
- *   half-diagonal (uneven illumination, the same in every plane).
+ *   half-diagonal (uneven illumination, the same in every plane);
+ * - `jpeg AMOUNT`: each 8-bit plane through a JPEG encoder at quality 100·AMOUNT and back (a
+ *   camera that saves only JPEG).
  * Values are rounded and clipped to the planes' bit depth; u, the hot pixels and g are seeded.
  *
  *   npx tsx scripts/bench/perturb-stack.ts SRC DST flicker|bleach|hot|stripes|vignette AMOUNT [SEED]
  */
+import sharp from "sharp";
+import type { Frame } from "../../src/hardware/camera/types.js";
 import { readStack, StackWriter } from "../../src/hardware/zstack.js";
 import { Rng } from "../../src/optics/rng.js";
 import { meanOf } from "../../src/focus/stats.js";
 
 const [src, dst, mode, amountArg, seedArg] = process.argv.slice(2);
 const amount = Number(amountArg);
-const MODES = ["flicker", "bleach", "hot", "stripes", "vignette"];
+const MODES = ["flicker", "bleach", "hot", "stripes", "vignette", "jpeg"];
 if (!src || !dst || !MODES.includes(mode) || !(amount >= 0 && amount < 1)) throw new Error(`usage: perturb-stack.ts SRC DST ${MODES.join("|")} AMOUNT(0…1) [SEED]`);
 const stack = await readStack(src);
 const rng = new Rng(Number(seedArg ?? 1));
@@ -34,6 +38,7 @@ const shading = Float64Array.from({ length: width * height }, (_, k) => {
   const r2 = (((k % width) + 0.5 - width / 2) ** 2 + (Math.floor(k / width) + 0.5 - height / 2) ** 2) / halfDiagonal ** 2;
   return mode === "vignette" ? 1 - amount * r2 : 1;
 });
+if (mode === "jpeg" && bitDepth !== 8) throw new Error(`jpeg: the planes are ${bitDepth}-bit; JPEG holds 8`);
 const writer = new StackWriter(dst);
 await writer.open();
 for (const [i, { zUm, frame }] of stack.planes.entries()) {
@@ -41,7 +46,15 @@ for (const [i, { zUm, frame }] of stack.planes.entries()) {
   const values = Float64Array.from(frame.data, (v, k) => v * gain * shading[k] + columnOffset[k % width]);
   for (const [at, extra] of hot) values[at] += extra;
   const data = frame.data.map((_, k) => Math.max(0, Math.min(maxValue, Math.round(values[k]))));
-  await writer.addPlane(zUm, { ...frame, data });
+  await writer.addPlane(zUm, mode === "jpeg" ? await throughJpeg({ ...frame, data }, Math.round(100 * amount)) : { ...frame, data });
 }
 const { planes: _planes, ...meta } = stack.manifest;
 await writer.close(meta);
+
+/** An 8-bit frame encoded as JPEG at `quality` and decoded again. */
+async function throughJpeg(frame: Frame, quality: number): Promise<Frame> {
+  const raw = { width: frame.width, height: frame.height, channels: 1 as const };
+  const jpeg = await sharp(frame.data, { raw }).jpeg({ quality }).toBuffer();
+  const decoded = await sharp(jpeg).toColourspace("b-w").raw().toBuffer();
+  return { ...frame, data: new Uint8Array(decoded.buffer, decoded.byteOffset, decoded.length) };
+}
