@@ -14,7 +14,7 @@
  *   camera that saves only JPEG).
  * Values are rounded and clipped to the planes' bit depth; u, the hot pixels and g are seeded.
  *
- *   npx tsx scripts/bench/perturb-stack.ts SRC DST flicker|bleach|hot|stripes|vignette AMOUNT [SEED]
+ *   npx tsx scripts/bench/perturb-stack.ts SRC DST flicker|bleach|hot|stripes|vignette|jpeg AMOUNT [SEED]
  */
 import sharp from "sharp";
 import type { Frame } from "../../src/hardware/camera/types.js";
