@@ -245,7 +245,7 @@ export async function finish(run: DeepFocusRun, match: FieldMatch, method: strin
 export function sharperElsewhere(run: DeepFocusRun, targetUm: number): { zUm: number; percent: number } | null {
   const scored = run.trace.filter((p) => Number.isFinite(p.sharpness));
   if (scored.length < 2) return null;
-  const nearest = scored.reduce((a, b) => (Math.abs(b.zUm - targetUm) < Math.abs(a.zUm - targetUm) ? b : a));
+  const nearest = nearestTo(scored, targetUm);
   const sharpest = crossCheckSharpest(scored)!;
   if (nearest.score <= NOT_SHARP_FLOOR_RATIO * curveFloor(run.curve)) return null;
   const logRatio = Math.log(sharpest.sharpness! / nearest.sharpness!);
@@ -278,7 +278,7 @@ function equallySharpElsewhere(run: DeepFocusRun, targetUm: number): TracePoint 
   const scored = run.trace.filter((p) => Number.isFinite(p.score) && Number.isFinite(p.sharpness) && p.sharpness! > 0);
   if (scored.length < 2) return null;
   const distance = (p: TracePoint): number => Math.abs(p.zUm - targetUm);
-  const nearest = scored.reduce((a, b) => (distance(b) < distance(a) ? b : a));
+  const nearest = nearestTo(scored, targetUm);
   const nearUm = run.profile.fwhmUm / 8;
   // Without an image near the estimate (3-image runs, tracking) there is nothing to compare.
   if (distance(nearest) > nearUm) return null;
@@ -308,7 +308,7 @@ const SAME_BLUR_LOG_RATIO = Math.log(1.25);
 function blurredAtEstimate(run: DeepFocusRun, targetUm: number): { zUm: number; b: number; ratio: number } | null {
   const scored = run.trace.filter((p) => Number.isFinite(p.score));
   if (scored.length === 0) return null;
-  const nearest = scored.reduce((a, b) => (Math.abs(b.zUm - targetUm) < Math.abs(a.zUm - targetUm) ? b : a));
+  const nearest = nearestTo(scored, targetUm);
   const expected = Math.max(curveAt(run.curve, nearest.zUm - targetUm), curveFloor(run.curve));
   const ratio = nearest.score / expected;
   return ratio > BLURRED_RATIO ? { zUm: nearest.zUm, b: nearest.score, ratio } : null;
@@ -329,7 +329,7 @@ const BLURRED_RATIO = 3;
 function finerThanOptics(run: DeepFocusRun, targetUm: number): { zUm: number; b: number; floor: number } | null {
   const scored = run.trace.filter((p) => Number.isFinite(p.score));
   if (scored.length === 0) return null;
-  const nearest = scored.reduce((a, b) => (Math.abs(b.zUm - targetUm) < Math.abs(a.zUm - targetUm) ? b : a));
+  const nearest = nearestTo(scored, targetUm);
   const floor = curveFloor(run.curve);
   return nearest.score < SUB_OPTICAL_RATIO * floor ? { zUm: nearest.zUm, b: nearest.score, floor } : null;
 }
@@ -353,6 +353,10 @@ function inFocusFarAway(run: DeepFocusRun, targetUm: number): { zUm: number; b: 
   return p ? { zUm: p.zUm, b: p.score, floor } : null;
 }
 
+/** See `inFocusFarAway`. */
+const IN_FOCUS_FLOOR_RATIO = 1.5;
+const FAR_FWHM_FRACTION = 0.5;
+
 /**
  * An answer this close to a stage limit (FWHM / LIMIT_EDGE_FWHM_DIVISOR, the refinement's finest
  * half-span) is refused: its triples are pressed against the limit, so none has an image past
@@ -363,9 +367,10 @@ function inFocusFarAway(run: DeepFocusRun, targetUm: number): { zUm: number; b: 
  */
 const LIMIT_EDGE_FWHM_DIVISOR = 16;
 
-/** See `inFocusFarAway`. */
-const IN_FOCUS_FLOOR_RATIO = 1.5;
-const FAR_FWHM_FRACTION = 0.5;
+/** The point of `points` (non-empty) nearest `zUm`; the first of equally near ones. */
+function nearestTo<T extends TracePoint>(points: readonly T[], zUm: number): T {
+  return points.reduce((a, b) => (Math.abs(b.zUm - zUm) < Math.abs(a.zUm - zUm) ? b : a));
+}
 
 /**
  * The refusal when the images do not pin a shift. A run cannot tell focus beyond the calibrated
