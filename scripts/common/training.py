@@ -6,9 +6,10 @@ import math
 import multiprocessing as mp
 
 
-def parse_args(description, full, smoke, seed, procs, threads):
+def parse_args(description, full, smoke, seed, procs, threads, add_arguments=None):
     """Command line of a train.py -> (args, cfg): cfg is `smoke` with --smoke, else `full`, with
-    --steps, --train-minutes and --train-samples applied."""
+    --steps, --train-minutes and --train-samples applied; `add_arguments(parser)` adds a
+    script's own options."""
     ap = argparse.ArgumentParser(description=description)
     ap.add_argument("--out", required=True)
     ap.add_argument("--smoke", action="store_true")
@@ -18,6 +19,8 @@ def parse_args(description, full, smoke, seed, procs, threads):
     ap.add_argument("--train-samples", type=int)
     ap.add_argument("--procs", type=int, default=procs, help="data-generation processes")
     ap.add_argument("--threads", type=int, default=threads, help="torch threads for training")
+    if add_arguments:
+        add_arguments(ap)
     a = ap.parse_args()
     cfg = dict(smoke if a.smoke else full)
     for key in ("steps", "train_minutes"):

@@ -1,4 +1,4 @@
-"""Synthetic training data for the DeepFocus CNN (numpy-free: torch only).
+"""Synthetic training data for the DeepFocus CNN (torch; Pillow for the JPEG flaw).
 
 One sample = a 256x256 window of raw camera values (8..16-bit integers), its blur radius in
 pixels and a validity flag.
@@ -18,7 +18,16 @@ Image formation, per sample:
      (z/lambda) * (sqrt(n^2 - (NA rho)^2) - n) plus random Zernike astigmatism, coma and spherical
      terms and a random pupil apodisation; camera pixel integration (sinc);
   4. Poisson photon noise (peak 150..30000 e-, 15 % 20..150 e-), Gaussian read noise, black level, gain to a bit
-     depth of 8, 10, 12 or 16 bits, rounding and clipping.
+     depth of 8, 10, 12 or 16 bits, rounding and clipping;
+  5. optionally (`generate(..., flaw_fraction=F)`, `train.py --flaw-fraction F`; the shipped
+     model was trained without): camera and illumination flaws for a fraction F of the windows,
+     drawn from their own generator, with the noise then drawn from a per-window generator, so
+     that the objects and optics are the same whatever F (F = 0 is the flawless control):
+     strong off-centre shading applied after the blur (vignetting, a decentred lamp), column
+     (and row) fixed-pattern offsets, and 8-bit JPEG compression. Real cameras have them; a
+     model trained without them reads stripes and 8x8 blocks as fine structure
+     (docs/benchmarks.md, "Recordings with flaws"; the model card says what training with them
+     did).
 
 Optics are drawn per sample: NA 0.1..0.95 (< n), immersion n in {1.0, 1.33, 1.515}, wavelength
 0.40..0.70 um, magnification in {4, 10, 20, 40, 60, 100}, camera pixel 1.1..6.5 um, rejected
@@ -37,12 +46,15 @@ deviation below 0.5x the noise standard deviation (shot + read + quantisation); 
 """
 from __future__ import annotations
 
+import io
 import math
 import os
 from dataclasses import dataclass
 from typing import NamedTuple
 
+import numpy as np
 import torch
+from PIL import Image
 
 G = int(os.environ.get("FOCUSBOX_SYNTH_GRID_PX", "256"))  # simulation grid (periodic) = window size
 W = G
@@ -467,24 +479,92 @@ class Camera(NamedTuple):
     electrons_mean: float  # mean expected electrons over the frame
 
 
-def camera(g, clean, ref, peak_e_max=30000.0):
+def camera(g, clean, ref, peak_e_max=30000.0, pattern=None, own_noise=False):
     """Photon + read noise, gain, black level and quantisation of a noise-free image whose value
-    `ref` maps to the drawn peak electron count (log-uniform up to `peak_e_max`)."""
+    `ref` maps to the drawn peak electron count (log-uniform up to `peak_e_max`).
+    `pattern(dn, black)`, when given, returns a fixed-pattern offset (DN) added before rounding.
+    With `own_noise` the noise is drawn from a generator seeded from `g`: Poisson sampling draws
+    a value-dependent count of random numbers, which would otherwise shift every later sample
+    of `g` when a flaw changes the image."""
     peak_e = _lu(g, 150, peak_e_max) if _u(g) < 0.85 else _lu(g, 20, 150)
     read_e = _lu(g, 0.5, 15)
     bits = (8, 10, 12, 16)[_ri(g, 0, 3)]
     full = 2**bits - 1
     e = clean / ref * peak_e
-    electrons = torch.poisson(e, generator=g) + torch.randn(*clean.shape, generator=g) * read_e
+    gn = torch.Generator().manual_seed(_ri(g, 0, 2**31)) if own_noise else g
+    electrons = torch.poisson(e, generator=gn) + torch.randn(*clean.shape, generator=gn) * read_e
     fill = _u(g, 0.3, 0.95)
     black = _u(g, 0, 0.06) * full
     gain = fill * full / peak_e
-    dn = (electrons * gain + black).round().clamp(0, full)
+    dn = electrons * gain + black
+    if pattern is not None:
+        dn = dn + pattern(dn, black)
+    dn = dn.round().clamp(0, full)
     return Camera(dn, peak_e, read_e, bits, full, gain, black, e.mean().item())
 
 
-def sample(g, kinds=SOURCE_NAMES, empty_frac=0.12, optics: Optics | None = None, k: float | None = None):
-    """One window; `optics` and `k` fix the microscope and |z|/DOF (else drawn at random)."""
+# ---------------------------------------------------------------- camera and illumination flaws
+class Flaws(NamedTuple):
+    shading: torch.Tensor | None  # multiplies the blurred image
+    stripes_rel: float  # column offsets' SD as a fraction of the frame's mean DN above black (0 = none)
+    rows: bool  # row offsets too (half the column SD)
+    jpeg_quality: int  # 0 = none; else the image is requantised to 8 bits and JPEG-compressed
+
+
+def draw_flaws(ga, fraction: float) -> Flaws | None:
+    """Flaws real cameras add that the optics do not, drawn from `ga` (its own generator) for
+    `fraction` of the windows, each flaw then with its own probability:
+    - shading 1 + tilt - c * r^2 / max(r^2) about a centre anywhere within a window's width
+      of this one, c up to 0.6 (a 60 % fall-off across the window), tilts up to +-30 %;
+    - column fixed-pattern offsets of 0.2..5 % of the mean signal (sometimes rows too);
+    - 8-bit JPEG at quality 50..95 (cheap microscope cameras, MJPEG webcams)."""
+    if _u(ga) >= fraction:
+        return None
+    shading = None
+    if _u(ga) < 0.5:
+        cx, cy = _u(ga, -0.5, 1.5) * G, _u(ga, -0.5, 1.5) * G
+        r2 = (_xx - cx) ** 2 + (_yy - cy) ** 2
+        tilt = _u(ga, -0.3, 0.3) * (_xx / G - 0.5) + _u(ga, -0.3, 0.3) * (_yy / G - 0.5)
+        shading = (1 + tilt - _u(ga, 0, 0.6) * r2 / r2.max()).clamp(min=0.2)
+    stripes_rel = _lu(ga, 0.002, 0.05) if _u(ga) < 0.5 else 0.0
+    rows = _u(ga) < 0.3
+    jpeg_quality = _ri(ga, 50, 95) if _u(ga) < 0.4 else 0
+    return Flaws(shading, stripes_rel, rows, jpeg_quality)
+
+
+def flaw_names(f: Flaws | None) -> str:
+    """'' or e.g. 'shading+stripes+jpeg', for the metadata."""
+    if f is None:
+        return ""
+    names = [("shading", f.shading is not None), ("stripes", f.stripes_rel > 0), ("jpeg", f.jpeg_quality > 0)]
+    return "+".join(n for n, on in names if on)
+
+
+def fixed_pattern(ga, f: Flaws):
+    """The column (and row) offsets of `f` as a function of the frame and black level (DN),
+    for `camera`."""
+
+    def pattern(dn, black):
+        sd = max(0.5, f.stripes_rel * max(float(dn.mean()) - black, 0.0))
+        out = torch.randn(1, G, generator=ga) * sd
+        return out + torch.randn(G, 1, generator=ga) * sd / 2 if f.rows else out
+
+    return pattern
+
+
+def jpeg8(dn, full: int, quality: int):
+    """Requantise to 8 bits and pass through a JPEG encoder and decoder (Pillow)."""
+    d8 = (dn * (255.0 / full)).round().clamp(0, 255).to(torch.uint8).numpy()
+    buf = io.BytesIO()
+    Image.fromarray(d8, mode="L").save(buf, format="JPEG", quality=quality)
+    buf.seek(0)
+    return torch.from_numpy(np.asarray(Image.open(buf), dtype=np.float32).copy())
+
+
+def sample(g, kinds=SOURCE_NAMES, empty_frac=0.12, optics: Optics | None = None, k: float | None = None, ga=None, flaw_fraction=0.0):
+    """One window; `optics` and `k` fix the microscope and |z|/DOF (else drawn at random).
+    With `ga`, a second generator, camera and illumination flaws are drawn from it for
+    `flaw_fraction` of the windows and the noise from a per-window generator."""
     o = optics or sample_optics(g)
     if k is None:
         r_def = _u(g, 0, 8) if _u(g) < 0.3 else _u(g, 0, MAX_DEFOCUS_PX)
@@ -498,17 +578,26 @@ def sample(g, kinds=SOURCE_NAMES, empty_frac=0.12, optics: Optics | None = None,
     bright, bg, sig, illum = scene(g, obj)
     ot = otf(g, o, z, _u(g, 0, 0.12) if _u(g) < 0.7 else 0.0)
     sig_b = torch.fft.ifft2(torch.fft.fft2(sig) * ot).real
+    flaws = draw_flaws(ga, flaw_fraction) if ga is not None else None
+    if flaws is not None and flaws.shading is not None:
+        illum = illum * flaws.shading
     clean_sig = sig_b * illum
     clean = bg * illum + clean_sig
     clean = clean.clamp(min=0)
     ref = max(clean.max().item(), 1e-6)
-    cam = camera(g, clean, ref)
-    # validity from SNR of the noise-free signal
-    sig_dn = clean_sig / ref * cam.peak_e * cam.gain
-    noise_dn = math.sqrt(cam.gain * cam.gain * (cam.electrons_mean + cam.read_e**2) + 1 / 12)
+    pattern = None
+    if flaws is not None and flaws.stripes_rel > 0:
+        pattern = fixed_pattern(ga, flaws)
+    cam = camera(g, clean, ref, pattern=pattern, own_noise=ga is not None)
+    dn, bits, gain = cam.dn, cam.bits, cam.gain
+    if flaws is not None and flaws.jpeg_quality:
+        dn, bits, gain = jpeg8(dn, cam.full, flaws.jpeg_quality), 8, cam.gain * 255.0 / cam.full
+    # validity from SNR of the noise-free signal (in the output's DN)
+    sig_dn = clean_sig / ref * cam.peak_e * gain
+    noise_dn = math.sqrt(gain * gain * (cam.electrons_mean + cam.read_e**2) + 1 / 12)
     valid = (not empty) and sig_dn.std().item() > 0.5 * noise_dn
-    meta = dict(k=k, blur=o.blur_px(z), source=name, valid=valid, bits=cam.bits, na=o.na, n=o.n, wl=o.wl, mag=o.mag, px=o.px, bright=bright)
-    return cam.dn.to(torch.int32), meta
+    meta = dict(k=k, blur=o.blur_px(z), source=name, valid=valid, flaws=flaw_names(flaws), bits=bits, na=o.na, n=o.n, wl=o.wl, mag=o.mag, px=o.px, bright=bright)
+    return dn.to(torch.int32), meta
 
 
 OFFSET = 32768  # windows are stored as int16 (value - OFFSET) to halve the memory
@@ -518,15 +607,21 @@ def to_float(xs16):
     return xs16.float() + OFFSET
 
 
-def generate(n: int, seed: int, kinds=SOURCE_NAMES):
-    """n samples -> (int16 tensor [n,1,W,W] of value - OFFSET, blur px [n], valid [n], metas)."""
+FLAW_SEED_OFFSET = 1_000_003  # the flaws' generator is seeded with seed + this
+
+
+def generate(n: int, seed: int, kinds=SOURCE_NAMES, flaw_fraction: float | None = None):
+    """n samples -> (int16 tensor [n,1,W,W] of value - OFFSET, blur px [n], valid [n], metas).
+    With `flaw_fraction` (None: the shipped model's data), that fraction of them get camera and
+    illumination flaws (see draw_flaws)."""
     g = torch.Generator().manual_seed(seed)
+    ga = None if flaw_fraction is None else torch.Generator().manual_seed(seed + FLAW_SEED_OFFSET)
     xs = torch.empty(n, 1, W, W, dtype=torch.int16)
     ks = torch.empty(n)
     vs = torch.empty(n)
     metas = []
     for i in range(n):
-        x, m = sample(g, kinds)
+        x, m = sample(g, kinds, ga=ga, flaw_fraction=flaw_fraction or 0.0)
         xs[i, 0] = (x - OFFSET).to(torch.int16)
         ks[i] = m["blur"]
         vs[i] = float(m["valid"])

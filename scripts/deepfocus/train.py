@@ -8,6 +8,7 @@ training, whichever comes first, so a loaded machine still finishes an annealed 
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -27,20 +28,20 @@ FULL = dict(width=1.0, train=24000, val=2000, steps=6000, batch=64, lr=2e-3, tra
 SMOKE = dict(width=0.25, train=800, val=200, steps=250, batch=32, lr=3e-3, train_minutes=1.0)
 
 
-def _gen_chunk(args):
+def _gen_chunk(args, flaw_fraction=None):
     n, seed = args
     torch.set_num_threads(1)
-    xs, ks, vs, metas = synth.generate(n, seed)
-    return xs, ks, vs, [m["source"] for m in metas]
+    xs, ks, vs, metas = synth.generate(n, seed, flaw_fraction=flaw_fraction)
+    return xs, ks, vs, [(m["source"], m["flaws"]) for m in metas]
 
 
-def generate_parallel(n: int, seed: int, procs: int):
-    parts = training.generate_chunks(_gen_chunk, n, seed, procs, chunk=500)
+def generate_parallel(n: int, seed: int, procs: int, flaw_fraction=None):
+    parts = training.generate_chunks(functools.partial(_gen_chunk, flaw_fraction=flaw_fraction), n, seed, procs, chunk=500)
     xs = torch.cat([p[0] for p in parts])
     ks = torch.cat([p[1] for p in parts])
     vs = torch.cat([p[2] for p in parts])
-    src = [s for p in parts for s in p[3]]
-    return xs, ks, vs, src
+    tags = [t for p in parts for t in p[3]]
+    return xs, ks, vs, tags
 
 
 def loss_fn(out, k, v):
@@ -65,7 +66,9 @@ def spearman(a, b):
     return float((ra * rb).sum() / (ra.norm() * rb.norm() + 1e-12))
 
 
-def evaluate(model, xs, ks, vs, src):
+def evaluate(model, xs, ks, vs, tags):
+    """Validation metrics; `tags` = (source, flaws) per window."""
+    src = [t[0] for t in tags]
     out = predict(model, xs)
     pred, logit = out[:, 0], out[:, 1]
     valid = vs > 0.5
@@ -86,16 +89,25 @@ def evaluate(model, xs, ks, vs, src):
         s: round(float(err[valid & torch.tensor([t == s for t in src])].mean()), 3)
         for s in sorted(set(src)) if s != "empty" and (valid & torch.tensor([t == s for t in src])).any()
     }
+    flaw_sets = {"none": lambda f: f == "", **{n: (lambda f, n=n: n in f) for n in ("shading", "stripes", "jpeg")}}
+    m["mae_px_by_flaw"] = {}
+    for name, has in flaw_sets.items():
+        sel = valid & torch.tensor([has(t[1]) for t in tags])
+        if sel.any():
+            m["mae_px_by_flaw"][name] = round(float(err[sel].mean()), 3)
     return m
 
 
 def main():
-    a, cfg = training.parse_args(__doc__.splitlines()[0], FULL, SMOKE, seed=1234, procs=2, threads=2)
+    def add_arguments(ap):
+        ap.add_argument("--flaw-fraction", type=float, help="share of windows with camera and illumination flaws (synth.py; default: none, the shipped recipe)")
+
+    a, cfg = training.parse_args(__doc__.splitlines()[0], FULL, SMOKE, seed=1234, procs=2, threads=2, add_arguments=add_arguments)
     os.makedirs(a.out, exist_ok=True)
     torch.manual_seed(a.seed)
     t0 = time.time()
-    xs, ks, vs, src = generate_parallel(cfg["train"], a.seed, a.procs)
-    xv, kv, vv, srcv = generate_parallel(cfg["val"], a.seed + 7919, a.procs)
+    xs, ks, vs, _ = generate_parallel(cfg["train"], a.seed, a.procs, a.flaw_fraction)
+    xv, kv, vv, tagsv = generate_parallel(cfg["val"], a.seed + 7919, a.procs, a.flaw_fraction)
     t_data = time.time() - t0
     print(f"data: {len(ks)} train / {len(kv)} val in {t_data:.0f}s; valid fraction {vs.mean():.2f}", flush=True)
 
@@ -129,10 +141,11 @@ def main():
             torch.save({"state": model.state_dict(), "width": cfg["width"], "step": step}, os.path.join(a.out, "checkpoint.pt"))
     t_train = time.time() - t1
     torch.save({"state": model.state_dict(), "width": cfg["width"], "step": step}, os.path.join(a.out, "checkpoint.pt"))
-    metrics = evaluate(model, xv, kv, vv, srcv)
+    metrics = evaluate(model, xv, kv, vv, tagsv)
     info = {
         "config": cfg,
         "seed": a.seed,
+        "flaw_fraction": a.flaw_fraction,
         "steps_done": step,
         "data_seconds": round(t_data, 1),
         "train_seconds": round(t_train, 1),
