@@ -26,6 +26,21 @@ const profile = syntheticProfile();
 /** A frame score whose nine tiles all read `b`, all valid (scorers written out in a test). */
 const tiles = (b: number) => ({ score: b, tiles: Array(9).fill(b), valid: Array(9).fill(true) });
 
+/**
+ * A fresh simulated rig (focus at `focusUm`, synthetic DeepFocus `curve`) whose stage starts at
+ * zsUm[0]: images at `zsUm`, then `finish` with every tile matched at `targetUm`. Returns the
+ * result or the error thrown (the answer checks' verdict); the rig is left in `rig`.
+ */
+async function answerAfter(focusUm: number, curve: Parameters<typeof simulatedRig>[1], zsUm: readonly number[], targetUm: number): Promise<unknown> {
+  await rig?.devices.stop();
+  rig = await simulatedRig({ focusUm }, curve);
+  await rig.devices.stage.moveTo(zsUm[0]);
+  const run = startRun(rig.ctx, profile, { maxImages: 10 });
+  for (const zUm of zsUm) await probe(run.ctx, run.trace, run.t0Ms, zUm);
+  const match = { shiftUm: targetUm, tileShiftsUm: new Array(9).fill(targetUm), validTiles: 9, inlierTiles: 9, rmsResidual: 0.1, uncertaintyUm: 0.2, problem: null };
+  return guarded(run, () => finish(run, match, "deepfocus")).catch((e: unknown) => e);
+}
+
 describe("DeepFocus search steps on synthetic curves", () => {
   it("convexity: three images on one branch are not convex, images straddling focus are", () => {
     const branch = [40, 80, 120];
@@ -490,15 +505,7 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
   });
 
   it("an answer where DeepFocus reads far from focus is refused (Tenengrad rates another image ≥ 10 % sharper, or nothing sharper was taken); near the DeepFocus floor, an image elsewhere that both metrics rate as sharp or sharper does", async () => {
-    const answerAt = async (curve: { saturatesAtUm?: number; flatWithinUm?: number }, zsUm: number[], targetUm: number) => {
-      await rig?.devices.stop();
-      rig = await simulatedRig({ focusUm: 7 }, curve);
-      await rig.devices.stage.moveTo(zsUm[0]);
-      const run = startRun(rig.ctx, profile, { maxImages: 10 });
-      for (const zUm of zsUm) await probe(run.ctx, run.trace, run.t0Ms, zUm);
-      const match = { shiftUm: targetUm, tileShiftsUm: new Array(9).fill(targetUm), validTiles: 9, inlierTiles: 9, rmsResidual: 0.1, uncertaintyUm: 0.2, problem: null };
-      return guarded(run, () => finish(run, match, "deepfocus")).catch((e: unknown) => e);
-    };
+    const answerAt = (curve: { saturatesAtUm?: number; flatWithinUm?: number }, zsUm: number[], targetUm: number) => answerAfter(7, curve, zsUm, targetUm);
     // A texture that reads "almost sharp" (3.5× the floor) everywhere beyond 10 µm: a triple 57 µm out bracketed noise.
     const refused = await answerAt({ saturatesAtUm: 10 }, [64, 60, 68, 30], 64);
     expect(refused).toMatchObject({ reason: "out-of-range", message: expect.stringMatching(/not where the images are sharpest: tenengrad rates the image at z=30\.0 µm \d+ % sharper/) });
@@ -515,15 +522,7 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
   });
 
   it("an answer where DeepFocus reads far under the calibration's floor (camera stripes or hot pixels, not the sample) is refused; a sample reading 0.6× the floor is answered", async () => {
-    const answerAt = async (gain: number) => {
-      await rig?.devices.stop();
-      rig = await simulatedRig({ focusUm: 7 }, { gain });
-      await rig.devices.stage.moveTo(20);
-      const run = startRun(rig.ctx, profile, { maxImages: 10 });
-      for (const zUm of [20, 7, 9, 5]) await probe(run.ctx, run.trace, run.t0Ms, zUm);
-      const match = { shiftUm: 7, tileShiftsUm: new Array(9).fill(7), validTiles: 9, inlierTiles: 9, rmsResidual: 0.1, uncertaintyUm: 0.2, problem: null };
-      return guarded(run, () => finish(run, match, "deepfocus")).catch((e: unknown) => e);
-    };
+    const answerAt = (gain: number) => answerAfter(7, { gain }, [20, 7, 9, 5], 7);
     const refused = await answerAt(0.3);
     expect(refused).toMatchObject({ reason: "out-of-range", message: expect.stringMatching(/^DeepFocus reads [\d.]+ px at z=7\.0 µm, under 0\.4 × the calibration's in-focus [\d.]+ px: structure finer than the optics resolve/) });
     expect(rig!.devices.stage.positionUm()).toBe(20);
@@ -532,15 +531,7 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
 
   it("an answer is refused when an image half the calibration's FWHM or more from it also reads as in focus (JPEG blocks, a camera's pattern); nearer such images are a sample's wide focus", async () => {
     const fwhm = profile.fwhmUm;
-    const answerAt = async (flatWithinUm: number, farUm: number) => {
-      await rig?.devices.stop();
-      rig = await simulatedRig({ focusUm: 7 }, { flatWithinUm });
-      await rig.devices.stage.moveTo(20);
-      const run = startRun(rig.ctx, profile, { maxImages: 10 });
-      for (const zUm of [20, 7, 9, 5, 7 + farUm]) await probe(run.ctx, run.trace, run.t0Ms, zUm);
-      const match = { shiftUm: 7, tileShiftsUm: new Array(9).fill(7), validTiles: 9, inlierTiles: 9, rmsResidual: 0.1, uncertaintyUm: 0.2, problem: null };
-      return guarded(run, () => finish(run, match, "deepfocus")).catch((e: unknown) => e);
-    };
+    const answerAt = (flatWithinUm: number, farUm: number) => answerAfter(7, { flatWithinUm }, [20, 7, 9, 5, 7 + farUm], 7);
     const refused = await answerAt(2 * fwhm, 0.6 * fwhm);
     expect(refused).toMatchObject({ reason: "out-of-range", message: expect.stringMatching(/^DeepFocus reads the image at z=[\d.]+ µm, [\d.]+ µm from the estimate z=7\.00 µm, as in focus .* under 1\.5 × the calibration's in-focus/) });
     expect(rig!.devices.stage.positionUm()).toBe(20);
@@ -550,15 +541,7 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
 
   it("an answer within FWHM/16 of a stage limit is refused (no image beyond it confirms a minimum), stage back at the start; one farther inside is answered", async () => {
     const edgeUm = profile.fwhmUm / 16;
-    const answerAt = async (focusUm: number) => {
-      await rig?.devices.stop();
-      rig = await simulatedRig({ focusUm });
-      await rig.devices.stage.moveTo(470);
-      const run = startRun(rig.ctx, profile, { maxImages: 10 });
-      for (const zUm of [470, focusUm - 2, focusUm, Math.min(500, focusUm + 2)]) await probe(run.ctx, run.trace, run.t0Ms, zUm);
-      const match = { shiftUm: focusUm, tileShiftsUm: new Array(9).fill(focusUm), validTiles: 9, inlierTiles: 9, rmsResidual: 0.1, uncertaintyUm: 0.2, problem: null };
-      return guarded(run, () => finish(run, match, "deepfocus")).catch((e: unknown) => e);
-    };
+    const answerAt = (focusUm: number) => answerAfter(focusUm, {}, [470, focusUm - 2, focusUm, Math.min(500, focusUm + 2)], focusUm);
     const refused = await answerAt(500 - edgeUm / 2);
     expect(refused).toMatchObject({ reason: "out-of-range", message: expect.stringMatching(/^estimated focus z=[\d.]+ µm lies within [\d.]+ µm \(FWHM\/16\) of the stage's soft limit 500 µm/) });
     expect(rig!.devices.stage.positionUm()).toBe(470);
