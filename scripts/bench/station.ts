@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,6 +12,8 @@ interface Served {
   child: ChildProcess;
   url: string;
   token: string;
+  /** The server's state directory (temporary; removed by `stop`). */
+  stateDir: string;
   /** ms from spawn to the first 200 of /api/status. */
   readyMs: number;
 }
@@ -71,7 +73,7 @@ async function serveOnce(env: Record<string, string>): Promise<Served> {
     if (ok) break;
     await new Promise((r) => setTimeout(r, 10));
   }
-  return { child, url, token: readFileSync(join(stateDir, "token"), "utf8").trim(), readyMs: performance.now() - t0 };
+  return { child, url, token: readFileSync(join(stateDir, "token"), "utf8").trim(), stateDir, readyMs: performance.now() - t0 };
 }
 
 async function autofocus(s: Served): Promise<{ wallMs: number; result: { finalUm: number; images: number; trace: unknown[] } }> {
@@ -125,6 +127,7 @@ async function stop(s: Served): Promise<void> {
   const exited = new Promise((r) => s.child.once("exit", r));
   s.child.kill("SIGTERM");
   await exited;
+  rmSync(s.stateDir, { recursive: true, force: true });
 }
 
 function rssKb(pid: number): number {

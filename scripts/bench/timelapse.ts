@@ -1,4 +1,4 @@
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseConfig } from "../../src/config/load.js";
@@ -37,7 +37,8 @@ export async function benchTimelapse(points = 200, intervalMs = 60_000, driftUm 
 
 async function run(policy: AfPolicy, scorer: "model" | "synthetic" | "-", points: number, intervalMs: number, driftUm: number, flickerRms: number) {
   const driftUmPerHour = driftUm / (((points - 1) * intervalMs) / 3.6e6);
-  const config = parseConfig({ clock: "virtual", stateDir: mkdtempSync(join(tmpdir(), "focusbox-bench-")), camera: { kind: "simulated", width: 320, height: 240 }, microscope: { focusUm: 4, driftUmPerHour, flickerRms } });
+  const stateDir = mkdtempSync(join(tmpdir(), "focusbox-bench-"));
+  const config = parseConfig({ clock: "virtual", stateDir, camera: { kind: "simulated", width: 320, height: 240 }, microscope: { focusUm: 4, driftUmPerHour, flickerRms } });
   const clock = new VirtualClock();
   const devices = await createDevices(config, clock);
   const microscope = devices.microscope!;
@@ -75,5 +76,6 @@ async function run(policy: AfPolicy, scorer: "model" | "synthetic" | "-", points
   } finally {
     await manager.close();
     await station.stop();
+    rmSync(stateDir, { recursive: true, force: true });
   }
 }

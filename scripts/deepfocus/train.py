@@ -85,16 +85,14 @@ def evaluate(model, xs, ks, vs, tags):
     m["validity_accuracy"] = round(float(((logit > 0) == valid).float().mean()), 4)
     empty = torch.tensor([s == "empty" for s in src])
     m["empty_flagged_invalid"] = round(float((logit[empty] < 0).float().mean()), 4) if empty.any() else None
-    m["mae_px_by_source"] = {
-        s: round(float(err[valid & torch.tensor([t == s for t in src])].mean()), 3)
-        for s in sorted(set(src)) if s != "empty" and (valid & torch.tensor([t == s for t in src])).any()
-    }
-    flaw_sets = {"none": lambda f: f == "", **{n: (lambda f, n=n: n in f) for n in ("shading", "stripes", "jpeg")}}
-    m["mae_px_by_flaw"] = {}
-    for name, has in flaw_sets.items():
-        sel = valid & torch.tensor([has(t[1]) for t in tags])
-        if sel.any():
-            m["mae_px_by_flaw"][name] = round(float(err[sel].mean()), 3)
+
+    def mae_by(groups):
+        """{name: MAE (px) over the valid windows whose tag `has`}, groups without any left out."""
+        sels = {name: valid & torch.tensor([has(t) for t in tags]) for name, has in groups.items()}
+        return {name: round(float(err[sel].mean()), 3) for name, sel in sels.items() if sel.any()}
+
+    m["mae_px_by_source"] = mae_by({s: (lambda t, s=s: t[0] == s) for s in sorted(set(src)) if s != "empty"})
+    m["mae_px_by_flaw"] = mae_by({"none": lambda t: t[1] == "", **{n: (lambda t, n=n: n in t[1]) for n in ("shading", "stripes", "jpeg")}})
     return m
 
 
