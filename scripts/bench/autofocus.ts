@@ -48,7 +48,7 @@ export interface AutofocusBenchOptions {
   textures?: readonly HeldoutTexture[];
   /** Held-out PSF models. Default gaussian and born-wolf. */
   psfModels?: readonly PsfModelId[];
-  /** Held-out slide seed. Default 1. */
+  /** Held-out slide seed; it seeds the stacks' focus offsets too. Default 1 (another seed is a second held-out set). */
   slideSeed?: number;
   /** Stack z half-range around the stack centre (µm). Default 150. */
   zHalfRangeUm?: number;
@@ -128,6 +128,7 @@ export async function benchAutofocus(opts: AutofocusBenchOptions = {}): Promise<
   try {
     const t0 = performance.now();
     const calibrationDir = join(workDir, "calibration-stack");
+    const slideSeed = opts.slideSeed ?? 1;
     const sweep = calibrationSweep(objective, camera.pixelSizeUm);
     log(`autofocus: calibration stack (${CALIBRATION_SAMPLE.sample}, ±${sweep.halfRangeUm.toFixed(0)} µm step ${sweep.stepUm.toFixed(2)} µm)`);
     await simulateStack(calibrationDir, { camera: { kind: "simulated", width, height } }, sweep);
@@ -136,7 +137,7 @@ export async function benchAutofocus(opts: AutofocusBenchOptions = {}): Promise<
     const held = await writeHeldoutStacks(workDir, {
       textures: opts.textures ?? HELDOUT_TEXTURES,
       psfModels: opts.psfModels ?? ["gaussian", "born-wolf"],
-      seed: opts.slideSeed ?? 1,
+      seed: slideSeed,
       zHalfRangeUm: opts.zHalfRangeUm ?? 150,
       zStepUm: opts.zStepUm ?? (quick ? 2 : 1),
       focusOffsetUm: opts.focusOffsetUm ?? [5, 25],
@@ -199,6 +200,7 @@ export async function benchAutofocus(opts: AutofocusBenchOptions = {}): Promise<
     const result: AutofocusBenchResult = { modelSha256: df.modelHash ?? "", profile, rows, reach, compute, simulator };
     printResult(result, {
       stacks: held,
+      slideSeed,
       startsSpec,
       startsUm,
       width,
@@ -415,6 +417,7 @@ function printResult(
   r: AutofocusBenchResult,
   s: {
     stacks: HeldoutStack[];
+    slideSeed: number;
     startsSpec: string;
     startsUm: number[];
     width: number;
@@ -434,7 +437,7 @@ function printResult(
   const planes = s.stacks.map((x) => x.planes);
   w(`\n### Autofocus error vs images on held-out stacks (DeepFocus paper Fig. 4, re-measured)\n`);
   w(
-    `Setup: ${s.stacks.length} stacks = PSF × texture {${s.stacks.map((x) => x.name).join(", ")}}, slide seed 1; ` +
+    `Setup: ${s.stacks.length} stacks = PSF × texture {${s.stacks.map((x) => x.name).join(", ")}}, slide seed ${s.slideSeed}; ` +
       `z −${s.zHalfRangeUm}…+${s.zHalfRangeUm} µm step ${s.zStepUm} µm (${Math.min(...planes)}–${Math.max(...planes)} planes), focus at ${s.stacks.map((x) => x.focusUm.toFixed(2)).join(", ")} µm; ` +
       `10×/NA 0.3, DOF ${s.dofUm.toFixed(2)} µm, ${s.width}×${s.height} 8-bit frames with shot + read noise, replayed through eval-af's evaluate (${s.stacks.length * s.startsUm.length} runs per method and N). ` +
       `Starts ${s.startsSpec} µm from focus. DeepFocus ${s.model} (sha256 ${r.modelSha256}) calibrated on a separate simulator stack (${CALIBRATION_SAMPLE.sample} seed ${CALIBRATION_SAMPLE.seed}, scalar pupil, ` +
