@@ -25,7 +25,10 @@ const FLICKER_RMS = 0.05;
 export async function benchTimelapse(points = 200, intervalMs = 60_000, driftUm = 30): Promise<void> {
   const rows: (string | number)[][] = [];
   const add = async (policy: AfPolicy, scorer: "model" | "synthetic" | "-", flickerRms: number) => {
-    const r = await run(policy, scorer, points, intervalMs, driftUm, flickerRms).catch((err: Error) => ({ error: err.message }));
+    const stateDir = mkdtempSync(join(tmpdir(), "focusbox-bench-"));
+    const r = await run(policy, scorer, stateDir, points, intervalMs, driftUm, flickerRms)
+      .catch((err: Error) => ({ error: err.message }))
+      .finally(() => rmSync(stateDir, { recursive: true, force: true }));
     const label = flickerRms > 0 ? `${policy}, lamp flicker ${flickerRms * 100} %` : policy;
     rows.push("error" in r ? [label, scorer, "—", "—", "—", "—", r.error.slice(0, 80)] : [label, scorer, r.imagesPerPoint, r.meanAbsUm, r.maxAbsUm, r.within1, `${r.missed} missed`]);
   };
@@ -35,9 +38,8 @@ export async function benchTimelapse(points = 200, intervalMs = 60_000, driftUm 
   printTable(`Timelapse: ${points} points, ${driftUm} µm drift (simulator, 320×240)`, ["policy", "scorer", "AF images / point", "mean |defocus| µm", "max |defocus| µm", "captures within ±1 µm", "notes"], rows);
 }
 
-async function run(policy: AfPolicy, scorer: "model" | "synthetic" | "-", points: number, intervalMs: number, driftUm: number, flickerRms: number) {
+async function run(policy: AfPolicy, scorer: "model" | "synthetic" | "-", stateDir: string, points: number, intervalMs: number, driftUm: number, flickerRms: number) {
   const driftUmPerHour = driftUm / (((points - 1) * intervalMs) / 3.6e6);
-  const stateDir = mkdtempSync(join(tmpdir(), "focusbox-bench-"));
   const config = parseConfig({ clock: "virtual", stateDir, camera: { kind: "simulated", width: 320, height: 240 }, microscope: { focusUm: 4, driftUmPerHour, flickerRms } });
   const clock = new VirtualClock();
   const devices = await createDevices(config, clock);
@@ -76,6 +78,5 @@ async function run(policy: AfPolicy, scorer: "model" | "synthetic" | "-", points
   } finally {
     await manager.close();
     await station.stop();
-    rmSync(stateDir, { recursive: true, force: true });
   }
 }
