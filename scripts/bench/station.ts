@@ -68,7 +68,10 @@ async function serveOnce(env: Record<string, string>): Promise<Served> {
   const child = spawn(process.execPath, [BIN, "serve", "--port", String(port)], { env: { ...process.env, ...env, FOCUSBOX_STATE_DIR: stateDir }, stdio: ["ignore", "ignore", "inherit"] });
   const url = `http://127.0.0.1:${port}/`;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`focusbox serve exited with ${child.exitCode}`);
+    if (child.exitCode !== null) {
+      rmSync(stateDir, { recursive: true, force: true });
+      throw new Error(`focusbox serve exited with ${child.exitCode}`);
+    }
     const ok = await fetch(`${url}api/status`).then((r) => r.ok, () => false);
     if (ok) break;
     await new Promise((r) => setTimeout(r, 10));
