@@ -54,3 +54,28 @@ export async function startServe(env: NodeJS.ProcessEnv, timeoutMs = 15_000): Pr
   });
   return { child, url, exited, stderr: () => log };
 }
+
+/** A minimal little-endian, uncompressed, one-strip grayscale TIFF with 32-bit float samples (row-major). */
+export function floatTiff(width: number, height: number, samples: Float32Array): Buffer {
+  const entries: [number, number, number][] = [
+    [256, 3, width], [257, 3, height], [258, 3, 32], [259, 3, 1], [262, 3, 1],
+    [273, 4, 0], [277, 3, 1], [278, 3, height], [279, 4, width * height * 4], [339, 3, 3],
+  ];
+  const ifdBytes = 2 + entries.length * 12 + 4;
+  const dataOffset = 8 + ifdBytes;
+  const buf = Buffer.alloc(dataOffset + width * height * 4);
+  buf.write("II", 0, "latin1");
+  buf.writeUInt16LE(42, 2);
+  buf.writeUInt32LE(8, 4);
+  buf.writeUInt16LE(entries.length, 8);
+  entries.forEach(([tag, type, value], i) => {
+    const o = 10 + i * 12;
+    buf.writeUInt16LE(tag, o);
+    buf.writeUInt16LE(type, o + 2);
+    buf.writeUInt32LE(1, o + 4);
+    if (type === 3) buf.writeUInt16LE(value, o + 8);
+    else buf.writeUInt32LE(tag === 273 ? dataOffset : value, o + 8);
+  });
+  samples.forEach((v, i) => buf.writeFloatLE(v, dataOffset + 4 * i));
+  return buf;
+}

@@ -3,7 +3,8 @@ import { parseConfig } from "../config/load.js";
 import { SAMPLE_KINDS, type Config } from "../config/schema.js";
 import { ConfigError } from "../errors.js";
 import { createDevices } from "../hardware/index.js";
-import { importStack } from "../hardware/zstack.js";
+import { importStack, type SampleMap } from "../hardware/zstack.js";
+import { sampleFormatName } from "../image/codec.js";
 import { recordStack } from "../station/record-stack.js";
 import { clockFor, configFrom, int, num, opticsFrom, opticsOptions, runCommand, type OpticsFlags } from "./common.js";
 
@@ -69,7 +70,7 @@ export function registerStack(program: Command): void {
     .action((sources: string[], opts: ImportOptions) =>
       runCommand(async () => {
         const { pixelSizeUm, objective } = opticsFrom(opts);
-        const zsUm = await importStack(sources, {
+        const { zsUm, sampleMap } = await importStack(sources, {
           outDir: opts.out,
           firstUm: opts.first,
           stepUm: opts.step,
@@ -78,8 +79,16 @@ export function registerStack(program: Command): void {
           meta: { focusUm: opts.focus, pixelSizeUm, objective },
         });
         process.stderr.write(`imported ${zsUm.length} planes, z ${zsUm[0]} … ${zsUm.at(-1)} µm: wrote ${opts.out}/stack.json\n`);
+        if (sampleMap)
+          process.stderr.write(`${sampleFormatName(sampleMap.sampleFormat)} samples mapped to 16 bit, one map for every plane: DN = ${mapFormula(sampleMap)}\n`);
       }),
     );
+}
+
+/** `importStack`'s sample map as a formula, e.g. "(value + 2) × 16383.8". */
+function mapFormula({ offset, scale }: SampleMap): string {
+  const value = offset === 0 ? "value" : `(value ${offset < 0 ? "+" : "−"} ${Math.abs(offset).toPrecision(6)})`;
+  return `${value} × ${scale.toPrecision(6)}`;
 }
 
 interface ImportOptions extends OpticsFlags {

@@ -2,7 +2,7 @@ import { access, mkdir, readdir, readFile, rename, rm, rmdir, stat, writeFile } 
 import { dirname, extname, join, resolve, sep } from "node:path";
 import { z } from "zod";
 import { ConfigError } from "../errors.js";
-import { encodePng, imageInfo, imagePageCount, readGrayImage, type ImageInfo } from "../image/codec.js";
+import { encodePng, imageHeader, imageInfo, imagePageCount, isCameraSampleFormat, readGrayImage, readGraySamples, sampleFormatName, type ImageHeader, type ImageInfo } from "../image/codec.js";
 import type { Frame } from "./camera/types.js";
 
 /**
@@ -152,9 +152,10 @@ const MIN_STEP_UM = 0.01;
  * `channels` > 1, every `channels`-th image from `channel` on.
  * Planes are re-encoded losslessly as PNG (8- or 16-bit; colour → luminance). Refuses to
  * overwrite an existing stack.json and checks every plane before writing anything.
- * @returns the z of each plane written (µm), in source order.
+ * Sources with other samples (float, signed, 32-bit: a processed stack) go to 16 bit through one
+ * linear map for every plane (`SampleMap`).
  */
-export async function importStack(sources: readonly string[], o: StackImportOptions): Promise<number[]> {
+export async function importStack(sources: readonly string[], o: StackImportOptions): Promise<StackImportResult> {
   if (Math.abs(o.stepUm) < MIN_STEP_UM) throw new ConfigError(`the z step must be at least ${MIN_STEP_UM} µm in magnitude (got ${o.stepUm})`);
   const manifestPath = join(o.outDir, "stack.json");
   if (await access(manifestPath).then(() => true, () => false)) throw new ConfigError(`${manifestPath} exists; import into a new directory`);
@@ -168,21 +169,23 @@ export async function importStack(sources: readonly string[], o: StackImportOpti
   // Plane files written beside the source images could replace one not yet read.
   if (planes.some((p) => dirname(resolve(p.file)) === resolve(o.outDir))) throw new ConfigError(`${o.outDir} holds the source images; import into a directory of its own`);
   if (planes.length < 2) throw new ConfigError(`a stack needs at least 2 planes; ${sources.join(" ")} holds ${planes.length} (PNG, TIFF or JPEG images)`);
-  let first: ImageInfo | undefined;
+  let first: ImageHeader | undefined;
   for (const p of planes) {
-    const info = await imageInfo(p.file, p.page ?? 0).catch((err: Error) => {
+    const header = await imageHeader(p.file, p.page ?? 0).catch((err: Error) => {
       throw new ConfigError(`cannot read ${planeName(p)}: ${err.message}`);
     });
-    first ??= info;
-    if (info.width !== first.width || info.height !== first.height || info.bitDepth !== first.bitDepth)
-      throw new ConfigError(`${planeName(p)} is ${describe(info)}, the first plane ${describe(first)}; every plane must match`);
+    first ??= header;
+    if (header.width !== first.width || header.height !== first.height || header.sampleFormat !== first.sampleFormat)
+      throw new ConfigError(`${planeName(p)} is ${describe(header)}, the first plane ${describe(first)}; every plane must match`);
   }
+  const samples = first!.sampleFormat;
+  const map = isCameraSampleFormat(samples) ? null : await sampleMap(planes, samples);
   const zsUm = planes.map((_, i) => Number((o.firstUm + i * o.stepUm).toFixed(6)));
   const writer = new StackWriter(o.outDir);
   await writer.open();
   try {
     for (const [i, p] of planes.entries()) {
-      const frame = await readGrayImage(p.file, p.page ?? 0).catch((err: Error) => {
+      const frame = await (map ? readMapped(p, map) : readGrayImage(p.file, p.page ?? 0)).catch((err: Error) => {
         throw new ConfigError(`cannot decode ${planeName(p)}: ${err.message}`);
       });
       await writer.addPlane(zsUm[i], frame);
@@ -193,7 +196,53 @@ export async function importStack(sources: readonly string[], o: StackImportOpti
     await writer.discard();
     throw err;
   }
-  return zsUm;
+  return { zsUm, sampleMap: map ?? undefined };
+}
+
+/** What `importStack` wrote. */
+export interface StackImportResult {
+  /** The z of each plane written (µm), in source order. */
+  zsUm: number[];
+  /** For sources with other samples than 8- or 16-bit unsigned: the one linear map to 16 bit applied to every plane. */
+  sampleMap?: SampleMap;
+}
+
+/** 16-bit DN = round((value − offset) × scale), the same for every plane of an import. */
+export interface SampleMap {
+  sampleFormat: string;
+  offset: number;
+  scale: number;
+}
+
+/**
+ * The linear map of a stack of float, signed or 32-bit samples onto 16 bit: one for all planes,
+ * since focus scores compare planes and a map per plane would change their contrast. Zero stays
+ * zero unless some sample is negative (then the lowest maps to 0); the highest maps to 65535.
+ * @throws ConfigError for a sample that is not a finite number.
+ */
+async function sampleMap(planes: readonly ImportedPlane[], sampleFormat: string): Promise<SampleMap> {
+  let lo = 0;
+  let hi = -Infinity;
+  for (const p of planes) {
+    const { data } = await readGraySamples(p.file, p.page ?? 0).catch((err: Error) => {
+      throw new ConfigError(`cannot decode ${planeName(p)}: ${err.message}`);
+    });
+    for (const v of data) {
+      if (!Number.isFinite(v)) throw new ConfigError(`${planeName(p)} holds a sample that is not a finite number (${v}); replace NaN and infinite values first`);
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+  }
+  return { sampleFormat, offset: lo, scale: hi > lo ? MAX_DN_16 / (hi - lo) : 1 };
+}
+
+const MAX_DN_16 = 65535;
+
+/** One plane through a stack's sample map, as a 16-bit frame. */
+async function readMapped(p: ImportedPlane, map: SampleMap): Promise<Frame> {
+  const { data, width, height } = await readGraySamples(p.file, p.page ?? 0);
+  const dn = Uint16Array.from(data, (v) => Math.min(MAX_DN_16, Math.max(0, Math.round((v - map.offset) * map.scale))));
+  return { data: dn, width, height, bitDepth: 16, timestampMs: 0 };
 }
 
 interface ImportedPlane {
@@ -205,8 +254,8 @@ function planeName(p: ImportedPlane): string {
   return p.page === undefined ? p.file : `${p.file} page ${p.page + 1}`;
 }
 
-function describe(i: ImageInfo): string {
-  return `${i.width}×${i.height} ${i.bitDepth}-bit`;
+function describe(h: ImageHeader): string {
+  return `${h.width}×${h.height} ${sampleFormatName(h.sampleFormat)}`;
 }
 
 /**

@@ -5,7 +5,8 @@ import type { Frame } from "../hardware/camera/types.js";
  * Decodes an 8- or 16-bit image file (PNG, TIFF, …) to a grayscale frame; colour is converted
  * to luminance, an alpha channel dropped. `page` selects a page of a multi-page TIFF (0 = the first).
  * @throws Error for other sample formats (float, 32-bit, signed): rescaling them per image would
- *   change the contrast between planes that focus scores compare.
+ *   change the contrast between planes that focus scores compare (`importStack` maps a whole
+ *   series of them with one linear map).
  */
 export async function readGrayImage(path: string, page = 0): Promise<Frame> {
   const sixteen = (await imageInfo(path, page)).bitDepth === 16;
@@ -28,15 +29,62 @@ export interface ImageInfo {
   bitDepth: 8 | 16;
 }
 
+/** What a page's header says: size, channels, and the sample format as libvips names it (uchar, ushort, short, uint, int, float, double, …). */
+export interface ImageHeader {
+  width: number;
+  height: number;
+  channels: number;
+  sampleFormat: string;
+}
+
+/** Size, channels and sample format of one page of an image file, whatever its sample format. */
+export async function imageHeader(path: string, page = 0): Promise<ImageHeader> {
+  const meta = await sharp(path, { page }).metadata();
+  return { width: meta.width ?? 0, height: meta.height ?? 0, channels: meta.channels ?? 1, sampleFormat: meta.depth ?? "unknown" };
+}
+
+/** The sample formats `readGrayImage` decodes as they are. */
+export function isCameraSampleFormat(sampleFormat: string): boolean {
+  return sampleFormat === "uchar" || sampleFormat === "ushort";
+}
+
+const SAMPLE_FORMAT_NAMES: Record<string, string> = {
+  uchar: "8-bit",
+  ushort: "16-bit",
+  char: "signed 8-bit",
+  short: "signed 16-bit",
+  uint: "32-bit",
+  int: "signed 32-bit",
+  float: "32-bit float",
+  double: "64-bit float",
+};
+
+/** A libvips sample format as people name it ("ushort" → "16-bit", "float" → "32-bit float"). */
+export function sampleFormatName(sampleFormat: string): string {
+  return SAMPLE_FORMAT_NAMES[sampleFormat] ?? sampleFormat;
+}
+
 /**
  * Size and bit depth of one page of an image file, from its header.
  * @throws Error for sample formats `readGrayImage` does not decode.
  */
 export async function imageInfo(path: string, page = 0): Promise<ImageInfo> {
-  const meta = await sharp(path, { page }).metadata();
-  if (meta.depth !== "uchar" && meta.depth !== "ushort")
-    throw new Error(`${meta.depth} samples are not supported; save the image with 8- or 16-bit unsigned integer samples`);
-  return { width: meta.width ?? 0, height: meta.height ?? 0, bitDepth: meta.depth === "ushort" ? 16 : 8 };
+  const { width, height, sampleFormat } = await imageHeader(path, page);
+  if (!isCameraSampleFormat(sampleFormat)) throw new Error(`${sampleFormat} samples are not supported; save the image with 8- or 16-bit unsigned integer samples`);
+  return { width, height, bitDepth: sampleFormat === "ushort" ? 16 : 8 };
+}
+
+/**
+ * Decodes one page of a single-channel image of any sample format (float, signed, 32-bit, …)
+ * to its sample values as they are, for `importStack`'s one linear map per stack.
+ * @throws Error for images with more than one channel.
+ */
+export async function readGraySamples(path: string, page = 0): Promise<{ data: Float32Array; width: number; height: number }> {
+  const { channels, sampleFormat } = await imageHeader(path, page);
+  if (channels !== 1) throw new Error(`${channels}-channel ${sampleFormat} images are not supported; save one channel per page`);
+  const { data, info } = await sharp(path, { page }).toColourspace("b-w").raw({ depth: "float" }).toBuffer({ resolveWithObject: true });
+  const samples = new Float32Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.length));
+  return { data: samples, width: info.width, height: info.height };
 }
 
 /** Number of pages of an image file (a multi-page TIFF holds several; PNG and most others 1). */

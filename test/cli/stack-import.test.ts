@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
 import { beforeAll, describe, expect, it } from "vitest";
+import { floatTiff } from "../helpers.js";
 import { focusbox } from "./run.js";
 
 let dir: string;
@@ -138,6 +139,56 @@ describe("focusbox stack import", () => {
       const grey = (await sharp(join(out, p.file)).raw().toBuffer())[0];
       expect(Math.abs(grey - [40, 120, 200][i])).toBeLessThanOrEqual(2);
     }
+  });
+
+  it("imports a processed 32-bit float series through one linear map for every plane, and refuses NaN before writing", async () => {
+    const sim = join(dir, "float-sim");
+    const made = await focusbox(["stack", "simulate", "--out", sim, "--from", "-8", "--to", "8", "--step", "4", "--sample", "tissue", "--seed", "5"]);
+    expect(made.code, made.stderr).toBe(0);
+    const simPlanes = (JSON.parse(await readFile(join(sim, "stack.json"), "utf8")).planes as { file: string; zUm: number }[]).sort((a, b) => a.zUm - b.zUm);
+    // Background-subtracted and normalised in ImageJ: float samples, some negative.
+    const src = join(dir, "float-series");
+    await mkdir(src);
+    const sources: Float32Array[] = [];
+    let width = 0, height = 0;
+    for (const [i, p] of simPlanes.entries()) {
+      const { data, info } = await sharp(join(sim, p.file)).toColourspace("b-w").raw().toBuffer({ resolveWithObject: true });
+      ({ width, height } = info);
+      const samples = Float32Array.from(data, (v) => v / 255 - 0.3);
+      sources.push(samples);
+      await writeFile(join(src, `slice_${i + 1}.tif`), floatTiff(width, height, samples));
+    }
+    const out = join(dir, "from-float");
+    const imp = await focusbox(["stack", "import", src, "--out", out, "--first", "-8", "--step", "4", "--focus", "0"]);
+    expect(imp.code, imp.stderr).toBe(0);
+    // One map: the lowest sample of the whole series → 0, the highest → 65535, every plane through the same line.
+    const lo = sources.reduce((m, s) => s.reduce((a, v) => Math.min(a, v), m), Infinity);
+    const hi = sources.reduce((m, s) => s.reduce((a, v) => Math.max(a, v), m), -Infinity);
+    expect(lo).toBeLessThan(0);
+    const said = /32-bit float samples mapped to 16 bit, one map for every plane: DN = \(value \+ ([\d.]+)\) × ([\d.]+)/.exec(imp.stderr);
+    expect(said, imp.stderr).not.toBeNull();
+    expect(Number(said![1])).toBeCloseTo(-lo, 5);
+    expect(Number(said![2]) / (65535 / (hi - lo))).toBeCloseTo(1, 5);
+    const planes = JSON.parse(await readFile(join(out, "stack.json"), "utf8")).planes as { file: string; zUm: number }[];
+    expect(planes.map((p) => p.zUm)).toEqual([-8, -4, 0, 4, 8]);
+    for (const [i, p] of planes.entries()) {
+      const dn = await gray16(join(out, p.file));
+      const expected = Array.from(sources[i], (v) => Math.round(((v - lo) * 65535) / (hi - lo)));
+      expect(dn.reduce((worst, v, k) => Math.max(worst, Math.abs(v - expected[k])), 0)).toBeLessThanOrEqual(1);
+    }
+    const scored = await focusbox(["score", "--stack", out, "--metric", "tenengrad", "--json"]);
+    expect(scored.code, scored.stderr).toBe(0);
+    expect(JSON.parse(scored.stdout).sharpestUm).toBe(0);
+
+    // A NaN anywhere (a masked region) is refused before anything is written.
+    const masked = Float32Array.from(sources[0]);
+    masked[7] = Number.NaN;
+    await writeFile(join(src, "slice_1.tif"), floatTiff(width, height, masked));
+    const nanOut = join(dir, "from-float-nan");
+    const bad = await focusbox(["stack", "import", src, "--out", nanOut, "--step", "4"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/slice_1\.tif holds a sample that is not a finite number \(NaN\); replace NaN and infinite values first/);
+    await expect(access(nanOut)).rejects.toThrow();
   });
 
   it("leaves no half-written stack when a plane turns out unreadable past its header", async () => {

@@ -6,6 +6,7 @@ import { interpolatePlane, ReplayCamera } from "../../src/hardware/camera/replay
 import type { Frame } from "../../src/hardware/camera/types.js";
 import { ReplayStage } from "../../src/hardware/stage/replay.js";
 import { planeOrder, readStack, StackWriter } from "../../src/hardware/zstack.js";
+import { floatTiff } from "../helpers.js";
 
 function ramp(width: number, height: number, scale: number, sixteen: boolean): Frame {
   const data = sixteen ? new Uint16Array(width * height) : new Uint8Array(width * height);
@@ -53,36 +54,11 @@ describe("z-stack directories", () => {
     // the stack is named: eval-af decodes several, one after another
     await expect(readStack(dir)).rejects.toThrow(`${join(dir, "stack.json")}: cannot decode plane a.png`);
     // 32-bit float samples (e.g. a processed stack): refused, not silently clipped to 8 bits
-    await writeFile(join(dir, "a.tif"), floatTiff(4, 2));
+    await writeFile(join(dir, "a.tif"), floatTiff(4, 2, Float32Array.from({ length: 8 }, (_, i) => i / 8)));
     await writeFile(join(dir, "stack.json"), JSON.stringify({ planes: [{ file: "a.tif", zUm: 0 }, { file: "a.tif", zUm: 1 }] }));
     await expect(readStack(dir)).rejects.toThrow(/cannot decode plane a.tif: float samples are not supported; save .* 8- or 16-bit unsigned/);
   });
 });
-
-/** A minimal little-endian, uncompressed, one-strip grayscale TIFF with 32-bit float samples. */
-function floatTiff(width: number, height: number): Buffer {
-  const entries: [number, number, number][] = [
-    [256, 3, width], [257, 3, height], [258, 3, 32], [259, 3, 1], [262, 3, 1],
-    [273, 4, 0], [277, 3, 1], [278, 3, height], [279, 4, width * height * 4], [339, 3, 3],
-  ];
-  const ifdBytes = 2 + entries.length * 12 + 4;
-  const dataOffset = 8 + ifdBytes;
-  const buf = Buffer.alloc(dataOffset + width * height * 4);
-  buf.write("II", 0, "latin1");
-  buf.writeUInt16LE(42, 2);
-  buf.writeUInt32LE(8, 4);
-  buf.writeUInt16LE(entries.length, 8);
-  entries.forEach(([tag, type, value], i) => {
-    const o = 10 + i * 12;
-    buf.writeUInt16LE(tag, o);
-    buf.writeUInt16LE(type, o + 2);
-    buf.writeUInt32LE(1, o + 4);
-    if (type === 3) buf.writeUInt16LE(value, o + 8);
-    else buf.writeUInt32LE(tag === 273 ? dataOffset : value, o + 8);
-  });
-  for (let i = 0; i < width * height; i++) buf.writeFloatLE(i / 8, dataOffset + 4 * i);
-  return buf;
-}
 
 describe("stack import plane order", () => {
   it("orders a directory's plane names by z: signed numbers by value, others naturally", () => {
