@@ -55,15 +55,16 @@ export async function startServe(env: NodeJS.ProcessEnv, timeoutMs = 15_000): Pr
   return { child, url, exited, stderr: () => log };
 }
 
-/** A minimal little-endian, uncompressed, one-strip grayscale TIFF with 32-bit float samples (row-major). */
-export function floatTiff(width: number, height: number, samples: Float32Array): Buffer {
+/** A minimal little-endian, uncompressed, one-strip grayscale TIFF of 32-bit float or signed 16-bit samples (row-major). */
+export function sampleTiff(width: number, height: number, samples: Float32Array | Int16Array): Buffer {
+  const bytes = samples instanceof Float32Array ? 4 : 2;
   const entries: [number, number, number][] = [
-    [256, 3, width], [257, 3, height], [258, 3, 32], [259, 3, 1], [262, 3, 1],
-    [273, 4, 0], [277, 3, 1], [278, 3, height], [279, 4, width * height * 4], [339, 3, 3],
+    [256, 3, width], [257, 3, height], [258, 3, 8 * bytes], [259, 3, 1], [262, 3, 1],
+    [273, 4, 0], [277, 3, 1], [278, 3, height], [279, 4, width * height * bytes], [339, 3, bytes === 4 ? 3 : 2],
   ];
   const ifdBytes = 2 + entries.length * 12 + 4;
   const dataOffset = 8 + ifdBytes;
-  const buf = Buffer.alloc(dataOffset + width * height * 4);
+  const buf = Buffer.alloc(dataOffset + width * height * bytes);
   buf.write("II", 0, "latin1");
   buf.writeUInt16LE(42, 2);
   buf.writeUInt32LE(8, 4);
@@ -76,6 +77,6 @@ export function floatTiff(width: number, height: number, samples: Float32Array):
     if (type === 3) buf.writeUInt16LE(value, o + 8);
     else buf.writeUInt32LE(tag === 273 ? dataOffset : value, o + 8);
   });
-  samples.forEach((v, i) => buf.writeFloatLE(v, dataOffset + 4 * i));
+  samples.forEach((v, i) => (bytes === 4 ? buf.writeFloatLE(v, dataOffset + 4 * i) : buf.writeInt16LE(v, dataOffset + 2 * i)));
   return buf;
 }

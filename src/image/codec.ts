@@ -80,10 +80,18 @@ export async function imageInfo(path: string, page = 0): Promise<ImageInfo> {
  * @throws Error for images with more than one channel.
  */
 export async function readGraySamples(path: string, page = 0): Promise<{ data: Float32Array; width: number; height: number }> {
-  const { channels, sampleFormat } = await imageHeader(path, page);
-  if (channels !== 1) throw new Error(`${channels}-channel ${sampleFormat} images are not supported; save one channel per page`);
-  const { data, info } = await sharp(path, { page }).toColourspace("b-w").raw({ depth: "float" }).toBuffer({ resolveWithObject: true });
-  const samples = new Float32Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.length));
+  const meta = await sharp(path, { page }).metadata();
+  if (meta.channels !== 1) throw new Error(`${meta.channels}-channel ${sampleFormatName(meta.depth ?? "")} images are not supported; save one channel per page`);
+  // Kept in the page's own interpretation: libvips scales a grey16 page by 1/256 on its way to
+  // b-w, and casts it to unsigned 16 bit on its way to grey16, so a signed one is shifted first.
+  const grey16 = meta.space === "grey16";
+  const shift = grey16 && meta.depth === "short" ? 32768 : 0;
+  const image = sharp(path, { page });
+  const { data, info } = await (shift ? image.linear(1, shift) : image)
+    .toColourspace(grey16 ? "grey16" : "b-w")
+    .raw({ depth: "float" })
+    .toBuffer({ resolveWithObject: true });
+  const samples = new Float32Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.length)).map((v) => v - shift);
   return { data: samples, width: info.width, height: info.height };
 }
 

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
 import { beforeAll, describe, expect, it } from "vitest";
-import { floatTiff } from "../helpers.js";
+import { sampleTiff } from "../helpers.js";
 import { focusbox } from "./run.js";
 
 let dir: string;
@@ -156,7 +156,7 @@ describe("focusbox stack import", () => {
       ({ width, height } = info);
       const samples = Float32Array.from(data, (v) => v / 255 - 0.3);
       sources.push(samples);
-      await writeFile(join(src, `slice_${i + 1}.tif`), floatTiff(width, height, samples));
+      await writeFile(join(src, `slice_${i + 1}.tif`), sampleTiff(width, height, samples));
     }
     const out = join(dir, "from-float");
     const imp = await focusbox(["stack", "import", src, "--out", out, "--first", "-8", "--step", "4", "--focus", "0"]);
@@ -183,7 +183,7 @@ describe("focusbox stack import", () => {
     // A NaN anywhere (a masked region) is refused before anything is written.
     const masked = Float32Array.from(sources[0]);
     masked[7] = Number.NaN;
-    await writeFile(join(src, "slice_1.tif"), floatTiff(width, height, masked));
+    await writeFile(join(src, "slice_1.tif"), sampleTiff(width, height, masked));
     const nanOut = join(dir, "from-float-nan");
     const bad = await focusbox(["stack", "import", src, "--out", nanOut, "--step", "4"]);
     expect(bad.code).toBe(2);

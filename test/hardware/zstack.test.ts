@@ -6,7 +6,7 @@ import { interpolatePlane, ReplayCamera } from "../../src/hardware/camera/replay
 import type { Frame } from "../../src/hardware/camera/types.js";
 import { ReplayStage } from "../../src/hardware/stage/replay.js";
 import { planeOrder, readStack, StackWriter } from "../../src/hardware/zstack.js";
-import { floatTiff } from "../helpers.js";
+import { sampleTiff } from "../helpers.js";
 
 function ramp(width: number, height: number, scale: number, sixteen: boolean): Frame {
   const data = sixteen ? new Uint16Array(width * height) : new Uint8Array(width * height);
@@ -54,7 +54,7 @@ describe("z-stack directories", () => {
     // the stack is named: eval-af decodes several, one after another
     await expect(readStack(dir)).rejects.toThrow(`${join(dir, "stack.json")}: cannot decode plane a.png`);
     // 32-bit float samples (e.g. a processed stack): refused, not silently clipped to 8 bits
-    await writeFile(join(dir, "a.tif"), floatTiff(4, 2, Float32Array.from({ length: 8 }, (_, i) => i / 8)));
+    await writeFile(join(dir, "a.tif"), sampleTiff(4, 2, Float32Array.from({ length: 8 }, (_, i) => i / 8)));
     await writeFile(join(dir, "stack.json"), JSON.stringify({ planes: [{ file: "a.tif", zUm: 0 }, { file: "a.tif", zUm: 1 }] }));
     await expect(readStack(dir)).rejects.toThrow(/cannot decode plane a.tif: float samples are not supported; save .* 8- or 16-bit unsigned/);
   });

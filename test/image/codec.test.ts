@@ -4,7 +4,8 @@ import { join } from "node:path";
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
 import type { Frame } from "../../src/hardware/camera/types.js";
-import { encodePng, readGrayImage } from "../../src/image/codec.js";
+import { encodePng, readGrayImage, readGraySamples } from "../../src/image/codec.js";
+import { sampleTiff } from "../helpers.js";
 
 function frame(data: Uint8Array | Uint16Array, bitDepth: number): Frame {
   return { data, width: 64, height: 48, bitDepth, timestampMs: 0 };
@@ -41,5 +42,19 @@ describe("image codec", () => {
     const back = await readGrayImage(file);
     expect(back.data.length).toBe(64 * 48);
     expect(Array.from(back.data)).toEqual(Array.from(grey));
+  });
+
+  it("reads float and signed 16-bit samples as they are, negative ones included (stack import's one map per series)", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "fb-codec-"));
+    const signed = Int16Array.from({ length: 64 * 48 }, (_, i) => ((i * 977) % 65536) - 32768);
+    const float = Float32Array.from({ length: 64 * 48 }, (_, i) => Math.sin(i) * 1e4);
+    for (const [name, samples] of [["s16.tif", signed], ["f32.tif", float]] as const) {
+      await writeFile(join(dir, name), sampleTiff(64, 48, samples));
+      const read = await readGraySamples(join(dir, name));
+      expect(read).toMatchObject({ width: 64, height: 48 });
+      expect(Array.from(read.data)).toEqual(Array.from(samples, (v) => Math.fround(v)));
+      // Focus scores compare planes: readGrayImage does not rescale such a page on its own.
+      await expect(readGrayImage(join(dir, name))).rejects.toThrow(/samples are not supported; save the image with 8- or 16-bit unsigned/);
+    }
   });
 });
