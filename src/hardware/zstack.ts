@@ -56,7 +56,7 @@ export async function openStack(dir: string): Promise<StackHandle> {
   try {
     json = JSON.parse(await readFile(manifestPath, "utf8"));
   } catch (err) {
-    throw new ConfigError(`cannot read ${manifestPath}: ${(err as Error).message}`);
+    throw new ConfigError(`cannot read ${manifestPath}: ${(err as Error).message}${await notAStack(dir)}`);
   }
   const parsed = stackManifestSchema.safeParse(json);
   if (!parsed.success) {
@@ -89,6 +89,16 @@ export async function openStack(dir: string): Promise<StackHandle> {
     return { dir, manifest, planes: frames };
   };
   return { dir, manifest, load };
+}
+
+/** What to do with `path` when it holds no stack.json: "" when it is not an image series either. */
+async function notAStack(path: string): Promise<string> {
+  const info = await stat(path).catch(() => null);
+  const isImage = (name: string): boolean => IMAGE_EXTENSIONS.has(extname(name).toLowerCase());
+  const images = info?.isDirectory() ? (await readdir(path)).filter(isImage).length : info?.isFile() && isImage(path) ? 1 : 0;
+  if (images === 0) return "";
+  const what = info!.isDirectory() ? `a directory of ${images} image${images === 1 ? "" : "s"}` : "an image file";
+  return `. ${path} is ${what}, not a stack directory: make one with \`focusbox stack import ${path} --out DIR --step UM [--focus UM]\``;
 }
 
 /** Reads and validates a stack directory, planes decoded (openStack, then load). */

@@ -158,6 +158,10 @@ describe("focusbox stack import", () => {
       sources.push(samples);
       await writeFile(join(src, `slice_${i + 1}.tif`), sampleTiff(width, height, samples));
     }
+    // Raw images where a stack is expected: the error says how to make one.
+    const raw = await focusbox(["score", "--stack", src]);
+    expect(raw.code).toBe(2);
+    expect(raw.stderr).toContain(`${src} is a directory of 5 images, not a stack directory: make one with \`focusbox stack import ${src} --out DIR --step UM [--focus UM]\``);
     const out = join(dir, "from-float");
     const imp = await focusbox(["stack", "import", src, "--out", out, "--first", "-8", "--step", "4", "--focus", "0"]);
     expect(imp.code, imp.stderr).toBe(0);
