@@ -6,6 +6,7 @@ import { DEFAULT_CROSS_CHECK, profileScorer } from "../../src/autofocus/deepfocu
 import { classicalRunner, createScorerForMethod, deepfocusRunner, evaluate, parseStarts, resolveCalibration, type AutofocusRunner, type EvalReport, type MethodScorer } from "../../src/autofocus/evaluate.js";
 import { parseConfig } from "../../src/config/load.js";
 import type { Config, ConfigInput, SimulatedCameraConfig } from "../../src/config/schema.js";
+import { blurMatchFocusUm, blurThumb } from "../../src/focus/blur-match.js";
 import { matchField, validTileScores } from "../../src/focus/calibration-match.js";
 import { createClassicalScorer } from "../../src/focus/classical-scorer.js";
 import { median } from "../../src/focus/stats.js";
@@ -95,7 +96,7 @@ export interface AutofocusBenchResult {
   /** Smallest budget reaching each target, per method (null = never). */
   reach: Record<string, Record<string, number | null>>;
   /** DeepFocus compute per AF (ms) by budget. */
-  compute: { budget: number; medianImages: number; scoreMs: number; matchMs: number; totalMs: number; p90TotalMs: number; maxTotalMs: number }[];
+  compute: { budget: number; medianImages: number; scoreMs: number; matchMs: number; blurMs: number; totalMs: number; p90TotalMs: number; maxTotalMs: number }[];
   simulator: { method: string; startOffsetUm: number; images: number; wallS: number; renderS: number; errorUm: number | null; error?: string }[];
 }
 
@@ -161,20 +162,21 @@ export async function benchAutofocus(opts: AutofocusBenchOptions = {}): Promise<
           rows.push({ method, budget, report: null, meanImages: null, maxImages: null, note: "n/a (needs ≥ 3)" });
           continue;
         }
-        const timings: { scoreMs: number; matchMs: number; images: number }[] = [];
+        const timings: DeepFocusTiming[] = [];
         const report =
           method === "deepfocus"
-            ? await evaluateDeepFocus(df, profile, stacks, startsUm, budget, timings)
+            ? await evaluateDeepFocus(df, profile, stacks, startsUm, budget, config, timings)
             : await evaluate({ method, stacks, startsUm, scorer: classical!.scorer, roi, runnerFor: (s) => classicalRunner(s, config, budget) });
         const images = report.runs.map((r) => r.images);
         rows.push({ method, budget, report, meanImages: mean(images), maxImages: Math.max(...images) });
         if (timings.length) {
-          const totals = timings.map((t) => t.scoreMs + t.matchMs).sort((a, b) => a - b);
+          const totals = timings.map((t) => t.scoreMs + t.matchMs + t.blurMs).sort((a, b) => a - b);
           compute.push({
             budget,
             medianImages: median(timings.map((t) => t.images)),
             scoreMs: median(timings.map((t) => t.scoreMs)),
             matchMs: median(timings.map((t) => t.matchMs)),
+            blurMs: median(timings.map((t) => t.blurMs)),
             totalMs: median(totals),
             p90TotalMs: totals[Math.min(totals.length - 1, Math.floor(0.9 * totals.length))],
             maxTotalMs: totals[totals.length - 1],
@@ -222,12 +224,22 @@ export async function benchAutofocus(opts: AutofocusBenchOptions = {}): Promise<
   }
 }
 
+/** One DeepFocus run's compute (ms), as `evaluateDeepFocus` re-runs it. */
+interface DeepFocusTiming {
+  scoreMs: number;
+  matchMs: number;
+  blurMs: number;
+  images: number;
+}
+
 /**
- * `evaluate` for DeepFocus, recording per run (failed ones too) its compute: after the run, its
- * frames are scored again one after another — DeepFocus and the Tenengrad cross-check, as the
- * autofocus scores each image — and the Δz match is run on the trace, all timed, so the figure
- * does not depend on what overlapped the scoring during the run (the replay camera decoding the
- * next plane on the same cores).
+ * `evaluate` for DeepFocus (blur matching with each stack's optics, as eval-af), recording per
+ * run (failed ones too) its compute: after the run, its frames are scored again one after
+ * another — DeepFocus and the Tenengrad cross-check, as the autofocus scores each image — the
+ * Δz match is run on the trace, and the frames are binned for blur matching, with one blur-matching
+ * estimate from the first three when a refinement could run (more than 3 images taken); all
+ * timed, so the figure does not depend on what overlapped the scoring during the run (the
+ * replay camera decoding the next plane on the same cores).
  */
 async function evaluateDeepFocus(
   df: MethodScorer,
@@ -235,13 +247,15 @@ async function evaluateDeepFocus(
   stacks: { name: string; stack: ZStack }[],
   startsUm: number[],
   budget: number,
-  timings: { scoreMs: number; matchMs: number; images: number }[],
+  config: Config,
+  timings: DeepFocusTiming[],
 ): Promise<EvalReport> {
-  const inner = deepfocusRunner(profile, budget);
   const crossCheck = createClassicalScorer(DEFAULT_CROSS_CHECK);
   const scorer = profileScorer(df.scorer, profile);
   const curve = profileCurve(profile);
-  const runner: AutofocusRunner = async (ctx) => {
+  const runnerFor = (stack: ZStack): AutofocusRunner => {
+    const inner = deepfocusRunner(profile, budget, stack, config);
+    return async (ctx) => {
     const frames: Frame[] = [];
     const zsUm: number[] = [];
     const camera: Camera = {
@@ -266,10 +280,15 @@ async function evaluateDeepFocus(
       }
       const t1 = performance.now();
       matchField(curve, zsUm, tiles);
-      timings.push({ scoreMs: t1 - t0, matchMs: performance.now() - t1, images: frames.length });
+      const t2 = performance.now();
+      const thumbs = frames.map((f) => blurThumb(f));
+      if (frames.length > 3 && thumbs.slice(0, 3).every((t) => t !== null))
+        blurMatchFocusUm(thumbs.slice(0, 3).map((thumb, i) => ({ zUm: zsUm[i], thumb: thumb! })), 1);
+      timings.push({ scoreMs: t1 - t0, matchMs: t2 - t1, blurMs: performance.now() - t2, images: frames.length });
     }
+    };
   };
-  return evaluate({ method: "deepfocus", stacks, startsUm, scorer: df.scorer, roi: profile.roi, runnerFor: () => runner });
+  return evaluate({ method: "deepfocus", stacks, startsUm, scorer: df.scorer, roi: profile.roi, runnerFor });
 }
 
 /** `focusbox stack simulate`: the configured simulator on an ideal stage and a virtual clock, focus at z = 0. */
@@ -462,9 +481,9 @@ function printResult(
     METHODS.map((m) => [LABEL[m], ...TARGETS_UM.map((t) => (r.reach[m][String(t)] === null ? "never" : String(r.reach[m][String(t)])))]),
   );
   printTable(
-    "DeepFocus compute per autofocus (DeepFocus + Tenengrad scoring of the run's frames, re-run one after another after each run, + Δz match; no camera/stage time), all replay runs above",
-    ["N", "median images", "scoring ms (median)", "Δz match ms (median)", "total ms (median)", "total ms (p90)", "total ms (max)"],
-    r.compute.map((c) => [c.budget, c.medianImages, c.scoreMs, c.matchMs, c.totalMs, c.p90TotalMs, c.maxTotalMs]),
+    "DeepFocus compute per autofocus (DeepFocus + Tenengrad scoring of the run's frames, re-run one after another after each run, + Δz match + blur matching; no camera/stage time), all replay runs above",
+    ["N", "median images", "scoring ms (median)", "Δz match ms (median)", "blur matching ms (median)", "total ms (median)", "total ms (p90)", "total ms (max)"],
+    r.compute.map((c) => [c.budget, c.medianImages, c.scoreMs, c.matchMs, c.blurMs, c.totalMs, c.p90TotalMs, c.maxTotalMs]),
   );
   if (r.simulator.length) {
     const rows: (string | number)[][] = r.simulator.map((x) => [

@@ -1,7 +1,9 @@
 import { ConfigError, FocusNotFoundError } from "../errors.js";
 import { curveAt, curveFloor, matchField, validTileScores, type CalibrationCurve, type FieldMatch, type FieldMatchOptions } from "../focus/calibration-match.js";
 import { createClassicalScorer } from "../focus/classical-scorer.js";
+import { blurThumb, type BlurThumb } from "../focus/blur-match.js";
 import { isConvex } from "../focus/fit.js";
+import type { Frame } from "../hardware/camera/types.js";
 import type { ClassicalMetricId, FocusScorer, Roi } from "../focus/types.js";
 import { profileCurve, type CalibrationProfile } from "./calibration.js";
 import { imageBudget, initialPoints, initialSpacingUm, nextGoldenPoint } from "./bracket.js";
@@ -29,6 +31,13 @@ export interface DeepFocusOptions {
    * this metric agrees (middle image sharpest). Default "tenengrad"; null turns the check off.
    */
   crossCheck?: ClassicalMetricId | null;
+  /**
+   * Growth of the defocus blur's second moment with defocus, per axis (camera px² per µm²:
+   * (tan θ / 2)² / sample-plane pixel², `blurGrowthPx2PerUm2Of`). With it, the refinement may
+   * start where blur matching between the first three images puts focus (focus/blur-match.ts;
+   * when, see refine.ts `startEstimate`); without it, blur matching is off.
+   */
+  blurGrowthPx2PerUm2?: number;
 }
 
 /** The classical metric of the refinement's cross-check unless `crossCheck` says otherwise. */
@@ -56,6 +65,8 @@ export interface DeepFocusRun {
   startUm: number;
   t0Ms: number;
   trace: TracePoint[];
+  /** Binned fields of the images for blur matching (with `options.blurGrowthPx2PerUm2`). */
+  thumbs: Map<TracePoint, BlurThumb>;
 }
 
 /**
@@ -98,7 +109,13 @@ export function startRun(ctx: AutofocusContext, profile: CalibrationProfile, opt
   };
   const crossCheck = options.crossCheck === undefined ? DEFAULT_CROSS_CHECK : options.crossCheck;
   const sharpness = crossCheck === null ? undefined : createClassicalScorer(crossCheck);
-  return { ctx: { ...ctx, scorer, sharpness }, profile, curve: profileCurve(profile), options, startUm: ctx.stage.positionUm(), t0Ms: ctx.clock.nowMs(), trace: [] };
+  const thumbs = new Map<TracePoint, BlurThumb>();
+  const onFrame = options.blurGrowthPx2PerUm2 === undefined ? ctx.onFrame : (point: TracePoint, frame: Frame) => {
+    const thumb = blurThumb(frame);
+    if (thumb) thumbs.set(point, thumb);
+    ctx.onFrame?.(point, frame);
+  };
+  return { ctx: { ...ctx, scorer, sharpness, onFrame }, profile, curve: profileCurve(profile), options, startUm: ctx.stage.positionUm(), t0Ms: ctx.clock.nowMs(), trace: [], thumbs };
 }
 
 /**

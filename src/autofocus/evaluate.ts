@@ -12,6 +12,7 @@ import { ReplayStage } from "../hardware/stage/replay.js";
 import { planeRangeUm, readStack, type StackHandle, type StackManifest, type ZStack } from "../hardware/zstack.js";
 import { cameraPixelUm, depthOfFieldUm } from "../optics/dof.js";
 import { calibrateSweeps, loadProfile, scorePlanes, type CalibrationProfile } from "./calibration.js";
+import { blurGrowthPx2PerUm2Of } from "../focus/blur-match.js";
 import { classicalAutofocus } from "./classical.js";
 import { deepfocusAutofocus } from "./deepfocus.js";
 import type { AutofocusContext, AutofocusResult } from "./types.js";
@@ -114,9 +115,18 @@ export async function resolveCalibration(path: string, method: MethodScorer, roi
   });
 }
 
-/** DeepFocus with a calibration profile (on the profile's ROI), `maxImages` images. */
-export function deepfocusRunner(profile: CalibrationProfile, maxImages: number): AutofocusRunner {
-  return (ctx) => deepfocusAutofocus({ ...ctx, roi: profile.roi }, profile, { maxImages });
+/** DeepFocus with a calibration profile (on the profile's ROI), `maxImages` images, blur matching with the stack's optics. */
+export function deepfocusRunner(profile: CalibrationProfile, maxImages: number, stack?: ZStack, config?: Config): AutofocusRunner {
+  const optics = stack && config ? stackOptics(stack, config) : undefined;
+  const blurGrowthPx2PerUm2 = optics && blurGrowthPx2PerUm2Of(optics.objective, optics.cameraPixelUm);
+  return (ctx) => deepfocusAutofocus({ ...ctx, roi: profile.roi }, profile, { maxImages, blurGrowthPx2PerUm2 });
+}
+
+/** A stack's objective and camera pixel (µm): its manifest's, the config's where the manifest is silent. */
+function stackOptics(stack: ZStack, config: Config): { objective: Config["objective"]; cameraPixelUm: number } {
+  const m = stack.manifest;
+  const objective = { ...config.objective, ...m.objective };
+  return { objective, cameraPixelUm: m.pixelSizeUm !== undefined ? m.pixelSizeUm * objective.magnification : cameraPixelUm(config.camera, undefined, objective) };
 }
 
 /**
@@ -134,9 +144,7 @@ const MIN_COARSE_IMAGES = 8;
  * the stack's extent.
  */
 export function classicalRunner(stack: ZStack, config: Config, maxImages: number): AutofocusRunner {
-  const m = stack.manifest;
-  const objective = { ...config.objective, ...m.objective };
-  const pixelUm = m.pixelSizeUm !== undefined ? m.pixelSizeUm * objective.magnification : cameraPixelUm(config.camera, undefined, objective);
+  const { objective, cameraPixelUm: pixelUm } = stackOptics(stack, config);
   const extentUm = stack.planes[stack.planes.length - 1].zUm - stack.planes[0].zUm;
   const options = { strategy: "brent" as const, rangeUm: extentUm, coarseStepUm: Math.min(1.5 * depthOfFieldUm(objective, pixelUm), extentUm / (MIN_COARSE_IMAGES - 1)), toleranceUm: config.autofocus.toleranceUm, maxImages };
   return (ctx) => classicalAutofocus(ctx, options);

@@ -48,6 +48,7 @@ async function scorePoint(ctx: AutofocusContext, trace: TracePoint[], frame: Fra
     point.sharpnessTiles = sharpness.tiles;
   }
   trace.push(point);
+  ctx.onFrame?.(point, frame);
   ctx.onImage?.(point);
   return point;
 }

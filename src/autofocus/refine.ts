@@ -2,6 +2,7 @@ import { curveAt, curveCeiling, curveFloor, matchField, matchPairField, type Fie
 import { imageBudget, initialPoints, initialSpacingUm, refineHalfSpanUm } from "./bracket.js";
 import { DECISIVE_LOG_RATIO, deepfocusPoints, sharpnessLead, sharpnessPeakMatch, sharpnessPeakWidthUm } from "./cross-check.js";
 import { crossCheckSharpest, NOT_SHARP_FLOOR_RATIO, sharperElsewhere, type DeepFocusRun } from "./deepfocus.js";
+import { blurMatchFocusUm } from "../focus/blur-match.js";
 import { probeAll } from "./probe.js";
 import type { TracePoint } from "./types.js";
 
@@ -277,15 +278,44 @@ function imageAt(run: DeepFocusRun, zUm: number): TracePoint | undefined {
 
 /**
  * The refinement's first estimate: the first match's shift; for the "residual" problem (the
- * scores' level does not fit the curve) a retry with a free gain per tile (`freeGainEstimate`);
- * when that fails, the problem is another one, or the images read flat and low (`readsFlat`:
- * such a sample fits the curve anywhere on its flat stretch), the sharpest image so far — only
- * with the cross-check, which keeps a start on a false minimum from being confirmed. Null: no start.
+ * scores' level does not fit the curve) a retry with a free gain per tile (`freeGainEstimate`) —
+ * either one overruled by blur matching between the first three images (`blurMatchStart`, with
+ * the run's blur growth) when that puts focus more than half the first spacing away (a sample
+ * DeepFocus reads wrongly far out). When there is no such estimate, or the images read flat and
+ * low (`readsFlat`: such a sample fits the curve anywhere on its flat stretch): the sharpest image
+ * so far when the cross-check rates one decisively sharper than every other (focus within its
+ * reach), else blur matching, else that sharpest image — only with the cross-check, which keeps
+ * a start on a false minimum from being confirmed. Null: no start.
  */
 function startEstimate(run: DeepFocusRun, first: FieldMatch): number | null {
   const estimate = first.problem === null ? first.shiftUm : first.problem === "residual" ? freeGainEstimate(run) : null;
-  if (estimate !== null && !readsFlat(run)) return estimate;
-  return run.ctx.sharpness ? sharpestImage(run) : null;
+  if (estimate !== null && !readsFlat(run)) {
+    const blur = blurMatchStart(run);
+    return blur !== null && Math.abs(blur - estimate) > initialSpacingUm(run) / 2 ? blur : estimate;
+  }
+  const sharpest = run.ctx.sharpness ? sharpestImage(run) : null;
+  if (sharpest !== null && sharpnessStandsOut(run)) return sharpest;
+  return blurMatchStart(run) ?? sharpest;
+}
+
+/** The cross-check metric rates its sharpest image decisively (DECISIVE_LOG_RATIO) sharper than every other one: focus is within its reach. */
+function sharpnessStandsOut(run: DeepFocusRun): boolean {
+  const rated = run.trace.filter((p) => p.sharpness !== undefined && p.sharpness > 0);
+  const best = crossCheckSharpest(rated);
+  return best !== null && rated.every((p) => p === best || Math.log(best.sharpness!) - Math.log(p.sharpness!) >= DECISIVE_LOG_RATIO);
+}
+
+/** Focus by blur matching between the run's first three images (within the stage range), or null without blur growth. */
+function blurMatchStart(run: DeepFocusRun): number | null {
+  const growth = run.options.blurGrowthPx2PerUm2;
+  if (growth === undefined) return null;
+  const images = run.trace.slice(0, 3).flatMap((p) => {
+    const thumb = run.thumbs.get(p);
+    return thumb ? [{ zUm: p.zUm, thumb }] : [];
+  });
+  const zUm = blurMatchFocusUm(images, growth);
+  const { minUm, maxUm } = run.ctx.stage.options;
+  return zUm === null ? null : Math.min(maxUm, Math.max(minUm, zUm));
 }
 
 /** The outer image the cross-check metric calls sharper than the middle one, or null (it agrees, or there is none). */

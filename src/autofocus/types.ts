@@ -1,5 +1,5 @@
 import type { FocusScorer, Roi } from "../focus/types.js";
-import type { Camera } from "../hardware/camera/types.js";
+import type { Camera, Frame } from "../hardware/camera/types.js";
 import type { Clock } from "../hardware/clock.js";
 import type { FocusStage } from "../hardware/stage/focus-stage.js";
 
@@ -13,6 +13,8 @@ export interface AutofocusContext {
   signal?: AbortSignal;
   /** Called after every image with the newest trace point (progress events). */
   onImage?: (point: TracePoint) => void;
+  /** Called with each trace point and the frame it was scored on, before `onImage`. */
+  onFrame?: (point: TracePoint, frame: Frame) => void;
   /** A second (classical, higher-is-sharper) score taken of every image as `TracePoint.sharpness`. */
   sharpness?: FocusScorer;
 }

@@ -33,8 +33,7 @@ export async function evalAf(o: EvalAfOptions, createScorer?: ScorerFactory): Pr
     }
     const profile = await resolveCalibration(o.calibration as string, method, config.autofocus.roi, config.objective);
     warnStacks(stacks, profile);
-    const runner = deepfocusRunner(profile, o.maxImages ?? config.deepfocus.maxImages);
-    return await evaluate({ method: o.method, stacks, startsUm, scorer: method.scorer, roi: profile.roi, runnerFor: () => runner });
+    return await evaluate({ method: o.method, stacks, startsUm, scorer: method.scorer, roi: profile.roi, runnerFor: (s) => deepfocusRunner(profile, o.maxImages ?? config.deepfocus.maxImages, s, config) });
   } finally {
     await method.close();
   }

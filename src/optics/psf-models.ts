@@ -94,6 +94,23 @@ export function besselJ0(x: number): number {
   return Math.sqrt(0.636619772 / ax) * (Math.cos(xx) * p - z * Math.sin(xx) * q);
 }
 
+/** Bessel J₁ (Numerical Recipes rational / asymptotic approximations, |error| < 1e-8). */
+export function besselJ1(x: number): number {
+  const ax = Math.abs(x);
+  if (ax < 8) {
+    const y = x * x;
+    const a = x * (72362614232.0 + y * (-7895059235.0 + y * (242396853.1 + y * (-2972611.439 + y * (15704.4826 + y * -30.16036606)))));
+    const b = 144725228442.0 + y * (2300535178.0 + y * (18583304.74 + y * (99447.43394 + y * (376.9991397 + y))));
+    return a / b;
+  }
+  const z = 8 / ax;
+  const y = z * z;
+  const xx = ax - 2.356194491;
+  const p = 1 + y * (0.183105e-2 + y * (-0.3516396496e-4 + y * (0.2457520174e-5 + y * -0.240337019e-6)));
+  const q = 0.04687499995 + y * (-0.2002690873e-3 + y * (0.8449199096e-5 + y * (-0.88228987e-6 + y * 0.105787412e-6)));
+  return Math.sign(x) * Math.sqrt(0.636619772 / ax) * (Math.cos(xx) * p - z * Math.sin(xx) * q);
+}
+
 /**
  * Born–Wolf defocus intensity I(u, v) = |2∫₀¹ J₀(vρ)·e^(−iuρ²/2)·ρ dρ|² (1 at u = v = 0) at
  * each optical radius in `vs`, by composite Simpson over ρ with at least 20 nodes per

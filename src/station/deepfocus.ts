@@ -1,6 +1,7 @@
 import { acquirePlanes, calibrateSweeps, defaultProfileName, defaultProfilePath, loadProfile, saveProfile } from "../autofocus/calibration.js";
 import { deepfocusAutofocus } from "../autofocus/deepfocus.js";
 import type { Config } from "../config/schema.js";
+import { blurGrowthPx2PerUm2Of } from "../focus/blur-match.js";
 import type { Clock } from "../hardware/clock.js";
 import { createDevices } from "../hardware/index.js";
 import { configuredDeepFocusScorer } from "../inference/deepfocus.js";
@@ -33,7 +34,8 @@ export async function createDeepFocusPlugins(config: Config): Promise<DeepFocusP
   const deepfocus: AutofocusMethod = async (ctx, request) => {
     const profile = await loadProfile(profileFile(request.profile), modelHash);
     const { maxImages, verify } = config.deepfocus;
-    const result = await deepfocusAutofocus({ ...ctx, scorer, roi: profile.roi }, profile, { maxImages, verify });
+    const blurGrowthPx2PerUm2 = blurGrowthPx2PerUm2Of(config.objective, ctx.cameraPixelUm);
+    const result = await deepfocusAutofocus({ ...ctx, scorer, roi: profile.roi }, profile, { maxImages, verify, blurGrowthPx2PerUm2 });
     const calibrationCurve = { zUm: profile.curve.map((p) => p.zUm + result.finalUm), b: profile.curve.map((p) => p.b) };
     return { ...result, calibrationCurve };
   };

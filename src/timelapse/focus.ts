@@ -6,6 +6,7 @@ import { trackFocus } from "../autofocus/tracking.js";
 import type { AutofocusResult } from "../autofocus/types.js";
 import type { Config } from "../config/schema.js";
 import { CanceledError } from "../errors.js";
+import { blurGrowthPx2PerUm2Of } from "../focus/blur-match.js";
 import { createClassicalScorer } from "../focus/classical-scorer.js";
 import type { FocusScorer } from "../focus/types.js";
 import { depthOfFieldUm } from "../optics/dof.js";
@@ -62,7 +63,7 @@ async function runPolicy(ctx: OperationContext, af: TimelapseRequest["autofocus"
   }
   const [scorer, profile] = await Promise.all([source.scorer(), source.profile(af.profile)]);
   const dctx = { ...ctx, scorer, roi: profile.roi };
-  const options = { maxImages: af.maxImages ?? config.deepfocus.maxImages };
+  const options = { maxImages: af.maxImages ?? config.deepfocus.maxImages, blurGrowthPx2PerUm2: blurGrowthPx2PerUm2Of(config.objective, ctx.cameraPixelUm) };
   if (af.policy === "tracking" && lastFocusUm !== null) return trackFocus(dctx, profile, lastFocusUm, options);
   return { ...(await deepfocusAutofocus(dctx, profile, options)), mode: af.policy === "tracking" ? "search" : undefined };
 }

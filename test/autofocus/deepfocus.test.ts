@@ -3,11 +3,13 @@ import { initialPoints, nextGoldenPoint, refineHalfSpanUm } from "../../src/auto
 import { deepfocusAutofocus, finish, guarded, matchTrace, searchImages, startRun, type DeepFocusRun } from "../../src/autofocus/deepfocus.js";
 import { profileCurve } from "../../src/autofocus/calibration.js";
 import type { AutofocusContext, TracePoint } from "../../src/autofocus/types.js";
-import { probe } from "../../src/autofocus/probe.js";
+import { probe, probeAll } from "../../src/autofocus/probe.js";
 import { fewImageAnswer, refine } from "../../src/autofocus/refine.js";
 import { sharpnessFallback } from "../../src/autofocus/fallback.js";
 import { CanceledError, ConfigError, FocusNotFoundError } from "../../src/errors.js";
+import { blurGrowthPx2PerUm2Of } from "../../src/focus/blur-match.js";
 import { isConvex } from "../../src/focus/fit.js";
+import { parseConfig } from "../../src/config/load.js";
 import type { FocusScorer } from "../../src/focus/types.js";
 import type { Frame } from "../../src/hardware/camera/types.js";
 import type { SimulatedMicroscope } from "../../src/hardware/simulated-microscope.js";
@@ -201,7 +203,7 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
     const b = (zUm: number): number => syntheticB(Math.min(Math.abs(zUm - 7), 40));
     const point = (zUm: number): TracePoint => ({ zUm, score: b(zUm), tiles: Array(9).fill(b(zUm)), timeMs: 0 });
     const curve = profileCurve(profile);
-    const run = (zs: number[]): DeepFocusRun => ({ ctx: {} as AutofocusContext, profile, curve, options: { maxImages: zs.length }, startUm: zs[0], t0Ms: 0, trace: zs.map(point) });
+    const run = (zs: number[]): DeepFocusRun => ({ ctx: {} as AutofocusContext, profile, curve, options: { maxImages: zs.length }, startUm: zs[0], t0Ms: 0, trace: zs.map(point), thumbs: new Map() });
     const wide = run([-60, 9, 90, -100, 130]);
     expect(await fewImageAnswer(wide, matchTrace(wide))).toBeNull();
     // Within the first spacing (2·FWHM, capped at 1/8 of the curve: 40 µm) the pair answers.
@@ -446,6 +448,26 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
     const err = await guarded(run, () => finish(run, refined, "deepfocus")).catch((e: unknown) => e);
     expect(err).toMatchObject({ reason: "out-of-range", message: expect.stringMatching(/no image triple around the estimate bracketed focus/) });
     expect(rig.devices.stage.positionUm()).toBe(20);
+  });
+
+  it("a first match far from where blur matching between the search images puts focus (a sample DeepFocus reads wrongly far out): with the optics' blur growth the refinement starts at the blur-matching estimate and finds focus; without it the run cannot", async () => {
+    rig = await simulatedRig({ focusUm: 7 }, {}, { width: 256, height: 192 });
+    const { objective, camera } = parseConfig({ camera: { kind: "simulated" } });
+    const growth = blurGrowthPx2PerUm2Of(objective, camera.kind === "simulated" ? camera.pixelSizeUm : 0);
+    const wrong = { shiftUm: 80, tileShiftsUm: new Array(9).fill(80), validTiles: 9, inlierTiles: 9, rmsResidual: 0.1, uncertaintyUm: 0.2, problem: null };
+    const refinedWith = async (blurGrowthPx2PerUm2: number | undefined) => {
+      await rig!.devices.stage.moveTo(60);
+      const run = startRun(rig!.ctx, profile, { maxImages: 10, blurGrowthPx2PerUm2 });
+      await probeAll(run.ctx, run.trace, run.t0Ms, [60, 24, 96]);
+      return { refined: await refine(run, wrong), run };
+    };
+    const without = await refinedWith(undefined);
+    expect(without.refined).toMatchObject({ problem: "unbracketed", shiftUm: null });
+    const { refined, run } = await refinedWith(growth);
+    expect(refined.problem).toBeNull();
+    expect(Math.abs(refined.shiftUm! - 7)).toBeLessThan(0.5);
+    // The first refinement image lies near focus, not at the match 80 µm out.
+    expect(Math.abs(run.trace[3].zUm - 7)).toBeLessThan(15);
   });
 
   it("empty slide: FocusNotFoundError('no-texture') with the stage back at the start", async () => {

@@ -14,15 +14,16 @@ export interface Rig {
 }
 
 /**
- * The simulated microscope (small 64×48 frames, virtual clock, 3 µm slack, 10 µm backlash
+ * The simulated microscope (small 64×48 frames unless `frame` says otherwise, virtual clock, 3 µm slack, 10 µm backlash
  * compensation) with the synthetic DeepFocus scorer reading its true defocus (noise SD 0.05
  * unless given; `gain`, `falseMinimumUm`, `flatWithinUm`, `saturatesAtUm`: see SyntheticScorerOptions).
  */
 export async function simulatedRig(
   microscope: NonNullable<ConfigInput["microscope"]> = {},
   curve: Pick<SyntheticScorerOptions, "noise" | "gain" | "falseMinimumUm" | "flatWithinUm" | "saturatesAtUm"> = {},
+  frame: { width: number; height: number } = { width: 64, height: 48 },
 ): Promise<Rig> {
-  const config = parseConfig({ clock: "virtual", camera: { kind: "simulated", width: 64, height: 48 }, microscope });
+  const config = parseConfig({ clock: "virtual", camera: { kind: "simulated", ...frame }, microscope });
   const clock = new VirtualClock();
   const devices = await createDevices(config, clock);
   await devices.start();

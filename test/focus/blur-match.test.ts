@@ -1,0 +1,55 @@
+import { describe, expect, it } from "vitest";
+import { blurDifferencePx2, blurGrowthPx2PerUm2Of, blurMatchFocusUm, blurThumb, type BlurThumb } from "../../src/focus/blur-match.js";
+import { createHeldoutSlide, type HeldoutTexture } from "../../src/optics/heldout-slides.js";
+import { digitize } from "../../src/optics/noise.js";
+import { PSF_MODELS, PsfImaging, type PsfModelId } from "../../src/optics/psf-models.js";
+import { defaultOptics } from "../../src/optics/render.js";
+import { Rng } from "../../src/optics/rng.js";
+
+// Textures and PSF models the project never trains on: blur matching must not care which.
+const { objective, camera } = defaultOptics();
+const imaging = new PsfImaging({ objective, cameraPixelUm: camera.pixelSizeUm, width: camera.width, height: camera.height, maxDefocusUm: 100 });
+const growth = blurGrowthPx2PerUm2Of(objective, camera.pixelSizeUm)!;
+
+function thumbAt(texture: HeldoutTexture, psf: PsfModelId, zUm: number): BlurThumb {
+  const data = digitize(imaging.intensity(imaging.objectSpectrum(createHeldoutSlide(texture, 2)), imaging.otf(PSF_MODELS[psf], zUm)), camera, new Rng(500 + Math.round(zUm)));
+  return blurThumb({ data, width: camera.width, height: camera.height, bitDepth: camera.bitDepth, timestampMs: 0 })!;
+}
+
+describe("blur matching (depth from defocus)", () => {
+  it("reads the blur difference of two images of one field, signed, and none between an image and itself", () => {
+    const near = thumbAt("pollen", "born-wolf", 10);
+    const far = thumbAt("pollen", "born-wolf", 40);
+    const expected = growth * (40 ** 2 - 10 ** 2);
+    expect(blurDifferencePx2(near, far) / expected).toBeGreaterThan(0.75);
+    expect(blurDifferencePx2(near, far) / expected).toBeLessThan(1.25);
+    expect(blurDifferencePx2(far, near)).toBeCloseTo(-blurDifferencePx2(near, far), 6);
+    expect(Math.abs(blurDifferencePx2(near, near))).toBeLessThan(0.5);
+  });
+
+  it("finds focus from three images 36 µm apart, 50–60 µm out, on periodic, sparse and dense textures through Born–Wolf and Gaussian PSFs", () => {
+    const cases: [HeldoutTexture, PsfModelId, number][] = [
+      ["mesh", "born-wolf", -60],
+      ["usaf", "gaussian", 50],
+      ["diatoms", "born-wolf", 55],
+      ["pollen", "gaussian", -50],
+    ];
+    for (const [texture, psf, startUm] of cases) {
+      // Focus at 0: the triple's nearest image is 14–24 µm from it (2–3 DOF), its farthest 86–96 µm.
+      const images = [-36, 0, 36].map((d) => ({ zUm: startUm + d, thumb: thumbAt(texture, psf, startUm + d) }));
+      const focusUm = blurMatchFocusUm(images, growth)!;
+      // Closer to focus than any of its images, and within 10 µm (1.4 DOF) of it.
+      const nearestUm = Math.min(...images.map((p) => Math.abs(p.zUm)));
+      expect(Math.abs(focusUm), `${texture} through ${psf} from ${startUm} µm read focus at ${focusUm.toFixed(1)} µm`).toBeLessThan(Math.min(10, nearestUm));
+    }
+  });
+
+  it("needs three images of one size, and light", () => {
+    const a = thumbAt("diatoms", "gaussian", 0);
+    expect(blurMatchFocusUm([{ zUm: 0, thumb: a }, { zUm: 10, thumb: a }], growth)).toBeNull();
+    const small = blurThumb({ data: new Uint8Array(32 * 24).fill(9), width: 32, height: 24, bitDepth: 8, timestampMs: 0 })!;
+    expect(() => blurDifferencePx2(a, small)).toThrow(/same size/);
+    expect(blurThumb({ data: new Uint8Array(640 * 480), width: 640, height: 480, bitDepth: 8, timestampMs: 0 })).toBeNull();
+    expect(blurGrowthPx2PerUm2Of(objective, 0)).toBeUndefined();
+  });
+});
