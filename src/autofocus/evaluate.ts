@@ -115,9 +115,14 @@ export async function resolveCalibration(path: string, method: MethodScorer, roi
   });
 }
 
-/** DeepFocus with a calibration profile (on the profile's ROI), `maxImages` images, blur matching with the stack's optics. */
+/**
+ * DeepFocus with a calibration profile (on the profile's ROI), `maxImages` images; blur matching
+ * with the stack's optics when its manifest gives them (`pixelSizeUm` and `objective`; the
+ * config's immersion index and wavelength).
+ */
 export function deepfocusRunner(profile: CalibrationProfile, maxImages: number, stack?: ZStack, config?: Config): AutofocusRunner {
-  const optics = stack && config ? stackOptics(stack, config) : undefined;
+  const known = stack?.manifest.pixelSizeUm !== undefined && stack.manifest.objective !== undefined;
+  const optics = known && config ? stackOptics(stack, config) : undefined;
   const blurGrowthPx2PerUm2 = optics && blurGrowthPx2PerUm2Of(optics.objective, optics.cameraPixelUm);
   return (ctx) => deepfocusAutofocus({ ...ctx, roi: profile.roi }, profile, { maxImages, blurGrowthPx2PerUm2 });
 }

@@ -191,7 +191,7 @@ export function blurDifferencePx2(a: BlurThumb, b: BlurThumb): number {
 /**
  * Focus z (µm) from images of one field at three or more z, by least squares over every pair's
  * blur difference (see the module comment); `growthPx2PerUm2` is k for camera pixels. Null with
- * fewer than three images.
+ * fewer than three images (or images at one z).
  */
 export function blurMatchFocusUm(images: readonly { zUm: number; thumb: BlurThumb }[], growthPx2PerUm2: number): number | null {
   if (images.length < 3) return null;
@@ -205,14 +205,17 @@ export function blurMatchFocusUm(images: readonly { zUm: number; thumb: BlurThum
       num += a * y;
       den += a * a;
     }
-  return den > 0 ? num / den : null;
+  const focusUm = num / den;
+  return den > 0 && Number.isFinite(focusUm) ? focusUm : null;
 }
 
 /**
  * k of `blurMatchFocusUm` for an objective and camera pixel pitch (sensor plane, µm): the
  * per-axis second moment of the geometric defocus disc, (|z|·tan θ / 2)², in camera px² per µm²
- * of defocus. Undefined when the pixel pitch is unknown (0).
+ * of defocus. Undefined when the pixel pitch is unknown (0) or the optics impossible (NA above
+ * the immersion index).
  */
 export function blurGrowthPx2PerUm2Of(objective: ObjectiveConfig, cameraPixelUm: number): number | undefined {
-  return cameraPixelUm > 0 ? ((coneTan(objective) * objective.magnification) / (2 * cameraPixelUm)) ** 2 : undefined;
+  const k = ((coneTan(objective) * objective.magnification) / (2 * cameraPixelUm)) ** 2;
+  return cameraPixelUm > 0 && Number.isFinite(k) && k > 0 ? k : undefined;
 }

@@ -44,12 +44,15 @@ describe("blur matching (depth from defocus)", () => {
     }
   });
 
-  it("needs three images of one size, and light", () => {
+  it("needs three images of one size, light, and possible optics", () => {
     const a = thumbAt("diatoms", "gaussian", 0);
     expect(blurMatchFocusUm([{ zUm: 0, thumb: a }, { zUm: 10, thumb: a }], growth)).toBeNull();
     const small = blurThumb({ data: new Uint8Array(32 * 24).fill(9), width: 32, height: 24, bitDepth: 8, timestampMs: 0 })!;
     expect(() => blurDifferencePx2(a, small)).toThrow(/same size/);
     expect(blurThumb({ data: new Uint8Array(640 * 480), width: 640, height: 480, bitDepth: 8, timestampMs: 0 })).toBeNull();
     expect(blurGrowthPx2PerUm2Of(objective, 0)).toBeUndefined();
+    // NA 1.4 without its oil (immersion index 1): no such cone.
+    expect(blurGrowthPx2PerUm2Of({ ...objective, magnification: 60, na: 1.4, immersionIndex: 1 }, camera.pixelSizeUm)).toBeUndefined();
+    expect(blurGrowthPx2PerUm2Of({ ...objective, magnification: 60, na: 1.4, immersionIndex: 1.515 }, camera.pixelSizeUm)).toBeGreaterThan(0);
   });
 });
