@@ -256,36 +256,36 @@ async function evaluateDeepFocus(
   const runnerFor = (stack: ZStack): AutofocusRunner => {
     const inner = deepfocusRunner(profile, budget, stack, config);
     return async (ctx) => {
-    const frames: Frame[] = [];
-    const zsUm: number[] = [];
-    const camera: Camera = {
-      info: ctx.camera.info,
-      start: () => ctx.camera.start(),
-      stop: () => ctx.camera.stop(),
-      grab: async (signal) => {
-        const frame = await ctx.camera.grab(signal);
-        frames.push(frame);
-        zsUm.push(ctx.stage.positionUm());
-        return frame;
-      },
-    };
-    try {
-      return await inner({ ...ctx, camera });
-    } finally {
-      const t0 = performance.now();
-      const tiles: number[][] = [];
-      for (const frame of frames) {
-        tiles.push(validTileScores(await scorer.score(frame, profile.roi)));
-        await crossCheck.score(frame, profile.roi);
+      const frames: Frame[] = [];
+      const zsUm: number[] = [];
+      const camera: Camera = {
+        info: ctx.camera.info,
+        start: () => ctx.camera.start(),
+        stop: () => ctx.camera.stop(),
+        grab: async (signal) => {
+          const frame = await ctx.camera.grab(signal);
+          frames.push(frame);
+          zsUm.push(ctx.stage.positionUm());
+          return frame;
+        },
+      };
+      try {
+        return await inner({ ...ctx, camera });
+      } finally {
+        const t0 = performance.now();
+        const tiles: number[][] = [];
+        for (const frame of frames) {
+          tiles.push(validTileScores(await scorer.score(frame, profile.roi)));
+          await crossCheck.score(frame, profile.roi);
+        }
+        const t1 = performance.now();
+        matchField(curve, zsUm, tiles);
+        const t2 = performance.now();
+        const thumbs = frames.map((f) => blurThumb(f));
+        if (frames.length > 3 && thumbs.slice(0, 3).every((t) => t !== null))
+          blurMatchFocusUm(thumbs.slice(0, 3).map((thumb, i) => ({ zUm: zsUm[i], thumb: thumb! })), 1);
+        timings.push({ scoreMs: t1 - t0, matchMs: t2 - t1, blurMs: performance.now() - t2, images: frames.length });
       }
-      const t1 = performance.now();
-      matchField(curve, zsUm, tiles);
-      const t2 = performance.now();
-      const thumbs = frames.map((f) => blurThumb(f));
-      if (frames.length > 3 && thumbs.slice(0, 3).every((t) => t !== null))
-        blurMatchFocusUm(thumbs.slice(0, 3).map((thumb, i) => ({ zUm: zsUm[i], thumb: thumb! })), 1);
-      timings.push({ scoreMs: t1 - t0, matchMs: t2 - t1, blurMs: performance.now() - t2, images: frames.length });
-    }
     };
   };
   return evaluate({ method: "deepfocus", stacks, startsUm, scorer: df.scorer, roi: profile.roi, runnerFor });

@@ -120,9 +120,9 @@ export async function resolveCalibration(path: string, method: MethodScorer, roi
  * with the stack's optics when its manifest gives them (`pixelSizeUm` and `objective`; the
  * config's immersion index and wavelength).
  */
-export function deepfocusRunner(profile: CalibrationProfile, maxImages: number, stack?: ZStack, config?: Config): AutofocusRunner {
-  const known = stack?.manifest.pixelSizeUm !== undefined && stack.manifest.objective !== undefined;
-  const optics = known && config ? stackOptics(stack, config) : undefined;
+export function deepfocusRunner(profile: CalibrationProfile, maxImages: number, stack: ZStack, config: Config): AutofocusRunner {
+  const known = stack.manifest.pixelSizeUm !== undefined && stack.manifest.objective !== undefined;
+  const optics = known ? stackOptics(stack, config) : undefined;
   const blurGrowthPx2PerUm2 = optics && blurGrowthPx2PerUm2Of(optics.objective, optics.cameraPixelUm);
   return (ctx) => deepfocusAutofocus({ ...ctx, roi: profile.roi }, profile, { maxImages, blurGrowthPx2PerUm2 });
 }

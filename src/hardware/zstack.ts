@@ -94,8 +94,7 @@ export async function openStack(dir: string): Promise<StackHandle> {
 /** What to do with `path` when it holds no stack.json: "" when it is not an image series either. */
 async function notAStack(path: string): Promise<string> {
   const info = await stat(path).catch(() => null);
-  const isImage = (name: string): boolean => IMAGE_EXTENSIONS.has(extname(name).toLowerCase());
-  const images = info?.isDirectory() ? (await readdir(path)).filter(isImage).length : info?.isFile() && isImage(path) ? 1 : 0;
+  const images = info?.isDirectory() ? (await readdir(path)).filter(isImageFile).length : info?.isFile() && isImageFile(path) ? 1 : 0;
   if (images === 0) return "";
   const what = info!.isDirectory() ? `a directory of ${images} image${images === 1 ? "" : "s"}` : "an image file";
   return `. ${path} is ${what}, not a stack directory: make one with \`focusbox stack import ${path} --out DIR --step UM [--focus UM]\``;
@@ -152,6 +151,11 @@ export interface StackImportOptions {
 
 /** Plane files a directory import takes (JPEG for cameras that save nothing else; see importStack). */
 const IMAGE_EXTENSIONS = new Set([".png", ".tif", ".tiff", ".jpg", ".jpeg"]);
+
+/** A file name a directory import takes as a plane (by its extension). */
+function isImageFile(name: string): boolean {
+  return IMAGE_EXTENSIONS.has(extname(name).toLowerCase());
+}
 /** Plane files are named by z to 0.01 µm. */
 const MIN_STEP_UM = 0.01;
 
@@ -299,7 +303,7 @@ async function importedPlanes(sources: readonly string[]): Promise<ImportedPlane
       const all = await readdir(source);
       // Its planes' z are in stack.json already.
       if (all.includes("stack.json")) throw new ConfigError(`${source} is already a stack directory (it holds a stack.json): use it as it is`);
-      return planeOrder(all.filter((n) => IMAGE_EXTENSIONS.has(extname(n).toLowerCase()))).map((n) => ({ file: join(source, n) }));
+      return planeOrder(all.filter(isImageFile)).map((n) => ({ file: join(source, n) }));
     }
     const pages = await pageCount(source);
     return pages > 1 ? Array.from({ length: pages }, (_, page) => ({ file: source, page })) : [{ file: source }];
