@@ -2,7 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { acquirePlanes, calibrateSweeps, calibrationSweep, defaultProfileName, defaultProfilePath, profileCurve, saveProfile, type CalibrationProfile } from "../../src/autofocus/calibration.js";
-import { DEFAULT_CROSS_CHECK, profileScorer } from "../../src/autofocus/deepfocus.js";
+import { BLUR_MATCH_IMAGES, DEFAULT_CROSS_CHECK, profileScorer } from "../../src/autofocus/deepfocus.js";
 import { classicalRunner, createScorerForMethod, deepfocusRunner, evaluate, parseStarts, resolveCalibration, type AutofocusRunner, type EvalReport, type MethodScorer } from "../../src/autofocus/evaluate.js";
 import { parseConfig } from "../../src/config/load.js";
 import type { Config, ConfigInput, SimulatedCameraConfig } from "../../src/config/schema.js";
@@ -236,8 +236,8 @@ interface DeepFocusTiming {
  * `evaluate` for DeepFocus (blur matching with each stack's optics, as eval-af), recording per
  * run (failed ones too) its compute: after the run, its frames are scored again one after
  * another — DeepFocus and the Tenengrad cross-check, as the autofocus scores each image — the
- * Δz match is run on the trace, and the frames are binned for blur matching, with one blur-matching
- * estimate from the first three when a refinement could run (more than 3 images taken); all
+ * Δz match is run on the trace, and the first three frames are binned for blur matching, with one
+ * blur-matching estimate from them when a refinement could run (more than 3 images taken); all
  * timed, so the figure does not depend on what overlapped the scoring during the run (the
  * replay camera decoding the next plane on the same cores).
  */
@@ -281,9 +281,9 @@ async function evaluateDeepFocus(
         const t1 = performance.now();
         matchField(curve, zsUm, tiles);
         const t2 = performance.now();
-        const thumbs = frames.map((f) => blurThumb(f));
-        if (frames.length > 3 && thumbs.slice(0, 3).every((t) => t !== null))
-          blurMatchFocusUm(thumbs.slice(0, 3).map((thumb, i) => ({ zUm: zsUm[i], thumb: thumb! })), 1);
+        const thumbs = frames.slice(0, BLUR_MATCH_IMAGES).map((f) => blurThumb(f));
+        if (frames.length > BLUR_MATCH_IMAGES && thumbs.every((t) => t !== null))
+          blurMatchFocusUm(thumbs.map((thumb, i) => ({ zUm: zsUm[i], thumb: thumb! })), 1);
         timings.push({ scoreMs: t1 - t0, matchMs: t2 - t1, blurMs: performance.now() - t2, images: frames.length });
       }
     };

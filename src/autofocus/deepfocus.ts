@@ -40,6 +40,9 @@ export interface DeepFocusOptions {
   blurGrowthPx2PerUm2?: number;
 }
 
+/** Images of a run blur matching compares: the first three (the paper's first triple, or tracking's pair and the search's first). */
+export const BLUR_MATCH_IMAGES = 3;
+
 /** The classical metric of the refinement's cross-check unless `crossCheck` says otherwise. */
 export const DEFAULT_CROSS_CHECK: ClassicalMetricId = "tenengrad";
 
@@ -65,7 +68,7 @@ export interface DeepFocusRun {
   startUm: number;
   t0Ms: number;
   trace: TracePoint[];
-  /** Binned fields of the images for blur matching (with `options.blurGrowthPx2PerUm2`). */
+  /** Binned fields of the first BLUR_MATCH_IMAGES images for blur matching (with `options.blurGrowthPx2PerUm2`). */
   thumbs: Map<TracePoint, BlurThumb>;
 }
 
@@ -109,13 +112,15 @@ export function startRun(ctx: AutofocusContext, profile: CalibrationProfile, opt
   };
   const crossCheck = options.crossCheck === undefined ? DEFAULT_CROSS_CHECK : options.crossCheck;
   const sharpness = crossCheck === null ? undefined : createClassicalScorer(crossCheck);
+  const trace: TracePoint[] = [];
   const thumbs = new Map<TracePoint, BlurThumb>();
+  // Blur matching reads the first three images only (refine.ts `blurMatchStart`).
   const onFrame = options.blurGrowthPx2PerUm2 === undefined ? ctx.onFrame : (point: TracePoint, frame: Frame) => {
-    const thumb = blurThumb(frame);
+    const thumb = trace.length <= BLUR_MATCH_IMAGES ? blurThumb(frame) : null;
     if (thumb) thumbs.set(point, thumb);
     ctx.onFrame?.(point, frame);
   };
-  return { ctx: { ...ctx, scorer, sharpness, onFrame }, profile, curve: profileCurve(profile), options, startUm: ctx.stage.positionUm(), t0Ms: ctx.clock.nowMs(), trace: [], thumbs };
+  return { ctx: { ...ctx, scorer, sharpness, onFrame }, profile, curve: profileCurve(profile), options, startUm: ctx.stage.positionUm(), t0Ms: ctx.clock.nowMs(), trace, thumbs };
 }
 
 /**

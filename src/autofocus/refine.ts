@@ -1,7 +1,7 @@
 import { curveAt, curveCeiling, curveFloor, matchField, matchPairField, type FieldMatch } from "../focus/calibration-match.js";
 import { imageBudget, initialPoints, initialSpacingUm, refineHalfSpanUm } from "./bracket.js";
 import { DECISIVE_LOG_RATIO, deepfocusPoints, sharpnessLead, sharpnessPeakMatch, sharpnessPeakWidthUm } from "./cross-check.js";
-import { crossCheckSharpest, NOT_SHARP_FLOOR_RATIO, sharperElsewhere, type DeepFocusRun } from "./deepfocus.js";
+import { BLUR_MATCH_IMAGES, crossCheckSharpest, NOT_SHARP_FLOOR_RATIO, sharperElsewhere, type DeepFocusRun } from "./deepfocus.js";
 import { blurMatchFocusUm } from "../focus/blur-match.js";
 import { probeAll } from "./probe.js";
 import type { TracePoint } from "./types.js";
@@ -309,7 +309,7 @@ function sharpnessStandsOut(run: DeepFocusRun): boolean {
 function blurMatchStart(run: DeepFocusRun): number | null {
   const growth = run.options.blurGrowthPx2PerUm2;
   if (growth === undefined) return null;
-  const images = run.trace.slice(0, 3).flatMap((p) => {
+  const images = run.trace.slice(0, BLUR_MATCH_IMAGES).flatMap((p) => {
     const thumb = run.thumbs.get(p);
     return thumb ? [{ zUm: p.zUm, thumb }] : [];
   });
