@@ -10,6 +10,7 @@ import { imageBudget, initialPoints, initialSpacingUm, nextGoldenPoint } from ".
 import { probe, probeAll } from "./probe.js";
 import { DECISIVE_LOG_RATIO } from "./cross-check.js";
 import { fewImageAnswer, readsFlat, refine } from "./refine.js";
+import { blurGuidedAnswer, blurGuidedImages, type BlurGuidedPair } from "./blur-guided.js";
 import { sharpnessFallback } from "./fallback.js";
 import type { AutofocusContext, AutofocusResult, TracePoint } from "./types.js";
 
@@ -70,6 +71,8 @@ export interface DeepFocusRun {
   trace: TracePoint[];
   /** Binned fields of the first BLUR_MATCH_IMAGES images for blur matching (with `options.blurGrowthPx2PerUm2`). */
   thumbs: Map<TracePoint, BlurThumb>;
+  /** Set when the search placed its last images by blur matching (budgets 4–5, blur-guided.ts). */
+  blurGuided?: BlurGuidedPair;
 }
 
 /**
@@ -114,7 +117,7 @@ export function startRun(ctx: AutofocusContext, profile: CalibrationProfile, opt
   const sharpness = crossCheck === null ? undefined : createClassicalScorer(crossCheck);
   const trace: TracePoint[] = [];
   const thumbs = new Map<TracePoint, BlurThumb>();
-  // Blur matching reads the first three images only (refine.ts `blurMatchStart`).
+  // Blur matching reads the first three images only (blur-guided.ts `blurMatchStart`).
   const onFrame = options.blurGrowthPx2PerUm2 === undefined ? ctx.onFrame : (point: TracePoint, frame: Frame) => {
     const thumb = trace.length <= BLUR_MATCH_IMAGES ? blurThumb(frame) : null;
     if (thumb) thumbs.set(point, thumb);
@@ -148,7 +151,8 @@ const TRIPLE_RESERVE_IMAGES = 3;
 
 /**
  * The paper's acquisition: z1, z1 − spacing and z1 + spacing, then golden-section images until
- * convex or out of budget (less one refinement triple when the budget has room for it). With
+ * convex or out of budget (less one refinement triple when the budget has room for it) — or,
+ * with 1–2 images left and blur growth, a pair placed by blur matching (`blurGuidedImages`). With
  * that room, the search ends after the first three images when they read flat and low to
  * DeepFocus while the cross-check rates one decisively sharper (`readsFlat`): the refinement
  * then walks from that image.
@@ -163,6 +167,7 @@ export async function searchImages(run: DeepFocusRun, z1Um: number): Promise<voi
   // With room for a refinement, keep one triple for it: an answer then stands only if a triple brackets it.
   const searchBudget = budget >= 3 + TRIPLE_RESERVE_IMAGES ? budget - TRIPLE_RESERVE_IMAGES : budget;
   if (searchBudget < budget && readsFlat(run)) return;
+  if (await blurGuidedImages(run)) return;
   while (run.trace.length < searchBudget) {
     const finite = run.trace.filter((p) => Number.isFinite(p.score));
     if (finite.length === 0) return;
@@ -183,9 +188,14 @@ export function matchTrace(run: DeepFocusRun): FieldMatch {
   );
 }
 
-/** The match a run's search images lead to: the few-image answer when the budget leaves no refinement triple and the images bracket focus, else the refinement of the first match. */
+/**
+ * The match a run's search images lead to: the blur-guided pair's when the search took one, the
+ * few-image answer when the budget leaves no refinement triple and the images bracket focus, else
+ * the refinement of the first match.
+ */
 export async function searchAnswer(run: DeepFocusRun): Promise<FieldMatch> {
   const first = matchTrace(run);
+  if (run.blurGuided) return blurGuidedAnswer(run, run.blurGuided, first);
   return (await fewImageAnswer(run, first)) ?? (await refine(run, first));
 }
 
@@ -413,7 +423,7 @@ function outOfRangeReason(match: FieldMatch): string {
     case "edge":
       return "the best shift of the calibration curve lies at the edge of its range";
     case "unbracketed":
-      return "within the image budget, no image triple around the estimate bracketed focus (lowest score in the middle) consistently with the calibration curve";
+      return "within the image budget, no images around the estimate bracketed focus consistently with the calibration curve (a triple with its lowest score in the middle, or a pair about where blur matching puts focus)";
     case "flat":
       return "the scores lie on a flat part of the calibration curve and do not pin the shift";
     default:

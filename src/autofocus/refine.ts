@@ -1,8 +1,8 @@
 import { curveAt, curveCeiling, curveFloor, matchField, matchPairField, type FieldMatch } from "../focus/calibration-match.js";
 import { imageBudget, initialPoints, initialSpacingUm, refineHalfSpanUm } from "./bracket.js";
 import { DECISIVE_LOG_RATIO, deepfocusPoints, sharpnessLead, sharpnessPeakMatch, sharpnessPeakWidthUm } from "./cross-check.js";
-import { BLUR_MATCH_IMAGES, crossCheckSharpest, NOT_SHARP_FLOOR_RATIO, sharperElsewhere, type DeepFocusRun } from "./deepfocus.js";
-import { blurMatchFocusUm } from "../focus/blur-match.js";
+import { crossCheckSharpest, NOT_SHARP_FLOOR_RATIO, sharperElsewhere, type DeepFocusRun } from "./deepfocus.js";
+import { blurMatchStart } from "./blur-guided.js";
 import { probeAll } from "./probe.js";
 import type { TracePoint } from "./types.js";
 
@@ -119,7 +119,7 @@ export async function refine(run: DeepFocusRun, first: FieldMatch): Promise<Fiel
 }
 
 /** `first` turned into a refusal for `problem` (no shift, no inlier tile). */
-function refused(first: FieldMatch, problem: FieldMatch["problem"]): FieldMatch {
+export function refused(first: FieldMatch, problem: FieldMatch["problem"]): FieldMatch {
   return { ...first, shiftUm: null, tileShiftsUm: first.tileShiftsUm.map(() => null), inlierTiles: 0, problem };
 }
 
@@ -263,7 +263,7 @@ function pairField(run: DeepFocusRun, lo: TracePoint, hi: TracePoint): FieldMatc
 }
 
 /** `pairField` when it holds (rmsResidual: `first`'s), else null. */
-function pairMatch(run: DeepFocusRun, lo: TracePoint, hi: TracePoint, first: FieldMatch): FieldMatch | null {
+export function pairMatch(run: DeepFocusRun, lo: TracePoint, hi: TracePoint, first: FieldMatch): FieldMatch | null {
   const pair = pairField(run, lo, hi);
   return pair.problem === null && pair.shiftUm !== null ? { ...pair, rmsResidual: first.rmsResidual } : null;
 }
@@ -303,19 +303,6 @@ function sharpnessStandsOut(run: DeepFocusRun): boolean {
   const rated = run.trace.filter((p) => p.sharpness !== undefined && p.sharpness > 0);
   const best = crossCheckSharpest(rated);
   return best !== null && rated.every((p) => p === best || Math.log(best.sharpness!) - Math.log(p.sharpness!) >= DECISIVE_LOG_RATIO);
-}
-
-/** Focus by blur matching between the run's first three images (within the stage range), or null without blur growth. */
-function blurMatchStart(run: DeepFocusRun): number | null {
-  const growth = run.options.blurGrowthPx2PerUm2;
-  if (growth === undefined) return null;
-  const images = run.trace.slice(0, BLUR_MATCH_IMAGES).flatMap((p) => {
-    const thumb = run.thumbs.get(p);
-    return thumb ? [{ zUm: p.zUm, thumb }] : [];
-  });
-  const zUm = blurMatchFocusUm(images, growth);
-  const { minUm, maxUm } = run.ctx.stage.options;
-  return zUm === null ? null : Math.min(maxUm, Math.max(minUm, zUm));
 }
 
 /** The outer image the cross-check metric calls sharper than the middle one, or null (it agrees, or there is none). */

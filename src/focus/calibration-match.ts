@@ -219,7 +219,8 @@ export interface FieldMatch {
   uncertaintyUm: number;
   /**
    * "no-texture": no tile has 2 valid measurements; "unbracketed": the autofocus refinement
-   * found no image triple around focus (`refine`); otherwise the most common problem when most
+   * found no image triple around focus (`refine`), or a blur-guided pair did not hold
+   * (`blurGuidedAnswer`); otherwise the most common problem when most
    * valid tiles have one.
    */
   problem: "no-texture" | "unbracketed" | MatchProblem | null;

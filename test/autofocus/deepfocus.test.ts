@@ -446,7 +446,7 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
     expect(refined).toMatchObject({ problem: "unbracketed", shiftUm: null });
     expect(run.trace.map((p) => p.zUm)).toEqual([62, 67, 72, 57, 52, 47]);
     const err = await guarded(run, () => finish(run, refined, "deepfocus")).catch((e: unknown) => e);
-    expect(err).toMatchObject({ reason: "out-of-range", message: expect.stringMatching(/no image triple around the estimate bracketed focus/) });
+    expect(err).toMatchObject({ reason: "out-of-range", message: expect.stringMatching(/no images around the estimate bracketed focus/) });
     expect(rig.devices.stage.positionUm()).toBe(20);
   });
 

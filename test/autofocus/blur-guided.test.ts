@@ -1,0 +1,77 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { deepfocusAutofocus, searchAnswer, searchImages, startRun } from "../../src/autofocus/deepfocus.js";
+import type { TracePoint } from "../../src/autofocus/types.js";
+import { parseConfig } from "../../src/config/load.js";
+import { FocusNotFoundError } from "../../src/errors.js";
+import { blurGrowthPx2PerUm2Of } from "../../src/focus/blur-match.js";
+import { syntheticProfile } from "./synthetic.js";
+import { simulatedRig, type Rig } from "./rig.js";
+
+let rig: Rig | undefined;
+afterEach(async () => {
+  await rig?.devices.stop();
+  rig = undefined;
+});
+
+const profile = syntheticProfile();
+const FOCUS_UM = 7;
+/** Frames large enough for blur matching's 64-px thumbnails to see the blur. */
+const FRAME = { width: 256, height: 192 };
+const { objective, camera } = parseConfig({ camera: { kind: "simulated" } });
+const growth = blurGrowthPx2PerUm2Of(objective, camera.kind === "simulated" ? camera.pixelSizeUm : 0);
+
+/** A run of `maxImages` from `startUm` on a sample DeepFocus reads flat beyond 30 µm from focus: its result or the error, and its images. */
+async function runFrom(startUm: number, maxImages: number, blurGrowthPx2PerUm2: number | undefined): Promise<{ outcome: unknown; trace: TracePoint[] }> {
+  await rig?.devices.stop();
+  rig = await simulatedRig({ focusUm: FOCUS_UM }, { saturatesAtUm: 30 }, FRAME);
+  await rig.devices.stage.moveTo(startUm);
+  const trace: TracePoint[] = [];
+  const ctx = { ...rig.ctx, onImage: (p: TracePoint) => trace.push(p) };
+  const outcome = await deepfocusAutofocus(ctx, profile, { maxImages, blurGrowthPx2PerUm2 }).catch((e: unknown) => e);
+  return { outcome, trace };
+}
+
+describe("blur-guided images of 4- and 5-image runs (a sample DeepFocus reads flat from 30 µm out)", () => {
+  it("5 images: the last two straddle where blur matching puts focus, 2h apart, and their pair finds focus; without blur growth the run cannot", async () => {
+    expect(growth).toBeGreaterThan(0);
+    const h = profile.fwhmUm / 8;
+    for (const startUm of [-63, 77]) {
+      const { outcome, trace } = await runFrom(startUm, 5, growth);
+      expect(trace).toHaveLength(5);
+      const [lo, hi] = [trace[3].zUm, trace[4].zUm];
+      expect(hi - lo).toBeCloseTo(2 * h, 6);
+      expect(lo).toBeLessThan(FOCUS_UM);
+      expect(hi).toBeGreaterThan(FOCUS_UM);
+      expect(outcome).not.toBeInstanceOf(Error);
+      expect(Math.abs(rig!.microscope.defocusUm()), `from ${startUm}: images at ${trace.map((p) => p.zUm.toFixed(1))}`).toBeLessThan(0.5);
+
+      const without = await runFrom(startUm, 5, undefined);
+      const missed = without.outcome instanceof FocusNotFoundError || Math.abs(rig!.microscope.defocusUm()) > 2;
+      expect(missed, `without blur growth from ${startUm}`).toBe(true);
+    }
+  });
+
+  it("4 images: the last mirrors about the blur-matching focus the first triple's image nearest it, and that pair finds focus", async () => {
+    const { outcome, trace } = await runFrom(-23, 4, growth);
+    expect(trace).toHaveLength(4);
+    const nearest = trace.slice(0, 3).reduce((a, b) => (Math.abs(b.zUm - FOCUS_UM) < Math.abs(a.zUm - FOCUS_UM) ? b : a));
+    // The mirror pair is even about focus to within blur matching's error.
+    expect(Math.abs((nearest.zUm + trace[3].zUm) / 2 - FOCUS_UM)).toBeLessThan(3);
+    expect(outcome).not.toBeInstanceOf(Error);
+    expect(Math.abs(rig!.microscope.defocusUm())).toBeLessThan(0.5);
+  });
+
+  it("4 images with focus farther than the first spacing from every image of the triple: the search takes no fourth image and refuses (unbracketed), stage back at the start", async () => {
+    rig = await simulatedRig({ focusUm: FOCUS_UM }, { saturatesAtUm: 30 }, FRAME);
+    await rig.devices.stage.moveTo(-140);
+    const run = startRun(rig.ctx, profile, { maxImages: 4, blurGrowthPx2PerUm2: growth });
+    await searchImages(run, -140);
+    expect(run.trace).toHaveLength(3);
+    expect(run.blurGuided).toMatchObject({ pair: null });
+    expect(Math.abs(run.blurGuided!.blurFocusUm - FOCUS_UM)).toBeLessThan(40);
+    expect(await searchAnswer(run)).toMatchObject({ problem: "unbracketed", shiftUm: null });
+    const { outcome } = await runFrom(-140, 4, growth);
+    expect(outcome).toMatchObject({ reason: "out-of-range", message: expect.stringMatching(/a pair about where blur matching puts focus/) });
+    expect(rig!.devices.stage.positionUm()).toBe(-140);
+  });
+});
