@@ -1,7 +1,8 @@
 import type { FieldMatch } from "../focus/calibration-match.js";
 import { blurMatchFocusUm } from "../focus/blur-match.js";
 import { imageBudget, initialSpacingUm, refineHalfSpanUm } from "./bracket.js";
-import { BLUR_MATCH_IMAGES, type DeepFocusRun } from "./deepfocus.js";
+import { DECISIVE_LOG_RATIO } from "./cross-check.js";
+import { BLUR_MATCH_IMAGES, crossCheckSharpest, type DeepFocusRun } from "./deepfocus.js";
 import { probeAll } from "./probe.js";
 import { pairMatch, refused } from "./refine.js";
 import type { TracePoint } from "./types.js";
@@ -22,6 +23,7 @@ import type { TracePoint } from "./types.js";
  *   spacing of e (a wider pair spans far parts of the curve, where samples differ by more than a
  *   gain). Farther, the run refuses without spending the image; when that image lies within h / 4
  *   of e, the paper's search goes on.
+ * Either answer stands only where the cross-check metric does not contradict it (`crossCheckAgrees`).
  * A run whose pair does not hold refuses ("unbracketed"). Not used without blur growth, for
  * tracking runs (their first images are not the triple), or when the pair leaves the stage range.
  */
@@ -65,7 +67,40 @@ export async function blurGuidedImages(run: DeepFocusRun): Promise<boolean> {
 /** The answer of a blur-guided run (`run.blurGuided`): the pair's focus, or `first` refused as "unbracketed". */
 export function blurGuidedAnswer(run: DeepFocusRun, guided: BlurGuidedPair, first: FieldMatch): FieldMatch {
   const match = guided.pair && pairMatch(run, guided.pair.lo, guided.pair.hi, first);
-  return match && Math.abs(match.shiftUm! - guided.blurFocusUm) <= guided.maxOffsetUm ? match : refused(first, "unbracketed");
+  const holds = match !== null && Math.abs(match.shiftUm! - guided.blurFocusUm) <= guided.maxOffsetUm && crossCheckAgrees(run, guided.pair!, match.shiftUm!);
+  return holds ? match : refused(first, "unbracketed");
+}
+
+/**
+ * The cross-check metric does not contradict a pair's answer: the image it rates sharpest of the
+ * run lies within the pair, and when it rates one pair image decisively (DECISIVE_LOG_RATIO)
+ * sharper than the other, the answer lies nearer that one. (True without a cross-check.) A
+ * periodic sample reads alike to DeepFocus at its contrast reversals, and blur matching
+ * misreads it near focus: the pair then brackets a false focus that a gradient metric, peaking
+ * sharply at true focus, disowns.
+ */
+function crossCheckAgrees(run: DeepFocusRun, pair: { lo: TracePoint; hi: TracePoint }, answerUm: number): boolean {
+  const sharpest = crossCheckSharpest(run.trace);
+  if (sharpest === null) return true;
+  if (sharpest.zUm < pair.lo.zUm || sharpest.zUm > pair.hi.zUm) return false;
+  const [l, h] = [pair.lo.sharpness, pair.hi.sharpness];
+  if (!(l! > 0 && h! > 0)) return true;
+  const lead = Math.log(h! / l!);
+  if (Math.abs(lead) < DECISIVE_LOG_RATIO) return true;
+  const nearerHi = Math.abs(answerUm - pair.hi.zUm) < Math.abs(answerUm - pair.lo.zUm);
+  return nearerHi === lead > 0;
+}
+
+/**
+ * Blur matching's focus when it lies more than half the first image spacing from `estimateUm`,
+ * else null (no blur growth, or the two agree). DeepFocus reads some samples wrongly far out
+ * (flat, or saturating at a mid-range reading), where blur matching, which compares the images
+ * with each other, still reads the optics: the refinement then starts at blur matching's focus
+ * (refine.ts `startEstimate`), and a 3-image run refuses ("disputed").
+ */
+export function blurDisputes(run: DeepFocusRun, estimateUm: number): number | null {
+  const blurUm = blurMatchStart(run);
+  return blurUm !== null && Math.abs(blurUm - estimateUm) > initialSpacingUm(run) / 2 ? blurUm : null;
 }
 
 /** Focus by blur matching between the run's first three images (within the stage range), or null without blur growth. */

@@ -1,8 +1,8 @@
 import { curveAt, curveCeiling, curveFloor, matchField, matchPairField, type FieldMatch } from "../focus/calibration-match.js";
 import { imageBudget, initialPoints, initialSpacingUm, refineHalfSpanUm } from "./bracket.js";
 import { DECISIVE_LOG_RATIO, deepfocusPoints, sharpnessLead, sharpnessPeakMatch, sharpnessPeakWidthUm } from "./cross-check.js";
-import { crossCheckSharpest, NOT_SHARP_FLOOR_RATIO, sharperElsewhere, type DeepFocusRun } from "./deepfocus.js";
-import { blurMatchStart } from "./blur-guided.js";
+import { BLUR_MATCH_IMAGES, crossCheckSharpest, NOT_SHARP_FLOOR_RATIO, sharperElsewhere, type DeepFocusRun } from "./deepfocus.js";
+import { blurDisputes, blurMatchStart } from "./blur-guided.js";
 import { probeAll } from "./probe.js";
 import type { TracePoint } from "./types.js";
 
@@ -51,7 +51,9 @@ export const DEFAULT_REFINE_TOLERANCE_UM = 0.25;
  *
  * With fewer than 3 images left after the search (budgets up to 5) it returns `first`, unless the
  * images read flat and low (`readsFlat`: the shift fit lands anywhere on such a stretch; real
- * gravel and grass pictures were answered 24–41 µm off); `searchAnswer` (deepfocus.ts) tries
+ * gravel and grass pictures were answered 24–41 µm off), or, for a 3-image run, blur matching
+ * between its images puts focus more than half the first spacing from `first` ("disputed",
+ * `blurDisputes`); `searchAnswer` (deepfocus.ts) tries the blur-guided pair and
  * `fewImageAnswer` before it.
  *
  * @returns the last bracketed match (rmsResidual: the first match's), `first` when no
@@ -61,7 +63,12 @@ export const DEFAULT_REFINE_TOLERANCE_UM = 0.25;
 export async function refine(run: DeepFocusRun, first: FieldMatch): Promise<FieldMatch> {
   const { ctx, options, curve } = run;
   const left = (): number => imageBudget(run) - run.trace.length;
-  if (left() < 3) return readsFlat(run) ? refused(first, "flat") : first;
+  if (left() < 3) {
+    if (readsFlat(run)) return refused(first, "flat");
+    // A 3-image run answers with its first match: not where blur matching between the same images disputes it.
+    const disputed = run.trace.length === BLUR_MATCH_IMAGES && first.shiftUm !== null && blurDisputes(run, first.shiftUm) !== null;
+    return disputed ? refused(first, "disputed") : first;
+  }
   const start = startEstimate(run, first);
   if (start === null) return first;
   let estimateUm: number = start;
@@ -279,9 +286,8 @@ function imageAt(run: DeepFocusRun, zUm: number): TracePoint | undefined {
 /**
  * The refinement's first estimate: the first match's shift; for the "residual" problem (the
  * scores' level does not fit the curve) a retry with a free gain per tile (`freeGainEstimate`) —
- * either one overruled by blur matching between the first three images (`blurMatchStart`, with
- * the run's blur growth) when that puts focus more than half the first spacing away (a sample
- * DeepFocus reads wrongly far out). When there is no such estimate, or the images read flat and
+ * either one overruled by blur matching between the first three images when that puts focus
+ * more than half the first spacing away (`blurDisputes`: a sample DeepFocus reads wrongly far out). When there is no such estimate, or the images read flat and
  * low (`readsFlat`: such a sample fits the curve anywhere on its flat stretch): the sharpest image
  * so far when the cross-check rates one decisively sharper than every other (focus within its
  * reach), else blur matching, else that sharpest image — only with the cross-check, which keeps
@@ -290,8 +296,7 @@ function imageAt(run: DeepFocusRun, zUm: number): TracePoint | undefined {
 function startEstimate(run: DeepFocusRun, first: FieldMatch): number | null {
   const estimate = first.problem === null ? first.shiftUm : first.problem === "residual" ? freeGainEstimate(run) : null;
   if (estimate !== null && !readsFlat(run)) {
-    const blur = blurMatchStart(run);
-    return blur !== null && Math.abs(blur - estimate) > initialSpacingUm(run) / 2 ? blur : estimate;
+    return blurDisputes(run, estimate) ?? estimate;
   }
   const sharpest = run.ctx.sharpness ? sharpestImage(run) : null;
   if (sharpest !== null && sharpnessStandsOut(run)) return sharpest;
