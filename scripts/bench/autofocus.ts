@@ -237,7 +237,8 @@ interface DeepFocusTiming {
  * run (failed ones too) its compute: after the run, its frames are scored again one after
  * another — DeepFocus and the Tenengrad cross-check, as the autofocus scores each image — the
  * Δz match is run on the trace, and the first three frames are binned for blur matching, with one
- * blur-matching estimate from them when a refinement could run (more than 3 images taken); all
+ * blur-matching estimate from them when the budget exceeds 3 images (blur-guided images at 4–5,
+ * the refinement's start from 6; an upper bound: a refinement that starts at its sharpest image skips it); all
  * timed, so the figure does not depend on what overlapped the scoring during the run (the
  * replay camera decoding the next plane on the same cores).
  */
@@ -282,7 +283,7 @@ async function evaluateDeepFocus(
         matchField(curve, zsUm, tiles);
         const t2 = performance.now();
         const thumbs = frames.slice(0, BLUR_MATCH_IMAGES).map((f) => blurThumb(f));
-        if (frames.length > BLUR_MATCH_IMAGES && thumbs.every((t) => t !== null))
+        if (budget > BLUR_MATCH_IMAGES && frames.length >= BLUR_MATCH_IMAGES && thumbs.every((t) => t !== null))
           blurMatchFocusUm(thumbs.map((thumb, i) => ({ zUm: zsUm[i], thumb: thumb! })), 1);
         timings.push({ scoreMs: t1 - t0, matchMs: t2 - t1, blurMs: performance.now() - t2, images: frames.length });
       }

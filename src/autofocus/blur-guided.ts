@@ -27,6 +27,8 @@ import type { TracePoint } from "./types.js";
  * A run whose pair does not hold refuses ("unbracketed"). Not used without blur growth, for
  * tracking runs (their first images are not the triple), or when the pair leaves the stage range.
  */
+
+/** The blur-guided pair of a run (`DeepFocusRun.blurGuided`). */
 export interface BlurGuidedPair {
   /** Where blur matching between the first triple puts focus (µm). */
   blurFocusUm: number;
@@ -96,7 +98,7 @@ function crossCheckAgrees(run: DeepFocusRun, pair: { lo: TracePoint; hi: TracePo
  * else null (no blur growth, or the two agree). DeepFocus reads some samples wrongly far out
  * (flat, or saturating at a mid-range reading), where blur matching, which compares the images
  * with each other, still reads the optics: the refinement then starts at blur matching's focus
- * (refine.ts `startEstimate`), and a 3-image run refuses ("disputed").
+ * (refine.ts `startEstimate`).
  */
 export function blurDisputes(run: DeepFocusRun, estimateUm: number): number | null {
   const blurUm = blurMatchStart(run);

@@ -426,8 +426,6 @@ function outOfRangeReason(match: FieldMatch): string {
       return "within the image budget, no images around the estimate bracketed focus consistently with the calibration curve (a triple with its lowest score in the middle, or a pair about where blur matching puts focus)";
     case "flat":
       return "the scores lie on a flat part of the calibration curve and do not pin the shift";
-    case "disputed":
-      return "blur matching between the same images puts focus more than half their spacing from DeepFocus's estimate: one of the two misreads this sample";
     default:
       return `the scores do not fit the calibration curve (RMS residual ${match.rmsResidual.toPrecision(3)})`;
   }

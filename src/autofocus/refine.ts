@@ -1,7 +1,7 @@
 import { curveAt, curveCeiling, curveFloor, matchField, matchPairField, type FieldMatch } from "../focus/calibration-match.js";
 import { imageBudget, initialPoints, initialSpacingUm, refineHalfSpanUm } from "./bracket.js";
 import { DECISIVE_LOG_RATIO, deepfocusPoints, sharpnessLead, sharpnessPeakMatch, sharpnessPeakWidthUm } from "./cross-check.js";
-import { BLUR_MATCH_IMAGES, crossCheckSharpest, NOT_SHARP_FLOOR_RATIO, sharperElsewhere, type DeepFocusRun } from "./deepfocus.js";
+import { crossCheckSharpest, NOT_SHARP_FLOOR_RATIO, sharperElsewhere, type DeepFocusRun } from "./deepfocus.js";
 import { blurDisputes, blurMatchStart } from "./blur-guided.js";
 import { probeAll } from "./probe.js";
 import type { TracePoint } from "./types.js";
@@ -51,10 +51,8 @@ export const DEFAULT_REFINE_TOLERANCE_UM = 0.25;
  *
  * With fewer than 3 images left after the search (budgets up to 5) it returns `first`, unless the
  * images read flat and low (`readsFlat`: the shift fit lands anywhere on such a stretch; real
- * gravel and grass pictures were answered 24–41 µm off), or, for a 3-image run, blur matching
- * between its images puts focus more than half the first spacing from `first` ("disputed",
- * `blurDisputes`); `searchAnswer` (deepfocus.ts) tries the blur-guided pair and
- * `fewImageAnswer` before it.
+ * gravel and grass pictures were answered 24–41 µm off); `searchAnswer` (deepfocus.ts) tries
+ * the blur-guided pair and `fewImageAnswer` before it.
  *
  * @returns the last bracketed match (rmsResidual: the first match's), `first` when no
  *   refinement was possible, a match with problem "flat" when none was and the images read flat
@@ -63,12 +61,7 @@ export const DEFAULT_REFINE_TOLERANCE_UM = 0.25;
 export async function refine(run: DeepFocusRun, first: FieldMatch): Promise<FieldMatch> {
   const { ctx, options, curve } = run;
   const left = (): number => imageBudget(run) - run.trace.length;
-  if (left() < 3) {
-    if (readsFlat(run)) return refused(first, "flat");
-    // A 3-image run answers with its first match: not where blur matching between the same images disputes it.
-    const disputed = run.trace.length === BLUR_MATCH_IMAGES && first.shiftUm !== null && blurDisputes(run, first.shiftUm) !== null;
-    return disputed ? refused(first, "disputed") : first;
-  }
+  if (left() < 3) return readsFlat(run) ? refused(first, "flat") : first;
   const start = startEstimate(run, first);
   if (start === null) return first;
   let estimateUm: number = start;
@@ -287,8 +280,9 @@ function imageAt(run: DeepFocusRun, zUm: number): TracePoint | undefined {
  * The refinement's first estimate: the first match's shift; for the "residual" problem (the
  * scores' level does not fit the curve) a retry with a free gain per tile (`freeGainEstimate`) —
  * either one overruled by blur matching between the first three images when that puts focus
- * more than half the first spacing away (`blurDisputes`: a sample DeepFocus reads wrongly far out). When there is no such estimate, or the images read flat and
- * low (`readsFlat`: such a sample fits the curve anywhere on its flat stretch): the sharpest image
+ * more than half the first spacing away (`blurDisputes`: a sample DeepFocus reads wrongly far
+ * out). When there is no such estimate, or the images read flat and low (`readsFlat`: such a
+ * sample fits the curve anywhere on its flat stretch): the sharpest image
  * so far when the cross-check rates one decisively sharper than every other (focus within its
  * reach), else blur matching, else that sharpest image — only with the cross-check, which keeps
  * a start on a false minimum from being confirmed. Null: no start.

@@ -220,11 +220,9 @@ export interface FieldMatch {
   /**
    * "no-texture": no tile has 2 valid measurements; "unbracketed": the autofocus refinement
    * found no image triple around focus (`refine`), or a blur-guided pair did not hold
-   * (`blurGuidedAnswer`); "disputed": blur matching between the images puts focus far from
-   * this estimate (`blurDisputes`); otherwise the most common problem when most valid tiles
-   * have one.
+   * (`blurGuidedAnswer`); otherwise the most common problem when most valid tiles have one.
    */
-  problem: "no-texture" | "unbracketed" | "disputed" | MatchProblem | null;
+  problem: "no-texture" | "unbracketed" | MatchProblem | null;
 }
 
 /**

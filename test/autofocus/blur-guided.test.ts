@@ -1,7 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { deepfocusAutofocus, finish, guarded, searchAnswer, searchImages, startRun } from "../../src/autofocus/deepfocus.js";
-import { probeAll } from "../../src/autofocus/probe.js";
-import { refine } from "../../src/autofocus/refine.js";
+import { deepfocusAutofocus, searchAnswer, searchImages, startRun } from "../../src/autofocus/deepfocus.js";
 import type { TracePoint } from "../../src/autofocus/types.js";
 import { parseConfig } from "../../src/config/load.js";
 import { FocusNotFoundError } from "../../src/errors.js";
@@ -75,22 +73,5 @@ describe("blur-guided images of 4- and 5-image runs (a sample DeepFocus reads fl
     const { outcome } = await runFrom(-140, 4, growth);
     expect(outcome).toMatchObject({ reason: "out-of-range", message: expect.stringMatching(/a pair about where blur matching puts focus/) });
     expect(rig!.devices.stage.positionUm()).toBe(-140);
-  });
-
-  it("3 images: a first match blur matching between the same images disputes (80 µm against ~7) is refused as disputed with blur growth, answered without", async () => {
-    rig = await simulatedRig({ focusUm: FOCUS_UM }, {}, FRAME);
-    const wrong = { shiftUm: 80, tileShiftsUm: new Array(9).fill(80), validTiles: 9, inlierTiles: 9, rmsResidual: 0.1, uncertaintyUm: 0.2, problem: null };
-    const answer = async (blurGrowthPx2PerUm2: number | undefined) => {
-      await rig!.devices.stage.moveTo(60);
-      const run = startRun(rig!.ctx, profile, { maxImages: 3, blurGrowthPx2PerUm2 });
-      await probeAll(run.ctx, run.trace, run.t0Ms, [60, 24, 96]);
-      return { run, match: await refine(run, wrong) };
-    };
-    expect((await answer(undefined)).match).toBe(wrong);
-    const { run, match } = await answer(growth);
-    expect(match).toMatchObject({ problem: "disputed", shiftUm: null });
-    const err = await guarded(run, () => finish(run, match, "deepfocus")).catch((e: unknown) => e);
-    expect(err).toMatchObject({ reason: "out-of-range", message: expect.stringMatching(/blur matching between the same images puts focus .* from DeepFocus's estimate/) });
-    expect(rig.devices.stage.positionUm()).toBe(60);
   });
 });
