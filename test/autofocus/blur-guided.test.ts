@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { deepfocusAutofocus, searchAnswer, searchImages, startRun } from "../../src/autofocus/deepfocus.js";
+import { probeAll } from "../../src/autofocus/probe.js";
+import { refine } from "../../src/autofocus/refine.js";
 import type { TracePoint } from "../../src/autofocus/types.js";
 import { parseConfig } from "../../src/config/load.js";
 import { FocusNotFoundError } from "../../src/errors.js";
@@ -73,5 +75,19 @@ describe("blur-guided images of 4- and 5-image runs (a sample DeepFocus reads fl
     const { outcome } = await runFrom(-140, 4, growth);
     expect(outcome).toMatchObject({ reason: "out-of-range", message: expect.stringMatching(/a pair about where blur matching puts focus/) });
     expect(rig!.devices.stage.positionUm()).toBe(-140);
+  });
+
+  it("6 images: the one refinement triple is centred where blur matching puts focus, not at a first match 12 µm off; with room for more triples it starts at the first match", async () => {
+    rig = await simulatedRig({ focusUm: FOCUS_UM }, {}, FRAME);
+    const first = { shiftUm: FOCUS_UM + 12, tileShiftsUm: new Array(9).fill(FOCUS_UM + 12), validTiles: 9, inlierTiles: 9, rmsResidual: 0.1, uncertaintyUm: 0.2, problem: null };
+    const refinementCentreUm = async (maxImages: number) => {
+      await rig!.devices.stage.moveTo(-23);
+      const run = startRun(rig!.ctx, profile, { maxImages, blurGrowthPx2PerUm2: growth });
+      await probeAll(run.ctx, run.trace, run.t0Ms, [-23, -63, 17]);
+      await refine(run, first);
+      return run.trace[4].zUm;
+    };
+    expect(Math.abs((await refinementCentreUm(6)) - FOCUS_UM)).toBeLessThan(4);
+    expect(await refinementCentreUm(10)).toBeCloseTo(FOCUS_UM + 12, 6);
   });
 });
