@@ -238,9 +238,9 @@ interface DeepFocusTiming {
  * another — DeepFocus and the Tenengrad cross-check, as the autofocus scores each image — the
  * Δz match is run on the trace, and the first three frames are binned for blur matching, with one
  * blur-matching estimate from them when the budget exceeds 3 images (blur-guided images at 4–5,
- * the refinement's start from 6; an upper bound: a refinement that starts at its sharpest image skips it); all
- * timed, so the figure does not depend on what overlapped the scoring during the run (the
- * replay camera decoding the next plane on the same cores).
+ * the refinement's start from 6; an upper bound: a refinement that starts at its sharpest image
+ * skips it); all timed, so the figure does not depend on what overlapped the scoring during the
+ * run (the replay camera decoding the next plane on the same cores).
  */
 async function evaluateDeepFocus(
   df: MethodScorer,

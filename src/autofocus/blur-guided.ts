@@ -105,15 +105,21 @@ export function blurDisputes(run: DeepFocusRun, estimateUm: number): number | nu
   return blurUm !== null && Math.abs(blurUm - estimateUm) > initialSpacingUm(run) / 2 ? blurUm : null;
 }
 
-/** Focus by blur matching between the run's first three images (within the stage range), or null without blur growth. */
+/**
+ * Focus by blur matching between the run's first three images (within the stage range), or null
+ * without blur growth or before the third image. Computed once per run (`run.blurFocusUm`): the
+ * search, the refinement's start and a fallback's refinement all ask for it.
+ */
 export function blurMatchStart(run: DeepFocusRun): number | null {
+  if (run.blurFocusUm !== undefined) return run.blurFocusUm;
   const growth = run.options.blurGrowthPx2PerUm2;
-  if (growth === undefined) return null;
+  if (growth === undefined || run.trace.length < BLUR_MATCH_IMAGES) return null;
   const images = run.trace.slice(0, BLUR_MATCH_IMAGES).flatMap((p) => {
     const thumb = run.thumbs.get(p);
     return thumb ? [{ zUm: p.zUm, thumb }] : [];
   });
   const zUm = blurMatchFocusUm(images, growth);
   const { minUm, maxUm } = run.ctx.stage.options;
-  return zUm === null ? null : Math.min(maxUm, Math.max(minUm, zUm));
+  run.blurFocusUm = zUm === null ? null : Math.min(maxUm, Math.max(minUm, zUm));
+  return run.blurFocusUm;
 }

@@ -34,9 +34,10 @@ export interface DeepFocusOptions {
   crossCheck?: ClassicalMetricId | null;
   /**
    * Growth of the defocus blur's second moment with defocus, per axis (camera px² per µm²:
-   * (tan θ / 2)² / sample-plane pixel², `blurGrowthPx2PerUm2Of`). With it, the refinement may
-   * start where blur matching between the first three images puts focus (focus/blur-match.ts;
-   * when, see refine.ts `startEstimate`); without it, blur matching is off.
+   * (tan θ / 2)² / sample-plane pixel², `blurGrowthPx2PerUm2Of`). With it, blur matching between
+   * the first three images (focus/blur-match.ts) places the last images of 4- and 5-image runs
+   * (blur-guided.ts) and may set where the refinement starts (refine.ts `startEstimate`);
+   * without it, blur matching is off.
    */
   blurGrowthPx2PerUm2?: number;
 }
@@ -73,6 +74,8 @@ export interface DeepFocusRun {
   thumbs: Map<TracePoint, BlurThumb>;
   /** Set when the search placed its last images by blur matching (budgets 4–5, blur-guided.ts). */
   blurGuided?: BlurGuidedPair;
+  /** Where blur matching between the first three images puts focus, once computed (`blurMatchStart`; null: no estimate). */
+  blurFocusUm?: number | null;
 }
 
 /**

@@ -283,14 +283,13 @@ function imageAt(run: DeepFocusRun, zUm: number): TracePoint | undefined {
  * matching's focus is the closer start (docs/benchmarks.md, "Blur matching places the last
  * images of 4- and 5-image runs": 6 images 0.195 µm / 75 refused → 0.148 / 40). Otherwise the
  * first match's shift; for the "residual" problem (the scores' level does not fit the curve) a
- * retry with a free gain per tile (`freeGainEstimate`) —
- * either one overruled by blur matching between the first three images when that puts focus
- * more than half the first spacing away (`blurDisputes`: a sample DeepFocus reads wrongly far
- * out). When there is no such estimate, or the images read flat and low (`readsFlat`: such a
- * sample fits the curve anywhere on its flat stretch): the sharpest image
- * so far when the cross-check rates one decisively sharper than every other (focus within its
- * reach), else blur matching, else that sharpest image — only with the cross-check, which keeps
- * a start on a false minimum from being confirmed. Null: no start.
+ * retry with a free gain per tile (`freeGainEstimate`) — either one overruled by blur matching
+ * between the first three images when that puts focus more than half the first spacing away
+ * (`blurDisputes`: a sample DeepFocus reads wrongly far out). When there is no such estimate, or
+ * the images read flat and low (`readsFlat`: such a sample fits the curve anywhere on its flat
+ * stretch): the sharpest image so far when the cross-check rates one decisively sharper than
+ * every other (focus within its reach), else blur matching, else that sharpest image — only with
+ * the cross-check, which keeps a start on a false minimum from being confirmed. Null: no start.
  */
 function startEstimate(run: DeepFocusRun, first: FieldMatch): number | null {
   // Room for one refinement triple after the paper's triple alone: blur matching's focus.
