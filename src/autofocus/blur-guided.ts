@@ -106,6 +106,20 @@ export function blurDisputes(run: DeepFocusRun, estimateUm: number): number | nu
 }
 
 /**
+ * Blur matching puts focus more than half the first spacing from the image DeepFocus reads
+ * lowest, on the other side of it from `nextUm`: a golden-section image there would chase a false
+ * minimum (through a pupil-like PSF, DeepFocus reads some samples lower 130 µm out than 100 µm
+ * out), so the search stops and the refinement starts at blur matching's focus (`blurDisputes`).
+ */
+export function blurOpposes(run: DeepFocusRun, nextUm: number): boolean {
+  const finite = run.trace.filter((p) => Number.isFinite(p.score));
+  if (finite.length === 0) return false;
+  const lowestUm = finite.reduce((a, b) => (b.score < a.score ? b : a)).zUm;
+  const blurUm = blurDisputes(run, lowestUm);
+  return blurUm !== null && Math.sign(blurUm - lowestUm) !== Math.sign(nextUm - lowestUm);
+}
+
+/**
  * Focus by blur matching between the run's first three images (within the stage range), or null
  * without blur growth or before the third image. Computed once per run (`run.blurFocusUm`): the
  * search, the refinement's start and a fallback's refinement all ask for it.

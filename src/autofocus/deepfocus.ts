@@ -10,7 +10,7 @@ import { imageBudget, initialPoints, initialSpacingUm, nextGoldenPoint } from ".
 import { probe, probeAll } from "./probe.js";
 import { DECISIVE_LOG_RATIO } from "./cross-check.js";
 import { fewImageAnswer, readsFlat, refine } from "./refine.js";
-import { blurGuidedAnswer, blurGuidedImages, type BlurGuidedPair } from "./blur-guided.js";
+import { blurGuidedAnswer, blurGuidedImages, blurOpposes, type BlurGuidedPair } from "./blur-guided.js";
 import { sharpnessFallback } from "./fallback.js";
 import type { AutofocusContext, AutofocusResult, TracePoint } from "./types.js";
 
@@ -158,7 +158,8 @@ const TRIPLE_RESERVE_IMAGES = 3;
  * with 1–2 images left and blur growth, a pair placed by blur matching (`blurGuidedImages`). With
  * that room, the search ends after the first three images when they read flat and low to
  * DeepFocus while the cross-check rates one decisively sharper (`readsFlat`): the refinement
- * then walks from that image.
+ * then walks from that image. It also ends before a golden-section image that would move away
+ * from where blur matching puts focus (`blurOpposes`): DeepFocus reads a false minimum there.
  */
 export async function searchImages(run: DeepFocusRun, z1Um: number): Promise<void> {
   const { ctx } = run;
@@ -176,7 +177,7 @@ export async function searchImages(run: DeepFocusRun, z1Um: number): Promise<voi
     if (finite.length === 0) return;
     if (isConvex(finite.map((p) => p.zUm), finite.map((p) => p.score), "minimum")) return;
     const zUm = nextGoldenPoint(run.trace, minUm, maxUm);
-    if (zUm === null) return;
+    if (zUm === null || blurOpposes(run, zUm)) return;
     await probe(ctx, run.trace, run.t0Ms, zUm);
   }
 }

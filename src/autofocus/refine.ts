@@ -288,8 +288,11 @@ function imageAt(run: DeepFocusRun, zUm: number): TracePoint | undefined {
  * (`blurDisputes`: a sample DeepFocus reads wrongly far out). When there is no such estimate, or
  * the images read flat and low (`readsFlat`: such a sample fits the curve anywhere on its flat
  * stretch): the sharpest image so far when the cross-check rates one decisively sharper than
- * every other (focus within its reach), else blur matching, else that sharpest image — only with
- * the cross-check, which keeps a start on a false minimum from being confirmed. Null: no start.
+ * every other (focus within its reach) — unless it leads by less than 2× (NEAR_FOCUS_LOG_RATIO)
+ * and blur matching disputes that image too (a sparse sample 50–90 µm out: a gradient metric
+ * rates the triple's nearest image 10–15 % sharper, and a walk from there ran out of images) —
+ * else blur matching, else that sharpest image; only with the cross-check, which keeps a start
+ * on a false minimum from being confirmed. Null: no start.
  */
 function startEstimate(run: DeepFocusRun, first: FieldMatch): number | null {
   // Room for one refinement triple after the paper's triple alone: blur matching's focus.
@@ -302,15 +305,24 @@ function startEstimate(run: DeepFocusRun, first: FieldMatch): number | null {
     return blurDisputes(run, estimate) ?? estimate;
   }
   const sharpest = run.ctx.sharpness ? sharpestImage(run) : null;
-  if (sharpest !== null && sharpnessStandsOut(run)) return sharpest;
+  const lead = sharpestLead(run);
+  if (sharpest !== null && lead >= DECISIVE_LOG_RATIO) return lead >= NEAR_FOCUS_LOG_RATIO ? sharpest : (blurDisputes(run, sharpest) ?? sharpest);
   return blurMatchStart(run) ?? sharpest;
 }
 
-/** The cross-check metric rates its sharpest image decisively (DECISIVE_LOG_RATIO) sharper than every other one: focus is within its reach. */
-function sharpnessStandsOut(run: DeepFocusRun): boolean {
+/**
+ * The cross-check rates its sharpest image at least twice as sharp as every other one: focus is
+ * near that image, whatever blur matching says (it misreads a periodic sample near focus). Far
+ * out, where a gradient metric flattens, the nearest image of a triple leads by 10–30 %.
+ */
+const NEAR_FOCUS_LOG_RATIO = Math.LN2;
+
+/** How much sharper (log ratio) the cross-check metric rates its sharpest image than every other one; −∞ with fewer than two rated images. */
+function sharpestLead(run: DeepFocusRun): number {
   const rated = run.trace.filter((p) => p.sharpness !== undefined && p.sharpness > 0);
   const best = crossCheckSharpest(rated);
-  return best !== null && rated.every((p) => p === best || Math.log(best.sharpness!) - Math.log(p.sharpness!) >= DECISIVE_LOG_RATIO);
+  if (best === null || rated.length < 2) return -Infinity;
+  return Math.min(...rated.filter((p) => p !== best).map((p) => Math.log(best.sharpness!) - Math.log(p.sharpness!)));
 }
 
 /** The outer image the cross-check metric calls sharper than the middle one, or null (it agrees, or there is none). */

@@ -2,6 +2,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { deepfocusAutofocus, searchAnswer, searchImages, startRun } from "../../src/autofocus/deepfocus.js";
 import { probeAll } from "../../src/autofocus/probe.js";
 import { refine } from "../../src/autofocus/refine.js";
+import { blurDisputes } from "../../src/autofocus/blur-guided.js";
+import { nextGoldenPoint } from "../../src/autofocus/bracket.js";
 import type { TracePoint } from "../../src/autofocus/types.js";
 import { parseConfig } from "../../src/config/load.js";
 import { FocusNotFoundError } from "../../src/errors.js";
@@ -89,5 +91,56 @@ describe("blur-guided images of 4- and 5-image runs (a sample DeepFocus reads fl
     };
     expect(Math.abs((await refinementCentreUm(6)) - FOCUS_UM)).toBeLessThan(4);
     expect(await refinementCentreUm(10)).toBeCloseTo(FOCUS_UM + 12, 6);
+  });
+});
+
+describe("where the refinement starts when DeepFocus has no first match", () => {
+  const refused = { shiftUm: null, tileShiftsUm: new Array(9).fill(null), validTiles: 9, inlierTiles: 0, rmsResidual: 0.1, uncertaintyUm: 0, problem: "edge" as const };
+  it("at blur matching's focus, not at the image the cross-check rates sharpest, when the two lie more than half the first spacing apart", async () => {
+    rig = await simulatedRig({ focusUm: FOCUS_UM }, { saturatesAtUm: 30 }, FRAME);
+    await rig.devices.stage.moveTo(FOCUS_UM + 90);
+    const run = startRun(rig.ctx, profile, { maxImages: 10, blurGrowthPx2PerUm2: growth });
+    await probeAll(run.ctx, run.trace, run.t0Ms, [90, 50, 130].map((d) => FOCUS_UM + d));
+    // The cross-check rates the image 50 µm out decisively sharper than the other two: focus seems within its reach.
+    const [far, near, farther] = run.trace.map((p) => p.sharpness!);
+    expect(Math.log(near / Math.max(far, farther))).toBeGreaterThan(0.1);
+    await refine(run, refused);
+    expect(Math.abs(run.trace[4].zUm - FOCUS_UM), `refinement images at ${run.trace.slice(3).map((p) => p.zUm.toFixed(1))}`).toBeLessThan(15);
+  });
+
+  it("at the sharpest image when the cross-check rates it over twice as sharp as the others, even where blur matching misreads focus far from it", async () => {
+    rig = await simulatedRig({ focusUm: FOCUS_UM }, {}, FRAME);
+    await rig.devices.stage.moveTo(FOCUS_UM + 8);
+    // A blur growth 4× too low makes blur matching read focus about 30 µm below the triple, as it misreads a periodic sample.
+    const run = startRun(rig.ctx, profile, { maxImages: 10, blurGrowthPx2PerUm2: growth! / 4 });
+    const startsUm = [8, -32, 48].map((d) => FOCUS_UM + d);
+    await probeAll(run.ctx, run.trace, run.t0Ms, startsUm);
+    expect(blurDisputes(run, startsUm[0])).not.toBeNull();
+    const [near, ...far] = run.trace.map((p) => p.sharpness!);
+    expect(near / Math.max(...far)).toBeGreaterThan(2);
+    await refine(run, refused);
+    // The first refinement triple is centred on the sharpest image (reused): its two new images straddle it.
+    expect((run.trace[3].zUm + run.trace[4].zUm) / 2).toBeCloseTo(startsUm[0], 6);
+  });
+});
+
+describe("blur matching against a false DeepFocus minimum (a sample that reads sharper again farther out)", () => {
+  it("10 images from 130 µm out: the search takes no golden-section image away from where blur matching puts focus, and the run finds focus", async () => {
+    rig = await simulatedRig({ focusUm: FOCUS_UM }, { falseMinimumUm: 230 }, FRAME);
+    const startUm = FOCUS_UM + 130;
+    await rig.devices.stage.moveTo(startUm);
+    const run = startRun(rig.ctx, profile, { maxImages: 10, blurGrowthPx2PerUm2: growth });
+    await searchImages(run, startUm);
+    expect(run.trace).toHaveLength(3);
+    // DeepFocus reads the farthest image lowest, so the golden-section step would have gone farther out.
+    const { minUm, maxUm } = rig.devices.stage.options;
+    expect(nextGoldenPoint(run.trace, minUm, maxUm)).toBeGreaterThan(Math.max(...run.trace.map((p) => p.zUm)));
+
+    await rig.devices.stage.moveTo(startUm);
+    const trace: TracePoint[] = [];
+    const outcome = await deepfocusAutofocus({ ...rig.ctx, onImage: (p: TracePoint) => trace.push(p) }, profile, { maxImages: 10, blurGrowthPx2PerUm2: growth });
+    expect(outcome.images).toBeLessThanOrEqual(10);
+    expect(Math.abs(rig.microscope.defocusUm()), `images at ${trace.map((p) => p.zUm.toFixed(1))}`).toBeLessThan(0.5);
+    expect(Math.max(...trace.slice(3).map((p) => p.zUm))).toBeLessThan(startUm);
   });
 });
