@@ -27,6 +27,23 @@ function logLead(lo: number | undefined, mid: number | undefined, hi: number | u
 }
 
 /**
+ * The cross-check rates its sharpest image at least this much (log ratio: 2×) sharper than every
+ * other image of the run: focus is near that image, whatever blur matching says (it misreads a
+ * periodic sample near focus) or DeepFocus (it reads a false minimum far out through a
+ * pupil-like PSF). Far out, where a gradient metric flattens, the nearest image of a triple
+ * leads by 10–30 %.
+ */
+export const NEAR_FOCUS_LOG_RATIO = Math.LN2;
+
+/** How much sharper (log ratio) the cross-check rates its sharpest image than every other one; −∞ with fewer than two rated images. */
+export function sharpestLead(trace: readonly TracePoint[]): number {
+  const rated = trace.filter((p) => p.sharpness !== undefined && p.sharpness > 0);
+  if (rated.length < 2) return -Infinity;
+  const best = rated.reduce((a, b) => (b.sharpness! > a.sharpness! ? b : a));
+  return Math.min(...rated.filter((p) => p !== best).map((p) => Math.log(best.sharpness!) - Math.log(p.sharpness!)));
+}
+
+/**
  * DeepFocus overrules a decisive cross-check when, well above its floor, it calls one outer
  * image at least this much sharper (log ratio of the blur radii) than the middle one and the
  * other outer one blurrier still: far from focus a gradient metric can rise again (a phase-like

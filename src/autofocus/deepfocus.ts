@@ -8,7 +8,7 @@ import type { ClassicalMetricId, FocusScorer, Roi } from "../focus/types.js";
 import { profileCurve, type CalibrationProfile } from "./calibration.js";
 import { imageBudget, initialPoints, initialSpacingUm, nextGoldenPoint } from "./bracket.js";
 import { probe, probeAll } from "./probe.js";
-import { DECISIVE_LOG_RATIO } from "./cross-check.js";
+import { DECISIVE_LOG_RATIO, NEAR_FOCUS_LOG_RATIO, sharpestLead } from "./cross-check.js";
 import { fewImageAnswer, readsFlat, refine } from "./refine.js";
 import { blurGuidedAnswer, blurGuidedImages, blurOpposes, type BlurGuidedPair } from "./blur-guided.js";
 import { sharpnessFallback } from "./fallback.js";
@@ -158,8 +158,11 @@ const TRIPLE_RESERVE_IMAGES = 3;
  * with 1–2 images left and blur growth, a pair placed by blur matching (`blurGuidedImages`). With
  * that room, the search ends after the first three images when they read flat and low to
  * DeepFocus while the cross-check rates one decisively sharper (`readsFlat`): the refinement
- * then walks from that image. It also ends before a golden-section image that would move away
- * from where blur matching puts focus (`blurOpposes`): DeepFocus reads a false minimum there.
+ * then walks from that image. With that room it also ends, leaving focus to the refinement, when
+ * the cross-check rates one image over twice as sharp as every other (`sharpestLead`: focus is
+ * near it) or before a golden-section image that would move away from where blur matching puts
+ * focus (`blurOpposes`): in both cases DeepFocus reads a false minimum far out
+ * (docs/benchmarks.md, "False DeepFocus minima far out").
  */
 export async function searchImages(run: DeepFocusRun, z1Um: number): Promise<void> {
   const { ctx } = run;
@@ -169,15 +172,16 @@ export async function searchImages(run: DeepFocusRun, z1Um: number): Promise<voi
   // The middle first: at the start it needs no move, and then only one reversal.
   await probeAll(ctx, run.trace, run.t0Ms, [midUm, loUm, hiUm].slice(0, Math.max(0, budget - run.trace.length)));
   // With room for a refinement, keep one triple for it: an answer then stands only if a triple brackets it.
-  const searchBudget = budget >= 3 + TRIPLE_RESERVE_IMAGES ? budget - TRIPLE_RESERVE_IMAGES : budget;
-  if (searchBudget < budget && readsFlat(run)) return;
+  const refinementReserved = budget >= 3 + TRIPLE_RESERVE_IMAGES;
+  const searchBudget = refinementReserved ? budget - TRIPLE_RESERVE_IMAGES : budget;
+  if (refinementReserved && readsFlat(run)) return;
   if (await blurGuidedImages(run)) return;
   while (run.trace.length < searchBudget) {
     const finite = run.trace.filter((p) => Number.isFinite(p.score));
     if (finite.length === 0) return;
     if (isConvex(finite.map((p) => p.zUm), finite.map((p) => p.score), "minimum")) return;
     const zUm = nextGoldenPoint(run.trace, minUm, maxUm);
-    if (zUm === null || blurOpposes(run, zUm)) return;
+    if (zUm === null || (refinementReserved && (sharpestLead(run.trace) >= NEAR_FOCUS_LOG_RATIO || blurOpposes(run, zUm)))) return;
     await probe(ctx, run.trace, run.t0Ms, zUm);
   }
 }

@@ -1,6 +1,6 @@
 import { curveAt, curveCeiling, curveFloor, matchField, matchPairField, type FieldMatch } from "../focus/calibration-match.js";
 import { imageBudget, initialPoints, initialSpacingUm, refineHalfSpanUm } from "./bracket.js";
-import { DECISIVE_LOG_RATIO, deepfocusPoints, sharpnessLead, sharpnessPeakMatch, sharpnessPeakWidthUm } from "./cross-check.js";
+import { DECISIVE_LOG_RATIO, deepfocusPoints, NEAR_FOCUS_LOG_RATIO, sharpestLead, sharpnessLead, sharpnessPeakMatch, sharpnessPeakWidthUm } from "./cross-check.js";
 import { BLUR_MATCH_IMAGES, crossCheckSharpest, NOT_SHARP_FLOOR_RATIO, sharperElsewhere, type DeepFocusRun } from "./deepfocus.js";
 import { blurDisputes, blurMatchStart } from "./blur-guided.js";
 import { probeAll } from "./probe.js";
@@ -305,24 +305,9 @@ function startEstimate(run: DeepFocusRun, first: FieldMatch): number | null {
     return blurDisputes(run, estimate) ?? estimate;
   }
   const sharpest = run.ctx.sharpness ? sharpestImage(run) : null;
-  const lead = sharpestLead(run);
+  const lead = sharpestLead(run.trace);
   if (sharpest !== null && lead >= DECISIVE_LOG_RATIO) return lead >= NEAR_FOCUS_LOG_RATIO ? sharpest : (blurDisputes(run, sharpest) ?? sharpest);
   return blurMatchStart(run) ?? sharpest;
-}
-
-/**
- * The cross-check rates its sharpest image at least twice as sharp as every other one: focus is
- * near that image, whatever blur matching says (it misreads a periodic sample near focus). Far
- * out, where a gradient metric flattens, the nearest image of a triple leads by 10–30 %.
- */
-const NEAR_FOCUS_LOG_RATIO = Math.LN2;
-
-/** How much sharper (log ratio) the cross-check metric rates its sharpest image than every other one; −∞ with fewer than two rated images. */
-function sharpestLead(run: DeepFocusRun): number {
-  const rated = run.trace.filter((p) => p.sharpness !== undefined && p.sharpness > 0);
-  const best = crossCheckSharpest(rated);
-  if (best === null || rated.length < 2) return -Infinity;
-  return Math.min(...rated.filter((p) => p !== best).map((p) => Math.log(best.sharpness!) - Math.log(p.sharpness!)));
 }
 
 /** The outer image the cross-check metric calls sharper than the middle one, or null (it agrees, or there is none). */

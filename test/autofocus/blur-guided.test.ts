@@ -144,3 +144,27 @@ describe("blur matching against a false DeepFocus minimum (a sample that reads s
     expect(Math.max(...trace.slice(3).map((p) => p.zUm))).toBeLessThan(startUm);
   });
 });
+
+describe("the search leaves a false DeepFocus minimum to the refinement when the cross-check sees focus near an image", () => {
+  it("ends after the first triple when Tenengrad rates one image over twice as sharp as the others; without the cross-check a golden-section image goes away from focus", async () => {
+    // DeepFocus reads the image 80 µm out nearly as sharp as the one at focus (a second minimum 90 µm out).
+    rig = await simulatedRig({ focusUm: FOCUS_UM }, { falseMinimumUm: 90 }, FRAME);
+    const startUm = FOCUS_UM + 40;
+    const searched = async (crossCheck: null | undefined) => {
+      await rig!.devices.stage.moveTo(startUm);
+      const run = startRun(rig!.ctx, profile, { maxImages: 10, crossCheck });
+      await searchImages(run, startUm);
+      return run.trace;
+    };
+    const trace = await searched(undefined);
+    expect(trace).toHaveLength(3);
+    expect(trace[1].sharpness! / Math.max(trace[0].sharpness!, trace[2].sharpness!)).toBeGreaterThan(2);
+    const without = await searched(null);
+    expect(without.length).toBeGreaterThan(3);
+    expect(Math.abs(without[3].zUm - FOCUS_UM)).toBeGreaterThan(Math.abs(without[1].zUm - FOCUS_UM) + 40);
+
+    await rig.devices.stage.moveTo(startUm);
+    await deepfocusAutofocus(rig.ctx, profile, { maxImages: 10 });
+    expect(Math.abs(rig.microscope.defocusUm())).toBeLessThan(0.5);
+  });
+});
