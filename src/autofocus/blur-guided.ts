@@ -4,7 +4,7 @@ import { imageBudget, initialSpacingUm, refineHalfSpanUm } from "./bracket.js";
 import { DECISIVE_LOG_RATIO } from "./cross-check.js";
 import { BLUR_MATCH_IMAGES, crossCheckSharpest, type DeepFocusRun } from "./deepfocus.js";
 import { probeAll } from "./probe.js";
-import { pairMatch, refused } from "./refine.js";
+import { lowestImage, pairMatch, refused } from "./refine.js";
 import type { TracePoint } from "./types.js";
 
 /**
@@ -112,11 +112,10 @@ export function blurDisputes(run: DeepFocusRun, estimateUm: number): number | nu
  * out), so the search stops and the refinement starts at blur matching's focus (`blurDisputes`).
  */
 export function blurOpposes(run: DeepFocusRun, nextUm: number): boolean {
-  const finite = run.trace.filter((p) => Number.isFinite(p.score));
-  if (finite.length === 0) return false;
-  const lowestUm = finite.reduce((a, b) => (b.score < a.score ? b : a)).zUm;
-  const blurUm = blurDisputes(run, lowestUm);
-  return blurUm !== null && Math.sign(blurUm - lowestUm) !== Math.sign(nextUm - lowestUm);
+  const lowest = lowestImage(run);
+  if (lowest === null) return false;
+  const blurUm = blurDisputes(run, lowest.zUm);
+  return blurUm !== null && Math.sign(blurUm - lowest.zUm) !== Math.sign(nextUm - lowest.zUm);
 }
 
 /**

@@ -347,7 +347,7 @@ export function readsFlat(run: DeepFocusRun): boolean {
 }
 
 /** The image with the lowest DeepFocus score so far, or null when none has one. */
-function lowestImage(run: DeepFocusRun): TracePoint | null {
+export function lowestImage(run: DeepFocusRun): TracePoint | null {
   const finite = run.trace.filter((p) => Number.isFinite(p.score));
   return finite.length ? finite.reduce((a, b) => (b.score < a.score ? b : a)) : null;
 }
