@@ -35,12 +35,15 @@ function logLead(lo: number | undefined, mid: number | undefined, hi: number | u
  */
 export const NEAR_FOCUS_LOG_RATIO = Math.LN2;
 
-/** How much sharper (log ratio) the cross-check rates its sharpest image than every other one; −∞ with fewer than two rated images. */
+/**
+ * How much sharper (log ratio) the cross-check rates its sharpest image than every other one
+ * with a positive score: +∞ when no other has one, −∞ when none has (no cross-check).
+ */
 export function sharpestLead(trace: readonly TracePoint[]): number {
   const rated = trace.filter((p) => p.sharpness !== undefined && p.sharpness > 0);
-  if (rated.length < 2) return -Infinity;
+  if (rated.length === 0) return -Infinity;
   const best = rated.reduce((a, b) => (b.sharpness! > a.sharpness! ? b : a));
-  return Math.min(...rated.filter((p) => p !== best).map((p) => Math.log(best.sharpness!) - Math.log(p.sharpness!)));
+  return Math.min(Infinity, ...rated.filter((p) => p !== best).map((p) => Math.log(best.sharpness!) - Math.log(p.sharpness!)));
 }
 
 /**
