@@ -1,8 +1,8 @@
 import type { FieldMatch } from "../focus/calibration-match.js";
 import { blurMatchFocusUm } from "../focus/blur-match.js";
 import { imageBudget, initialSpacingUm, refineHalfSpanUm } from "./bracket.js";
-import { DECISIVE_LOG_RATIO } from "./cross-check.js";
-import { BLUR_MATCH_IMAGES, crossCheckSharpest, type DeepFocusRun } from "./deepfocus.js";
+import { crossCheckSharpest, DECISIVE_LOG_RATIO } from "./cross-check.js";
+import { BLUR_MATCH_IMAGES, type DeepFocusRun } from "./deepfocus.js";
 import { probeAll } from "./probe.js";
 import { lowestImage, pairMatch, refused } from "./refine.js";
 import type { TracePoint } from "./types.js";

@@ -26,6 +26,12 @@ function logLead(lo: number | undefined, mid: number | undefined, hi: number | u
   return Math.log(mid) - Math.log(Math.max(lo, hi));
 }
 
+/** The image the cross-check metric rates sharpest, or null when none has a cross-check score. */
+export function crossCheckSharpest<T extends TracePoint>(trace: readonly T[]): T | null {
+  const scored = trace.filter((p) => Number.isFinite(p.sharpness));
+  return scored.length ? scored.reduce((a, b) => (b.sharpness! > a.sharpness! ? b : a)) : null;
+}
+
 /**
  * The cross-check rates its sharpest image at least this much (log ratio: 2×) sharper than every
  * other image of the run: focus is near that image, whatever blur matching says (it misreads a
@@ -41,8 +47,8 @@ export const NEAR_FOCUS_LOG_RATIO = Math.LN2;
  */
 export function sharpestLead(trace: readonly TracePoint[]): number {
   const rated = trace.filter((p) => p.sharpness !== undefined && p.sharpness > 0);
-  if (rated.length === 0) return -Infinity;
-  const best = rated.reduce((a, b) => (b.sharpness! > a.sharpness! ? b : a));
+  const best = crossCheckSharpest(rated);
+  if (best === null) return -Infinity;
   return Math.min(Infinity, ...rated.filter((p) => p !== best).map((p) => Math.log(best.sharpness!) - Math.log(p.sharpness!)));
 }
 

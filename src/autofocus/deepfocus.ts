@@ -8,7 +8,7 @@ import type { ClassicalMetricId, FocusScorer, Roi } from "../focus/types.js";
 import { profileCurve, type CalibrationProfile } from "./calibration.js";
 import { imageBudget, initialPoints, initialSpacingUm, nextGoldenPoint } from "./bracket.js";
 import { probe, probeAll } from "./probe.js";
-import { DECISIVE_LOG_RATIO, NEAR_FOCUS_LOG_RATIO, sharpestLead } from "./cross-check.js";
+import { crossCheckSharpest, DECISIVE_LOG_RATIO, NEAR_FOCUS_LOG_RATIO, sharpestLead } from "./cross-check.js";
 import { fewImageAnswer, readsFlat, refine } from "./refine.js";
 import { blurGuidedAnswer, blurGuidedImages, blurOpposes, type BlurGuidedPair } from "./blur-guided.js";
 import { sharpnessFallback } from "./fallback.js";
@@ -290,12 +290,6 @@ export function sharperElsewhere(run: DeepFocusRun, targetUm: number): { zUm: nu
   if (nearest.score <= NOT_SHARP_FLOOR_RATIO * curveFloor(run.curve)) return null;
   const logRatio = Math.log(sharpest.sharpness! / nearest.sharpness!);
   return logRatio >= DECISIVE_LOG_RATIO ? { zUm: sharpest.zUm, percent: 100 * (Math.exp(logRatio) - 1) } : null;
-}
-
-/** The image the cross-check metric rates sharpest, or null when none has a cross-check score. */
-export function crossCheckSharpest<T extends TracePoint>(trace: readonly T[]): T | null {
-  const scored = trace.filter((p) => Number.isFinite(p.sharpness));
-  return scored.length ? scored.reduce((a, b) => (b.sharpness! > a.sharpness! ? b : a)) : null;
 }
 
 /** DeepFocus reads an image this many times its calibration floor or more: not in focus (see `sharperElsewhere`). */

@@ -1,7 +1,7 @@
 import { curveAt, curveCeiling, curveFloor, matchField, matchPairField, type FieldMatch } from "../focus/calibration-match.js";
 import { imageBudget, initialPoints, initialSpacingUm, refineHalfSpanUm } from "./bracket.js";
-import { DECISIVE_LOG_RATIO, deepfocusPoints, NEAR_FOCUS_LOG_RATIO, sharpestLead, sharpnessLead, sharpnessPeakMatch, sharpnessPeakWidthUm } from "./cross-check.js";
-import { BLUR_MATCH_IMAGES, crossCheckSharpest, NOT_SHARP_FLOOR_RATIO, sharperElsewhere, type DeepFocusRun } from "./deepfocus.js";
+import { crossCheckSharpest, DECISIVE_LOG_RATIO, deepfocusPoints, NEAR_FOCUS_LOG_RATIO, sharpestLead, sharpnessLead, sharpnessPeakMatch, sharpnessPeakWidthUm } from "./cross-check.js";
+import { BLUR_MATCH_IMAGES, NOT_SHARP_FLOOR_RATIO, sharperElsewhere, type DeepFocusRun } from "./deepfocus.js";
 import { blurDisputes, blurMatchStart } from "./blur-guided.js";
 import { probeAll } from "./probe.js";
 import type { TracePoint } from "./types.js";
