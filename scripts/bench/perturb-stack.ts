@@ -11,7 +11,10 @@
  * - `vignette AMOUNT`: each plane × (1 − AMOUNT·r²), r the distance from the centre over the
  *   half-diagonal (uneven illumination, the same in every plane);
  * - `jpeg AMOUNT`: each 8-bit plane through a JPEG encoder at quality 100·AMOUNT and back (a
- *   camera that saves only JPEG).
+ *   camera that saves only JPEG);
+ * - `shift AMOUNT`: each plane moved sideways by AMOUNT px per µm of z from the stack's centre,
+ *   along x and half that along y, rounded to whole pixels, edges repeated (a focus drive whose
+ *   travel is not quite along the optical axis: the field slides as z changes).
  * Values are rounded and clipped to the planes' bit depth; u, the hot pixels and g are seeded.
  *
  *   npx tsx scripts/bench/perturb-stack.ts SRC DST flicker|bleach|hot|stripes|vignette|jpeg AMOUNT [SEED]
@@ -24,7 +27,7 @@ import { meanOf } from "../../src/focus/stats.js";
 
 const [src, dst, mode, amountArg, seedArg] = process.argv.slice(2);
 const amount = Number(amountArg);
-const MODES = ["flicker", "bleach", "hot", "stripes", "vignette", "jpeg"];
+const MODES = ["flicker", "bleach", "hot", "stripes", "vignette", "jpeg", "shift"];
 if (!src || !dst || !MODES.includes(mode) || !(amount >= 0 && amount < 1)) throw new Error(`usage: perturb-stack.ts SRC DST ${MODES.join("|")} AMOUNT(0…1) [SEED]`);
 const stack = await readStack(src);
 const rng = new Rng(Number(seedArg ?? 1));
@@ -39,17 +42,27 @@ const shading = Float64Array.from({ length: width * height }, (_, k) => {
   return mode === "vignette" ? 1 - amount * r2 : 1;
 });
 if (mode === "jpeg" && bitDepth !== 8) throw new Error(`jpeg: the planes are ${bitDepth}-bit; JPEG holds 8`);
+const centreUm = (stack.planes[0].zUm + stack.planes[stack.planes.length - 1].zUm) / 2;
 const writer = new StackWriter(dst);
 await writer.open();
 for (const [i, { zUm, frame }] of stack.planes.entries()) {
   const gain = mode === "flicker" ? 1 + amount * rng.uniform(-1, 1) : mode === "bleach" ? (1 - amount) ** (i / (stack.planes.length - 1)) : 1;
   const values = Float64Array.from(frame.data, (v, k) => v * gain * shading[k] + columnOffset[k % width]);
   for (const [at, extra] of hot) values[at] += extra;
-  const data = frame.data.map((_, k) => Math.max(0, Math.min(maxValue, Math.round(values[k]))));
+  const data = frame.data.map((_, k) => Math.max(0, Math.min(maxValue, Math.round(values[shifted(k, zUm)]))));
   await writer.addPlane(zUm, mode === "jpeg" ? await throughJpeg({ ...frame, data }, Math.round(100 * amount)) : { ...frame, data });
 }
 const { planes: _planes, ...meta } = stack.manifest;
 await writer.close(meta);
+
+/** The source index of pixel `k` of the plane at `zUm` (`shift` mode; `k` itself otherwise). */
+function shifted(k: number, zUm: number): number {
+  if (mode !== "shift") return k;
+  const dzUm = zUm - centreUm;
+  const x = Math.min(width - 1, Math.max(0, (k % width) - Math.round(amount * dzUm)));
+  const y = Math.min(height - 1, Math.max(0, Math.floor(k / width) - Math.round((amount * dzUm) / 2)));
+  return y * width + x;
+}
 
 /** An 8-bit frame encoded as JPEG at `quality` and decoded again. */
 async function throughJpeg(frame: Frame, quality: number): Promise<Frame> {

@@ -18,7 +18,12 @@ import { brentMaximize } from "./brent.js";
  * Gaussian alone, focus read through a disc-like pupil blur falls short by 0.3–0.8 × the distance
  * from 100 µm out). Both images are binned to BLUR_THUMB_SIDE_PX on their long side first: far
  * from focus the blur is tens of pixels, and the whole field is needed to see it. Reflection
- * padding, the comparison MARGIN_FRACTION inside the edges. Accuracy and limits:
+ * padding, the comparison MARGIN_FRACTION inside the edges. A focus drive seldom travels exactly
+ * along the optical axis, so the field slides sideways as z changes; a misregistered pair would
+ * read as extra blur. Where their cross-correlation peaks a whole thumbnail pixel or more off
+ * zero (a symmetric blur does not move that peak) and the sharper image moved there is the better
+ * start, it is moved onto the blurrier one, by the shift that lets the fitted kernel reproduce it
+ * best (`registeredFit`). Accuracy and limits:
  * docs/benchmarks.md, "Blur matching starts the refinement far out".
  */
 
@@ -55,6 +60,19 @@ const MARGIN_FRACTION = 1 / 8;
 /** Kernel size tolerance of the fit (thumbnail px). */
 const SIZE_TOLERANCE_PX = 0.02;
 const MAX_FIT_EVALUATIONS = 40;
+/** Largest sideways shift between two images looked for, as a fraction of the thumbnail's long side (within the margin; 4 px of 64). */
+const MAX_SHIFT_FRACTION = 1 / 16;
+/**
+ * A pair is registered only where the correlation peak lowers the mismatch to this fraction or
+ * less. Unslid pairs often peak off zero (a sample's structure, noise) but gain nothing there:
+ * 0.94 at best over 311 such pairs of 14 held-out and picture stacks; the same stacks slid by
+ * 0.1–0.15 camera px per µm of z went to 0.07–0.9 in 169 of 423 pairs (docs/benchmarks.md, "A focus drive that slides
+ * the field").
+ */
+const REGISTRATION_GAIN = 0.9;
+/** Shift tolerance of the refinement (thumbnail px) and its evaluations per axis. */
+const SHIFT_TOLERANCE_PX = 0.05;
+const MAX_SHIFT_EVALUATIONS = 8;
 
 /** The frame binned to BLUR_THUMB_SIDE_PX on its long side; null for a frame with no light (mean ≤ 0) or too small. */
 export function blurThumb(frame: Frame): BlurThumb | null {
@@ -140,10 +158,74 @@ function kernelOtf(kernel: Kernel, sizePx: number, f: number): number {
   return DISC_TABLE[i] + (u - i) * (DISC_TABLE[i + 1] - DISC_TABLE[i]);
 }
 
-/** Mean squared difference, inside the margin, between `sharp` blurred by the kernel and `blurry`. */
-function mismatch(sharp: BlurThumb, blurry: BlurThumb, kernel: Kernel, sizePx: number): number {
+/**
+ * The whole-pixel sideways shift (thumbnail px) that moves `sharp` roughly onto `blurry`: the
+ * peak of their normalised cross-correlation, `blurry` inside the comparison margin against the
+ * same window of `sharp` moved by up to MAX_SHIFT_FRACTION of the long side (each window's own
+ * mean and norm, so a brightness trend across the field does not pull the peak to the largest shift).
+ */
+function coarseShiftPx(sharp: BlurThumb, blurry: BlurThumb): Shift {
   const { width, height } = sharp;
-  const { fft, spectrum, padPx } = padded(sharp);
+  const margin = Math.round(MARGIN_FRACTION * Math.max(width, height));
+  const maxShift = Math.min(margin, Math.max(1, Math.round(MAX_SHIFT_FRACTION * Math.max(width, height))));
+  const [x0, x1, y0, y1] = [margin, width - margin, margin, height - margin];
+  const n = (x1 - x0) * (y1 - y0);
+  // `blurry`'s window, zero-mean: then Σ(a − ā)·b = Σa·b for any window a of `sharp`.
+  const b = new Float64Array(n);
+  for (let y = y0, i = 0; y < y1; y++) for (let x = x0; x < x1; x++) b[i++] = blurry.pixels[y * width + x];
+  const meanB = b.reduce((sum, v) => sum + v, 0) / n;
+  for (let i = 0; i < n; i++) b[i] -= meanB;
+  const shifts: Shift[] = [];
+  for (let dy = -maxShift; dy <= maxShift; dy++) for (let dx = -maxShift; dx <= maxShift; dx++) shifts.push({ dx, dy });
+  // Smaller shifts first: a tie (a periodic sample) goes to the smaller one.
+  shifts.sort((p, q) => p.dx ** 2 + p.dy ** 2 - (q.dx ** 2 + q.dy ** 2));
+  let best = { shift: shifts[0], correlation: -Infinity };
+  for (const shift of shifts) {
+    let [sumA, sumA2, sumAB] = [0, 0, 0];
+    for (let y = y0, i = 0; y < y1; y++)
+      for (let x = x0, row = (y - shift.dy) * width - shift.dx; x < x1; x++, i++) {
+        const a = sharp.pixels[row + x];
+        sumA += a;
+        sumA2 += a * a;
+        sumAB += a * b[i];
+      }
+    const correlation = sumAB / Math.sqrt(Math.max(1e-300, sumA2 - (sumA * sumA) / n));
+    if (correlation > best.correlation) best = { shift, correlation };
+  }
+  return best.shift;
+}
+
+/** A sideways shift (thumbnail px). */
+interface Shift {
+  dx: number;
+  dy: number;
+}
+
+/** `sharp`'s padded spectrum moved sideways by (dx, dy) thumbnail px (a linear phase, separable in x and y). */
+function shiftedSpectrum(sharp: BlurThumb, shift: Shift): Float64Array {
+  const { fft, spectrum } = padded(sharp);
+  if (shift.dx === 0 && shift.dy === 0) return spectrum;
+  const phaseX = Array.from({ length: fft.halfWidth }, (_, kx) => (-2 * Math.PI * kx * shift.dx) / fft.width);
+  const [cosX, sinX] = [phaseX.map(Math.cos), phaseX.map(Math.sin)];
+  const out = new Float64Array(spectrum.length);
+  for (let ky = 0; ky < fft.height; ky++) {
+    const phaseY = (-2 * Math.PI * (ky <= fft.height / 2 ? ky : ky - fft.height) * shift.dy) / fft.height;
+    const [cosY, sinY] = [Math.cos(phaseY), Math.sin(phaseY)];
+    for (let kx = 0; kx < fft.halfWidth; kx++) {
+      const k = ky * fft.halfWidth + kx;
+      const c = cosX[kx] * cosY - sinX[kx] * sinY;
+      const s = sinX[kx] * cosY + cosX[kx] * sinY;
+      out[2 * k] = spectrum[2 * k] * c - spectrum[2 * k + 1] * s;
+      out[2 * k + 1] = spectrum[2 * k] * s + spectrum[2 * k + 1] * c;
+    }
+  }
+  return out;
+}
+
+/** Mean squared difference, inside the margin, between `sharp` (its spectrum `spectrum`, registered) blurred by the kernel and `blurry`. */
+function mismatch(sharp: BlurThumb, spectrum: Float64Array, blurry: BlurThumb, kernel: Kernel, sizePx: number): number {
+  const { width, height } = sharp;
+  const { fft, padPx } = padded(sharp);
   const f = radialFrequency(fft);
   const filtered = new Float64Array(spectrum.length);
   for (let k = 0; k < f.length; k++) {
@@ -164,27 +246,61 @@ function mismatch(sharp: BlurThumb, blurry: BlurThumb, kernel: Kernel, sizePx: n
   return sum / n;
 }
 
-/** The kernel size that best turns `sharp` into `blurry`: its second moment per axis (px²) and the mismatch left. */
-function bestKernel(sharp: BlurThumb, blurry: BlurThumb, kernel: Kernel): { secondMomentPx2: number; mismatch: number } {
+/**
+ * Kernel and shift fitted together: the better kernel without a shift, kept unless that kernel
+ * reproduces the blurrier image better by REGISTRATION_GAIN from the correlation peak
+ * (`coarseShiftPx`); then the shift is refined within a pixel of the peak with that kernel, and
+ * both kernels are fitted again there.
+ */
+function registeredFit(sharp: BlurThumb, blurry: BlurThumb): KernelFit {
+  const fitAt = (shift: Shift): KernelFit => {
+    const spectrum = shiftedSpectrum(sharp, shift);
+    const fits = (["gaussian", "disc"] as const).map((kernel) => bestKernel(sharp, spectrum, blurry, kernel));
+    return fits[0].mismatch <= fits[1].mismatch ? fits[0] : fits[1];
+  };
+  const first = fitAt({ dx: 0, dy: 0 });
+  const coarse = coarseShiftPx(sharp, blurry);
+  if ((coarse.dx === 0 && coarse.dy === 0) || mismatch(sharp, shiftedSpectrum(sharp, coarse), blurry, first.kernel, first.sizePx) > REGISTRATION_GAIN * first.mismatch) return first;
+  const shift = { ...coarse };
+  for (const axis of ["dx", "dy", "dx"] as const) {
+    const search = brentMaximize(shift[axis] - 1, shift[axis] + 1, { toleranceUm: SHIFT_TOLERANCE_PX, maxEvaluations: MAX_SHIFT_EVALUATIONS, x0: shift[axis] });
+    let step = search.next(Number.NaN);
+    while (!step.done) step = search.next(-mismatch(sharp, shiftedSpectrum(sharp, { ...shift, [axis]: step.value }), blurry, first.kernel, first.sizePx));
+    shift[axis] = step.value.x;
+  }
+  return fitAt(shift);
+}
+
+interface KernelFit {
+  kernel: Kernel;
+  /** Gaussian σ or disc radius (thumbnail px). */
+  sizePx: number;
+  /** Second moment per axis (thumbnail px²). */
+  secondMomentPx2: number;
+  mismatch: number;
+}
+
+/** The kernel size that best turns `sharp` (its registered spectrum `spectrum`) into `blurry`: its second moment per axis (px²) and the mismatch left. */
+function bestKernel(sharp: BlurThumb, spectrum: Float64Array, blurry: BlurThumb, kernel: Kernel): KernelFit {
   const side = Math.max(sharp.width, sharp.height);
   const search = brentMaximize(0, (kernel === "gaussian" ? MAX_SIGMA_FRACTION : MAX_RADIUS_FRACTION) * side, { toleranceUm: SIZE_TOLERANCE_PX, maxEvaluations: MAX_FIT_EVALUATIONS });
   let step = search.next(Number.NaN);
-  while (!step.done) step = search.next(-mismatch(sharp, blurry, kernel, step.value));
+  while (!step.done) step = search.next(-mismatch(sharp, spectrum, blurry, kernel, step.value));
   const { x, fx } = step.value;
-  return { secondMomentPx2: kernel === "gaussian" ? x * x : (x * x) / 4, mismatch: -fx };
+  return { kernel, sizePx: x, secondMomentPx2: kernel === "gaussian" ? x * x : (x * x) / 4, mismatch: -fx };
 }
 
 /**
  * How much blurrier `b` is than `a`: the second moment per axis (camera px²) of the kernel that
- * turns the sharper of the two (by gradient energy) into the other, positive when `b` is the blurrier.
+ * turns the sharper of the two (by gradient energy), moved onto the other (`registeredFit`), into
+ * the other, positive when `b` is the blurrier.
  * @throws RangeError when the two were binned differently (frames of different sizes).
  */
 export function blurDifferencePx2(a: BlurThumb, b: BlurThumb): number {
   if (a.binning !== b.binning || a.width !== b.width || a.height !== b.height) throw new RangeError("blur matching needs frames of the same size");
   // Blur lowers the gradient energy of a field: the sharper image is the one with more.
   const [sharp, blurry, sign] = a.gradientEnergy >= b.gradientEnergy ? [a, b, 1] : [b, a, -1];
-  const fits = (["gaussian", "disc"] as const).map((kernel) => bestKernel(sharp, blurry, kernel));
-  const best = fits[0].mismatch <= fits[1].mismatch ? fits[0] : fits[1];
+  const best = registeredFit(sharp, blurry);
   return sign * best.secondMomentPx2 * a.binning ** 2;
 }
 

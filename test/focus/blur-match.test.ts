@@ -11,9 +11,13 @@ const { objective, camera } = defaultOptics();
 const imaging = new PsfImaging({ objective, cameraPixelUm: camera.pixelSizeUm, width: camera.width, height: camera.height, maxDefocusUm: 100 });
 const growth = blurGrowthPx2PerUm2Of(objective, camera.pixelSizeUm)!;
 
-function thumbAt(texture: HeldoutTexture, psf: PsfModelId, zUm: number): BlurThumb {
-  const data = digitize(imaging.intensity(imaging.objectSpectrum(createHeldoutSlide(texture, 2)), imaging.otf(PSF_MODELS[psf], zUm)), camera, new Rng(500 + Math.round(zUm)));
-  return blurThumb({ data, width: camera.width, height: camera.height, bitDepth: camera.bitDepth, timestampMs: 0 })!;
+/** The field at `zUm`, slid sideways by (dx, dy) camera px (edges repeated), as a focus drive that does not travel along the axis shows it. */
+function thumbAt(texture: HeldoutTexture, psf: PsfModelId, zUm: number, dxPx = 0, dyPx = 0): BlurThumb {
+  const { width, height } = camera;
+  const frame = digitize(imaging.intensity(imaging.objectSpectrum(createHeldoutSlide(texture, 2)), imaging.otf(PSF_MODELS[psf], zUm)), camera, new Rng(500 + Math.round(zUm)));
+  const clamp = (v: number, n: number): number => Math.min(n - 1, Math.max(0, v));
+  const data = frame.map((_, k) => frame[clamp(Math.floor(k / width) - dyPx, height) * width + clamp((k % width) - dxPx, width)]);
+  return blurThumb({ data, width, height, bitDepth: camera.bitDepth, timestampMs: 0 })!;
 }
 
 describe("blur matching (depth from defocus)", () => {
@@ -25,6 +29,24 @@ describe("blur matching (depth from defocus)", () => {
     expect(blurDifferencePx2(near, far) / expected).toBeLessThan(1.25);
     expect(blurDifferencePx2(far, near)).toBeCloseTo(-blurDifferencePx2(near, far), 6);
     expect(Math.abs(blurDifferencePx2(near, near))).toBeLessThan(0.5);
+  });
+
+  it("reads the same blur difference when the field slides sideways between the two images", () => {
+    const expected = growth * (40 ** 2 - 10 ** 2);
+    // 8, 12 and 6 µm in the sample at 10× (0.345 µm per camera px), not whole thumbnail pixels (8 camera px); unregistered, these read 1.6–2.0× the difference.
+    const slides: [HeldoutTexture, number, number][] = [
+      ["diatoms", 21, -11],
+      ["usaf", 30, 15],
+      ["pollen", -9, 14],
+    ];
+    for (const [texture, dxPx, dyPx] of slides) {
+      const near = thumbAt(texture, "born-wolf", 10);
+      const ratio = blurDifferencePx2(near, thumbAt(texture, "born-wolf", 40, dxPx, dyPx)) / expected;
+      expect(ratio, `${texture} slid by (${dxPx}, ${dyPx}) px`).toBeGreaterThan(0.75);
+      expect(ratio, `${texture} slid by (${dxPx}, ${dyPx}) px`).toBeLessThan(1.25);
+      // The same plane slid: no blur between them (unregistered: half the 10–40 µm difference).
+      expect(Math.abs(blurDifferencePx2(near, thumbAt(texture, "born-wolf", 10, dxPx, dyPx)))).toBeLessThan(0.1 * expected);
+    }
   });
 
   it("finds focus from three images 36 µm apart, 50–60 µm out, on periodic, sparse and dense textures through Born–Wolf and Gaussian PSFs", () => {
