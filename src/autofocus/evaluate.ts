@@ -49,6 +49,8 @@ export interface EvalReport {
   method: string;
   runs: EvalRun[];
   summary: EvalSummary;
+  /** The summary of each stack's runs, in the order the stacks were given (stacks with no run left out). */
+  stacks: ({ stack: string } & EvalSummary)[];
   /** Starts not run because they lie outside their stack's planes (start z = focusUm + offset). */
   skipped: { stack: string; startUm: number }[];
 }
@@ -238,7 +240,8 @@ export async function evaluate(o: EvaluateOptions): Promise<EvalReport> {
       }
     }
   }
-  return { method: o.method, runs, summary: summarize(runs), skipped };
+  const perStack = [...new Set(runs.map((r) => r.stack))].map((stack) => ({ stack, ...summarize(runs.filter((r) => r.stack === stack)) }));
+  return { method: o.method, runs, summary: summarize(runs), stacks: perStack, skipped };
 }
 
 export function summarize(runs: readonly EvalRun[]): EvalSummary {

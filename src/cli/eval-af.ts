@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import type { CalibrationProfile } from "../autofocus/calibration.js";
-import { classicalRunner, createScorerForMethod, deepfocusRunner, EVAL_METHODS, evaluate, parseStarts, resolveCalibration, type EvalReport, type EvalStack, type ScorerFactory } from "../autofocus/evaluate.js";
+import { classicalRunner, createScorerForMethod, deepfocusRunner, EVAL_METHODS, evaluate, parseStarts, resolveCalibration, type EvalReport, type EvalStack, type EvalSummary, type ScorerFactory } from "../autofocus/evaluate.js";
 import { ConfigError } from "../errors.js";
 import { openStack, planeRangeUm } from "../hardware/zstack.js";
 import { configFrom, int, printJson, runCommand } from "./common.js";
@@ -84,8 +84,9 @@ export function registerEvalAf(program: Command): void {
         if (opts.json) return printJson(report);
         for (const r of report.runs)
           process.stdout.write(`${r.stack}  start ${r.startUm.toFixed(1).padStart(7)} µm  ${r.errorUm === null ? `failed: ${r.error}` : `error ${r.errorUm.toFixed(3).padStart(8)} µm`}  ${r.images} images\n`);
-        const s = report.summary;
-        process.stdout.write(`${report.method}: mean |error| ${s.meanAbsErrorUm?.toFixed(3) ?? "–"} ± ${s.sdAbsErrorUm?.toFixed(3) ?? "–"} µm, median ${s.medianImages ?? "–"} images, ${s.failures} failures\n`);
+        const line = (s: EvalSummary): string => `mean |error| ${s.meanAbsErrorUm?.toFixed(3) ?? "–"} ± ${s.sdAbsErrorUm?.toFixed(3) ?? "–"} µm, median ${s.medianImages ?? "–"} images, ${s.failures} failures`;
+        if (report.stacks.length > 1) for (const s of report.stacks) process.stdout.write(`${s.stack}: ${line(s)}\n`);
+        process.stdout.write(`${report.method}: ${line(report.summary)}\n`);
       }),
     );
 }

@@ -85,7 +85,7 @@ describe("eval-af", () => {
 
   it("deepfocus: the JSON contract, errors = finalUm − focusUm, image counts within --max-images", async () => {
     const report = await evalAf({ calibration: stacks.calib, stack: [stacks.a, stacks.b], method: "deepfocus", starts: "-40:40:20", maxImages: 4 }, syntheticFactory);
-    expect(Object.keys(report)).toEqual(["method", "runs", "summary", "skipped"]);
+    expect(Object.keys(report)).toEqual(["method", "runs", "summary", "stacks", "skipped"]);
     expect(report.method).toBe("deepfocus");
     expect(report.runs).toHaveLength(10);
     for (const r of report.runs) {
@@ -98,6 +98,8 @@ describe("eval-af", () => {
     expect(Object.keys(report.summary)).toEqual(["meanAbsErrorUm", "sdAbsErrorUm", "medianImages", "failures", "fallbacks"]);
     expect(report.summary.failures).toBe(0);
     expect(report.summary.meanAbsErrorUm).toBeLessThan(0.3);
+    // Each stack's own summary, in the order given.
+    expect(report.stacks).toEqual([stacks.a, stacks.b].map((stack) => ({ stack, ...summarize(report.runs.filter((r) => r.stack === stack)) })));
   });
 
   it("deepfocus without --max-images: the budget is the config's deepfocus.maxImages", async () => {
