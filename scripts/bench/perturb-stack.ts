@@ -17,7 +17,7 @@
  *   travel is not quite along the optical axis: the field slides as z changes).
  * Values are rounded and clipped to the planes' bit depth; u, the hot pixels and g are seeded.
  *
- *   npx tsx scripts/bench/perturb-stack.ts SRC DST flicker|bleach|hot|stripes|vignette|jpeg AMOUNT [SEED]
+ *   npx tsx scripts/bench/perturb-stack.ts SRC DST flicker|bleach|hot|stripes|vignette|jpeg|shift AMOUNT [SEED]
  */
 import sharp from "sharp";
 import type { Frame } from "../../src/hardware/camera/types.js";
