@@ -66,6 +66,24 @@ describe("blur matching (depth from defocus)", () => {
     }
   });
 
+  it("reads the same focus from three images of a field that slides sideways as z changes", () => {
+    // 0.3 camera px per µm of z along x, half that along y (0.1 µm per µm): the triple's neighbours lie 12 px apart, its outer pair 24.
+    const cases: [HeldoutTexture, PsfModelId, number][] = [
+      ["pollen", "gaussian", -50],
+      ["diatoms", "gaussian", -30],
+      ["usaf", "gaussian", 50],
+    ];
+    for (const [texture, psf, startUm] of cases) {
+      const focusUm = (slidePxPerUm: number): number =>
+        blurMatchFocusUm(
+          [-36, 0, 36].map((d) => startUm + d).map((zUm) => ({ zUm, thumb: thumbAt(texture, psf, zUm, Math.round(slidePxPerUm * zUm), Math.round((slidePxPerUm / 2) * zUm)) })),
+          growth,
+        )!;
+      // Unregistered, these read 17.5, 11.5 and 4.6 µm away from the unslid field's focus.
+      expect(Math.abs(focusUm(0.3) - focusUm(0)), `${texture} through ${psf} from ${startUm} µm`).toBeLessThan(1);
+    }
+  });
+
   it("needs three images of one size, light, and possible optics", () => {
     const a = thumbAt("diatoms", "gaussian", 0);
     expect(blurMatchFocusUm([{ zUm: 0, thumb: a }, { zUm: 10, thumb: a }], growth)).toBeNull();
