@@ -60,14 +60,14 @@ const MARGIN_FRACTION = 1 / 8;
 /** Kernel size tolerance of the fit (thumbnail px). */
 const SIZE_TOLERANCE_PX = 0.02;
 const MAX_FIT_EVALUATIONS = 40;
-/** Largest sideways shift between two images looked for, as a fraction of the thumbnail's long side (within the margin; 4 px of 64). */
+/** Largest whole-pixel sideways shift between two images looked for, as a fraction of the thumbnail's long side (4 px of 64; never beyond the margin). */
 const MAX_SHIFT_FRACTION = 1 / 16;
 /**
  * A pair is registered only where the correlation peak lowers the mismatch to this fraction or
  * less. Unslid pairs often peak off zero (a sample's structure, noise) but gain nothing there:
  * 0.94 at best over 311 such pairs of 14 held-out and picture stacks; the same stacks slid by
- * 0.1–0.15 camera px per µm of z went to 0.07–0.9 in 169 of 423 pairs (docs/benchmarks.md, "A focus drive that slides
- * the field").
+ * 0.1–0.15 camera px per µm of z went to 0.07–0.9 in 169 of 423 pairs (docs/benchmarks.md,
+ * "A focus drive that slides the field").
  */
 const REGISTRATION_GAIN = 0.9;
 /** Shift tolerance of the refinement (thumbnail px) and its evaluations per axis. */
@@ -118,6 +118,11 @@ function padded(t: BlurThumb): PaddedSpectrum {
   return t.padded;
 }
 
+/** The margin left out of the comparison (thumbnail px). */
+function marginPx(t: BlurThumb): number {
+  return Math.round(MARGIN_FRACTION * Math.max(t.width, t.height));
+}
+
 /** Index i folded into [0, n) by reflection about the edges (… 1 0 | 0 1 … n−1 | n−1 n−2 …). */
 function reflect(i: number, n: number): number {
   const m = ((i % (2 * n)) + 2 * n) % (2 * n);
@@ -158,16 +163,25 @@ function kernelOtf(kernel: Kernel, sizePx: number, f: number): number {
   return DISC_TABLE[i] + (u - i) * (DISC_TABLE[i + 1] - DISC_TABLE[i]);
 }
 
+/** A sideways shift (thumbnail px). */
+interface Shift {
+  dx: number;
+  dy: number;
+}
+
 /**
  * The whole-pixel sideways shift (thumbnail px) that moves `sharp` roughly onto `blurry`: the
  * peak of their normalised cross-correlation, `blurry` inside the comparison margin against the
- * same window of `sharp` moved by up to MAX_SHIFT_FRACTION of the long side (each window's own
- * mean and norm, so a brightness trend across the field does not pull the peak to the largest shift).
+ * same window of `sharp` moved by up to MAX_SHIFT_FRACTION of the long side. Each moved window
+ * of `sharp` is taken about its own mean and divided by its own norm (`blurry`'s window is the
+ * same for every shift), so a brightness trend across the field does not pull the peak to the
+ * largest shift; a flat window does not count.
  */
 function coarseShiftPx(sharp: BlurThumb, blurry: BlurThumb): Shift {
   const { width, height } = sharp;
-  const margin = Math.round(MARGIN_FRACTION * Math.max(width, height));
-  const maxShift = Math.min(margin, Math.max(1, Math.round(MAX_SHIFT_FRACTION * Math.max(width, height))));
+  const margin = marginPx(sharp);
+  // Within the margin, so every moved window lies inside the thumbnail.
+  const maxShift = Math.min(margin, Math.round(MAX_SHIFT_FRACTION * Math.max(width, height)));
   const [x0, x1, y0, y1] = [margin, width - margin, margin, height - margin];
   const n = (x1 - x0) * (y1 - y0);
   // `blurry`'s window, zero-mean: then Σ(a − ā)·b = Σa·b for any window a of `sharp`.
@@ -189,19 +203,15 @@ function coarseShiftPx(sharp: BlurThumb, blurry: BlurThumb): Shift {
         sumA2 += a * a;
         sumAB += a * b[i];
       }
-    const correlation = sumAB / Math.sqrt(Math.max(1e-300, sumA2 - (sumA * sumA) / n));
+    const variance = sumA2 - (sumA * sumA) / n;
+    if (!(variance > 1e-12 * n)) continue;
+    const correlation = sumAB / Math.sqrt(variance);
     if (correlation > best.correlation) best = { shift, correlation };
   }
   return best.shift;
 }
 
-/** A sideways shift (thumbnail px). */
-interface Shift {
-  dx: number;
-  dy: number;
-}
-
-/** `sharp`'s padded spectrum moved sideways by (dx, dy) thumbnail px (a linear phase, separable in x and y). */
+/** `sharp`'s padded spectrum moved sideways by (dx, dy) thumbnail px (a linear phase, separable in x and y); for no shift, the cached spectrum itself (callers must not modify it). */
 function shiftedSpectrum(sharp: BlurThumb, shift: Shift): Float64Array {
   const { fft, spectrum } = padded(sharp);
   if (shift.dx === 0 && shift.dy === 0) return spectrum;
@@ -233,7 +243,7 @@ function mismatch(sharp: BlurThumb, spectrum: Float64Array, blurry: BlurThumb, k
     filtered[2 * k] = spectrum[2 * k] * g;
     filtered[2 * k + 1] = spectrum[2 * k + 1] * g;
   }
-  const margin = Math.round(MARGIN_FRACTION * Math.max(width, height));
+  const margin = marginPx(sharp);
   const image = fft.inverse(filtered, { overwriteInput: true, firstRow: padPx + margin, rowCount: height - 2 * margin });
   let sum = 0;
   let n = 0;
@@ -250,7 +260,8 @@ function mismatch(sharp: BlurThumb, spectrum: Float64Array, blurry: BlurThumb, k
  * Kernel and shift fitted together: the better kernel without a shift, kept unless that kernel
  * reproduces the blurrier image better by REGISTRATION_GAIN from the correlation peak
  * (`coarseShiftPx`); then the shift is refined within a pixel of the peak with that kernel, and
- * both kernels are fitted again there.
+ * both kernels are fitted again there (that fit kept only if it reproduces the blurrier image no
+ * worse than the unshifted one).
  */
 function registeredFit(sharp: BlurThumb, blurry: BlurThumb): KernelFit {
   const fitAt = (shift: Shift): KernelFit => {
@@ -260,15 +271,19 @@ function registeredFit(sharp: BlurThumb, blurry: BlurThumb): KernelFit {
   };
   const first = fitAt({ dx: 0, dy: 0 });
   const coarse = coarseShiftPx(sharp, blurry);
-  if ((coarse.dx === 0 && coarse.dy === 0) || mismatch(sharp, shiftedSpectrum(sharp, coarse), blurry, first.kernel, first.sizePx) > REGISTRATION_GAIN * first.mismatch) return first;
+  if (coarse.dx === 0 && coarse.dy === 0) return first;
+  const coarseMismatch = mismatch(sharp, shiftedSpectrum(sharp, coarse), blurry, first.kernel, first.sizePx);
+  if (!(coarseMismatch <= REGISTRATION_GAIN * first.mismatch)) return first;
   const shift = { ...coarse };
+  // Each axis's search starts where the last ended (that point is evaluated again: Brent's first point).
   for (const axis of ["dx", "dy", "dx"] as const) {
     const search = brentMaximize(shift[axis] - 1, shift[axis] + 1, { toleranceUm: SHIFT_TOLERANCE_PX, maxEvaluations: MAX_SHIFT_EVALUATIONS, x0: shift[axis] });
     let step = search.next(Number.NaN);
     while (!step.done) step = search.next(-mismatch(sharp, shiftedSpectrum(sharp, { ...shift, [axis]: step.value }), blurry, first.kernel, first.sizePx));
     shift[axis] = step.value.x;
   }
-  return fitAt(shift);
+  const registered = fitAt(shift);
+  return registered.mismatch <= first.mismatch ? registered : first;
 }
 
 interface KernelFit {
