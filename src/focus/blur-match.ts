@@ -4,6 +4,7 @@ import { nextPow2, RealFft2d } from "../optics/fft2d.js";
 import { coneTan } from "../optics/psf.js";
 import { besselJ1 } from "../optics/psf-models.js";
 import { brentMaximize } from "./brent.js";
+import { runSearchSync } from "./search.js";
 
 /**
  * Depth from defocus by blur matching (Pentland 1987; Subbarao & Surya 1994): two images of one
@@ -278,9 +279,7 @@ function registeredFit(sharp: BlurThumb, blurry: BlurThumb): KernelFit {
   // Each axis's search starts where the last ended (that point is evaluated again: Brent's first point).
   for (const axis of ["dx", "dy", "dx"] as const) {
     const search = brentMaximize(shift[axis] - 1, shift[axis] + 1, { toleranceUm: SHIFT_TOLERANCE_PX, maxEvaluations: MAX_SHIFT_EVALUATIONS, x0: shift[axis] });
-    let step = search.next(Number.NaN);
-    while (!step.done) step = search.next(-mismatch(sharp, shiftedSpectrum(sharp, { ...shift, [axis]: step.value }), blurry, first.kernel, first.sizePx));
-    shift[axis] = step.value.x;
+    shift[axis] = runSearchSync(search, (v) => -mismatch(sharp, shiftedSpectrum(sharp, { ...shift, [axis]: v }), blurry, first.kernel, first.sizePx)).x;
   }
   const registered = fitAt(shift);
   return registered.mismatch <= first.mismatch ? registered : first;
@@ -299,9 +298,7 @@ interface KernelFit {
 function bestKernel(sharp: BlurThumb, spectrum: Float64Array, blurry: BlurThumb, kernel: Kernel): KernelFit {
   const side = Math.max(sharp.width, sharp.height);
   const search = brentMaximize(0, (kernel === "gaussian" ? MAX_SIGMA_FRACTION : MAX_RADIUS_FRACTION) * side, { toleranceUm: SIZE_TOLERANCE_PX, maxEvaluations: MAX_FIT_EVALUATIONS });
-  let step = search.next(Number.NaN);
-  while (!step.done) step = search.next(-mismatch(sharp, spectrum, blurry, kernel, step.value));
-  const { x, fx } = step.value;
+  const { x, fx } = runSearchSync(search, (sizePx) => -mismatch(sharp, spectrum, blurry, kernel, sizePx));
   return { kernel, sizePx: x, secondMomentPx2: kernel === "gaussian" ? x * x : (x * x) / 4, mismatch: -fx };
 }
 

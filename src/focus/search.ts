@@ -12,6 +12,13 @@ export async function runSearch<R>(gen: SearchGenerator<R>, evaluate: (zUm: numb
   return step.value;
 }
 
+/** `runSearch` with a synchronous evaluator (a computation, not a measurement). */
+export function runSearchSync<R>(gen: SearchGenerator<R>, evaluate: (zUm: number) => number): R {
+  let step = gen.next(NaN);
+  while (!step.done) step = gen.next(evaluate(step.value));
+  return step.value;
+}
+
 /** The score sent back into a search generator; rejects a forgotten `next(score)` argument. */
 export function received(score: number | undefined): number {
   if (typeof score !== "number" || Number.isNaN(score)) throw new TypeError(`search generator expected a score, got ${score}`);
