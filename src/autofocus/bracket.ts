@@ -1,4 +1,5 @@
 import { goldenStep } from "../focus/golden.js";
+import { defaultSpacingUm } from "./calibration.js";
 import type { DeepFocusRun } from "./deepfocus.js";
 
 /**
@@ -30,8 +31,7 @@ export function nextGoldenPoint(points: readonly { zUm: number; score: number }[
 
 /** Spacing of a DeepFocus run's first three images (µm): `options.spacingUm`, default 2·FWHM, at most 1/8 of the calibration curve's extent. */
 export function initialSpacingUm(run: DeepFocusRun): number {
-  const extentUm = run.curve.zUm[run.curve.zUm.length - 1] - run.curve.zUm[0];
-  return run.options.spacingUm ?? Math.min(2 * run.profile.fwhmUm, extentUm / 8);
+  return run.options.spacingUm ?? defaultSpacingUm(run.profile);
 }
 
 /** First half-span h of a DeepFocus run's refinement triples e − h, e, e + h (µm): `options.refineHalfSpanUm`, default FWHM / 8. */

@@ -3,6 +3,7 @@ import { dirname, join } from "node:path";
 import { z } from "zod";
 import type { ObjectiveConfig } from "../config/schema.js";
 import { ConfigError, throwIfAborted } from "../errors.js";
+import { blurThumb, measureBlurGrowthPx2PerUm2, type BlurThumb } from "../focus/blur-match.js";
 import { curveShape, validTileScores, type CalibrationCurve } from "../focus/calibration-match.js";
 import { risingReachUm, turnDownFraction } from "../focus/curve-reach.js";
 import { fitMoffat } from "../focus/moffat.js";
@@ -47,14 +48,22 @@ export const calibrationProfileSchema = z.object({
   binning: z.number().int().min(1).max(8).default(1),
   /** How far from focus (µm, the nearer side; see risingReachUm) the curve still rises: the depth it can tell apart (reported). */
   captureRangeUm: z.number().nonnegative().optional(),
+  /**
+   * Blur matching's k (camera px² per µm² of defocus) measured on the sweep
+   * (`measureBlurGrowthPx2PerUm2`); runs use it where the configured optics' k is unknown or far
+   * off (deepfocus.ts `runBlurGrowth`). Absent in profiles older than the field and where the
+   * sweep gave too few triples.
+   */
+  blurGrowthPx2PerUm2: z.number().positive().optional(),
   createdAt: z.string(),
 });
 export type CalibrationProfile = z.infer<typeof calibrationProfileSchema>;
 
-/** One calibration plane: its z and per-tile scores (NaN = invalid tile). */
+/** One calibration plane: its z and per-tile scores (NaN = invalid tile); its binned field for blur matching, when kept. */
 export interface PlaneScores {
   zUm: number;
   tiles: number[];
+  thumb?: BlurThumb;
 }
 
 /** The planes of one calibration sweep scored at one binning. */
@@ -121,7 +130,8 @@ function binnedSweeps(scorer: FocusScorer): { sweeps: BinnedSweep[]; add: (zUm: 
   const scorers = binnings.map((binning) => (binning === 1 ? scorer : scorer.withBinning!(binning)));
   const sweeps = binnings.map((binning) => ({ binning, planes: [] as PlaneScores[] }));
   const add = async (zUm: number, frame: Frame, roi: Roi): Promise<void> => {
-    for (const [i, s] of scorers.entries()) sweeps[i].planes.push({ zUm, tiles: validTileScores(await s.score(frame, roi)) });
+    const thumb = blurThumb(frame) ?? undefined;
+    for (const [i, s] of scorers.entries()) sweeps[i].planes.push({ zUm, tiles: validTileScores(await s.score(frame, roi)), thumb });
   };
   return { sweeps, add };
 }
@@ -178,30 +188,46 @@ export interface CalibrationMeta {
  * (turnDownFraction > TURN_DOWN_FRACTION) and a binned curve rises over ≥ BINNING_REACH_GAIN ×
  * its stretch; then, of those binnings, the finest whose curve does not turn down, else the
  * one rising farthest. (Without a full-resolution profile: the finest that does not turn down.)
+ * With the planes' binned fields (`PlaneScores.thumb`), blur matching's k is measured on them too.
  * @throws ConfigError as buildCalibration at binning 1 when no binning gives a profile.
  */
 export function calibrateSweeps(sweeps: readonly BinnedSweep[], meta: CalibrationMeta): CalibrationProfile {
-  const profiles: CalibrationProfile[] = [];
+  const built: { profile: CalibrationProfile; focusUm: number; planes: readonly PlaneScores[] }[] = [];
   let firstError: unknown = null;
   for (const sweep of [...sweeps].sort((a, b) => a.binning - b.binning)) {
     try {
-      profiles.push(buildCalibration(sweep.planes, meta, sweep.binning));
+      built.push({ ...centredProfile(sweep.planes, meta, sweep.binning), planes: sweep.planes });
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       firstError ??= err;
     }
   }
-  if (profiles.length === 0) throw firstError ?? new ConfigError("calibration: no planes were scored");
-  const reach = (p: CalibrationProfile): number => {
-    const r = risingReachUm(p.curve);
+  if (built.length === 0) throw firstError ?? new ConfigError("calibration: no planes were scored");
+  const reach = (b: (typeof built)[number]): number => {
+    const r = risingReachUm(b.profile.curve);
     return r.belowUm + r.aboveUm;
   };
-  const turnsDown = (p: CalibrationProfile): boolean => turnDownFraction(p.curve) > TURN_DOWN_FRACTION;
-  const full = profiles[0].binning === 1 ? profiles[0] : null;
-  if (full && !turnsDown(full)) return full;
-  const gains = full ? profiles.filter((p) => p.binning > 1 && reach(p) >= BINNING_REACH_GAIN * reach(full)) : profiles;
-  if (gains.length === 0) return full ?? profiles[0];
-  return gains.find((p) => !turnsDown(p)) ?? gains.reduce((best, p) => (reach(p) > reach(best) ? p : best));
+  const turnsDown = (b: (typeof built)[number]): boolean => turnDownFraction(b.profile.curve) > TURN_DOWN_FRACTION;
+  const chosen = ((): (typeof built)[number] => {
+    const full = built[0].profile.binning === 1 ? built[0] : null;
+    if (full && !turnsDown(full)) return full;
+    const gains = full ? built.filter((b) => b.profile.binning > 1 && reach(b) >= BINNING_REACH_GAIN * reach(full)) : built;
+    if (gains.length === 0) return full ?? built[0];
+    return gains.find((b) => !turnsDown(b)) ?? gains.reduce((best, b) => (reach(b) > reach(best) ? b : best));
+  })();
+  const { profile, focusUm, planes } = chosen;
+  const thumbs = planes.flatMap((p) => (p.thumb ? [{ zUm: p.zUm, thumb: p.thumb }] : []));
+  const blurGrowthPx2PerUm2 = measureBlurGrowthPx2PerUm2(thumbs, focusUm, defaultSpacingUm(profile), profile.fwhmUm);
+  return blurGrowthPx2PerUm2 === undefined ? profile : { ...profile, blurGrowthPx2PerUm2 };
+}
+
+/**
+ * Spacing of a DeepFocus run's first three images with this profile (µm): 2·FWHM (the paper), at
+ * most 1/8 of the calibration curve's extent (so far starts keep their images on the curve).
+ */
+export function defaultSpacingUm(profile: CalibrationProfile): number {
+  const extentUm = profile.curve[profile.curve.length - 1].zUm - profile.curve[0].zUm;
+  return Math.min(2 * profile.fwhmUm, extentUm / 8);
 }
 
 /**
@@ -212,6 +238,11 @@ export function calibrateSweeps(sweeps: readonly BinnedSweep[], meta: Calibratio
  * @throws ConfigError when the scorer is not a defocus score or the curve shows no minimum.
  */
 export function buildCalibration(planes: readonly PlaneScores[], meta: CalibrationMeta, binning = 1): CalibrationProfile {
+  return centredProfile(planes, meta, binning).profile;
+}
+
+/** `buildCalibration`, and where the sweep found focus (µm, the planes' z). */
+function centredProfile(planes: readonly PlaneScores[], meta: CalibrationMeta, binning: number): { profile: CalibrationProfile; focusUm: number } {
   if (meta.scorer.higherIsSharper) throw new ConfigError(`calibration needs a defocus scorer (lower is sharper); ${meta.scorer.id} is a sharpness metric`);
   const sorted = [...planes].sort((a, b) => a.zUm - b.zUm);
   const nTiles = sorted[0]?.tiles.length ?? 0;
@@ -242,7 +273,7 @@ export function buildCalibration(planes: readonly PlaneScores[], meta: Calibrati
   const extentUm = zUm[zUm.length - 1] - zUm[0];
   const fwhmUm = fit.fwhmUm > 0 && fit.fwhmUm <= extentUm ? fit.fwhmUm : curveShape({ zUm, b }).fwhmUm;
   const curve = zUm.map((z, i) => ({ zUm: round(z - fit.z0), b: b[i] }));
-  return {
+  const profile: CalibrationProfile = {
     name: meta.name,
     objective: meta.objective,
     scorer: meta.scorer.id,
@@ -256,6 +287,7 @@ export function buildCalibration(planes: readonly PlaneScores[], meta: Calibrati
     captureRangeUm: round(Math.min(...Object.values(risingReachUm(curve)))),
     createdAt: (meta.now ?? new Date()).toISOString(),
   };
+  return { profile, focusUm: fit.z0 };
 }
 
 /** The profile name used when none is given: the configured one, else `<M>x-na<NA>` of the objective. */

@@ -34,12 +34,33 @@ export interface DeepFocusOptions {
   crossCheck?: ClassicalMetricId | null;
   /**
    * Growth of the defocus blur's second moment with defocus, per axis (camera px² per µm²:
-   * (tan θ / 2)² / sample-plane pixel², `blurGrowthPx2PerUm2Of`). With it, blur matching between
-   * the first three images (focus/blur-match.ts) places the last images of 4- and 5-image runs
-   * (blur-guided.ts) and may set where the refinement starts (refine.ts `startEstimate`);
-   * without it, blur matching is off.
+   * (tan θ / 2)² / sample-plane pixel², `blurGrowthPx2PerUm2Of` of the configured optics); a run
+   * takes the profile's measured one instead when this is missing or far off (`runBlurGrowth`).
+   * With either, blur matching between the first three images (focus/blur-match.ts) places the
+   * last images of 4- and 5-image runs (blur-guided.ts) and may set where the refinement starts
+   * (refine.ts `startEstimate`); without either, blur matching is off.
    */
   blurGrowthPx2PerUm2?: number;
+}
+
+/**
+ * Most the configured optics' k may differ (either way) from the one the calibration measured
+ * and still be used. Beyond, the configured objective or camera pixel is not the instrument's —
+ * a camera adapter's magnification or the camera's binning left out — and the measured k is used.
+ * In the simulator the two agree within 5 % (docs/benchmarks.md, "Blur matching without the optics").
+ */
+const OPTICS_GROWTH_AGREEMENT = 1.5;
+
+/**
+ * Blur matching's k for a run: the configured optics' (`optics`), with which the autofocus's
+ * rules were chosen and measured, unless the profile's measured k (`measured`) differs by more
+ * than OPTICS_GROWTH_AGREEMENT×; the measured one when the optics are unknown (a stack imported
+ * without them); undefined (blur matching off) without either.
+ */
+export function runBlurGrowth(measured: number | undefined, optics: number | undefined): number | undefined {
+  if (measured === undefined || optics === undefined) return optics ?? measured;
+  const ratio = optics / measured;
+  return ratio <= OPTICS_GROWTH_AGREEMENT && ratio >= 1 / OPTICS_GROWTH_AGREEMENT ? optics : measured;
 }
 
 /** Images of a run blur matching compares: the first three (the paper's first triple, or tracking's pair and the search's first). */
@@ -66,6 +87,7 @@ export interface DeepFocusRun {
   ctx: AutofocusContext;
   profile: CalibrationProfile;
   curve: CalibrationCurve;
+  /** The run's options; `blurGrowthPx2PerUm2` the k it uses (`runBlurGrowth`). */
   options: DeepFocusOptions;
   startUm: number;
   t0Ms: number;
@@ -121,12 +143,13 @@ export function startRun(ctx: AutofocusContext, profile: CalibrationProfile, opt
   const trace: TracePoint[] = [];
   const thumbs = new Map<TracePoint, BlurThumb>();
   // Blur matching reads the first three images only (blur-guided.ts `blurMatchStart`).
-  const onFrame = options.blurGrowthPx2PerUm2 === undefined ? ctx.onFrame : (point: TracePoint, frame: Frame) => {
+  const growth = runBlurGrowth(profile.blurGrowthPx2PerUm2, options.blurGrowthPx2PerUm2);
+  const onFrame = growth === undefined ? ctx.onFrame : (point: TracePoint, frame: Frame) => {
     const thumb = trace.length <= BLUR_MATCH_IMAGES ? blurThumb(frame) : null;
     if (thumb) thumbs.set(point, thumb);
     ctx.onFrame?.(point, frame);
   };
-  return { ctx: { ...ctx, scorer, sharpness, onFrame }, profile, curve: profileCurve(profile), options, startUm: ctx.stage.positionUm(), t0Ms: ctx.clock.nowMs(), trace, thumbs };
+  return { ctx: { ...ctx, scorer, sharpness, onFrame }, profile, curve: profileCurve(profile), options: { ...options, blurGrowthPx2PerUm2: growth }, startUm: ctx.stage.positionUm(), t0Ms: ctx.clock.nowMs(), trace, thumbs };
 }
 
 /**
@@ -162,7 +185,8 @@ const TRIPLE_RESERVE_IMAGES = 3;
  * the cross-check rates one image over twice as sharp as every other (`sharpestLead`: focus is
  * near it) or before a golden-section image that would move away from where blur matching puts
  * focus (`blurOpposes`): in both cases DeepFocus reads a false minimum far out
- * (docs/benchmarks.md, "False DeepFocus minima far out").
+ * (docs/benchmarks.md, "False DeepFocus minima far out"). When none of the first three images
+ * has a valid tile (an empty or featureless field) it takes no more.
  */
 export async function searchImages(run: DeepFocusRun, z1Um: number): Promise<void> {
   const { ctx } = run;
@@ -174,11 +198,12 @@ export async function searchImages(run: DeepFocusRun, z1Um: number): Promise<voi
   // With room for a refinement, keep one triple for it: an answer then stands only if a triple brackets it.
   const refinementReserved = budget >= 3 + TRIPLE_RESERVE_IMAGES;
   const searchBudget = refinementReserved ? budget - TRIPLE_RESERVE_IMAGES : budget;
+  // No valid tile in any image: an empty or featureless field, which more images will not change.
+  if (!run.trace.some((p) => Number.isFinite(p.score))) return;
   if (refinementReserved && readsFlat(run)) return;
   if (await blurGuidedImages(run)) return;
   while (run.trace.length < searchBudget) {
     const finite = run.trace.filter((p) => Number.isFinite(p.score));
-    if (finite.length === 0) return;
     if (isConvex(finite.map((p) => p.zUm), finite.map((p) => p.score), "minimum")) return;
     const zUm = nextGoldenPoint(run.trace, minUm, maxUm);
     if (zUm === null || (refinementReserved && (sharpestLead(run.trace) >= NEAR_FOCUS_LOG_RATIO || blurOpposes(run, zUm)))) return;
@@ -197,12 +222,14 @@ export function matchTrace(run: DeepFocusRun): FieldMatch {
 }
 
 /**
- * The match a run's search images lead to: the blur-guided pair's when the search took one, the
- * few-image answer when the budget leaves no refinement triple and the images bracket focus, else
- * the refinement of the first match.
+ * The match a run's search images lead to: "no-texture" when no image has a valid tile; the
+ * blur-guided pair's when the search took one; the few-image answer when the budget leaves no
+ * refinement triple and the images bracket focus; else the refinement of the first match.
  */
 export async function searchAnswer(run: DeepFocusRun): Promise<FieldMatch> {
   const first = matchTrace(run);
+  // No valid tile anywhere: nothing to refine (blur matching would still read the empty field's noise).
+  if (first.problem === "no-texture") return first;
   if (run.blurGuided) return blurGuidedAnswer(run, run.blurGuided, first);
   return (await fewImageAnswer(run, first)) ?? (await refine(run, first));
 }

@@ -5,6 +5,7 @@ import { coneTan } from "../optics/psf.js";
 import { besselJ1 } from "../optics/psf-models.js";
 import { brentMaximize } from "./brent.js";
 import { runSearchSync } from "./search.js";
+import { median } from "./stats.js";
 
 /**
  * Depth from defocus by blur matching (Pentland 1987; Subbarao & Surya 1994): two images of one
@@ -322,19 +323,74 @@ export function blurDifferencePx2(a: BlurThumb, b: BlurThumb): number {
  * fewer than three images (or images at one z).
  */
 export function blurMatchFocusUm(images: readonly { zUm: number; thumb: BlurThumb }[], growthPx2PerUm2: number): number | null {
+  const terms = blurTerms(images);
+  const focusUm = terms && terms.midUm - terms.blurPx2PerUm / growthPx2PerUm2;
+  return focusUm !== null && Number.isFinite(focusUm) ? focusUm : null;
+}
+
+/**
+ * The least-squares terms of `blurMatchFocusUm`: over pairs with Δ = z_j − z_i and blur
+ * difference D_ij, focus = midUm − blurPx2PerUm / k, where midUm = Σ Δ²·(z_i + z_j)/2 / Σ Δ² and
+ * blurPx2PerUm = Σ Δ·D / (2 Σ Δ²) (= k·(midUm − focus) when the blur follows the cone). Null with
+ * fewer than three images (or images at one z).
+ */
+function blurTerms(images: readonly { zUm: number; thumb: BlurThumb }[]): { midUm: number; blurPx2PerUm: number } | null {
   if (images.length < 3) return null;
-  let num = 0;
-  let den = 0;
+  let dd = 0;
+  let ddMid = 0;
+  let dBlur = 0;
   for (let i = 0; i < images.length; i++)
     for (let j = i + 1; j < images.length; j++) {
       const [p, q] = [images[i], images[j]];
-      const a = -2 * (q.zUm - p.zUm);
-      const y = blurDifferencePx2(p.thumb, q.thumb) / growthPx2PerUm2 - (q.zUm ** 2 - p.zUm ** 2);
-      num += a * y;
-      den += a * a;
+      const d = q.zUm - p.zUm;
+      dd += d * d;
+      ddMid += (d * d * (p.zUm + q.zUm)) / 2;
+      dBlur += d * blurDifferencePx2(p.thumb, q.thumb);
     }
-  const focusUm = num / den;
-  return den > 0 && Number.isFinite(focusUm) ? focusUm : null;
+  return dd > 0 ? { midUm: ddMid / dd, blurPx2PerUm: dBlur / (2 * dd) } : null;
+}
+
+/** Fewest triples a measured k is taken from. */
+const MIN_GROWTH_TRIPLES = 5;
+/**
+ * Largest median absolute deviation of the triples' k, as a fraction of their median, for a
+ * measured k: on the calibration stacks of the simulator's sets they agree within 2 %; a field
+ * that changes between planes other than by blur reads k scattered by 50 % and more.
+ */
+const MAX_GROWTH_SPREAD = 0.15;
+
+/**
+ * k of `blurMatchFocusUm` measured on a calibration sweep: planes of one flat field at known z,
+ * in focus at `focusUm`. Triples c − s, c, c + s (s = `spacingUm`, the autofocus's first
+ * spacing; planes within s/8 of those z) centred within `reachUm` of focus and at least s/2 from
+ * it, at most one per s/8, each read k = blurPx2PerUm / (midUm − focus) (`blurTerms`); their
+ * median, in camera px² per µm². It carries the real optics — the camera's actual pixel pitch and
+ * magnification, the PSF's shape — where `blurGrowthPx2PerUm2Of` takes the configured ones.
+ * Undefined with fewer than MIN_GROWTH_TRIPLES triples, no positive median, or triples that
+ * disagree (MAX_GROWTH_SPREAD).
+ */
+export function measureBlurGrowthPx2PerUm2(planes: readonly { zUm: number; thumb: BlurThumb }[], focusUm: number, spacingUm: number, reachUm: number): number | undefined {
+  const sorted = [...planes].sort((a, b) => a.zUm - b.zUm);
+  const toleranceUm = spacingUm / 8;
+  const near = (zUm: number): { zUm: number; thumb: BlurThumb } | undefined => {
+    const p = sorted.reduce((best, q) => (Math.abs(q.zUm - zUm) < Math.abs(best.zUm - zUm) ? q : best), sorted[0]);
+    return p && Math.abs(p.zUm - zUm) <= toleranceUm ? p : undefined;
+  };
+  const ks: number[] = [];
+  let lastCentreUm = -Infinity;
+  for (const c of sorted) {
+    const offUm = Math.abs(c.zUm - focusUm);
+    if (offUm > reachUm || offUm < spacingUm / 2 || c.zUm - lastCentreUm < toleranceUm) continue;
+    const [lo, hi] = [near(c.zUm - spacingUm), near(c.zUm + spacingUm)];
+    if (!lo || !hi) continue;
+    lastCentreUm = c.zUm;
+    const terms = blurTerms([lo, c, hi]);
+    if (terms) ks.push(terms.blurPx2PerUm / (terms.midUm - focusUm));
+  }
+  if (ks.length < MIN_GROWTH_TRIPLES) return undefined;
+  const k = median(ks);
+  const spread = median(ks.map((x) => Math.abs(x - k)));
+  return Number.isFinite(k) && k > 0 && spread <= MAX_GROWTH_SPREAD * k ? k : undefined;
 }
 
 /**

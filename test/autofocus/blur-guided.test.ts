@@ -22,16 +22,16 @@ const FOCUS_UM = 7;
 /** Frames large enough for blur matching's 64-px thumbnails to see the blur. */
 const FRAME = { width: 256, height: 192 };
 const { objective, camera } = parseConfig({ camera: { kind: "simulated" } });
-const growth = blurGrowthPx2PerUm2Of(objective, camera.kind === "simulated" ? camera.pixelSizeUm : 0);
+const growth = blurGrowthPx2PerUm2Of(objective, camera.kind === "simulated" ? camera.pixelSizeUm : 0)!;
 
 /** A run of `maxImages` from `startUm` on a sample DeepFocus reads flat beyond 30 µm from focus: its result or the error, and its images. */
-async function runFrom(startUm: number, maxImages: number, blurGrowthPx2PerUm2: number | undefined): Promise<{ outcome: unknown; trace: TracePoint[] }> {
+async function runFrom(startUm: number, maxImages: number, blurGrowthPx2PerUm2: number | undefined, withProfile = profile): Promise<{ outcome: unknown; trace: TracePoint[] }> {
   await rig?.devices.stop();
   rig = await simulatedRig({ focusUm: FOCUS_UM }, { saturatesAtUm: 30 }, FRAME);
   await rig.devices.stage.moveTo(startUm);
   const trace: TracePoint[] = [];
   const ctx = { ...rig.ctx, onImage: (p: TracePoint) => trace.push(p) };
-  const outcome = await deepfocusAutofocus(ctx, profile, { maxImages, blurGrowthPx2PerUm2 }).catch((e: unknown) => e);
+  const outcome = await deepfocusAutofocus(ctx, withProfile, { maxImages, blurGrowthPx2PerUm2 }).catch((e: unknown) => e);
   return { outcome, trace };
 }
 
@@ -53,6 +53,21 @@ describe("blur-guided images of 4- and 5-image runs (a sample DeepFocus reads fl
       const missed = without.outcome instanceof FocusNotFoundError || Math.abs(rig!.microscope.defocusUm()) > 2;
       expect(missed, `without blur growth from ${startUm}`).toBe(true);
     }
+  });
+
+  it("5 images with the calibration's measured k: used without the optics' k and instead of one far off, not instead of one that agrees", async () => {
+    const withOptics = await runFrom(77, 5, growth);
+    const measuredOnly = await runFrom(77, 5, undefined, { ...profile, blurGrowthPx2PerUm2: growth });
+    expect(measuredOnly.trace.map((p) => p.zUm)).toEqual(withOptics.trace.map((p) => p.zUm));
+    expect(measuredOnly.outcome).not.toBeInstanceOf(Error);
+    expect(Math.abs(rig!.microscope.defocusUm())).toBeLessThan(0.5);
+    // Optics configured wrong (a 4× objective for a 10× one, k 1/6 of the truth): the measured k places the images.
+    const misconfigured = await runFrom(77, 5, growth / 6, { ...profile, blurGrowthPx2PerUm2: growth });
+    expect(misconfigured.trace.map((p) => p.zUm)).toEqual(withOptics.trace.map((p) => p.zUm));
+    // A measured k 20 % off the optics': the optics' k places them.
+    const agreeing = await runFrom(77, 5, growth, { ...profile, blurGrowthPx2PerUm2: 1.2 * growth });
+    expect(agreeing.trace.map((p) => p.zUm)).toEqual(withOptics.trace.map((p) => p.zUm));
+    expect((await runFrom(77, 5, 1.2 * growth)).trace.map((p) => p.zUm)).not.toEqual(withOptics.trace.map((p) => p.zUm));
   });
 
   it("4 images: the last mirrors about the blur-matching focus the first triple's image nearest it, and that pair finds focus", async () => {

@@ -4,7 +4,9 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { acquirePlanes, buildCalibration, calibrateSweeps, loadProfile, saveProfile, sweepEnds, type PlaneScores } from "../../src/autofocus/calibration.js";
 import { risingReachUm, turnDownFraction } from "../../src/focus/curve-reach.js";
+import { parseConfig } from "../../src/config/load.js";
 import { ConfigError } from "../../src/errors.js";
+import { blurGrowthPx2PerUm2Of } from "../../src/focus/blur-match.js";
 import { createClassicalScorer } from "../../src/focus/classical-scorer.js";
 import { Rng } from "../../src/optics/rng.js";
 import { simulatedRig } from "./rig.js";
@@ -47,6 +49,22 @@ describe("calibration", () => {
       expect(planes).toHaveLength(21);
       const p = buildCalibration(planes, meta);
       expect(Math.abs(planes[0].zUm - p.curve[0].zUm - 3)).toBeLessThan(0.5);
+    } finally {
+      await rig.devices.stop();
+    }
+  });
+  it("measures blur matching's k on the sweep's frames, as the optics give it; from scores alone, none", async () => {
+    const rig = await simulatedRig({ focusUm: 3 }, { noise: 0.02 }, { width: 256, height: 192 });
+    try {
+      const sweeps = await acquirePlanes(rig.ctx.camera, rig.ctx.stage, rig.scorer, roi, { fromUm: -90, toUm: 96, stepUm: 3 });
+      const { objective, camera } = parseConfig({ camera: { kind: "simulated" } });
+      const optics = blurGrowthPx2PerUm2Of(objective, camera.kind === "simulated" ? camera.pixelSizeUm : 0)!;
+      const k = calibrateSweeps(sweeps, meta).blurGrowthPx2PerUm2!;
+      expect(k / optics).toBeGreaterThan(0.85);
+      expect(k / optics).toBeLessThan(1.15);
+      // Scores alone (a profile built from another program's numbers): no k.
+      const scoresOnly = sweeps.map((s) => ({ ...s, planes: s.planes.map(({ zUm, tiles }) => ({ zUm, tiles })) }));
+      expect(calibrateSweeps(scoresOnly, meta).blurGrowthPx2PerUm2).toBeUndefined();
     } finally {
       await rig.devices.stop();
     }

@@ -479,6 +479,21 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
     expect(rig.devices.stage.positionUm()).toBe(17);
   });
 
+  it("empty slide with blur matching on: said so after the first three images, whatever the budget", async () => {
+    const { objective, camera } = parseConfig({ camera: { kind: "simulated" } });
+    const growth = blurGrowthPx2PerUm2Of(objective, camera.kind === "simulated" ? camera.pixelSizeUm : 0);
+    for (const maxImages of [4, 5, 10]) {
+      await rig?.devices.stop();
+      rig = await simulatedRig({ sample: "empty" }, {}, { width: 256, height: 192 });
+      await rig.devices.stage.moveTo(17);
+      const trace: TracePoint[] = [];
+      const err = await deepfocusAutofocus({ ...rig.ctx, onImage: (p: TracePoint) => trace.push(p) }, profile, { maxImages, blurGrowthPx2PerUm2: growth }).catch((e: unknown) => e);
+      expect(err, `${maxImages} images`).toMatchObject({ reason: "no-texture", message: expect.stringMatching(/empty or featureless/) });
+      expect(trace, `${maxImages} images`).toHaveLength(3);
+      expect(rig.devices.stage.positionUm()).toBe(17);
+    }
+  });
+
   it("focus beyond the capture range: says so (out-of-range), does not guess, stage back at the start", async () => {
     rig = await simulatedRig({ focusUm: 300 });
     await rig.devices.stage.moveTo(0);

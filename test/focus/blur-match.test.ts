@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { blurDifferencePx2, blurGrowthPx2PerUm2Of, blurMatchFocusUm, blurThumb, type BlurThumb } from "../../src/focus/blur-match.js";
+import { blurDifferencePx2, blurGrowthPx2PerUm2Of, blurMatchFocusUm, blurThumb, measureBlurGrowthPx2PerUm2, type BlurThumb } from "../../src/focus/blur-match.js";
 import { createHeldoutSlide, type HeldoutTexture } from "../../src/optics/heldout-slides.js";
 import { digitize } from "../../src/optics/noise.js";
 import { PSF_MODELS, PsfImaging, type PsfModelId } from "../../src/optics/psf-models.js";
@@ -82,6 +82,16 @@ describe("blur matching (depth from defocus)", () => {
       // Unregistered, these read 17.5, 11.5 and 4.6 µm away from the unslid field's focus.
       expect(Math.abs(focusUm(0.3) - focusUm(0)), `${texture} through ${psf} from ${startUm} µm`).toBeLessThan(1);
     }
+  });
+
+  it("measures k on a calibration sweep as the optics give it, through a Born–Wolf PSF; too short a sweep gives none", () => {
+    // The calibration's first spacing (36 µm) and reach (its FWHM, ~63 µm) at 10×/NA 0.3.
+    const sweep = Array.from({ length: 23 }, (_, i) => -99 + 9 * i).map((zUm) => ({ zUm, thumb: thumbAt("diatoms", "born-wolf", zUm) }));
+    const k = measureBlurGrowthPx2PerUm2(sweep, 0, 36, 63)!;
+    expect(k / growth).toBeGreaterThan(0.85);
+    expect(k / growth).toBeLessThan(1.15);
+    // ±36 µm: triples 36 µm apart fit only centred at focus, where they read no k.
+    expect(measureBlurGrowthPx2PerUm2(sweep.filter((p) => Math.abs(p.zUm) <= 36), 0, 36, 63)).toBeUndefined();
   });
 
   it("needs three images of one size, light, and possible optics", () => {
