@@ -63,6 +63,17 @@ export function runBlurGrowth(measured: number | undefined, optics: number | und
   return ratio <= OPTICS_GROWTH_AGREEMENT && ratio >= 1 / OPTICS_GROWTH_AGREEMENT ? optics : measured;
 }
 
+/**
+ * What a calibration should tell the user when the configured optics' k is too far off the
+ * measured one for runs to use it (`runBlurGrowth`): the image scale the sweep shows against the
+ * configured one (k grows with the square of magnification over pixel pitch). Null otherwise.
+ */
+export function blurGrowthWarning(measured: number | undefined, optics: number | undefined): string | null {
+  if (measured === undefined || optics === undefined || runBlurGrowth(measured, optics) === optics) return null;
+  const scale = Math.sqrt(measured / optics);
+  return `the sweep's defocus blur grows as for ${scale.toFixed(2)}× the configured image scale (blur matching's k measured ${measured.toFixed(4)} px²/µm², the configured objective and camera pixel give ${optics.toFixed(4)}): check the objective's magnification, the camera's pixel size and binning, and any camera adapter; autofocus runs use the measured k`;
+}
+
 /** Images of a run blur matching compares: the first three (the paper's first triple, or tracking's pair and the search's first). */
 export const BLUR_MATCH_IMAGES = 3;
 

@@ -119,18 +119,25 @@ export async function resolveCalibration(path: string, method: MethodScorer, roi
 
 /**
  * DeepFocus with a calibration profile (on the profile's ROI), `maxImages` images; blur matching
- * with the stack's optics when its manifest gives them (`pixelSizeUm` and `objective`; the
- * config's immersion index and wavelength).
+ * with the stack's optics' k (`stackBlurGrowth`) or the profile's measured one (`runBlurGrowth`).
  */
 export function deepfocusRunner(profile: CalibrationProfile, maxImages: number, stack: ZStack, config: Config): AutofocusRunner {
-  const known = stack.manifest.pixelSizeUm !== undefined && stack.manifest.objective !== undefined;
-  const optics = known ? stackOptics(stack, config) : undefined;
-  const blurGrowthPx2PerUm2 = optics && blurGrowthPx2PerUm2Of(optics.objective, optics.cameraPixelUm);
+  const blurGrowthPx2PerUm2 = stackBlurGrowth(stack, config);
   return (ctx) => deepfocusAutofocus({ ...ctx, roi: profile.roi }, profile, { maxImages, blurGrowthPx2PerUm2 });
 }
 
+/**
+ * Blur matching's k from a stack's optics (its manifest's `pixelSizeUm` and `objective`; the
+ * config's immersion index and wavelength); undefined when the manifest does not give them.
+ */
+export function stackBlurGrowth(stack: Pick<ZStack, "manifest">, config: Config): number | undefined {
+  if (stack.manifest.pixelSizeUm === undefined || stack.manifest.objective === undefined) return undefined;
+  const optics = stackOptics(stack, config);
+  return blurGrowthPx2PerUm2Of(optics.objective, optics.cameraPixelUm);
+}
+
 /** A stack's objective and camera pixel (µm): its manifest's, the config's where the manifest is silent. */
-function stackOptics(stack: ZStack, config: Config): { objective: Config["objective"]; cameraPixelUm: number } {
+function stackOptics(stack: Pick<ZStack, "manifest">, config: Config): { objective: Config["objective"]; cameraPixelUm: number } {
   const m = stack.manifest;
   const objective = { ...config.objective, ...m.objective };
   return { objective, cameraPixelUm: m.pixelSizeUm !== undefined ? m.pixelSizeUm * objective.magnification : cameraPixelUm(config.camera, undefined, objective) };

@@ -1,6 +1,8 @@
 import type { Command } from "commander";
 import { acquirePlanes, calibrateSweeps, calibrationSweep, sweepEnds, defaultProfileName, defaultProfilePath, saveProfile, scorePlanes, type BinnedSweep, type CalibrationProfile } from "../autofocus/calibration.js";
-import { createScorerForMethod, type MethodScorer, type ScorerFactory } from "../autofocus/evaluate.js";
+import { blurGrowthWarning } from "../autofocus/deepfocus.js";
+import { createScorerForMethod, stackBlurGrowth, type MethodScorer, type ScorerFactory } from "../autofocus/evaluate.js";
+import { blurGrowthPx2PerUm2Of } from "../focus/blur-match.js";
 import type { Config } from "../config/schema.js";
 import { createDevices } from "../hardware/index.js";
 import { cameraPixelUm } from "../optics/dof.js";
@@ -21,34 +23,42 @@ export interface CalibrateOptions {
   config?: string;
 }
 
-/** Calibrates the DeepFocus scorer and saves the profile; returns it and where it went. */
-export async function calibrate(o: CalibrateOptions, createScorer?: ScorerFactory): Promise<{ file: string; profile: CalibrationProfile }> {
+/**
+ * Calibrates the DeepFocus scorer and saves the profile; returns it, where it went, and a warning
+ * when the optics (the stack manifest's, or the config's for a live sweep) disagree with the blur
+ * growth the sweep shows (`blurGrowthWarning`).
+ */
+export async function calibrate(o: CalibrateOptions, createScorer?: ScorerFactory): Promise<{ file: string; profile: CalibrationProfile; warning: string | null }> {
   const config = await configFrom(o.config);
   const method = await (createScorer ?? ((m) => createScorerForMethod(m, config.deepfocus)))("deepfocus");
   try {
     const roi = config.autofocus.roi;
     const stack = o.stack ? await readStack(o.stack) : null;
-    const sweeps = stack ? await scorePlanes(stack.planes, method.scorer, roi) : await acquireLive(config, method, o);
+    const { sweeps, opticsGrowth } = stack
+      ? { sweeps: await scorePlanes(stack.planes, method.scorer, roi), opticsGrowth: stackBlurGrowth(stack, config) }
+      : await acquireLive(config, method, o);
     const { magnification, na } = stack?.manifest.objective ?? config.objective;
     const name = o.name ?? defaultProfileName({ deepfocus: config.deepfocus, objective: { magnification, na } });
     const profile = calibrateSweeps(sweeps, { name, objective: { magnification, na }, scorer: method.scorer, roi, modelHash: method.modelHash });
     const file = o.out ?? defaultProfilePath(config.stateDir, name);
     await saveProfile(file, profile);
-    return { file, profile };
+    return { file, profile, warning: blurGrowthWarning(profile.blurGrowthPx2PerUm2, opticsGrowth) };
   } finally {
     await method.close();
   }
 }
 
-async function acquireLive(config: Config, method: MethodScorer, o: CalibrateOptions): Promise<BinnedSweep[]> {
+/** A live sweep's planes and the configured optics' blur growth. */
+async function acquireLive(config: Config, method: MethodScorer, o: CalibrateOptions): Promise<{ sweeps: BinnedSweep[]; opticsGrowth: number | undefined }> {
   const devices = await createDevices(config, clockFor(config));
   await devices.start();
   try {
-    const sweep = calibrationSweep(config.objective, cameraPixelUm(config.camera, devices.camera.info.pixelSizeUm, config.objective));
+    const pixelUm = cameraPixelUm(config.camera, devices.camera.info.pixelSizeUm, config.objective);
+    const sweep = calibrationSweep(config.objective, pixelUm);
     const hereUm = devices.stage.positionUm();
     const ends = sweepEnds(hereUm, sweep.halfRangeUm, devices.stage.options);
     const range = { fromUm: o.from ?? ends.fromUm, toUm: o.to ?? ends.toUm, stepUm: o.step ?? sweep.stepUm };
-    return await acquirePlanes(devices.camera, devices.stage, method.scorer, config.autofocus.roi, range);
+    return { sweeps: await acquirePlanes(devices.camera, devices.stage, method.scorer, config.autofocus.roi, range), opticsGrowth: blurGrowthPx2PerUm2Of(config.objective, pixelUm) };
   } finally {
     await devices.stop();
   }
@@ -73,7 +83,8 @@ export function registerCalibrate(program: Command): void {
     .option("--json", "print the profile as JSON")
     .action((opts: CalibrateOptions & { json?: boolean }) =>
       runCommand(async () => {
-        const { file, profile } = await calibrate(opts);
+        const { file, profile, warning } = await calibrate(opts);
+        if (warning) process.stderr.write(`warning: ${warning}\n`);
         if (opts.json) return printJson({ file, ...profile });
         const k = profile.blurGrowthPx2PerUm2;
         const blur = k === undefined ? "blur matching's k not measured (too few planes 2·FWHM apart near focus)" : `blur matching's k ${k.toFixed(4)} px²/µm²`;

@@ -1,6 +1,8 @@
 import type { Command } from "commander";
 import type { CalibrationProfile } from "../autofocus/calibration.js";
-import { classicalRunner, createScorerForMethod, deepfocusRunner, EVAL_METHODS, evaluate, parseStarts, resolveCalibration, type EvalReport, type EvalStack, type EvalSummary, type ScorerFactory } from "../autofocus/evaluate.js";
+import { blurGrowthWarning } from "../autofocus/deepfocus.js";
+import { classicalRunner, createScorerForMethod, deepfocusRunner, EVAL_METHODS, evaluate, parseStarts, resolveCalibration, stackBlurGrowth, type EvalReport, type EvalStack, type EvalSummary, type ScorerFactory } from "../autofocus/evaluate.js";
+import type { Config } from "../config/schema.js";
 import { ConfigError } from "../errors.js";
 import { openStack, planeRangeUm } from "../hardware/zstack.js";
 import { configFrom, int, printJson, runCommand } from "./common.js";
@@ -32,7 +34,7 @@ export async function evalAf(o: EvalAfOptions, createScorer?: ScorerFactory): Pr
       return await evaluate({ method: o.method, stacks, startsUm, scorer: method.scorer, roi: config.autofocus.roi, runnerFor: (s) => classicalRunner(s, config, o.maxImages ?? config.autofocus.maxImages) });
     }
     const profile = await resolveCalibration(o.calibration as string, method, config.autofocus.roi, config.objective);
-    warnStacks(stacks, profile);
+    warnStacks(stacks, profile, config);
     return await evaluate({ method: o.method, stacks, startsUm, scorer: method.scorer, roi: profile.roi, runnerFor: (s) => deepfocusRunner(profile, o.maxImages ?? config.deepfocus.maxImages, s, config) });
   } finally {
     await method.close();
@@ -44,10 +46,11 @@ const NEAR_END_FRACTION = 0.1;
 
 /**
  * Names on stderr what makes a stack's runs fail for reasons of the stack rather than the method:
- * focus near an end plane (a search confined to the planes refuses an answer at their edge), or
- * an objective other than the calibration profile's.
+ * focus near an end plane (a search confined to the planes refuses an answer at their edge), an
+ * objective other than the calibration profile's, or optics whose blur matching's k the profile's
+ * measured one disagrees with (`blurGrowthWarning`; the runs use the measured k).
  */
-function warnStacks(stacks: readonly EvalStack[], profile?: CalibrationProfile): void {
+function warnStacks(stacks: readonly EvalStack[], profile?: CalibrationProfile, config?: Config): void {
   for (const { name, stack } of stacks) {
     const { focusUm, objective } = stack.manifest;
     const [firstUm, lastUm] = planeRangeUm(stack.manifest);
@@ -58,6 +61,8 @@ function warnStacks(stacks: readonly EvalStack[], profile?: CalibrationProfile):
     const p = profile?.objective;
     if (p && objective && (objective.magnification !== p.magnification || objective.na !== p.na))
       process.stderr.write(`eval-af: ${name}: recorded at ${objective.magnification}×/NA ${objective.na}, but the calibration profile "${profile.name}" is for ${p.magnification}×/NA ${p.na}: calibrate with the same objective\n`);
+    const blur = profile && config && blurGrowthWarning(profile.blurGrowthPx2PerUm2, stackBlurGrowth(stack, config));
+    if (blur) process.stderr.write(`eval-af: ${name}: against the optics in its manifest, ${blur}\n`);
   }
 }
 

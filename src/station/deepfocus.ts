@@ -1,5 +1,5 @@
 import { acquirePlanes, calibrateSweeps, defaultProfileName, defaultProfilePath, loadProfile, saveProfile } from "../autofocus/calibration.js";
-import { deepfocusAutofocus } from "../autofocus/deepfocus.js";
+import { blurGrowthWarning, deepfocusAutofocus } from "../autofocus/deepfocus.js";
 import type { Config } from "../config/schema.js";
 import { blurGrowthPx2PerUm2Of } from "../focus/blur-match.js";
 import type { Clock } from "../hardware/clock.js";
@@ -49,7 +49,8 @@ export async function createDeepFocusPlugins(config: Config): Promise<DeepFocusP
     const { magnification, na } = config.objective;
     const profile = calibrateSweeps(sweeps, { name, objective: { magnification, na }, scorer, roi: config.autofocus.roi, modelHash });
     await saveProfile(profileFile(name), profile);
-    return { kind: "profile", name, path: `calibration/${name}.json`, planes: sweeps[0].planes.length, fwhmUm: profile.fwhmUm, binning: profile.binning, captureRangeUm: profile.captureRangeUm, curve: profile.curve };
+    const warning = blurGrowthWarning(profile.blurGrowthPx2PerUm2, blurGrowthPx2PerUm2Of(config.objective, ctx.cameraPixelUm)) ?? undefined;
+    return { kind: "profile", name, path: `calibration/${name}.json`, planes: sweeps[0].planes.length, fwhmUm: profile.fwhmUm, binning: profile.binning, captureRangeUm: profile.captureRangeUm, curve: profile.curve, warning };
   };
 
   const source: DeepFocusSource = { scorer: async () => scorer, profile: (name) => loadProfile(profileFile(name), modelHash), close: async () => {} };

@@ -57,6 +57,8 @@ export interface CalibrationOutcome {
   captureRangeUm?: number;
   /** The centred calibration curve, when a profile was made. */
   curve?: { zUm: number; b: number }[];
+  /** Something the user should check, e.g. configured optics the sweep disagrees with (`blurGrowthWarning`). */
+  warning?: string;
 }
 
 /** The calibration operation; the DeepFocus one is injected, the default records a stack. */

@@ -53,6 +53,29 @@ describe("focusbox CLI", () => {
     for (const p of est.planes as { zUm: number; score: number }[]) expect(Math.abs(p.score - Math.abs(p.zUm)), `plane at ${p.zUm} µm read ${p.score}`).toBeLessThan(4);
   });
 
+  it("calibrate --stack measures blur matching's k, and warns when the stack's optics disagree with it", async () => {
+    const out = join(dir, "cal-stack");
+    expect((await focusbox(["stack", "simulate", "--out", out, "--from", "-100", "--to", "100", "--step", "5", "--sample", "tissue"])).code).toBe(0);
+    const cal = await focusbox(["calibrate", "--stack", out, "--out", join(dir, "cal.json"), "--json"]);
+    expect(cal.code, cal.stderr).toBe(0);
+    expect(cal.stderr).not.toMatch(/warning/);
+    // 10×/NA 0.3 on 0.345-µm sample pixels: (tan θ / 2)² / pixel² = 0.2077 px²/µm².
+    expect(JSON.parse(cal.stdout).blurGrowthPx2PerUm2 / 0.2077).toBeGreaterThan(0.85);
+    expect(JSON.parse(cal.stdout).blurGrowthPx2PerUm2 / 0.2077).toBeLessThan(1.15);
+    // The manifest claims pixels twice as large (a 2×2-binned camera, say): the sweep says otherwise.
+    const manifest = JSON.parse(await readFile(join(out, "stack.json"), "utf8"));
+    await writeFile(join(out, "stack.json"), JSON.stringify({ ...manifest, pixelSizeUm: 2 * manifest.pixelSizeUm }));
+    const wrong = await focusbox(["calibrate", "--stack", out, "--out", join(dir, "cal-wrong.json")]);
+    expect(wrong.code, wrong.stderr).toBe(0);
+    const warning = /warning: the sweep's defocus blur grows as for ([\d.]+)× the configured image scale .*autofocus runs use the measured k/.exec(wrong.stderr);
+    expect(Number(warning?.[1])).toBeGreaterThan(1.8);
+    expect(Number(warning?.[1])).toBeLessThan(2.2);
+    // eval-af with the right profile on the stack that claims the wrong pixels says the same, and its runs use the measured k.
+    const ev = await focusbox(["eval-af", "--calibration", join(dir, "cal.json"), "--stack", out, "--method", "deepfocus", "--starts", "0", "--max-images", "3"]);
+    expect(ev.code, ev.stderr).toBe(0);
+    expect(ev.stderr).toMatch(/eval-af: .*cal-stack: against the optics in its manifest, the sweep's defocus blur grows as for (1\.9\d|2\.0\d)× the configured image scale/);
+  });
+
   it("stack simulate --sample-image images a picture of the user's as the slide; bad picture options exit 2 with the reason", async () => {
     // A textured picture: 0.5-µm pixels of seeded value noise, 8 bits.
     const width = 256, height = 192, pixels = Buffer.alloc(width * height);

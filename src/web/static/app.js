@@ -258,7 +258,7 @@ function connect() {
   on("calibrated", ({ calibration: c }) => {
     loadMethods().catch(() => undefined); // the new profile
     const profile = c.kind === "profile" ? `, FWHM ${c.fwhmUm.toFixed(1)} µm, binning ${c.binning}, rising to ±${c.captureRangeUm?.toFixed(1) ?? "?"} µm` : "";
-    say(`calibration ${c.kind} "${c.name}": ${c.planes} planes${profile} → ${c.path}`);
+    say(`calibration ${c.kind} "${c.name}": ${c.planes} planes${profile} → ${c.path}${c.warning ? ` — warning: ${c.warning}` : ""}`, Boolean(c.warning));
   });
   on("captured", () => loadCaptures().catch(() => undefined));
   on("operation", (e) => {

@@ -1,0 +1,38 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { parseConfig } from "../../src/config/load.js";
+import { createDeepFocusPlugins, type DeepFocusPlugins } from "../../src/station/deepfocus.js";
+import type { Station } from "../../src/station/station.js";
+import { simulatedStation, tempDir } from "../helpers.js";
+
+let station: Station | undefined;
+let plugins: DeepFocusPlugins | undefined;
+afterEach(async () => {
+  await station?.stop();
+  await plugins?.close();
+  station = plugins = undefined;
+});
+
+/** The station's DeepFocus calibration (real model) on the simulated 10× microscope, with the plug-ins configured for `magnification`. */
+async function calibrateWith(magnification: number) {
+  const stateDir = tempDir();
+  plugins = await createDeepFocusPlugins(parseConfig({ stateDir, objective: { magnification, na: 0.3 } }));
+  station = await simulatedStation({ stateDir }, { calibrate: plugins.calibrate });
+  const outcome = await station.calibrate({ name: "t", halfRangeUm: 100, stepUm: 8 });
+  return { outcome, profile: JSON.parse(readFileSync(join(station.config.stateDir, outcome.path), "utf8")) };
+}
+
+describe("DeepFocus calibration on the station", () => {
+  it("keeps blur matching's measured k in the profile; warns when the configured objective is not the one the sweep shows", async () => {
+    const right = await calibrateWith(10);
+    expect(right.outcome).toMatchObject({ kind: "profile", warning: undefined });
+    expect(right.profile.blurGrowthPx2PerUm2 / 0.2077).toBeGreaterThan(0.85);
+    expect(right.profile.blurGrowthPx2PerUm2 / 0.2077).toBeLessThan(1.15);
+    await station!.stop();
+    await plugins!.close();
+    // Configured as 20× on the same 3.45-µm camera: the sweep shows half that image scale.
+    const wrong = await calibrateWith(20);
+    expect(wrong.outcome.warning).toMatch(/grows as for 0\.[45]\d× the configured image scale/);
+  });
+});
