@@ -65,13 +65,13 @@ export function runBlurGrowth(measured: number | undefined, optics: number | und
 
 /**
  * What a calibration should tell the user when the configured optics' k is too far off the
- * measured one for runs to use it (`runBlurGrowth`): the image scale the sweep shows against the
- * configured one (k grows with the square of magnification over pixel pitch). Null otherwise.
+ * measured one for runs to use it (`runBlurGrowth`): how much faster (or slower) the sweep's blur
+ * grows with defocus than they predict (√ of the k ratio; k goes with (tan θ / sample-plane pixel)²).
+ * Null otherwise.
  */
 export function blurGrowthWarning(measured: number | undefined, optics: number | undefined): string | null {
   if (measured === undefined || optics === undefined || runBlurGrowth(measured, optics) === optics) return null;
-  const scale = Math.sqrt(measured / optics);
-  return `the sweep's defocus blur grows as for ${scale.toFixed(2)}× the configured image scale (blur matching's k measured ${measured.toFixed(4)} px²/µm², the configured objective and camera pixel give ${optics.toFixed(4)}): check the objective's magnification, the camera's pixel size and binning, and any camera adapter; autofocus runs use the measured k`;
+  return `the sweep's defocus blur grows ${Math.sqrt(measured / optics).toFixed(2)}× as fast with defocus as the configured optics predict (blur matching's k measured ${measured.toFixed(4)} px²/µm², predicted ${optics.toFixed(4)}): check the pixel size on the sample (the camera's pixel and binning, the magnification, any camera adapter), the NA and the immersion index; autofocus runs use the measured k`;
 }
 
 /** Images of a run blur matching compares: the first three (the paper's first triple, or tracking's pair and the search's first). */
@@ -239,8 +239,8 @@ export function matchTrace(run: DeepFocusRun): FieldMatch {
  */
 export async function searchAnswer(run: DeepFocusRun): Promise<FieldMatch> {
   const first = matchTrace(run);
-  // No valid tile anywhere: nothing to refine (blur matching would still read the empty field's noise).
-  if (first.problem === "no-texture") return first;
+  // No valid tile in any image: nothing to refine (blur matching would still read the empty field's noise).
+  if (!run.trace.some((p) => Number.isFinite(p.score))) return first;
   if (run.blurGuided) return blurGuidedAnswer(run, run.blurGuided, first);
   return (await fewImageAnswer(run, first)) ?? (await refine(run, first));
 }

@@ -87,7 +87,7 @@ export function registerCalibrate(program: Command): void {
         if (warning) process.stderr.write(`warning: ${warning}\n`);
         if (opts.json) return printJson({ file, ...profile });
         const k = profile.blurGrowthPx2PerUm2;
-        const blur = k === undefined ? "blur matching's k not measured (too few planes 2·FWHM apart near focus)" : `blur matching's k ${k.toFixed(4)} px²/µm²`;
+        const blur = k === undefined ? "no consistent blur matching k from the sweep (too short or too coarse, or its triples disagree)" : `blur matching's k ${k.toFixed(4)} px²/µm²`;
         process.stdout.write(`${profile.name}: FWHM ${profile.fwhmUm.toFixed(2)} µm over ${profile.curve.length} planes, binning ${profile.binning}, rising to ±${profile.captureRangeUm?.toFixed(1) ?? "?"} µm, tiles dropped [${profile.droppedTiles.join(", ")}], ${blur} → ${file}\n`);
       }),
     );

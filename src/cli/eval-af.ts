@@ -47,8 +47,8 @@ const NEAR_END_FRACTION = 0.1;
 /**
  * Names on stderr what makes a stack's runs fail for reasons of the stack rather than the method:
  * focus near an end plane (a search confined to the planes refuses an answer at their edge), an
- * objective other than the calibration profile's, or optics whose blur matching's k the profile's
- * measured one disagrees with (`blurGrowthWarning`; the runs use the measured k).
+ * objective other than the calibration profile's, optics whose blur matching's k the profile's
+ * measured one disagrees with (`blurGrowthWarning`; the runs use the measured k), or no k at all.
  */
 function warnStacks(stacks: readonly EvalStack[], profile?: CalibrationProfile, config?: Config): void {
   for (const { name, stack } of stacks) {
@@ -61,8 +61,12 @@ function warnStacks(stacks: readonly EvalStack[], profile?: CalibrationProfile, 
     const p = profile?.objective;
     if (p && objective && (objective.magnification !== p.magnification || objective.na !== p.na))
       process.stderr.write(`eval-af: ${name}: recorded at ${objective.magnification}×/NA ${objective.na}, but the calibration profile "${profile.name}" is for ${p.magnification}×/NA ${p.na}: calibrate with the same objective\n`);
-    const blur = profile && config && blurGrowthWarning(profile.blurGrowthPx2PerUm2, stackBlurGrowth(stack, config));
-    if (blur) process.stderr.write(`eval-af: ${name}: against the optics in its manifest, ${blur}\n`);
+    if (!profile || !config) continue;
+    const opticsGrowth = stackBlurGrowth(stack, config);
+    const blur = blurGrowthWarning(profile.blurGrowthPx2PerUm2, opticsGrowth);
+    if (blur) process.stderr.write(`eval-af: ${name}: with the optics of its manifest (and the config's immersion index), ${blur}\n`);
+    if (opticsGrowth === undefined && profile.blurGrowthPx2PerUm2 === undefined)
+      process.stderr.write(`eval-af: ${name}: no blur matching (4–10-image runs refuse more and answer worse): its manifest gives no optics (stack import --pixel-size-um --magnification --na) and the profile no measured k (recalibrate with focusbox calibrate)\n`);
   }
 }
 

@@ -360,18 +360,25 @@ const MIN_GROWTH_TRIPLES = 5;
 const MAX_GROWTH_SPREAD = 0.15;
 
 /**
+ * Widest triple spacing a measured k is read at, as a fraction of the reach: centres lie between
+ * s/2 and the reach from focus, so the autofocus's 2·FWHM spacing of a long sweep would leave none.
+ */
+const MAX_GROWTH_SPACING_OF_REACH = 0.6;
+
+/**
  * k of `blurMatchFocusUm` measured on a calibration sweep: planes of one flat field at known z,
- * in focus at `focusUm`. Triples c − s, c, c + s (s = `spacingUm`, the autofocus's first
- * spacing; planes within s/8 of those z) centred within `reachUm` of focus and at least s/2 from
- * it, at most one per s/8, each read k = blurPx2PerUm / (midUm − focus) (`blurTerms`); their
- * median, in camera px² per µm². It carries the real optics — the camera's actual pixel pitch and
- * magnification, the PSF's shape — where `blurGrowthPx2PerUm2Of` takes the configured ones.
- * Undefined with fewer than MIN_GROWTH_TRIPLES triples, no positive median, or triples that
- * disagree (MAX_GROWTH_SPREAD).
+ * in focus at `focusUm`. Triples c − s, c, c + s (s = `spacingUm`, the autofocus's first spacing,
+ * at most MAX_GROWTH_SPACING_OF_REACH × `reachUm`; planes within s/8 of those z) centred within
+ * `reachUm` of focus and at least s/2 from it, at most one per s/8, each read
+ * k = blurPx2PerUm / (midUm − focus) (`blurTerms`); their median, in camera px² per µm². It
+ * carries the real optics — the pixel pitch on the sample, the NA and immersion, the PSF's shape
+ * — where `blurGrowthPx2PerUm2Of` takes the configured ones. Undefined with fewer than
+ * MIN_GROWTH_TRIPLES triples, no positive median, or triples that disagree (MAX_GROWTH_SPREAD).
  */
 export function measureBlurGrowthPx2PerUm2(planes: readonly { zUm: number; thumb: BlurThumb }[], focusUm: number, spacingUm: number, reachUm: number): number | undefined {
+  const s = Math.min(spacingUm, MAX_GROWTH_SPACING_OF_REACH * reachUm);
   const sorted = [...planes].sort((a, b) => a.zUm - b.zUm);
-  const toleranceUm = spacingUm / 8;
+  const toleranceUm = s / 8;
   const near = (zUm: number): { zUm: number; thumb: BlurThumb } | undefined => {
     const p = sorted.reduce((best, q) => (Math.abs(q.zUm - zUm) < Math.abs(best.zUm - zUm) ? q : best), sorted[0]);
     return p && Math.abs(p.zUm - zUm) <= toleranceUm ? p : undefined;
@@ -380,8 +387,8 @@ export function measureBlurGrowthPx2PerUm2(planes: readonly { zUm: number; thumb
   let lastCentreUm = -Infinity;
   for (const c of sorted) {
     const offUm = Math.abs(c.zUm - focusUm);
-    if (offUm > reachUm || offUm < spacingUm / 2 || c.zUm - lastCentreUm < toleranceUm) continue;
-    const [lo, hi] = [near(c.zUm - spacingUm), near(c.zUm + spacingUm)];
+    if (offUm > reachUm || offUm < s / 2 || c.zUm - lastCentreUm < toleranceUm) continue;
+    const [lo, hi] = [near(c.zUm - s), near(c.zUm + s)];
     if (!lo || !hi) continue;
     lastCentreUm = c.zUm;
     const terms = blurTerms([lo, c, hi]);

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { deepfocusAutofocus, searchAnswer, searchImages, startRun } from "../../src/autofocus/deepfocus.js";
+import { blurGrowthWarning, deepfocusAutofocus, runBlurGrowth, searchAnswer, searchImages, startRun } from "../../src/autofocus/deepfocus.js";
 import { probeAll } from "../../src/autofocus/probe.js";
 import { refine } from "../../src/autofocus/refine.js";
 import { blurDisputes } from "../../src/autofocus/blur-guided.js";
@@ -68,6 +68,20 @@ describe("blur-guided images of 4- and 5-image runs (a sample DeepFocus reads fl
     const agreeing = await runFrom(77, 5, growth, { ...profile, blurGrowthPx2PerUm2: 1.2 * growth });
     expect(agreeing.trace.map((p) => p.zUm)).toEqual(withOptics.trace.map((p) => p.zUm));
     expect((await runFrom(77, 5, 1.2 * growth)).trace.map((p) => p.zUm)).not.toEqual(withOptics.trace.map((p) => p.zUm));
+  });
+
+  it("which k a run takes: the optics' within 1.5× of the measured one (either way), else the measured one; whichever there is; a warning exactly when the optics' is not taken", () => {
+    expect(runBlurGrowth(1, 1.5)).toBe(1.5);
+    expect(runBlurGrowth(1, 1 / 1.5)).toBe(1 / 1.5);
+    expect(runBlurGrowth(1, 1.51)).toBe(1);
+    expect(runBlurGrowth(1, 0.66)).toBe(1);
+    expect(runBlurGrowth(undefined, 2)).toBe(2);
+    expect(runBlurGrowth(2, undefined)).toBe(2);
+    expect(runBlurGrowth(undefined, undefined)).toBeUndefined();
+    expect(blurGrowthWarning(1, 1.5)).toBeNull();
+    expect(blurGrowthWarning(undefined, 4)).toBeNull();
+    expect(blurGrowthWarning(4, undefined)).toBeNull();
+    expect(blurGrowthWarning(1, 4)).toMatch(/^the sweep's defocus blur grows 0\.50× as fast/);
   });
 
   it("4 images: the last mirrors about the blur-matching focus the first triple's image nearest it, and that pair finds focus", async () => {

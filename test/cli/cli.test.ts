@@ -67,13 +67,13 @@ describe("focusbox CLI", () => {
     await writeFile(join(out, "stack.json"), JSON.stringify({ ...manifest, pixelSizeUm: 2 * manifest.pixelSizeUm }));
     const wrong = await focusbox(["calibrate", "--stack", out, "--out", join(dir, "cal-wrong.json")]);
     expect(wrong.code, wrong.stderr).toBe(0);
-    const warning = /warning: the sweep's defocus blur grows as for ([\d.]+)× the configured image scale .*autofocus runs use the measured k/.exec(wrong.stderr);
+    const warning = /warning: the sweep's defocus blur grows ([\d.]+)× as fast with defocus as the configured optics predict .*autofocus runs use the measured k/.exec(wrong.stderr);
     expect(Number(warning?.[1])).toBeGreaterThan(1.8);
     expect(Number(warning?.[1])).toBeLessThan(2.2);
     // eval-af with the right profile on the stack that claims the wrong pixels says the same, and its runs use the measured k.
     const ev = await focusbox(["eval-af", "--calibration", join(dir, "cal.json"), "--stack", out, "--method", "deepfocus", "--starts", "0", "--max-images", "3"]);
     expect(ev.code, ev.stderr).toBe(0);
-    expect(ev.stderr).toMatch(/eval-af: .*cal-stack: against the optics in its manifest, the sweep's defocus blur grows as for (1\.9\d|2\.0\d)× the configured image scale/);
+    expect(ev.stderr).toMatch(/eval-af: .*cal-stack: with the optics of its manifest \(and the config's immersion index\), the sweep's defocus blur grows (1\.9\d|2\.0\d)× as fast/);
   });
 
   it("stack simulate --sample-image images a picture of the user's as the slide; bad picture options exit 2 with the reason", async () => {

@@ -86,10 +86,14 @@ describe("blur matching (depth from defocus)", () => {
 
   it("measures k on a calibration sweep as the optics give it, through a Born–Wolf PSF; too short a sweep gives none", () => {
     // The calibration's first spacing (36 µm) and reach (its FWHM, ~63 µm) at 10×/NA 0.3.
-    const sweep = Array.from({ length: 11 }, (_, i) => -90 + 18 * i).map((zUm) => ({ zUm, thumb: thumbAt("diatoms", "born-wolf", zUm) }));
+    const sweep = Array.from({ length: 17 }, (_, i) => -96 + 12 * i).map((zUm) => ({ zUm, thumb: thumbAt("diatoms", "born-wolf", zUm) }));
     const k = measureBlurGrowthPx2PerUm2(sweep, 0, 36, 63)!;
     expect(k / growth).toBeGreaterThan(0.85);
     expect(k / growth).toBeLessThan(1.15);
+    // The autofocus's 2·FWHM spacing of a long sweep: read 37.8 µm apart instead (centres 24–60 µm out).
+    const wide = measureBlurGrowthPx2PerUm2(sweep, 0, 126, 63)!;
+    expect(wide / growth).toBeGreaterThan(0.85);
+    expect(wide / growth).toBeLessThan(1.15);
     // ±36 µm: triples 36 µm apart fit only centred at focus, where they read no k.
     expect(measureBlurGrowthPx2PerUm2(sweep.filter((p) => Math.abs(p.zUm) <= 36), 0, 36, 63)).toBeUndefined();
   });

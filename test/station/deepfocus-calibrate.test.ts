@@ -33,6 +33,6 @@ describe("DeepFocus calibration on the station", () => {
     await plugins!.close();
     // Configured as 20× on the same 3.45-µm camera: the sweep shows half that image scale.
     const wrong = await calibrateWith(20);
-    expect(wrong.outcome.warning).toMatch(/grows as for 0\.[45]\d× the configured image scale/);
+    expect(wrong.outcome.warning).toMatch(/blur grows 0\.[45]\d× as fast with defocus as the configured optics predict/);
   });
 });
