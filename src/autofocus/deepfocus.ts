@@ -1,7 +1,8 @@
+import type { ObjectiveConfig } from "../config/schema.js";
 import { ConfigError, FocusNotFoundError } from "../errors.js";
 import { curveAt, curveFloor, matchField, validTileScores, type CalibrationCurve, type FieldMatch, type FieldMatchOptions } from "../focus/calibration-match.js";
 import { createClassicalScorer } from "../focus/classical-scorer.js";
-import { blurThumb, type BlurThumb } from "../focus/blur-match.js";
+import { blurThumb, pupilGrowthFactor, type BlurThumb } from "../focus/blur-match.js";
 import { isConvex } from "../focus/fit.js";
 import type { Frame } from "../hardware/camera/types.js";
 import type { ClassicalMetricId, FocusScorer, Roi } from "../focus/types.js";
@@ -64,14 +65,17 @@ export function runBlurGrowth(measured: number | undefined, optics: number | und
 }
 
 /**
- * What a calibration should tell the user when the configured optics' k is too far off the
- * measured one for runs to use it (`runBlurGrowth`): how much faster (or slower) the sweep's blur
- * grows with defocus than they predict (√ of the k ratio; k goes with (tan θ / sample-plane pixel)²).
- * Null otherwise.
+ * What a calibration should tell the user when the k it measured is over
+ * OPTICS_GROWTH_AGREEMENT× off what the configured optics predict for a defocused pupil (the
+ * optics' k, `optics`, times `pupilGrowthFactor` of `objective`; the disc's k alone overstates it
+ * 2.3× at NA 1.4 in oil): how much faster (or slower) the sweep's blur grows with defocus (√ of
+ * the ratio; k goes with (tan θ / sample-plane pixel)²). Null otherwise, and when either is unknown.
  */
-export function blurGrowthWarning(measured: number | undefined, optics: number | undefined): string | null {
-  if (measured === undefined || optics === undefined || runBlurGrowth(measured, optics) === optics) return null;
-  return `the sweep's defocus blur grows ${Math.sqrt(measured / optics).toFixed(2)}× as fast with defocus as the configured optics predict (blur matching's k measured ${measured.toFixed(4)} px²/µm², predicted ${optics.toFixed(4)}): check the pixel size on the sample (the camera's pixel and binning, the magnification, any camera adapter), the NA and the immersion index; autofocus runs use the measured k`;
+export function blurGrowthWarning(measured: number | undefined, optics: number | undefined, objective: Pick<ObjectiveConfig, "na" | "immersionIndex">): string | null {
+  if (measured === undefined || optics === undefined) return null;
+  const predicted = optics * pupilGrowthFactor(objective);
+  if (runBlurGrowth(measured, predicted) === predicted) return null;
+  return `the sweep's defocus blur grows ${Math.sqrt(measured / predicted).toFixed(2)}× as fast with defocus as the configured optics predict (blur matching's k measured ${measured.toFixed(4)} px²/µm², predicted ${predicted.toFixed(4)}): check the pixel size on the sample (the camera's pixel and binning, the magnification, any camera adapter), the NA and the immersion index; autofocus runs use the measured k`;
 }
 
 /** Images of a run blur matching compares: the first three (the paper's first triple, or tracking's pair and the search's first). */

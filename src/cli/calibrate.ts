@@ -42,7 +42,7 @@ export async function calibrate(o: CalibrateOptions, createScorer?: ScorerFactor
     const profile = calibrateSweeps(sweeps, { name, objective: { magnification, na }, scorer: method.scorer, roi, modelHash: method.modelHash });
     const file = o.out ?? defaultProfilePath(config.stateDir, name);
     await saveProfile(file, profile);
-    return { file, profile, warning: blurGrowthWarning(profile.blurGrowthPx2PerUm2, opticsGrowth) };
+    return { file, profile, warning: blurGrowthWarning(profile.blurGrowthPx2PerUm2, opticsGrowth, { ...config.objective, ...stack?.manifest.objective }) };
   } finally {
     await method.close();
   }

@@ -63,7 +63,7 @@ function warnStacks(stacks: readonly EvalStack[], profile?: CalibrationProfile, 
       process.stderr.write(`eval-af: ${name}: recorded at ${objective.magnification}×/NA ${objective.na}, but the calibration profile "${profile.name}" is for ${p.magnification}×/NA ${p.na}: calibrate with the same objective\n`);
     if (!profile || !config) continue;
     const opticsGrowth = stackBlurGrowth(stack, config);
-    const blur = blurGrowthWarning(profile.blurGrowthPx2PerUm2, opticsGrowth);
+    const blur = blurGrowthWarning(profile.blurGrowthPx2PerUm2, opticsGrowth, { ...config.objective, ...stack.manifest.objective });
     if (blur) process.stderr.write(`eval-af: ${name}: with the optics of its manifest (and the config's immersion index), ${blur}\n`);
     if (opticsGrowth === undefined && profile.blurGrowthPx2PerUm2 === undefined)
       process.stderr.write(`eval-af: ${name}: no blur matching (4–10-image runs refuse more and answer worse): its manifest gives no optics (stack import --pixel-size-um --magnification --na) and the profile no measured k (recalibrate with focusbox calibrate)\n`);

@@ -401,6 +401,19 @@ export function measureBlurGrowthPx2PerUm2(planes: readonly { zUm: number; thumb
 }
 
 /**
+ * A defocused pupil's blur second moment over `blurGrowthPx2PerUm2Of`'s uniform disc: with the
+ * light spread evenly over the pupil (sin θ up to NA/n) rather than over the disc, its rays crowd
+ * toward the disc's centre at high NA — per axis (−1 − ln(1 − x)/x)/2 against tan²θ_max/4,
+ * x = (NA/n)²: 0.97 at NA 0.3 in air, 0.43 at NA 1.4 in oil. Blur matching itself runs with the
+ * disc's k (its rules were chosen with it at 10×/NA 0.3); what a sweep should measure is closer to
+ * this times that.
+ */
+export function pupilGrowthFactor(objective: Pick<ObjectiveConfig, "na" | "immersionIndex">): number {
+  const x = (objective.na / objective.immersionIndex) ** 2;
+  return (-1 - Math.log(1 - x) / x) / 2 / (x / (1 - x) / 4);
+}
+
+/**
  * k of `blurMatchFocusUm` for an objective and camera pixel pitch (sensor plane, µm): the
  * per-axis second moment of the geometric defocus disc, (|z|·tan θ / 2)², in camera px² per µm²
  * of defocus. Undefined when the pixel pitch is unknown (0) or the optics impossible (NA above

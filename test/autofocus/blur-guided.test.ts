@@ -78,10 +78,17 @@ describe("blur-guided images of 4- and 5-image runs (a sample DeepFocus reads fl
     expect(runBlurGrowth(undefined, 2)).toBe(2);
     expect(runBlurGrowth(2, undefined)).toBe(2);
     expect(runBlurGrowth(undefined, undefined)).toBeUndefined();
-    expect(blurGrowthWarning(1, 1.5)).toBeNull();
-    expect(blurGrowthWarning(undefined, 4)).toBeNull();
-    expect(blurGrowthWarning(4, undefined)).toBeNull();
-    expect(blurGrowthWarning(1, 4)).toMatch(/^the sweep's defocus blur grows 0\.50× as fast/);
+    // The warning compares the measured k with what a defocused pupil gives (pupilGrowthFactor), not the disc's k.
+    const air = { na: 0.3, immersionIndex: 1 };
+    expect(blurGrowthWarning(1, 1.5, air)).toBeNull();
+    expect(blurGrowthWarning(undefined, 4, air)).toBeNull();
+    expect(blurGrowthWarning(4, undefined, air)).toBeNull();
+    expect(blurGrowthWarning(1, 4, air)).toMatch(/^the sweep's defocus blur grows 0\.51× as fast/);
+    // 60×/NA 1.4 in oil, correctly configured: the simulator's sweep measured 145 px²/µm² where the disc's k is 442 — no warning (the run takes the measured k).
+    const oil = { na: 1.4, immersionIndex: 1.515 };
+    expect(blurGrowthWarning(145.1, 442.1, oil)).toBeNull();
+    expect(runBlurGrowth(145.1, 442.1)).toBe(145.1);
+    expect(blurGrowthWarning(145.1 / 4, 442.1, oil)).toMatch(/grows 0\.4\d× as fast/);
   });
 
   it("4 images: the last mirrors about the blur-matching focus the first triple's image nearest it, and that pair finds focus", async () => {

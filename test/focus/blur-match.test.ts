@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { blurDifferencePx2, blurGrowthPx2PerUm2Of, blurMatchFocusUm, blurThumb, measureBlurGrowthPx2PerUm2, type BlurThumb } from "../../src/focus/blur-match.js";
+import { blurDifferencePx2, blurGrowthPx2PerUm2Of, blurMatchFocusUm, blurThumb, measureBlurGrowthPx2PerUm2, pupilGrowthFactor, type BlurThumb } from "../../src/focus/blur-match.js";
 import { createHeldoutSlide, type HeldoutTexture } from "../../src/optics/heldout-slides.js";
 import { digitize } from "../../src/optics/noise.js";
 import { PSF_MODELS, PsfImaging, type PsfModelId } from "../../src/optics/psf-models.js";
@@ -108,5 +108,9 @@ describe("blur matching (depth from defocus)", () => {
     // NA 1.4 without its oil (immersion index 1): no such cone.
     expect(blurGrowthPx2PerUm2Of({ ...objective, magnification: 60, na: 1.4, immersionIndex: 1 }, camera.pixelSizeUm)).toBeUndefined();
     expect(blurGrowthPx2PerUm2Of({ ...objective, magnification: 60, na: 1.4, immersionIndex: 1.515 }, camera.pixelSizeUm)).toBeGreaterThan(0);
+    // A defocused pupil's second moment against the uniform disc's: near 1 at low NA, far below at high NA.
+    expect(pupilGrowthFactor({ na: 0.3, immersionIndex: 1 })).toBeCloseTo(0.969, 3);
+    expect(pupilGrowthFactor({ na: 1.4, immersionIndex: 1.515 })).toBeCloseTo(0.429, 3);
+    expect(pupilGrowthFactor({ na: 0.01, immersionIndex: 1 })).toBeCloseTo(1, 3);
   });
 });
