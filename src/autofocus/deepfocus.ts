@@ -46,9 +46,11 @@ export interface DeepFocusOptions {
 
 /**
  * Most the configured optics' k may differ (either way) from the one the calibration measured
- * and still be used. Beyond, the configured objective or camera pixel is not the instrument's —
- * a camera adapter's magnification or the camera's binning left out — and the measured k is used.
- * In the simulator the two agree within 5 % (docs/benchmarks.md, "Blur matching without the optics").
+ * and still be used. Beyond, the measured k is used: the configured pixel size, NA or immersion is
+ * not the instrument's (a camera adapter or binning left out), or the NA is so high that the
+ * optics' uniform-disc k overstates the pupil's blur (`pupilGrowthFactor`). In the simulator the
+ * two agree within 5 % at NA 0.3 in air; at NA 1.4 in oil the measured k is 0.33× the disc's
+ * (docs/benchmarks.md, "Blur matching without the optics").
  */
 const OPTICS_GROWTH_AGREEMENT = 1.5;
 
