@@ -192,7 +192,8 @@ export interface CalibrationMeta {
  * @throws ConfigError as buildCalibration at binning 1 when no binning gives a profile.
  */
 export function calibrateSweeps(sweeps: readonly BinnedSweep[], meta: CalibrationMeta): CalibrationProfile {
-  const built: { profile: CalibrationProfile; focusUm: number; planes: readonly PlaneScores[] }[] = [];
+  type Built = { profile: CalibrationProfile; focusUm: number; planes: readonly PlaneScores[] };
+  const built: Built[] = [];
   let firstError: unknown = null;
   for (const sweep of [...sweeps].sort((a, b) => a.binning - b.binning)) {
     try {
@@ -203,12 +204,12 @@ export function calibrateSweeps(sweeps: readonly BinnedSweep[], meta: Calibratio
     }
   }
   if (built.length === 0) throw firstError ?? new ConfigError("calibration: no planes were scored");
-  const reach = (b: (typeof built)[number]): number => {
+  const reach = (b: Built): number => {
     const r = risingReachUm(b.profile.curve);
     return r.belowUm + r.aboveUm;
   };
-  const turnsDown = (b: (typeof built)[number]): boolean => turnDownFraction(b.profile.curve) > TURN_DOWN_FRACTION;
-  const chosen = ((): (typeof built)[number] => {
+  const turnsDown = (b: Built): boolean => turnDownFraction(b.profile.curve) > TURN_DOWN_FRACTION;
+  const chosen = ((): Built => {
     const full = built[0].profile.binning === 1 ? built[0] : null;
     if (full && !turnsDown(full)) return full;
     const gains = full ? built.filter((b) => b.profile.binning > 1 && reach(b) >= BINNING_REACH_GAIN * reach(full)) : built;

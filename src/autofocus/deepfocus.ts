@@ -2,7 +2,7 @@ import type { ObjectiveConfig } from "../config/schema.js";
 import { ConfigError, FocusNotFoundError } from "../errors.js";
 import { curveAt, curveFloor, matchField, validTileScores, type CalibrationCurve, type FieldMatch, type FieldMatchOptions } from "../focus/calibration-match.js";
 import { createClassicalScorer } from "../focus/classical-scorer.js";
-import { blurThumb, pupilGrowthFactor, type BlurThumb } from "../focus/blur-match.js";
+import { blurGrowthPx2PerUm2Of, blurThumb, pupilGrowthFactor, type BlurThumb } from "../focus/blur-match.js";
 import { isConvex } from "../focus/fit.js";
 import type { Frame } from "../hardware/camera/types.js";
 import type { ClassicalMetricId, FocusScorer, Roi } from "../focus/types.js";
@@ -66,16 +66,23 @@ export function runBlurGrowth(measured: number | undefined, optics: number | und
   return ratio <= OPTICS_GROWTH_AGREEMENT && ratio >= 1 / OPTICS_GROWTH_AGREEMENT ? optics : measured;
 }
 
+/** An objective and the camera pixel pitch behind it (sensor plane, µm): what the optics' k is predicted from (`blurGrowthPx2PerUm2Of`). */
+export interface Optics {
+  objective: ObjectiveConfig;
+  cameraPixelUm: number;
+}
+
 /**
  * What a calibration should tell the user when the k it measured is over
- * OPTICS_GROWTH_AGREEMENT× off what the configured optics predict for a defocused pupil (the
- * optics' k, `optics`, times `pupilGrowthFactor` of `objective`; the disc's k alone overstates it
- * 2.3× at NA 1.4 in oil): how much faster (or slower) the sweep's blur grows with defocus (√ of
- * the ratio; k goes with (tan θ / sample-plane pixel)²). Null otherwise, and when either is unknown.
+ * OPTICS_GROWTH_AGREEMENT× off what the configured `optics` predict for a defocused pupil (their
+ * disc's k times `pupilGrowthFactor`; the disc's k alone overstates it 2.3× at NA 1.4 in oil): how
+ * much faster (or slower) the sweep's blur grows with defocus (√ of the ratio; k goes with
+ * (tan θ / sample-plane pixel)²). Null otherwise, and when either is unknown.
  */
-export function blurGrowthWarning(measured: number | undefined, optics: number | undefined, objective: Pick<ObjectiveConfig, "na" | "immersionIndex">): string | null {
-  if (measured === undefined || optics === undefined) return null;
-  const predicted = optics * pupilGrowthFactor(objective);
+export function blurGrowthWarning(measured: number | undefined, optics: Optics | undefined): string | null {
+  const disc = optics && blurGrowthPx2PerUm2Of(optics.objective, optics.cameraPixelUm);
+  if (measured === undefined || optics === undefined || disc === undefined) return null;
+  const predicted = disc * pupilGrowthFactor(optics.objective);
   if (runBlurGrowth(measured, predicted) === predicted) return null;
   return `the sweep's defocus blur grows ${Math.sqrt(measured / predicted).toFixed(2)}× as fast with defocus as the configured optics predict (blur matching's k measured ${measured.toFixed(4)} px²/µm², predicted ${predicted.toFixed(4)}): check the pixel size on the sample (the camera's pixel and binning, the magnification, any camera adapter), the NA and the immersion index; autofocus runs use the measured k`;
 }

@@ -14,7 +14,7 @@ import { cameraPixelUm, depthOfFieldUm } from "../optics/dof.js";
 import { calibrateSweeps, loadProfile, scorePlanes, type CalibrationProfile } from "./calibration.js";
 import { blurGrowthPx2PerUm2Of } from "../focus/blur-match.js";
 import { classicalAutofocus } from "./classical.js";
-import { deepfocusAutofocus } from "./deepfocus.js";
+import { deepfocusAutofocus, type Optics } from "./deepfocus.js";
 import type { AutofocusContext, AutofocusResult } from "./types.js";
 
 /** One autofocus of the evaluation: the eval-af JSON contract (issue 4). */
@@ -119,25 +119,21 @@ export async function resolveCalibration(path: string, method: MethodScorer, roi
 
 /**
  * DeepFocus with a calibration profile (on the profile's ROI), `maxImages` images; blur matching
- * with the stack's optics' k (`stackBlurGrowth`) or the profile's measured one (`runBlurGrowth`).
+ * with the k of the stack's optics (`knownStackOptics`) or the profile's measured one (`runBlurGrowth`).
  */
 export function deepfocusRunner(profile: CalibrationProfile, maxImages: number, stack: ZStack, config: Config): AutofocusRunner {
-  const blurGrowthPx2PerUm2 = stackBlurGrowth(stack, config);
+  const optics = knownStackOptics(stack, config);
+  const blurGrowthPx2PerUm2 = optics && blurGrowthPx2PerUm2Of(optics.objective, optics.cameraPixelUm);
   return (ctx) => deepfocusAutofocus({ ...ctx, roi: profile.roi }, profile, { maxImages, blurGrowthPx2PerUm2 });
 }
 
-/**
- * Blur matching's k from a stack's optics (its manifest's `pixelSizeUm` and `objective`; the
- * config's immersion index and wavelength); undefined when the manifest does not give them.
- */
-export function stackBlurGrowth(stack: Pick<ZStack, "manifest">, config: Config): number | undefined {
-  if (stack.manifest.pixelSizeUm === undefined || stack.manifest.objective === undefined) return undefined;
-  const optics = stackOptics(stack, config);
-  return blurGrowthPx2PerUm2Of(optics.objective, optics.cameraPixelUm);
+/** A stack's optics as its manifest gives them (`pixelSizeUm` and `objective`; the config's immersion index and wavelength); undefined when it does not. */
+export function knownStackOptics(stack: Pick<ZStack, "manifest">, config: Config): Optics | undefined {
+  return stack.manifest.pixelSizeUm !== undefined && stack.manifest.objective !== undefined ? stackOptics(stack, config) : undefined;
 }
 
 /** A stack's objective and camera pixel (µm): its manifest's, the config's where the manifest is silent. */
-function stackOptics(stack: Pick<ZStack, "manifest">, config: Config): { objective: Config["objective"]; cameraPixelUm: number } {
+function stackOptics(stack: Pick<ZStack, "manifest">, config: Config): Optics {
   const m = stack.manifest;
   const objective = { ...config.objective, ...m.objective };
   return { objective, cameraPixelUm: m.pixelSizeUm !== undefined ? m.pixelSizeUm * objective.magnification : cameraPixelUm(config.camera, undefined, objective) };

@@ -1,8 +1,7 @@
 import type { Command } from "commander";
 import { acquirePlanes, calibrateSweeps, calibrationSweep, sweepEnds, defaultProfileName, defaultProfilePath, saveProfile, scorePlanes, type BinnedSweep, type CalibrationProfile } from "../autofocus/calibration.js";
-import { blurGrowthWarning } from "../autofocus/deepfocus.js";
-import { createScorerForMethod, stackBlurGrowth, type MethodScorer, type ScorerFactory } from "../autofocus/evaluate.js";
-import { blurGrowthPx2PerUm2Of } from "../focus/blur-match.js";
+import { blurGrowthWarning, type Optics } from "../autofocus/deepfocus.js";
+import { createScorerForMethod, knownStackOptics, type MethodScorer, type ScorerFactory } from "../autofocus/evaluate.js";
 import type { Config } from "../config/schema.js";
 import { createDevices } from "../hardware/index.js";
 import { cameraPixelUm } from "../optics/dof.js";
@@ -34,22 +33,20 @@ export async function calibrate(o: CalibrateOptions, createScorer?: ScorerFactor
   try {
     const roi = config.autofocus.roi;
     const stack = o.stack ? await readStack(o.stack) : null;
-    const { sweeps, opticsGrowth } = stack
-      ? { sweeps: await scorePlanes(stack.planes, method.scorer, roi), opticsGrowth: stackBlurGrowth(stack, config) }
-      : await acquireLive(config, method, o);
+    const { sweeps, optics } = stack ? { sweeps: await scorePlanes(stack.planes, method.scorer, roi), optics: knownStackOptics(stack, config) } : await acquireLive(config, method, o);
     const { magnification, na } = stack?.manifest.objective ?? config.objective;
     const name = o.name ?? defaultProfileName({ deepfocus: config.deepfocus, objective: { magnification, na } });
     const profile = calibrateSweeps(sweeps, { name, objective: { magnification, na }, scorer: method.scorer, roi, modelHash: method.modelHash });
     const file = o.out ?? defaultProfilePath(config.stateDir, name);
     await saveProfile(file, profile);
-    return { file, profile, warning: blurGrowthWarning(profile.blurGrowthPx2PerUm2, opticsGrowth, { ...config.objective, ...stack?.manifest.objective }) };
+    return { file, profile, warning: blurGrowthWarning(profile.blurGrowthPx2PerUm2, optics) };
   } finally {
     await method.close();
   }
 }
 
-/** A live sweep's planes and the configured optics' blur growth. */
-async function acquireLive(config: Config, method: MethodScorer, o: CalibrateOptions): Promise<{ sweeps: BinnedSweep[]; opticsGrowth: number | undefined }> {
+/** A live sweep's planes and the configured optics. */
+async function acquireLive(config: Config, method: MethodScorer, o: CalibrateOptions): Promise<{ sweeps: BinnedSweep[]; optics: Optics }> {
   const devices = await createDevices(config, clockFor(config));
   await devices.start();
   try {
@@ -58,7 +55,7 @@ async function acquireLive(config: Config, method: MethodScorer, o: CalibrateOpt
     const hereUm = devices.stage.positionUm();
     const ends = sweepEnds(hereUm, sweep.halfRangeUm, devices.stage.options);
     const range = { fromUm: o.from ?? ends.fromUm, toUm: o.to ?? ends.toUm, stepUm: o.step ?? sweep.stepUm };
-    return { sweeps: await acquirePlanes(devices.camera, devices.stage, method.scorer, config.autofocus.roi, range), opticsGrowth: blurGrowthPx2PerUm2Of(config.objective, pixelUm) };
+    return { sweeps: await acquirePlanes(devices.camera, devices.stage, method.scorer, config.autofocus.roi, range), optics: { objective: config.objective, cameraPixelUm: pixelUm } };
   } finally {
     await devices.stop();
   }

@@ -1,8 +1,9 @@
 import type { Command } from "commander";
 import type { CalibrationProfile } from "../autofocus/calibration.js";
 import { blurGrowthWarning } from "../autofocus/deepfocus.js";
-import { classicalRunner, createScorerForMethod, deepfocusRunner, EVAL_METHODS, evaluate, parseStarts, resolveCalibration, stackBlurGrowth, type EvalReport, type EvalStack, type EvalSummary, type ScorerFactory } from "../autofocus/evaluate.js";
+import { classicalRunner, createScorerForMethod, deepfocusRunner, EVAL_METHODS, evaluate, knownStackOptics, parseStarts, resolveCalibration, type EvalReport, type EvalStack, type EvalSummary, type ScorerFactory } from "../autofocus/evaluate.js";
 import type { Config } from "../config/schema.js";
+import { blurGrowthPx2PerUm2Of } from "../focus/blur-match.js";
 import { ConfigError } from "../errors.js";
 import { openStack, planeRangeUm } from "../hardware/zstack.js";
 import { configFrom, int, printJson, runCommand } from "./common.js";
@@ -62,10 +63,10 @@ function warnStacks(stacks: readonly EvalStack[], profile?: CalibrationProfile, 
     if (p && objective && (objective.magnification !== p.magnification || objective.na !== p.na))
       process.stderr.write(`eval-af: ${name}: recorded at ${objective.magnification}×/NA ${objective.na}, but the calibration profile "${profile.name}" is for ${p.magnification}×/NA ${p.na}: calibrate with the same objective\n`);
     if (!profile || !config) continue;
-    const opticsGrowth = stackBlurGrowth(stack, config);
-    const blur = blurGrowthWarning(profile.blurGrowthPx2PerUm2, opticsGrowth, { ...config.objective, ...stack.manifest.objective });
+    const optics = knownStackOptics(stack, config);
+    const blur = blurGrowthWarning(profile.blurGrowthPx2PerUm2, optics);
     if (blur) process.stderr.write(`eval-af: ${name}: with the optics of its manifest (and the config's immersion index), ${blur}\n`);
-    if (opticsGrowth === undefined && profile.blurGrowthPx2PerUm2 === undefined)
+    if (profile.blurGrowthPx2PerUm2 === undefined && (optics && blurGrowthPx2PerUm2Of(optics.objective, optics.cameraPixelUm)) === undefined)
       process.stderr.write(`eval-af: ${name}: no blur matching (4–10-image runs refuse more and answer worse): its manifest gives no optics (stack import --pixel-size-um --magnification --na) and the profile no measured k (recalibrate with focusbox calibrate)\n`);
   }
 }

@@ -49,7 +49,7 @@ export async function createDeepFocusPlugins(config: Config): Promise<DeepFocusP
     const { magnification, na } = config.objective;
     const profile = calibrateSweeps(sweeps, { name, objective: { magnification, na }, scorer, roi: config.autofocus.roi, modelHash });
     await saveProfile(profileFile(name), profile);
-    const warning = blurGrowthWarning(profile.blurGrowthPx2PerUm2, blurGrowthPx2PerUm2Of(config.objective, ctx.cameraPixelUm), config.objective) ?? undefined;
+    const warning = blurGrowthWarning(profile.blurGrowthPx2PerUm2, { objective: config.objective, cameraPixelUm: ctx.cameraPixelUm }) ?? undefined;
     return { kind: "profile", name, path: `calibration/${name}.json`, planes: sweeps[0].planes.length, fwhmUm: profile.fwhmUm, binning: profile.binning, captureRangeUm: profile.captureRangeUm, curve: profile.curve, warning };
   };
 

@@ -8,6 +8,7 @@ import type { TracePoint } from "../../src/autofocus/types.js";
 import { parseConfig } from "../../src/config/load.js";
 import { FocusNotFoundError } from "../../src/errors.js";
 import { blurGrowthPx2PerUm2Of } from "../../src/focus/blur-match.js";
+import { coneTan } from "../../src/optics/psf.js";
 import { syntheticProfile } from "./synthetic.js";
 import { simulatedRig, type Rig } from "./rig.js";
 
@@ -79,16 +80,19 @@ describe("blur-guided images of 4- and 5-image runs (a sample DeepFocus reads fl
     expect(runBlurGrowth(2, undefined)).toBe(2);
     expect(runBlurGrowth(undefined, undefined)).toBeUndefined();
     // The warning compares the measured k with what a defocused pupil gives (pupilGrowthFactor), not the disc's k.
-    const air = { na: 0.3, immersionIndex: 1 };
-    expect(blurGrowthWarning(1, 1.5, air)).toBeNull();
-    expect(blurGrowthWarning(undefined, 4, air)).toBeNull();
-    expect(blurGrowthWarning(4, undefined, air)).toBeNull();
-    expect(blurGrowthWarning(1, 4, air)).toMatch(/^the sweep's defocus blur grows 0\.51× as fast/);
-    // 60×/NA 1.4 in oil, correctly configured: the simulator's sweep measured 145 px²/µm² where the disc's k is 442 — no warning (the run takes the measured k).
-    const oil = { na: 1.4, immersionIndex: 1.515 };
-    expect(blurGrowthWarning(145.1, 442.1, oil)).toBeNull();
+    const air = { ...objective, na: 0.3, immersionIndex: 1 };
+    /** Optics of `objective` whose disc's k (`blurGrowthPx2PerUm2Of`) is `k`. */
+    const opticsWithK = (o: typeof objective, k: number) => ({ objective: o, cameraPixelUm: (coneTan(o) * o.magnification) / (2 * Math.sqrt(k)) });
+    expect(blurGrowthWarning(1, opticsWithK(air, 1.5))).toBeNull();
+    expect(blurGrowthWarning(undefined, opticsWithK(air, 4))).toBeNull();
+    expect(blurGrowthWarning(4, undefined)).toBeNull();
+    expect(blurGrowthWarning(1, opticsWithK(air, 4))).toMatch(/^the sweep's defocus blur grows 0\.51× as fast/);
+    // 60×/NA 1.4 in oil on 3.45-µm pixels, correctly configured: the simulator's sweep measured 145 px²/µm² where the disc's k is 442 — no warning (the run takes the measured k).
+    const oil = { objective: { ...objective, magnification: 60, na: 1.4, immersionIndex: 1.515 }, cameraPixelUm: 3.45 };
+    expect(blurGrowthPx2PerUm2Of(oil.objective, oil.cameraPixelUm)).toBeCloseTo(442.1, 1);
+    expect(blurGrowthWarning(145.1, oil)).toBeNull();
     expect(runBlurGrowth(145.1, 442.1)).toBe(145.1);
-    expect(blurGrowthWarning(145.1 / 4, 442.1, oil)).toMatch(/grows 0\.4\d× as fast/);
+    expect(blurGrowthWarning(145.1 / 4, oil)).toMatch(/grows 0\.4\d× as fast/);
   });
 
   it("4 images: the last mirrors about the blur-matching focus the first triple's image nearest it, and that pair finds focus", async () => {
