@@ -43,3 +43,15 @@ export function refineHalfSpanUm(run: DeepFocusRun): number {
 export function imageBudget(run: DeepFocusRun): number {
   return run.options.maxImages - (run.options.verify ? 1 : 0);
 }
+
+/**
+ * The budget leaves room for one refinement triple after the paper's first three images, and not
+ * for two (budgets 6–8, the verification image not counted). Such a run's one triple must bracket
+ * focus: its search takes no golden-section image when blur matching between the first three puts
+ * focus somewhere (deepfocus.ts `searchImages`), and its refinement starts there (refine.ts
+ * `startEstimate`), with the images left to walk towards focus.
+ */
+export function oneRefinementTriple(run: DeepFocusRun): boolean {
+  const left = imageBudget(run) - 3;
+  return left >= 3 && left < 2 * 3;
+}

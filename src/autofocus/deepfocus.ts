@@ -7,11 +7,11 @@ import { isConvex } from "../focus/fit.js";
 import type { Frame } from "../hardware/camera/types.js";
 import type { ClassicalMetricId, FocusScorer, Roi } from "../focus/types.js";
 import { profileCurve, type CalibrationProfile } from "./calibration.js";
-import { imageBudget, initialPoints, initialSpacingUm, nextGoldenPoint } from "./bracket.js";
+import { imageBudget, initialPoints, initialSpacingUm, nextGoldenPoint, oneRefinementTriple } from "./bracket.js";
 import { probe, probeAll } from "./probe.js";
 import { crossCheckSharpest, DECISIVE_LOG_RATIO, NEAR_FOCUS_LOG_RATIO, sharpestLead } from "./cross-check.js";
 import { fewImageAnswer, readsFlat, refine } from "./refine.js";
-import { blurGuidedAnswer, blurGuidedImages, blurOpposes, type BlurGuidedPair } from "./blur-guided.js";
+import { blurGuidedAnswer, blurGuidedImages, blurMatchStart, blurOpposes, type BlurGuidedPair } from "./blur-guided.js";
 import { sharpnessFallback } from "./fallback.js";
 import type { AutofocusContext, AutofocusResult, TracePoint } from "./types.js";
 
@@ -209,8 +209,12 @@ const TRIPLE_RESERVE_IMAGES = 3;
  * the cross-check rates one image over twice as sharp as every other (`sharpestLead`: focus is
  * near it) or before a golden-section image that would move away from where blur matching puts
  * focus (`blurOpposes`): in both cases DeepFocus reads a false minimum far out
- * (docs/benchmarks.md, "False DeepFocus minima far out"). When none of the first three images
- * has a valid tile (an empty or featureless field) it takes no more.
+ * (docs/benchmarks.md, "False DeepFocus minima far out"). With room for one refinement triple
+ * only (`oneRefinementTriple`, budgets 6–8) it takes no golden-section image when blur matching
+ * puts focus somewhere: the refinement starts there, and a golden-section image that overshoots
+ * focus (1.618× the first spacing past the triple's nearest image) leaves it one image short of
+ * walking to focus (docs/benchmarks.md, "One refinement triple"). When none of the first three
+ * images has a valid tile (an empty or featureless field) it takes no more.
  */
 export async function searchImages(run: DeepFocusRun, z1Um: number): Promise<void> {
   const { ctx } = run;
@@ -226,6 +230,7 @@ export async function searchImages(run: DeepFocusRun, z1Um: number): Promise<voi
   if (!run.trace.some((p) => Number.isFinite(p.score))) return;
   if (refinementReserved && readsFlat(run)) return;
   if (await blurGuidedImages(run)) return;
+  if (oneRefinementTriple(run) && blurMatchStart(run) !== null) return;
   while (run.trace.length < searchBudget) {
     const finite = run.trace.filter((p) => Number.isFinite(p.score));
     if (isConvex(finite.map((p) => p.zUm), finite.map((p) => p.score), "minimum")) return;
