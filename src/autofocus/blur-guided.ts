@@ -106,19 +106,6 @@ export function blurDisputes(run: DeepFocusRun, estimateUm: number): number | nu
 }
 
 /**
- * Blur matching puts focus more than half the first spacing from the image DeepFocus reads
- * lowest, on the other side of it from `nextUm`: a golden-section image there would chase a false
- * minimum (through a pupil-like PSF, DeepFocus reads some samples lower 130 µm out than 100 µm
- * out), so the search stops and the refinement starts at blur matching's focus (`blurDisputes`).
- */
-export function blurOpposes(run: DeepFocusRun, nextUm: number): boolean {
-  const lowest = lowestImage(run);
-  if (lowest === null) return false;
-  const blurUm = blurDisputes(run, lowest.zUm);
-  return blurUm !== null && Math.sign(blurUm - lowest.zUm) !== Math.sign(nextUm - lowest.zUm);
-}
-
-/**
  * Focus by blur matching between the run's first three images (within the stage range), or null
  * without blur growth or before the third image. Computed once per run (`run.blurFocusUm`): the
  * search, the refinement's start and a fallback's refinement all ask for it.

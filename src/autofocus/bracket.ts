@@ -47,9 +47,8 @@ export function imageBudget(run: DeepFocusRun): number {
 /**
  * The budget leaves room for one refinement triple after the paper's first three images, and not
  * for two (budgets 6–8, the verification image not counted). Such a run's one triple must bracket
- * focus: its search takes no golden-section image when blur matching between the first three puts
- * focus somewhere (deepfocus.ts `searchImages`), and its refinement starts there (refine.ts
- * `startEstimate`), with the images left to walk towards focus.
+ * focus, so its refinement starts where blur matching puts focus even when the cross-check rates
+ * an image far sharper (refine.ts `startEstimate`).
  */
 export function oneRefinementTriple(run: DeepFocusRun): boolean {
   const left = imageBudget(run) - 3;

@@ -7,11 +7,11 @@ import { isConvex } from "../focus/fit.js";
 import type { Frame } from "../hardware/camera/types.js";
 import type { ClassicalMetricId, FocusScorer, Roi } from "../focus/types.js";
 import { profileCurve, type CalibrationProfile } from "./calibration.js";
-import { imageBudget, initialPoints, initialSpacingUm, nextGoldenPoint, oneRefinementTriple } from "./bracket.js";
+import { imageBudget, initialPoints, initialSpacingUm, nextGoldenPoint } from "./bracket.js";
 import { probe, probeAll } from "./probe.js";
 import { crossCheckSharpest, DECISIVE_LOG_RATIO, NEAR_FOCUS_LOG_RATIO, sharpestLead } from "./cross-check.js";
 import { fewImageAnswer, readsFlat, refine } from "./refine.js";
-import { blurGuidedAnswer, blurGuidedImages, blurMatchStart, blurOpposes, type BlurGuidedPair } from "./blur-guided.js";
+import { blurGuidedAnswer, blurGuidedImages, blurMatchStart, type BlurGuidedPair } from "./blur-guided.js";
 import { sharpnessFallback } from "./fallback.js";
 import type { AutofocusContext, AutofocusResult, TracePoint } from "./types.js";
 
@@ -206,15 +206,14 @@ const TRIPLE_RESERVE_IMAGES = 3;
  * that room, the search ends after the first three images when they read flat and low to
  * DeepFocus while the cross-check rates one decisively sharper (`readsFlat`): the refinement
  * then walks from that image. With that room it also ends, leaving focus to the refinement, when
- * the cross-check rates one image over twice as sharp as every other (`sharpestLead`: focus is
- * near it) or before a golden-section image that would move away from where blur matching puts
- * focus (`blurOpposes`): in both cases DeepFocus reads a false minimum far out
- * (docs/benchmarks.md, "False DeepFocus minima far out"). With room for one refinement triple
- * only (`oneRefinementTriple`, budgets 6–8) it takes no golden-section image when blur matching
- * puts focus somewhere: the refinement starts there, and a golden-section image that overshoots
- * focus (1.618× the first spacing past the triple's nearest image) leaves it one image short of
- * walking to focus (docs/benchmarks.md, "One refinement triple"). When none of the first three
- * images has a valid tile (an empty or featureless field) it takes no more.
+ * blur matching between the first three images puts focus somewhere (the refinement starts
+ * there, or near an image the cross-check rates over twice as sharp as every other: refine.ts
+ * `startEstimate`) — a golden-section image that overshoots focus (1.618× the first spacing past
+ * the triple's nearest image) costs the walk back images, and one that chases a false DeepFocus
+ * minimum far out more (docs/benchmarks.md, "One refinement triple", "False DeepFocus minima far
+ * out") — and, without blur matching, before a golden-section image when the cross-check rates
+ * one image over twice as sharp as every other (`sharpestLead`: focus is near it). When none of
+ * the first three images has a valid tile (an empty or featureless field) it takes no more.
  */
 export async function searchImages(run: DeepFocusRun, z1Um: number): Promise<void> {
   const { ctx } = run;
@@ -230,12 +229,12 @@ export async function searchImages(run: DeepFocusRun, z1Um: number): Promise<voi
   if (!run.trace.some((p) => Number.isFinite(p.score))) return;
   if (refinementReserved && readsFlat(run)) return;
   if (await blurGuidedImages(run)) return;
-  if (oneRefinementTriple(run) && blurMatchStart(run) !== null) return;
+  if (refinementReserved && blurMatchStart(run) !== null) return;
   while (run.trace.length < searchBudget) {
     const finite = run.trace.filter((p) => Number.isFinite(p.score));
     if (isConvex(finite.map((p) => p.zUm), finite.map((p) => p.score), "minimum")) return;
     const zUm = nextGoldenPoint(run.trace, minUm, maxUm);
-    if (zUm === null || (refinementReserved && (sharpestLead(run.trace) >= NEAR_FOCUS_LOG_RATIO || blurOpposes(run, zUm)))) return;
+    if (zUm === null || (refinementReserved && sharpestLead(run.trace) >= NEAR_FOCUS_LOG_RATIO)) return;
     await probe(ctx, run.trace, run.t0Ms, zUm);
   }
 }

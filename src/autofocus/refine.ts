@@ -287,11 +287,15 @@ function imageAt(run: DeepFocusRun, zUm: number): TracePoint | undefined {
 }
 
 /**
- * The refinement's first estimate. When the search took only the paper's triple and the budget
- * leaves room for one refinement triple alone (`oneRefinementTriple`), where blur matching between those
- * three images puts focus: that one triple must bracket focus, and on unseen samples blur
- * matching's focus is the closer start (docs/benchmarks.md, "Blur matching places the last
- * images of 4- and 5-image runs": 6 images 0.195 µm / 75 refused → 0.148 / 40). Otherwise the
+ * The refinement's first estimate. When the search took only the paper's triple and blur
+ * matching between those three images puts focus somewhere (the search then ends there,
+ * deepfocus.ts `searchImages`): that focus — on unseen samples the closer start
+ * (docs/benchmarks.md, "Blur matching places the last images of 4- and 5-image runs": 6 images
+ * 0.195 µm / 75 refused → 0.148 / 40; "One refinement triple") — unless the budget leaves room
+ * for two refinement triples or more (not `oneRefinementTriple`) and the cross-check rates an
+ * image over twice as sharp as every other (NEAR_FOCUS_LOG_RATIO): focus is within its reach,
+ * and the walk from it has the images, while blur matching misreads a periodic sample near
+ * focus (with one triple only, blur matching's focus is the better start). Otherwise the
  * first match's shift; for the "residual" problem (the scores' level does not fit the curve) a
  * retry with a free gain per tile (`freeGainEstimate`) — either one overruled by blur matching
  * between the first three images when that puts focus more than half the first spacing away
@@ -305,10 +309,10 @@ function imageAt(run: DeepFocusRun, zUm: number): TracePoint | undefined {
  * on a false minimum from being confirmed. Null: no start.
  */
 function startEstimate(run: DeepFocusRun, first: FieldMatch): number | null {
-  // Room for one refinement triple after the paper's triple alone: blur matching's focus.
-  if (run.trace.length === BLUR_MATCH_IMAGES && oneRefinementTriple(run)) {
-    const blurUm = blurMatchStart(run);
-    if (blurUm !== null) return blurUm;
+  const blurUm = run.trace.length === BLUR_MATCH_IMAGES ? blurMatchStart(run) : null;
+  if (blurUm !== null) {
+    const nearImage = !oneRefinementTriple(run) && run.ctx.sharpness && sharpestLead(run.trace) >= NEAR_FOCUS_LOG_RATIO ? sharpestImage(run) : null;
+    return nearImage ?? blurUm;
   }
   const estimate = first.problem === null ? first.shiftUm : first.problem === "residual" ? freeGainEstimate(run) : null;
   if (estimate !== null && !readsFlat(run)) {

@@ -50,7 +50,7 @@ beforeAll(async () => {
 afterAll(() => scorer.close());
 
 describe("DeepFocus on finely sampled optics (binning)", () => {
-  it("calibration bins 2×2, whose curve rises to the sweep's ends; eval-af then finds focus from every start within 12 µm (11 DOF), where the full-resolution profile refuses some", async () => {
+  it("calibration bins 2×2, whose curve rises to the sweep's ends (a capture range over 13 µm, under 10 at full resolution); eval-af then finds focus from every start within 12 µm (11 DOF)", async () => {
     const sweeps = await scorePlanes((await readStack(stacks.calib)).planes, scorer, roi);
     expect(sweeps.map((s) => s.binning)).toEqual([1, 2, 4]);
     const meta = { name: "40x", objective: OBJECTIVE, scorer, roi, modelHash: scorer.info.sha256 };
@@ -69,10 +69,8 @@ describe("DeepFocus on finely sampled optics (binning)", () => {
     const binned = await run(profile);
     expect(binned.summary.failures).toBe(0);
     expect(Math.max(...binned.runs.map((r) => Math.abs(r.errorUm as number)))).toBeLessThan(0.4);
-    // At full resolution some starts 8–12 µm out are refused (blur matching brings others back).
-    const unbinned = await run(fullRes);
-    expect(unbinned.summary.failures).toBeGreaterThan(0);
-    expect(unbinned.runs.filter((r) => r.errorUm === null).every((r) => Math.abs(r.startUm) >= 8)).toBe(true);
+    // (Since blur matching starts the refinement at every budget, the full-resolution profile finds these starts too: its
+    // refinement walks in from where blur matching puts focus. The binned curve's longer reach is what the 3-image search uses.)
   }, 120_000);
 
   it("`focusbox score` bins a stack to Nyquist from its manifest (scores stay in camera pixels), or as told", async () => {

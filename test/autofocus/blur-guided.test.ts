@@ -3,6 +3,7 @@ import { blurGrowthWarning, deepfocusAutofocus, runBlurGrowth, searchAnswer, sea
 import { probeAll } from "../../src/autofocus/probe.js";
 import { refine } from "../../src/autofocus/refine.js";
 import { blurDisputes } from "../../src/autofocus/blur-guided.js";
+import { sharpestLead } from "../../src/autofocus/cross-check.js";
 import { nextGoldenPoint } from "../../src/autofocus/bracket.js";
 import type { TracePoint } from "../../src/autofocus/types.js";
 import { parseConfig } from "../../src/config/load.js";
@@ -119,18 +120,29 @@ describe("blur-guided images of 4- and 5-image runs (a sample DeepFocus reads fl
     expect(rig!.devices.stage.positionUm()).toBe(-140);
   });
 
-  it("6 images: the one refinement triple is centred where blur matching puts focus, not at a first match 12 µm off; with room for more triples it starts at the first match", async () => {
+  it("the refinement starts where blur matching puts focus, not at a first match 12 µm off — with room for two triples (10 images) at an image Tenengrad rates over twice as sharp as the others instead, with one (6) not", async () => {
     rig = await simulatedRig({ focusUm: FOCUS_UM }, {}, FRAME);
     const first = { shiftUm: FOCUS_UM + 12, tileShiftsUm: new Array(9).fill(FOCUS_UM + 12), validTiles: 9, inlierTiles: 9, rmsResidual: 0.1, uncertaintyUm: 0.2, problem: null };
-    const refinementCentreUm = async (maxImages: number) => {
-      await rig!.devices.stage.moveTo(-23);
+    const refinementImages = async (maxImages: number, tripleUm: number[]) => {
+      await rig!.devices.stage.moveTo(tripleUm[0]);
       const run = startRun(rig!.ctx, profile, { maxImages, blurGrowthPx2PerUm2: growth });
-      await probeAll(run.ctx, run.trace, run.t0Ms, [-23, -63, 17]);
+      await probeAll(run.ctx, run.trace, run.t0Ms, tripleUm);
+      const lead = sharpestLead(run.trace);
       await refine(run, first);
-      return run.trace[4].zUm;
+      return { zUm: run.trace.slice(3).map((p) => p.zUm), lead };
     };
-    expect(Math.abs((await refinementCentreUm(6)) - FOCUS_UM)).toBeLessThan(4);
-    expect(await refinementCentreUm(10)).toBeCloseTo(FOCUS_UM + 12, 6);
+    // From 90 µm out no image leads by 2×: blur matching's focus (the middle of the first triple's three new images).
+    for (const maxImages of [6, 10]) {
+      const { zUm, lead } = await refinementImages(maxImages, [-83, -123, -43]);
+      expect(lead).toBeLessThan(Math.LN2);
+      expect(Math.abs(zUm[1] - FOCUS_UM), `${maxImages} images: ${zUm.map((z) => z.toFixed(1))}`).toBeLessThan(5);
+    }
+    // The image 10 µm from focus leads by over 2×: 6 images still start at blur matching's focus, 10 at that image (its two new neighbours straddle it).
+    const six = await refinementImages(6, [-23, -63, 17]);
+    expect(six.lead).toBeGreaterThan(Math.LN2);
+    expect(Math.abs(six.zUm[1] - FOCUS_UM)).toBeLessThan(4);
+    const ten = await refinementImages(10, [-23, -63, 17]);
+    expect((ten.zUm[0] + ten.zUm[1]) / 2).toBeCloseTo(17, 6);
   });
 });
 
