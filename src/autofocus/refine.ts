@@ -249,8 +249,9 @@ function fewImageBracket(run: DeepFocusRun, first: FieldMatch): PairAnswer | nul
  * a pair placed evenly about the bracket's answer e: two images at e ± FWHM/8 (the refinement's
  * first half-span), or one that mirrors the bracket's outer image nearer e. Images equally far
  * from focus read alike on any sample whose curve is symmetric, so where that sample's curve
- * differs from the calibration's in shape, not only in gain, the pair is no longer biased by it. The bracket's answer stands
- * when the images do not fit in the stage limits or the budget, or the new pair does not hold.
+ * differs from the calibration's in shape, not only in gain, the pair is no longer biased by it.
+ * The bracket's answer stands when the images do not fit in the stage limits or the budget, or
+ * the new pair does not hold.
  */
 async function evenPair(run: DeepFocusRun, bracket: PairAnswer, left: number): Promise<FieldMatch> {
   if (left < 1) return bracket.match;
