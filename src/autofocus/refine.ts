@@ -51,7 +51,9 @@ export const DEFAULT_REFINE_TOLERANCE_UM = 0.25;
  * (the next triple needs more images than are left), one image left mirrors the bracket's outer
  * image nearer its answer about that answer and the pair's focus is the answer (`evenPair`): on
  * the held-out and pictures selection sets this halved the mean error of 7–8-image runs
- * (docs/benchmarks.md, "One refinement triple"; two images at e ± h read worse).
+ * (docs/benchmarks.md, "One refinement triple"; two images at e ± h read worse). When the
+ * walk's next step would take the budget's last image, that image is placed from the DeepFocus
+ * readings so that its triple brackets focus (`lastWalkTriple`).
  *
  * With fewer than 3 images left after the search (budgets up to 5) it returns `first`, unless the
  * images read flat and low (`readsFlat`: the shift fit lands anywhere on such a stretch; real
@@ -77,8 +79,10 @@ export async function refine(run: DeepFocusRun, first: FieldMatch): Promise<Fiel
   const floorB = curveFloor(curve);
   let last: FieldMatch | null = null;
   let lastBracket: PairAnswer | null = null;
+  let nextTriple: number[] | null = null;
   for (;;) {
-    const triple = initialPoints(estimateUm, halfSpanUm, minUm, maxUm);
+    const triple = nextTriple ?? initialPoints(estimateUm, halfSpanUm, minUm, maxUm);
+    nextTriple = null;
     const fresh = triple.filter((zUm) => imageAt(run, zUm) === undefined);
     if (fresh.length === 0 || fresh.length > left()) {
       // Not converged, and the next triple does not fit in the images left (or repeats one): one of them makes an even pair about the answer.
@@ -102,6 +106,7 @@ export async function refine(run: DeepFocusRun, first: FieldMatch): Promise<Fiel
       }
       estimateUm = to.zUm;
       halfSpanUm = nextHalfSpanUm;
+      if (left() === 1) nextTriple = lastWalkTriple(run, pLo, pMid, pHi, to);
       continue;
     }
     const bracket = bracketMatch(run, pLo, pMid, pHi, verdict.decisive, left());
@@ -127,6 +132,34 @@ export async function refine(run: DeepFocusRun, first: FieldMatch): Promise<Fiel
   if (last === null) last = takenBracket(run, first);
   return last ?? refused(first, "unbracketed");
 }
+
+/**
+ * The walk's next triple when its new image is the budget's last: `to` (the outer image the walk
+ * recentres on), the middle image, and the new one where the triple brackets focus if DeepFocus
+ * is right — the middle image mirrored about the focus the triple's DeepFocus readings give
+ * (`matchField`), not one half-span past `to`. Only when those readings fall from the far image
+ * through the middle one to `to`, `to` reads WALK_FIT_FLOOR_RATIO × the curve's floor or more (on
+ * its slope, where a reading gives a distance), and that focus lies beyond `to`; never nearer `to`
+ * than the walk's own step. Null otherwise (the walk's step). From 80–100 µm out blur matching
+ * overshoots pollen's focus by 16–33 µm (two to four half-spans), and a walk one half-span per
+ * image ended its 7-image runs with the last image near focus and none beyond it
+ * (docs/benchmarks.md, "The last image of a walk").
+ */
+function lastWalkTriple(run: DeepFocusRun, pLo: TracePoint, pMid: TracePoint, pHi: TracePoint, to: TracePoint): number[] | null {
+  const far = to === pLo ? pHi : pLo;
+  if (!(to.score < pMid.score && pMid.score < far.score && to.score >= WALK_FIT_FLOOR_RATIO * curveFloor(run.curve))) return null;
+  const triple = [pLo, pMid, pHi];
+  const fit = matchField(run.curve, triple.map((p) => p.zUm), triple.map((p) => p.tiles), run.options.match);
+  const dir = Math.sign(to.zUm - pMid.zUm);
+  if (fit.problem !== null || fit.shiftUm === null || !((fit.shiftUm - to.zUm) * dir > 0)) return null;
+  const stepUm = Math.max(Math.abs(to.zUm - pMid.zUm), Math.abs(2 * fit.shiftUm - pMid.zUm - to.zUm));
+  const zUm = to.zUm + dir * stepUm;
+  const { minUm, maxUm } = run.ctx.stage.options;
+  return zUm >= minUm && zUm <= maxUm ? [zUm, to.zUm, pMid.zUm].sort((a, b) => a - b) : null;
+}
+
+/** A reading this many times the calibration curve's floor lies on the curve's slope (see `lastWalkTriple`). */
+const WALK_FIT_FLOOR_RATIO = 1.25;
 
 /** `first` turned into a refusal for `problem` (no shift, no inlier tile). */
 export function refused(first: FieldMatch, problem: FieldMatch["problem"]): FieldMatch {

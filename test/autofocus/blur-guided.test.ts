@@ -262,4 +262,25 @@ describe("the search ends after the paper's three images when blur matching puts
       expect(Math.abs(rig.microscope.defocusUm()), where).toBeLessThan(0.3);
     }
   });
+
+  it("7 images, blur matching 30 % too far (its k 0.6× the optics'): the last image completes a bracket where DeepFocus's readings put focus, not one half-span past the walk's nearest image", async () => {
+    rig = await simulatedRig({ focusUm: FOCUS_UM }, {}, FRAME);
+    const h = profile.fwhmUm / 8;
+    for (const offsetUm of [-90, 90]) {
+      await rig.devices.stage.moveTo(FOCUS_UM + offsetUm);
+      const trace: TracePoint[] = [];
+      const outcome = await deepfocusAutofocus({ ...rig.ctx, onImage: (p: TracePoint) => trace.push(p) }, profile, { maxImages: 7, blurGrowthPx2PerUm2: 0.6 * growth });
+      const where = `from ${offsetUm}: images at ${trace.map((p) => p.zUm.toFixed(2))}`;
+      expect(outcome.images, where).toBe(7);
+      // The refinement triple lies beyond focus on the far side of the start: blur matching overshot by more than the triple's reach.
+      const triple = trace.slice(3, 6).map((p) => p.zUm - FOCUS_UM);
+      expect(Math.min(...triple.map((d) => d * -Math.sign(offsetUm))), where).toBeGreaterThan(h / 2);
+      // The last image lies past focus again, farther from the triple's nearest image than a walk step.
+      const last = trace[6].zUm - FOCUS_UM;
+      expect(last * -Math.sign(offsetUm), where).toBeLessThan(0);
+      const nearest = triple.reduce((a, b) => (Math.abs(b) < Math.abs(a) ? b : a));
+      expect(Math.abs(last - nearest), where).toBeGreaterThan(1.5 * h);
+      expect(Math.abs(rig.microscope.defocusUm()), where).toBeLessThan(0.5);
+    }
+  });
 });

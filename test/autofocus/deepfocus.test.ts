@@ -437,20 +437,30 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
     expect(refined.problem).toBe("unbracketed");
   });
 
-  it("a wrong estimate is not returned when no refinement triple brackets focus (each step towards focus reuses two images): out-of-range, stage back at the start", async () => {
-    rig = await simulatedRig({ focusUm: 7 });
-    await rig.devices.stage.moveTo(20);
-    const run = startRun(rig.ctx, profile, { maxImages: 6, refineHalfSpanUm: 5 });
+  it("a wrong first estimate is not returned: the walk from it (each step reusing two images) ends with the budget's last image placed where the DeepFocus readings put focus, and that triple brackets true focus; where the sample reads flat, out-of-range, stage back at the start", async () => {
     const wrong = { shiftUm: 67, tileShiftsUm: new Array(9).fill(67), validTiles: 9, inlierTiles: 9, rmsResidual: 0.1, uncertaintyUm: 0.2, problem: null };
-    const refined = await refine(run, wrong);
-    expect(refined).toMatchObject({ problem: "unbracketed", shiftUm: null });
-    expect(run.trace.map((p) => p.zUm)).toEqual([62, 67, 72, 57, 52, 47]);
-    const err = await guarded(run, () => finish(run, refined, "deepfocus")).catch((e: unknown) => e);
+    const refinedOn = async (curve: { saturatesAtUm?: number }) => {
+      await rig?.devices.stop();
+      rig = await simulatedRig({ focusUm: 7 }, curve);
+      await rig.devices.stage.moveTo(20);
+      const run = startRun(rig.ctx, profile, { maxImages: 6, refineHalfSpanUm: 5 });
+      return { run, refined: await refine(run, wrong) };
+    };
+    const { run, refined } = await refinedOn({});
+    expect(run.trace.map((p) => p.zUm).slice(0, 5)).toEqual([62, 67, 72, 57, 52]);
+    // A walk step would take 47; the last image mirrors 57 about the readings' focus, past true focus.
+    expect(run.trace[5].zUm).toBeLessThan(7);
+    expect(refined.problem).toBeNull();
+    expect(Math.abs(refined.shiftUm! - 7)).toBeLessThan(0.5);
+
+    const flat = await refinedOn({ saturatesAtUm: 30 });
+    expect(flat.refined).toMatchObject({ problem: "unbracketed", shiftUm: null });
+    const err = await guarded(flat.run, () => finish(flat.run, flat.refined, "deepfocus")).catch((e: unknown) => e);
     expect(err).toMatchObject({ reason: "out-of-range", message: expect.stringMatching(/no images around the estimate bracketed focus/) });
-    expect(rig.devices.stage.positionUm()).toBe(20);
+    expect(rig!.devices.stage.positionUm()).toBe(20);
   });
 
-  it("a first match far from where blur matching between the search images puts focus (a sample DeepFocus reads wrongly far out): with the optics' blur growth the refinement starts at the blur-matching estimate and finds focus; without it the run cannot", async () => {
+  it("a first match far from where blur matching between the search images puts focus (a sample DeepFocus reads wrongly far out): with the optics' blur growth the refinement starts at the blur-matching estimate and finds focus; without it the walk from the match reaches focus only with the budget's last image", async () => {
     rig = await simulatedRig({ focusUm: 7 }, {}, { width: 256, height: 192 });
     const { objective, camera } = parseConfig({ camera: { kind: "simulated" } });
     const growth = blurGrowthPx2PerUm2Of(objective, camera.kind === "simulated" ? camera.pixelSizeUm : 0);
@@ -461,8 +471,14 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
       await probeAll(run.ctx, run.trace, run.t0Ms, [60, 24, 96]);
       return { refined: await refine(run, wrong), run };
     };
+    // Without it the refinement walks from the wrong match: none of its images reaches focus until the budget's last
+    // (placed from the DeepFocus readings, `lastWalkTriple`).
     const without = await refinedWith(undefined);
-    expect(without.refined).toMatchObject({ problem: "unbracketed", shiftUm: null });
+    const walk = without.run.trace.slice(3).map((p) => p.zUm);
+    expect(walk).toHaveLength(7);
+    expect(Math.min(...walk.slice(0, -1))).toBeGreaterThan(7 + 5);
+    expect(walk[6]).toBeLessThan(7);
+    expect(without.refined.problem).toBeNull();
     const { refined, run } = await refinedWith(growth);
     expect(refined.problem).toBeNull();
     expect(Math.abs(refined.shiftUm! - 7)).toBeLessThan(0.5);
