@@ -108,6 +108,12 @@ const TARGETS_UM = [0.3, 0.25];
 const CALIBRATION_SAMPLE = { sample: "tissue" as const, seed: 11 };
 const SIMULATOR_SAMPLE = { sample: "cells" as const, seed: 5, focusUm: 12.3 };
 
+/** The smallest budget at which `method` reaches `targetUm` (mean |error| ≤ it, no failures), or null (never among `rows`). */
+function smallestBudget(rows: readonly MethodAtBudget[], method: string, targetUm: number): number | null {
+  const hit = rows.find((r) => r.method === method && r.report && r.report.summary.failures === 0 && (r.report.summary.meanAbsErrorUm ?? Infinity) <= targetUm);
+  return hit ? hit.budget : null;
+}
+
 export async function benchAutofocus(opts: AutofocusBenchOptions = {}): Promise<AutofocusBenchResult> {
   const quick = opts.quick ?? false;
   const log = opts.progress ?? ((m: string) => process.stderr.write(`${m}\n`));
@@ -188,13 +194,7 @@ export async function benchAutofocus(opts: AutofocusBenchOptions = {}): Promise<
       await classical?.close();
     }
     const reach: AutofocusBenchResult["reach"] = {};
-    for (const method of METHODS)
-      reach[method] = Object.fromEntries(
-        TARGETS_UM.map((target) => {
-          const hit = rows.find((r) => r.method === method && r.report && r.report.summary.failures === 0 && (r.report.summary.meanAbsErrorUm ?? Infinity) <= target);
-          return [String(target), hit ? hit.budget : null];
-        }),
-      );
+    for (const method of METHODS) reach[method] = Object.fromEntries(TARGETS_UM.map((target) => [String(target), smallestBudget(rows, method, target)]));
     const evalS = (performance.now() - t0) / 1000 - renderS;
 
     // Part 2
@@ -493,6 +493,16 @@ function printResult(
     `Smallest budget N reaching the target (mean |error| ≤ target, no failures; budgets tried: ${s.allBudgets.join(", ")})`,
     ["method", ...TARGETS_UM.map((t) => `≤ ${t} µm`)],
     METHODS.map((m) => [LABEL[m], ...TARGETS_UM.map((t) => (r.reach[m][String(t)] === null ? "never" : String(r.reach[m][String(t)])))]),
+  );
+  // The same comparison at DeepFocus's own error: at each budget where DeepFocus has no failure, the classical budget that matches its error.
+  const matched = r.rows.filter((x) => x.method === "deepfocus" && x.report && x.report.summary.failures === 0 && x.report.summary.meanAbsErrorUm !== null);
+  printTable(
+    `Images for DeepFocus's error: at each budget N where DeepFocus has no failure, the smallest budget at which each classical method has at most its mean |error| and no failure (never: not within ${s.allBudgets[s.allBudgets.length - 1]})`,
+    ["N", "DeepFocus |error| µm", ...METHODS.filter((m) => m !== "deepfocus").map((m) => `${LABEL[m]} N`)],
+    matched.map((x) => {
+      const errorUm = x.report!.summary.meanAbsErrorUm!;
+      return [x.budget, errorUm.toFixed(3), ...METHODS.filter((m) => m !== "deepfocus").map((m) => String(smallestBudget(r.rows, m, errorUm) ?? "never"))];
+    }),
   );
   printTable(
     "DeepFocus compute per autofocus (DeepFocus + Tenengrad scoring of the run's frames, re-run one after another after each run, + Δz match + blur matching; no camera/stage time), all replay runs above",
