@@ -137,10 +137,11 @@ export async function refine(run: DeepFocusRun, first: FieldMatch): Promise<Fiel
  * The walk's next triple when its new image is the budget's last: `to` (the outer image the walk
  * recentres on), the middle image, and the new one where the triple brackets focus if DeepFocus
  * is right — the middle image mirrored about the focus the triple's DeepFocus readings give
- * (`matchField`), not one half-span past `to`. Only when those readings fall from the far image
- * through the middle one to `to`, `to` reads WALK_FIT_FLOOR_RATIO × the curve's floor or more (on
- * its slope, where a reading gives a distance), and that focus lies beyond `to`; never nearer `to`
- * than the walk's own step. Null otherwise (the walk's step). From 80–100 µm out blur matching
+ * (`matchField`), and WALK_FIT_MARGIN walk steps farther, so that it still brackets when that
+ * focus is up to 3/4 of a step short (the outer pair stays about even), not one step past `to`.
+ * Only when those readings fall from the far image through the middle one to `to`, `to` reads
+ * WALK_FIT_FLOOR_RATIO × the curve's floor or more (on its slope, where a reading gives a
+ * distance), and that focus lies beyond `to`; never nearer `to` than the walk's own step. Null otherwise (the walk's step). From 80–100 µm out blur matching
  * overshoots pollen's focus by 16–33 µm (two to four half-spans), and a walk one half-span per
  * image ended its 7-image runs with the last image near focus and none beyond it
  * (docs/benchmarks.md, "The last image of a walk").
@@ -152,7 +153,8 @@ function lastWalkTriple(run: DeepFocusRun, pLo: TracePoint, pMid: TracePoint, pH
   const fit = matchField(run.curve, triple.map((p) => p.zUm), triple.map((p) => p.tiles), run.options.match);
   const dir = Math.sign(to.zUm - pMid.zUm);
   if (fit.problem !== null || fit.shiftUm === null || !((fit.shiftUm - to.zUm) * dir > 0)) return null;
-  const stepUm = Math.max(Math.abs(to.zUm - pMid.zUm), Math.abs(2 * fit.shiftUm - pMid.zUm - to.zUm));
+  const walkStepUm = Math.abs(to.zUm - pMid.zUm);
+  const stepUm = Math.max(walkStepUm, Math.abs(2 * fit.shiftUm - pMid.zUm - to.zUm) + WALK_FIT_MARGIN * walkStepUm);
   const zUm = to.zUm + dir * stepUm;
   const { minUm, maxUm } = run.ctx.stage.options;
   return zUm >= minUm && zUm <= maxUm ? [zUm, to.zUm, pMid.zUm].sort((a, b) => a - b) : null;
@@ -160,6 +162,8 @@ function lastWalkTriple(run: DeepFocusRun, pLo: TracePoint, pMid: TracePoint, pH
 
 /** A reading this many times the calibration curve's floor lies on the curve's slope (see `lastWalkTriple`). */
 const WALK_FIT_FLOOR_RATIO = 1.25;
+/** The last image lies this many walk steps past the mirror image (see `lastWalkTriple`). */
+const WALK_FIT_MARGIN = 0.5;
 
 /** `first` turned into a refusal for `problem` (no shift, no inlier tile). */
 export function refused(first: FieldMatch, problem: FieldMatch["problem"]): FieldMatch {
