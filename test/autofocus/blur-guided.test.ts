@@ -37,6 +37,14 @@ async function runFrom(startUm: number, maxImages: number, blurGrowthPx2PerUm2: 
   return { outcome, trace };
 }
 
+/** A 7-image run on the rig from FOCUS_UM + `offsetUm` with blur growth `k`: its result, images and a label naming them. */
+async function sevenImagesFrom(offsetUm: number, k: number): Promise<{ images: number; trace: TracePoint[]; where: string }> {
+  await rig!.devices.stage.moveTo(FOCUS_UM + offsetUm);
+  const trace: TracePoint[] = [];
+  const outcome = await deepfocusAutofocus({ ...rig!.ctx, onImage: (p: TracePoint) => trace.push(p) }, profile, { maxImages: 7, blurGrowthPx2PerUm2: k });
+  return { images: outcome.images, trace, where: `from ${offsetUm}: images at ${trace.map((p) => p.zUm.toFixed(2))}` };
+}
+
 describe("blur-guided images of 4- and 5-image runs (a sample DeepFocus reads flat from 30 µm out)", () => {
   it("5 images: the last two straddle where blur matching puts focus, 2h apart, and their pair finds focus; without blur growth the run cannot", async () => {
     expect(growth).toBeGreaterThan(0);
@@ -246,11 +254,8 @@ describe("the search ends after the paper's three images when blur matching puts
     rig = await simulatedRig({ focusUm: FOCUS_UM }, {}, FRAME);
     const h = profile.fwhmUm / 8;
     for (const offsetUm of [-70, 55]) {
-      await rig.devices.stage.moveTo(FOCUS_UM + offsetUm);
-      const trace: TracePoint[] = [];
-      const outcome = await deepfocusAutofocus({ ...rig.ctx, onImage: (p: TracePoint) => trace.push(p) }, profile, { maxImages: 7, blurGrowthPx2PerUm2: growth });
-      const where = `from ${offsetUm}: images at ${trace.map((p) => p.zUm.toFixed(2))}`;
-      expect(outcome.images, where).toBe(7);
+      const { images, trace, where } = await sevenImagesFrom(offsetUm, growth);
+      expect(images, where).toBe(7);
       // The triple e − h, e, e + h about blur matching's focus e brackets focus.
       const [lo, mid, hi] = trace.slice(3, 6).map((p) => p.zUm);
       expect(hi - mid, where).toBeCloseTo(h, 6);
@@ -267,11 +272,8 @@ describe("the search ends after the paper's three images when blur matching puts
     rig = await simulatedRig({ focusUm: FOCUS_UM }, {}, FRAME);
     const h = profile.fwhmUm / 8;
     for (const offsetUm of [-90, 90]) {
-      await rig.devices.stage.moveTo(FOCUS_UM + offsetUm);
-      const trace: TracePoint[] = [];
-      const outcome = await deepfocusAutofocus({ ...rig.ctx, onImage: (p: TracePoint) => trace.push(p) }, profile, { maxImages: 7, blurGrowthPx2PerUm2: 0.6 * growth });
-      const where = `from ${offsetUm}: images at ${trace.map((p) => p.zUm.toFixed(2))}`;
-      expect(outcome.images, where).toBe(7);
+      const { images, trace, where } = await sevenImagesFrom(offsetUm, 0.6 * growth);
+      expect(images, where).toBe(7);
       // The refinement triple lies beyond focus on the far side of the start: blur matching overshot by more than the triple's reach.
       const triple = trace.slice(3, 6).map((p) => p.zUm - FOCUS_UM);
       expect(Math.min(...triple.map((d) => d * -Math.sign(offsetUm))), where).toBeGreaterThan(h / 2);
