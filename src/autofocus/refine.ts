@@ -141,10 +141,11 @@ export async function refine(run: DeepFocusRun, first: FieldMatch): Promise<Fiel
  * focus is up to 3/4 of a step short (the outer pair stays about even), not one step past `to`.
  * Only when those readings fall from the far image through the middle one to `to`, `to` reads
  * WALK_FIT_FLOOR_RATIO × the curve's floor or more (on its slope, where a reading gives a
- * distance), and that focus lies beyond `to`; never nearer `to` than the walk's own step. Null otherwise (the walk's step). From 80–100 µm out blur matching
- * overshoots pollen's focus by 16–33 µm (two to four half-spans), and a walk one half-span per
- * image ended its 7-image runs with the last image near focus and none beyond it
- * (docs/benchmarks.md, "The last image of a walk").
+ * distance), and that focus lies beyond `to`; never nearer `to` than the walk's own step. Null
+ * otherwise (the walk's step). From 80–100 µm out blur matching overshoots pollen's focus by
+ * 16–33 µm (two to four half-spans), and a walk one half-span per image ended its 7-image runs
+ * with the last image near focus and none beyond it (docs/benchmarks.md, "The last image of a
+ * walk").
  */
 function lastWalkTriple(run: DeepFocusRun, pLo: TracePoint, pMid: TracePoint, pHi: TracePoint, to: TracePoint): number[] | null {
   const far = to === pLo ? pHi : pLo;

@@ -448,7 +448,7 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
     };
     const { run, refined } = await refinedOn({});
     expect(run.trace.map((p) => p.zUm).slice(0, 5)).toEqual([62, 67, 72, 57, 52]);
-    // A walk step would take 47; the last image mirrors 57 about the readings' focus, past true focus.
+    // A walk step would take 47; the last image (57 mirrored about the readings' focus, half a step farther) lies past true focus.
     expect(run.trace[5].zUm).toBeLessThan(7);
     expect(refined.problem).toBeNull();
     expect(Math.abs(refined.shiftUm! - 7)).toBeLessThan(0.5);
