@@ -239,13 +239,13 @@ export async function searchImages(run: DeepFocusRun, z1Um: number): Promise<voi
   }
 }
 
-/** Δz match of every image in the run's trace. */
-export function matchTrace(run: DeepFocusRun): FieldMatch {
+/** Δz match of the run's images `points` (default: every image in its trace), with the run's match options and `extra` on top. */
+export function matchTrace(run: DeepFocusRun, points: readonly TracePoint[] = run.trace, extra: FieldMatchOptions = {}): FieldMatch {
   return matchField(
     run.curve,
-    run.trace.map((p) => p.zUm),
-    run.trace.map((p) => p.tiles),
-    run.options.match,
+    points.map((p) => p.zUm),
+    points.map((p) => p.tiles),
+    { ...run.options.match, ...extra },
   );
 }
 

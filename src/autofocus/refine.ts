@@ -1,7 +1,7 @@
-import { curveAt, curveCeiling, curveFloor, matchField, matchPairField, type FieldMatch } from "../focus/calibration-match.js";
+import { curveAt, curveCeiling, curveFloor, matchPairField, type FieldMatch } from "../focus/calibration-match.js";
 import { imageBudget, initialPoints, initialSpacingUm, oneRefinementTriple, refineHalfSpanUm } from "./bracket.js";
 import { crossCheckSharpest, DECISIVE_LOG_RATIO, deepfocusPoints, NEAR_FOCUS_LOG_RATIO, sharpestLead, sharpnessLead, sharpnessPeakMatch, sharpnessPeakWidthUm } from "./cross-check.js";
-import { BLUR_MATCH_IMAGES, NOT_SHARP_FLOOR_RATIO, sharperElsewhere, type DeepFocusRun } from "./deepfocus.js";
+import { BLUR_MATCH_IMAGES, matchTrace, NOT_SHARP_FLOOR_RATIO, sharperElsewhere, type DeepFocusRun } from "./deepfocus.js";
 import { blurDisputes, blurMatchStart } from "./blur-guided.js";
 import { probeAll } from "./probe.js";
 import type { TracePoint } from "./types.js";
@@ -137,7 +137,7 @@ export async function refine(run: DeepFocusRun, first: FieldMatch): Promise<Fiel
  * The walk's next triple when its new image is the budget's last: `to` (the outer image the walk
  * recentres on), the middle image, and the new one where the triple brackets focus if DeepFocus
  * is right — the middle image mirrored about the focus the triple's DeepFocus readings give
- * (`matchField`), and WALK_FIT_MARGIN walk steps farther, so that it still brackets when that
+ * (`matchTrace`), and WALK_FIT_MARGIN walk steps farther, so that it still brackets when that
  * focus is up to 3/4 of a step short (the outer pair stays about even), not one step past `to`.
  * Only when those readings fall from the far image through the middle one to `to`, `to` reads
  * WALK_FIT_FLOOR_RATIO × the curve's floor or more (on its slope, where a reading gives a
@@ -150,8 +150,7 @@ export async function refine(run: DeepFocusRun, first: FieldMatch): Promise<Fiel
 function lastWalkTriple(run: DeepFocusRun, pLo: TracePoint, pMid: TracePoint, pHi: TracePoint, to: TracePoint): number[] | null {
   const far = to === pLo ? pHi : pLo;
   if (!(to.score < pMid.score && pMid.score < far.score && to.score >= WALK_FIT_FLOOR_RATIO * curveFloor(run.curve))) return null;
-  const triple = [pLo, pMid, pHi];
-  const fit = matchField(run.curve, triple.map((p) => p.zUm), triple.map((p) => p.tiles), run.options.match);
+  const fit = matchTrace(run, [pLo, pMid, pHi]);
   const dir = Math.sign(to.zUm - pMid.zUm);
   if (fit.problem !== null || fit.shiftUm === null || !((fit.shiftUm - to.zUm) * dir > 0)) return null;
   const walkStepUm = Math.abs(to.zUm - pMid.zUm);
@@ -400,7 +399,7 @@ export function readsFlat(run: DeepFocusRun): boolean {
 }
 
 /** The image with the lowest DeepFocus score so far, or null when none has one. */
-export function lowestImage(run: DeepFocusRun): TracePoint | null {
+function lowestImage(run: DeepFocusRun): TracePoint | null {
   const finite = run.trace.filter((p) => Number.isFinite(p.score));
   return finite.length ? finite.reduce((a, b) => (b.score < a.score ? b : a)) : null;
 }
@@ -413,12 +412,7 @@ export function lowestImage(run: DeepFocusRun): TracePoint | null {
  * from there leads away from focus.)
  */
 function freeGainEstimate(run: DeepFocusRun): number | null {
-  const m = matchField(
-    run.curve,
-    run.trace.map((p) => p.zUm),
-    run.trace.map((p) => p.tiles),
-    { ...run.options.match, freeGain: true },
-  );
+  const m = matchTrace(run, run.trace, { freeGain: true });
   const lowest = lowestImage(run);
   if (m.problem !== null || m.shiftUm === null || lowest === null) return null;
   return lowest.score * IMPLAUSIBLE_GAIN >= curveAt(run.curve, lowest.zUm - m.shiftUm) ? m.shiftUm : null;
