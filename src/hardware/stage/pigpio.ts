@@ -69,7 +69,6 @@ const ENABLE_SETUP_MS = 2;
  */
 export class PigpioStage extends StepperStage {
   private lib?: PigpioModule;
-  private step?: PigpioGpio;
   private dir?: PigpioGpio;
   private enable?: PigpioGpio;
   private readonly pulseUs: number;
@@ -95,7 +94,7 @@ export class PigpioStage extends StepperStage {
         gpio.digitalWrite(level);
         return gpio;
       };
-      this.step = out(this.options.stepPin, 0);
+      out(this.options.stepPin, 0); // the waves drive it by pin number; only its mode and idle level are set here
       this.dir = out(this.options.dirPin, 0);
       if (this.options.enablePin !== undefined) this.enable = out(this.options.enablePin, this.enableLevel(!this.options.releaseWhenIdle));
     } catch (err) {
@@ -107,7 +106,7 @@ export class PigpioStage extends StepperStage {
   protected async close(): Promise<void> {
     this.enable?.digitalWrite(this.enableLevel(false));
     this.lib?.terminate?.();
-    this.lib = this.step = this.dir = this.enable = undefined;
+    this.lib = this.dir = this.enable = undefined;
   }
 
   protected async drive(cursor: StepCursor, forward: boolean, emitted: (n: number) => void): Promise<void> {
