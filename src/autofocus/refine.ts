@@ -46,9 +46,10 @@ export const DEFAULT_REFINE_TOLERANCE_UM = 0.25;
  * Where the cross-check is within its noise (far from focus it flattens), DeepFocus decides, and
  * a triple brackets only when the cross-check's middle image is not less sharp than both outer
  * ones. Where the refinement starts: see `startEstimate`. Any answer stands only if a triple
- * bracketed it; when the walk ends without one, a triple among all the images taken may
- * (`takenBracket`). When the budget stops the refinement after a bracket, before it converged
- * (the next triple needs more images than are left), one image left mirrors the bracket's outer
+ * bracketed it; when the walk ends without one, a triple or pair among all the images taken may
+ * (`takenBracket`: also where the walk's last step crossed focus). When the budget stops the
+ * refinement after a bracket, before it converged (the next triple needs more images than are
+ * left), one image left mirrors the bracket's outer
  * image nearer its answer about that answer and the pair's focus is the answer (`evenPair`): on
  * the held-out and pictures selection sets this halved the mean error of 7–8-image runs
  * (docs/benchmarks.md, "One refinement triple"; two images at e ± h read worse). When the
@@ -209,30 +210,81 @@ function bracketMatch(run: DeepFocusRun, pLo: TracePoint, pMid: TracePoint, pHi:
 }
 
 /**
- * When the refinement's walk ends without a bracket: a triple of neighbouring images among all
- * those taken, around the image DeepFocus reads lowest or the one the cross-check rates
- * sharpest, with neighbours no farther than the first half-span, that the refinement's own
- * judgement calls a bracket decided by the cross-check. (The search's golden-section images
- * can land between the walk's images: a walk centred 3 µm from focus takes its triple around a
- * search image that already lies between them.) A bracket by DeepFocus alone does not count
- * here: such narrow, uneven triples also bracket a periodic sample's false floor. Null when
- * none does.
+ * When the refinement's walk ends without a bracket: focus from all the images taken, sorted by
+ * z, or null when none of these holds (a bracket by DeepFocus alone never counts: such narrow,
+ * uneven triples also bracket a periodic sample's false floor):
+ * 1. `crossCheckedTriple`: a triple the refinement's own judgement calls a bracket decided by the
+ *    cross-check (the search's golden-section images can land between the walk's images: a walk
+ *    centred 3 µm from focus takes its triple around a search image that already lies between them);
+ * 2. `agreedTriple`: a triple around an image both metrics call best;
+ * 3. `sharpestPair`: a pair the cross-check's peak lies between.
+ * 2 and 3 answer where the walk's last step crossed focus and landed about as near it on the
+ * other side, so that its last triple did not bracket (docs/benchmarks.md, "A walk that ends
+ * beside focus").
  */
 function takenBracket(run: DeepFocusRun, first: FieldMatch): FieldMatch | null {
   const byZ = [...new Map(run.trace.map((p) => [p.zUm, p])).values()].sort((a, b) => a.zUm - b.zUm);
-  const lowest = lowestImage(run);
-  const sharpest = crossCheckSharpest(byZ);
+  return crossCheckedTriple(run, byZ, first) ?? agreedTriple(run, byZ, first) ?? sharpestPair(run, byZ, first);
+}
+
+/**
+ * A triple of neighbouring images (`byZ`) around the image DeepFocus reads lowest or the one the
+ * cross-check rates sharpest, with neighbours no farther than the first half-span, that the
+ * refinement's own judgement (`judgeTriple`) calls a bracket decided by the cross-check: its
+ * answer (`bracketMatch`). Null when none does.
+ */
+function crossCheckedTriple(run: DeepFocusRun, byZ: readonly TracePoint[], first: FieldMatch): FieldMatch | null {
   const spanUm = refineHalfSpanUm(run) * (1 + 1e-9);
-  for (const mid of new Set([lowest, sharpest])) {
-    const i = mid === null ? -1 : byZ.indexOf(mid);
-    if (i < 1 || i > byZ.length - 2) continue;
-    const [lo, hi] = [byZ[i - 1], byZ[i + 1]];
-    if (mid!.zUm - lo.zUm > spanUm || hi.zUm - mid!.zUm > spanUm) continue;
-    const verdict = judgeTriple(run, lo, mid!, hi);
-    const bracket = verdict.kind === "bracket" && verdict.decisive ? bracketMatch(run, lo, mid!, hi, true, 0) : null;
+  for (const mid of new Set([lowestImage(run), crossCheckSharpest(byZ)])) {
+    const triple = neighbourTriple(byZ, mid, spanUm);
+    if (triple === null) continue;
+    const verdict = judgeTriple(run, ...triple);
+    const bracket = verdict.kind === "bracket" && verdict.decisive ? bracketMatch(run, ...triple, true, 0) : null;
     if (bracket !== null) return { ...bracket.match, rmsResidual: first.rmsResidual };
   }
   return null;
+}
+
+/**
+ * The image DeepFocus reads lowest is the one the cross-check rates sharpest (by any margin), and
+ * its neighbours (`byZ`) lie within twice the first half-span: the focus of that outer pair
+ * (`pairMatch`) — the two metrics agree where focus is, though the triple is uneven (a search
+ * image 1–2 µm beside one of the walk's) or the cross-check's lead is within its noise. Null
+ * otherwise, and without a cross-check.
+ */
+function agreedTriple(run: DeepFocusRun, byZ: readonly TracePoint[], first: FieldMatch): FieldMatch | null {
+  const lowest = lowestImage(run);
+  if (lowest === null || lowest !== crossCheckSharpest(byZ)) return null;
+  const triple = neighbourTriple(byZ, lowest, 2 * refineHalfSpanUm(run) * (1 + 1e-9));
+  return triple === null ? null : pairMatch(run, triple[0], triple[2], first);
+}
+
+/**
+ * The two images the cross-check rates sharpest are neighbours (`byZ`), both over twice as sharp
+ * as every other image (NEAR_FOCUS_LOG_RATIO) and within 2× of each other, and DeepFocus reads
+ * both near its floor (≤ NOT_SHARP_FLOOR_RATIO × the curve's): the cross-check's peak lies between
+ * them, and so does focus — that pair's focus (`pairMatch`, which a periodic sample's flat
+ * DeepFocus floor puts midway). Null otherwise, and without a cross-check. (With one of the
+ * two under half as sharp as the other, focus may lie beyond the sharper one.)
+ */
+function sharpestPair(run: DeepFocusRun, byZ: readonly TracePoint[], first: FieldMatch): FieldMatch | null {
+  const ranked = byZ.filter((p) => p.sharpness !== undefined && p.sharpness > 0).sort((p, q) => q.sharpness! - p.sharpness!);
+  if (ranked.length < 2) return null;
+  const [best, second] = ranked;
+  const lead = (p: TracePoint, q: TracePoint): number => Math.log(p.sharpness! / q.sharpness!);
+  if (!(lead(best, second) < NEAR_FOCUS_LOG_RATIO) || ranked.slice(2).some((p) => lead(second, p) < NEAR_FOCUS_LOG_RATIO)) return null;
+  const [lo, hi] = [best, second].sort((p, q) => p.zUm - q.zUm);
+  if (byZ.indexOf(hi) - byZ.indexOf(lo) !== 1) return null;
+  if (!(Math.max(lo.score, hi.score) <= NOT_SHARP_FLOOR_RATIO * curveFloor(run.curve))) return null;
+  return pairMatch(run, lo, hi, first);
+}
+
+/** `mid` and its neighbours in `byZ` when it has one on each side within `spanUm`, else null. */
+function neighbourTriple(byZ: readonly TracePoint[], mid: TracePoint | null, spanUm: number): [TracePoint, TracePoint, TracePoint] | null {
+  const i = mid === null ? -1 : byZ.indexOf(mid);
+  if (i < 1 || i > byZ.length - 2) return null;
+  const [lo, hi] = [byZ[i - 1], byZ[i + 1]];
+  return mid!.zUm - lo.zUm <= spanUm && hi.zUm - mid!.zUm <= spanUm ? [lo, mid!, hi] : null;
 }
 
 /**

@@ -437,6 +437,42 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
     expect(refined.problem).toBe("unbracketed");
   });
 
+  /** A 6-image refine after the search images `searchUm` from the first estimate `firstUm` (half-span 8 µm), with DeepFocus on `curve` and a Gaussian Tenengrad peak of SD `peakSdUm` at `peakUm`. */
+  async function walkEnd(focusUm: number, searchUm: readonly number[], firstUm: number, peakUm: number, peakSdUm: number, curve: { flatWithinUm?: number } = {}) {
+    rig = await simulatedRig({ focusUm }, curve);
+    const scope = rig.microscope;
+    await rig.devices.stage.moveTo(searchUm[0]);
+    const tenengrad: FocusScorer = { id: "tenengrad", higherIsSharper: true, score: async (frame: Frame) => tiles(100 * Math.exp(-((scope.exposureDefocusUm(frame.timestampMs) + focusUm - peakUm) ** 2) / (2 * peakSdUm ** 2))) };
+    const run = startRun(rig.ctx, profile, { maxImages: 6, refineHalfSpanUm: 8 });
+    run.ctx = { ...run.ctx, sharpness: tenengrad };
+    for (const zUm of searchUm) await probe(run.ctx, run.trace, run.t0Ms, zUm);
+    const first = { shiftUm: firstUm, tileShiftsUm: new Array(9).fill(firstUm), validTiles: 9, inlierTiles: 9, rmsResidual: 0.1, uncertaintyUm: 0.2, problem: null };
+    const refined = await refine(run, first);
+    return { refined, zsUm: run.trace.map((p) => p.zUm) };
+  }
+
+  it("a walk whose last step crosses focus and lands as near it beside a search image: both metrics call that image best, and its uneven neighbours bracket focus", async () => {
+    const { refined, zsUm } = await walkEnd(0, [-40, -76, -3.8], 5.7, 0, 12);
+    // The walk's triple −2.3, 5.7, 13.7 steps towards −2.3 with no images left; Tenengrad's lead of −2.3 over −3.8 is 3 %, within its noise.
+    expect(zsUm).toEqual([-40, -76, -3.8, -2.3, 5.7, 13.7]);
+    expect(refined.problem).toBeNull();
+    expect(Math.abs(refined.shiftUm!), `→ ${refined.shiftUm}`).toBeLessThan(0.5);
+  });
+
+  it("a walk whose last step crosses focus and lands about as near it on the other side: the two images Tenengrad rates over twice as sharp as the rest bracket focus; where it rates one of them under half as sharp, focus may lie beyond that one, and the run refuses", async () => {
+    const tie = await walkEnd(-0.5, [-40, 40, 76], 4, -0.5, 6);
+    // The triple −4, 4, 12 steps towards −4 (3.5 µm from focus; 4 is 4.5 µm away) with no images left.
+    expect(tie.zsUm).toEqual([-40, 40, 76, -4, 4, 12]);
+    expect(tie.refined.problem).toBeNull();
+    expect(Math.abs(tie.refined.shiftUm! + 0.5), `→ ${tie.refined.shiftUm}`).toBeLessThan(0.5);
+
+    await rig?.devices.stop();
+    // A periodic sample that DeepFocus reads flat within ±10 µm of focus at −6: it reads −4 and 4 alike, Tenengrad rates −4 far sharper.
+    const beyond = await walkEnd(-6, [-40, 40, 76], 4, -6, 6, { flatWithinUm: 10 });
+    expect(beyond.zsUm).toEqual([-40, 40, 76, -4, 4, 12]);
+    expect(beyond.refined).toMatchObject({ problem: "unbracketed", shiftUm: null });
+  });
+
   it("a wrong first estimate is not returned: the walk from it (each step reusing two images) ends with the budget's last image placed where the DeepFocus readings put focus, and that triple brackets true focus; where the sample reads flat, out-of-range, stage back at the start", async () => {
     const wrong = { shiftUm: 67, tileShiftsUm: new Array(9).fill(67), validTiles: 9, inlierTiles: 9, rmsResidual: 0.1, uncertaintyUm: 0.2, problem: null };
     const refinedOn = async (curve: { saturatesAtUm?: number }) => {
