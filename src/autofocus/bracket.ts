@@ -2,6 +2,9 @@ import { goldenStep } from "../focus/golden.js";
 import { defaultSpacingUm } from "./calibration.js";
 import type { DeepFocusRun } from "./deepfocus.js";
 
+/** Images in a triple: the paper's first images z1, z1 ± s, and each refinement triple e, e ± h. */
+export const TRIPLE_IMAGES = 3;
+
 /**
  * z1 − s, z1, z1 + s (ascending), moved inward as a whole — and squeezed when the range is
  * narrower than 2s — so that all three lie within [minUm, maxUm].
@@ -51,6 +54,6 @@ export function imageBudget(run: DeepFocusRun): number {
  * an image far sharper (refine.ts `startEstimate`).
  */
 export function oneRefinementTriple(run: DeepFocusRun): boolean {
-  const left = imageBudget(run) - 3;
-  return left >= 3 && left < 2 * 3;
+  const left = imageBudget(run) - TRIPLE_IMAGES;
+  return left >= TRIPLE_IMAGES && left < 2 * TRIPLE_IMAGES;
 }

@@ -7,7 +7,7 @@ import { isConvex } from "../focus/fit.js";
 import type { Frame } from "../hardware/camera/types.js";
 import type { ClassicalMetricId, FocusScorer, Roi } from "../focus/types.js";
 import { profileCurve, type CalibrationProfile } from "./calibration.js";
-import { imageBudget, initialPoints, initialSpacingUm, nextGoldenPoint } from "./bracket.js";
+import { imageBudget, initialPoints, initialSpacingUm, nextGoldenPoint, TRIPLE_IMAGES } from "./bracket.js";
 import { probe, probeAll } from "./probe.js";
 import { crossCheckSharpest, DECISIVE_LOG_RATIO, NEAR_FOCUS_LOG_RATIO, sharpestLead } from "./cross-check.js";
 import { fewImageAnswer, readsFlat, refine } from "./refine.js";
@@ -151,7 +151,7 @@ export async function deepfocusAutofocus(ctx: AutofocusContext, profile: Calibra
 
 /** Prepares a run (validates the image budget; the scorer at the profile's binning, invalid tiles as NaN). */
 export function startRun(ctx: AutofocusContext, profile: CalibrationProfile, options: DeepFocusOptions): DeepFocusRun {
-  const minImages = 3 + (options.verify ? 1 : 0);
+  const minImages = TRIPLE_IMAGES + (options.verify ? 1 : 0);
   if (!(options.maxImages >= minImages)) throw new ConfigError(`DeepFocus needs maxImages ≥ ${minImages}${options.verify ? " (3 + verification)" : ""}, got ${options.maxImages}`);
   const base = profileScorer(ctx.scorer, profile);
   const scorer: FocusScorer = {
@@ -196,9 +196,6 @@ export async function guarded<T>(run: DeepFocusRun, body: () => Promise<T>): Pro
   }
 }
 
-/** Images the golden-section search leaves for the refinement when the budget allows both (one triple). */
-const TRIPLE_RESERVE_IMAGES = 3;
-
 /**
  * The paper's acquisition: z1, z1 − spacing and z1 + spacing, then golden-section images until
  * convex or out of budget (less one refinement triple when the budget has room for it) — or,
@@ -223,8 +220,8 @@ export async function searchImages(run: DeepFocusRun, z1Um: number): Promise<voi
   // The middle first: at the start it needs no move, and then only one reversal.
   await probeAll(ctx, run.trace, run.t0Ms, [midUm, loUm, hiUm].slice(0, Math.max(0, budget - run.trace.length)));
   // With room for a refinement, keep one triple for it: an answer then stands only if a triple brackets it.
-  const refinementReserved = budget >= 3 + TRIPLE_RESERVE_IMAGES;
-  const searchBudget = refinementReserved ? budget - TRIPLE_RESERVE_IMAGES : budget;
+  const refinementReserved = budget >= 2 * TRIPLE_IMAGES;
+  const searchBudget = refinementReserved ? budget - TRIPLE_IMAGES : budget;
   // No valid tile in any image: an empty or featureless field, which more images will not change.
   if (!run.trace.some((p) => Number.isFinite(p.score))) return;
   if (refinementReserved && readsFlat(run)) return;

@@ -1,5 +1,5 @@
 import { curveAt, curveCeiling, curveFloor, matchPairField, type FieldMatch } from "../focus/calibration-match.js";
-import { imageBudget, initialPoints, initialSpacingUm, oneRefinementTriple, refineHalfSpanUm } from "./bracket.js";
+import { imageBudget, initialPoints, initialSpacingUm, oneRefinementTriple, refineHalfSpanUm, TRIPLE_IMAGES } from "./bracket.js";
 import { crossCheckSharpest, DECISIVE_LOG_RATIO, deepfocusPoints, NEAR_FOCUS_LOG_RATIO, sharpestLead, sharpnessLead, sharpnessPeakMatch, sharpnessPeakWidthUm } from "./cross-check.js";
 import { BLUR_MATCH_IMAGES, matchTrace, NOT_SHARP_FLOOR_RATIO, sharperElsewhere, type DeepFocusRun } from "./deepfocus.js";
 import { blurDisputes, blurMatchStart } from "./blur-guided.js";
@@ -68,7 +68,7 @@ export const DEFAULT_REFINE_TOLERANCE_UM = 0.25;
 export async function refine(run: DeepFocusRun, first: FieldMatch): Promise<FieldMatch> {
   const { ctx, options, curve } = run;
   const left = (): number => imageBudget(run) - run.trace.length;
-  if (left() < 3) return readsFlat(run) ? refused(first, "flat") : first;
+  if (left() < TRIPLE_IMAGES) return readsFlat(run) ? refused(first, "flat") : first;
   const start = startEstimate(run, first);
   if (start === null) return first;
   let estimateUm: number = start;
@@ -204,7 +204,7 @@ function judgeTriple(run: DeepFocusRun, pLo: TracePoint, pMid: TracePoint, pHi: 
  */
 function bracketMatch(run: DeepFocusRun, pLo: TracePoint, pMid: TracePoint, pHi: TracePoint, decisive: boolean, left: number): { match: FieldMatch; byPeak: boolean } | null {
   const pair = deepfocusBrackets(pLo, pMid, pHi) ? pairField(run, pLo, pHi) : null;
-  const byPeak = decisive && (left >= 3 || pair?.problem !== null);
+  const byPeak = decisive && (left >= TRIPLE_IMAGES || pair?.problem !== null);
   const match = byPeak ? sharpnessPeakMatch(pLo, pMid, pHi) : pair;
   return match === null || match.problem !== null || match.shiftUm === null ? null : { match, byPeak };
 }
@@ -295,7 +295,7 @@ function neighbourTriple(byZ: readonly TracePoint[], mid: TracePoint | null, spa
  */
 export async function fewImageAnswer(run: DeepFocusRun, first: FieldMatch): Promise<FieldMatch | null> {
   const left = imageBudget(run) - run.trace.length;
-  if (left >= 3) return null;
+  if (left >= TRIPLE_IMAGES) return null;
   const bracket = fewImageBracket(run, first);
   return bracket === null ? null : evenPair(run, bracket, left);
 }
