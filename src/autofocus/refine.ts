@@ -49,12 +49,11 @@ export const DEFAULT_REFINE_TOLERANCE_UM = 0.25;
  * bracketed it; when the walk ends without one, a triple or pair among all the images taken may
  * (`takenBracket`: also where the walk's last step crossed focus). When the budget stops the
  * refinement after a bracket, before it converged (the next triple needs more images than are
- * left), one image left mirrors the bracket's outer
- * image nearer its answer about that answer and the pair's focus is the answer (`evenPair`): on
- * the held-out and pictures selection sets this halved the mean error of 7–8-image runs
- * (docs/benchmarks.md, "One refinement triple"; two images at e ± h read worse). When the
- * walk's next step would take the budget's last image, that image is placed from the DeepFocus
- * readings so that its triple brackets focus (`lastWalkTriple`).
+ * left), one image left mirrors the bracket's outer image nearer its answer about that answer and
+ * the pair's focus is the answer (`evenPair`): on the held-out and pictures selection sets this
+ * halved the mean error of 7–8-image runs (docs/benchmarks.md, "One refinement triple"; two images
+ * at e ± h read worse). When the walk's next step would take the budget's last image, that image
+ * is placed from the DeepFocus readings so that its triple brackets focus (`lastWalkTriple`).
  *
  * With fewer than 3 images left after the search (budgets up to 5) it returns `first`, unless the
  * images read flat and low (`readsFlat`: the shift fit lands anywhere on such a stretch; real
