@@ -35,7 +35,7 @@ export const DEFAULT_REFINE_TOLERANCE_UM = 0.25;
  * the tolerance with h ≤ 1.5 σ (the vertex of a triple much wider than the peak leans to the
  * middle image; the iteration removes that for any symmetric peak). On the budget's last
  * triple the DeepFocus outer pair gives focus instead when DeepFocus brackets too and that
- * match holds.
+ * match holds, and so it does on the one before when that is wider than 1.5 σ (`bracketMatch`).
  * Where DeepFocus is steep — every image of the triple well above the calibration curve's
  * floor, its scores falling monotonically by ≥ 10 % towards one outer image — a cross-check
  * that disagrees (brackets, or points the other way) is overruled (`deepfocusPoints`). Where
@@ -122,7 +122,7 @@ export async function refine(run: DeepFocusRun, first: FieldMatch): Promise<Fiel
       // Next triple at about ±σ of the peak, where its vertex is pinned best; done once the triple fits the peak.
       const widthUm = sharpnessPeakWidthUm(pLo, pMid, pHi) ?? halfSpanUm;
       const nextUm = Math.min(firstHalfSpanUm, Math.max(firstHalfSpanUm / 8, widthUm));
-      if (movedUm <= toleranceUm && halfSpanUm <= 1.5 * nextUm) break;
+      if (movedUm <= toleranceUm && halfSpanUm <= PEAK_FIT_WIDTHS * nextUm) break;
       halfSpanUm = nextUm;
       continue;
     }
@@ -159,6 +159,9 @@ function lastWalkTriple(run: DeepFocusRun, pLo: TracePoint, pMid: TracePoint, pH
   const { minUm, maxUm } = run.ctx.stage.options;
   return zUm >= minUm && zUm <= maxUm ? [zUm, to.zUm, pMid.zUm].sort((a, b) => a - b) : null;
 }
+
+/** A triple whose half-span is at most this many widths σ of the cross-check's peak fits the peak: its vertex is pinned. */
+const PEAK_FIT_WIDTHS = 1.5;
 
 /** A reading this many times the calibration curve's floor lies on the curve's slope (see `lastWalkTriple`). */
 const WALK_FIT_FLOOR_RATIO = 1.25;
@@ -197,13 +200,20 @@ function judgeTriple(run: DeepFocusRun, pLo: TracePoint, pMid: TracePoint, pHi: 
 
 /**
  * Focus from a bracketing triple, or null when its match does not hold: the cross-check peak's
- * vertex (`byPeak`) when the cross-check decided and a follow-up triple fits in the `left`
- * images (it converges on focus) or the DeepFocus pair does not hold; else the DeepFocus outer
- * pair (on the last triple the vertex is biased towards the middle image when wider than the peak).
+ * vertex (`byPeak`) when the cross-check decided and the DeepFocus pair does not hold, or the
+ * `left` images hold a follow-up triple and one image more, or they hold exactly a follow-up
+ * triple and this triple already fits the peak (half-span ≤ PEAK_FIT_WIDTHS × its width σ);
+ * else the DeepFocus outer pair. The vertex of a triple much wider than the peak leans towards
+ * the middle image, and only the triples after it remove that: when the follow-up triple is the
+ * budget's last, it is centred on the DeepFocus pair's focus instead (on the selection sets,
+ * 9 images 0.160 → 0.121 and 0.106 → 0.080 µm; docs/benchmarks.md, "The budget's last triple").
  */
 function bracketMatch(run: DeepFocusRun, pLo: TracePoint, pMid: TracePoint, pHi: TracePoint, decisive: boolean, left: number): { match: FieldMatch; byPeak: boolean } | null {
   const pair = deepfocusBrackets(pLo, pMid, pHi) ? pairField(run, pLo, pHi) : null;
-  const byPeak = decisive && (left >= TRIPLE_IMAGES || pair?.problem !== null);
+  const widthUm = sharpnessPeakWidthUm(pLo, pMid, pHi);
+  const fitsPeak = widthUm !== null && (pHi.zUm - pLo.zUm) / 2 <= PEAK_FIT_WIDTHS * widthUm;
+  const vertexConverges = left > TRIPLE_IMAGES || (left === TRIPLE_IMAGES && fitsPeak);
+  const byPeak = decisive && (vertexConverges || pair?.problem !== null);
   const match = byPeak ? sharpnessPeakMatch(pLo, pMid, pHi) : pair;
   return match === null || match.problem !== null || match.shiftUm === null ? null : { match, byPeak };
 }

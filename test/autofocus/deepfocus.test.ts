@@ -422,6 +422,26 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
     expect(Math.abs(refined.shiftUm!), `→ ${refined.shiftUm}`).toBeLessThan(0.3);
   });
 
+  it("a first bracket whose triple is much wider than Tenengrad's peak, with images left for one more triple only: that last triple is centred on the DeepFocus pair's focus, not on the Tenengrad vertex, which leans to the middle image", async () => {
+    rig = await simulatedRig({ focusUm: 0 });
+    const scope = rig.microscope;
+    await rig.devices.stage.moveTo(40);
+    // A Lorentzian-like peak of half-width 3 µm: a log-parabola through −6, 2, 10 puts its vertex 0.95 µm from focus, towards 2.
+    const tenengrad: FocusScorer = { id: "tenengrad", higherIsSharper: true, score: async (frame: Frame) => tiles(100 / (1 + (scope.exposureDefocusUm(frame.timestampMs) / 3) ** 2)) };
+    const run = startRun(rig.ctx, profile, { maxImages: 9, refineHalfSpanUm: 8 });
+    run.ctx = { ...run.ctx, sharpness: tenengrad };
+    for (const zUm of [40, 76, -40]) await probe(run.ctx, run.trace, run.t0Ms, zUm);
+    const first = { shiftUm: 2, tileShiftsUm: new Array(9).fill(2), validTiles: 9, inlierTiles: 9, rmsResidual: 0.1, uncertaintyUm: 0.2, problem: null };
+    const refined = await refine(run, first);
+    const zs = run.trace.map((p) => p.zUm);
+    expect(zs.slice(0, 6)).toEqual([40, 76, -40, -6, 2, 10]);
+    expect(zs).toHaveLength(9);
+    // The last triple's middle image: at the DeepFocus pair's focus (≈ 0), not at the vertex (≈ 0.95).
+    expect(Math.abs(zs[7]), zs.map((z) => z.toFixed(2)).join(", ")).toBeLessThan(0.3);
+    expect(refined.problem).toBeNull();
+    expect(Math.abs(refined.shiftUm!)).toBeLessThan(0.3);
+  });
+
   it("a walk that runs out of images where DeepFocus reads a false focus: images taken around it that Tenengrad does not rate decisively sharper are no bracket", async () => {
     rig = await simulatedRig({ focusUm: 0 });
     const scope = rig.microscope;
