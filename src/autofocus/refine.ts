@@ -206,7 +206,8 @@ function judgeTriple(run: DeepFocusRun, pLo: TracePoint, pMid: TracePoint, pHi: 
  * else the DeepFocus outer pair. The vertex of a triple much wider than the peak leans towards
  * the middle image, and only the triples after it remove that: when the follow-up triple is the
  * budget's last, it is centred on the DeepFocus pair's focus instead (on the selection sets,
- * 9 images 0.160 → 0.121 and 0.106 → 0.080 µm; docs/benchmarks.md, "The budget's last triple").
+ * 9 images 0.160 → 0.121 and 0.106 → 0.080 µm; the simulator's training-like cells slide does
+ * worse, 0.195 → 0.235 µm with cells and nuclei: docs/benchmarks.md, "The budget's last triple").
  */
 function bracketMatch(run: DeepFocusRun, pLo: TracePoint, pMid: TracePoint, pHi: TracePoint, decisive: boolean, left: number): { match: FieldMatch; byPeak: boolean } | null {
   const pair = deepfocusBrackets(pLo, pMid, pHi) ? pairField(run, pLo, pHi) : null;
