@@ -118,11 +118,13 @@ export async function refine(run: DeepFocusRun, first: FieldMatch): Promise<Fiel
     lastBracket = { match: last, lo: pLo, hi: pHi };
     const movedUm = Math.abs(bracket.match.shiftUm! - estimateUm);
     estimateUm = bracket.match.shiftUm!;
-    if (bracket.byPeak) {
-      // Next triple at about ±σ of the peak, where its vertex is pinned best; done once the triple fits the peak.
+    if (verdict.decisive) {
+      // The cross-check decided: the next triple spans about ±σ of its peak, where the vertex is pinned best (centred on the
+      // DeepFocus pair's focus when the vertex would not converge in the images left, `bracketMatch`); a vertex is done once
+      // the triple fits the peak.
       const widthUm = sharpnessPeakWidthUm(pLo, pMid, pHi) ?? halfSpanUm;
       const nextUm = Math.min(firstHalfSpanUm, Math.max(firstHalfSpanUm / 8, widthUm));
-      if (movedUm <= toleranceUm && halfSpanUm <= PEAK_FIT_WIDTHS * nextUm) break;
+      if (movedUm <= toleranceUm && (!bracket.byPeak || halfSpanUm <= PEAK_FIT_WIDTHS * nextUm)) break;
       halfSpanUm = nextUm;
       continue;
     }
@@ -205,9 +207,9 @@ function judgeTriple(run: DeepFocusRun, pLo: TracePoint, pMid: TracePoint, pHi: 
  * triple and this triple already fits the peak (half-span ≤ PEAK_FIT_WIDTHS × its width σ);
  * else the DeepFocus outer pair. The vertex of a triple much wider than the peak leans towards
  * the middle image, and only the triples after it remove that: when the follow-up triple is the
- * budget's last, it is centred on the DeepFocus pair's focus instead (on the selection sets,
- * 9 images 0.160 → 0.121 and 0.106 → 0.080 µm; the simulator's training-like cells slide does
- * worse, 0.195 → 0.235 µm with cells and nuclei: docs/benchmarks.md, "The budget's last triple").
+ * budget's last, it is centred on the DeepFocus pair's focus instead, still ±σ of the peak wide
+ * (docs/benchmarks.md, "The budget's last triple": 9 images 0.160 → 0.121 µm on the held-out
+ * selection set, 0.106 → 0.087 on the pictures selection set).
  */
 function bracketMatch(run: DeepFocusRun, pLo: TracePoint, pMid: TracePoint, pHi: TracePoint, decisive: boolean, left: number): { match: FieldMatch; byPeak: boolean } | null {
   const pair = deepfocusBrackets(pLo, pMid, pHi) ? pairField(run, pLo, pHi) : null;

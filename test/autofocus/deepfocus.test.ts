@@ -422,7 +422,7 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
     expect(Math.abs(refined.shiftUm!), `→ ${refined.shiftUm}`).toBeLessThan(0.3);
   });
 
-  it("a first bracket whose triple is much wider than Tenengrad's peak, with images left for one more triple only: that last triple is centred on the DeepFocus pair's focus, not on the Tenengrad vertex, which leans to the middle image", async () => {
+  it("a first bracket whose triple is much wider than Tenengrad's peak, with images left for one more triple only: that last triple is centred on the DeepFocus pair's focus, not on the Tenengrad vertex, which leans to the middle image, and spans ±σ of the peak", async () => {
     rig = await simulatedRig({ focusUm: 0 });
     const scope = rig.microscope;
     await rig.devices.stage.moveTo(40);
@@ -436,8 +436,9 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
     const zs = run.trace.map((p) => p.zUm);
     expect(zs.slice(0, 6)).toEqual([40, 76, -40, -6, 2, 10]);
     expect(zs).toHaveLength(9);
-    // The last triple's middle image: at the DeepFocus pair's focus (≈ 0), not at the vertex (≈ 0.95).
+    // The last triple's middle image: at the DeepFocus pair's focus (≈ 0), not at the vertex (≈ 0.95); its half-span the peak's σ (4.36 µm).
     expect(Math.abs(zs[7]), zs.map((z) => z.toFixed(2)).join(", ")).toBeLessThan(0.3);
+    expect(Math.abs((zs[8] - zs[6]) / 2 - 4.36)).toBeLessThan(0.2);
     expect(refined.problem).toBeNull();
     expect(Math.abs(refined.shiftUm!)).toBeLessThan(0.3);
   });
