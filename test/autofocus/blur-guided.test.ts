@@ -10,7 +10,7 @@ import { parseConfig } from "../../src/config/load.js";
 import { FocusNotFoundError } from "../../src/errors.js";
 import { blurGrowthPx2PerUm2Of } from "../../src/focus/blur-match.js";
 import { coneTan } from "../../src/optics/psf.js";
-import { syntheticProfile } from "./synthetic.js";
+import { matchAt, syntheticProfile } from "./synthetic.js";
 import { simulatedRig, type Rig } from "./rig.js";
 
 let rig: Rig | undefined;
@@ -130,7 +130,7 @@ describe("blur-guided images of 4- and 5-image runs (a sample DeepFocus reads fl
 
   it("the refinement starts where blur matching puts focus, not at a first match 12 µm off — with room for two triples (10 images) at an image Tenengrad rates over twice as sharp as the others instead, with one (6) not", async () => {
     rig = await simulatedRig({ focusUm: FOCUS_UM }, {}, FRAME);
-    const first = { shiftUm: FOCUS_UM + 12, tileShiftsUm: new Array(9).fill(FOCUS_UM + 12), validTiles: 9, inlierTiles: 9, rmsResidual: 0.1, uncertaintyUm: 0.2, problem: null };
+    const first = matchAt(FOCUS_UM + 12);
     const refinementImages = async (maxImages: number, tripleUm: number[]) => {
       await rig!.devices.stage.moveTo(tripleUm[0]);
       const run = startRun(rig!.ctx, profile, { maxImages, blurGrowthPx2PerUm2: growth });

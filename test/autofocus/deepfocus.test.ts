@@ -14,7 +14,7 @@ import type { FocusScorer } from "../../src/focus/types.js";
 import type { Frame } from "../../src/hardware/camera/types.js";
 import type { SimulatedMicroscope } from "../../src/hardware/simulated-microscope.js";
 import { simulatedStation } from "../helpers.js";
-import { SyntheticDeepFocusScorer, syntheticB, syntheticProfile } from "./synthetic.js";
+import { matchAt, SyntheticDeepFocusScorer, syntheticB, syntheticProfile } from "./synthetic.js";
 import { simulatedRig, type Rig } from "./rig.js";
 
 let rig: Rig | undefined;
@@ -39,7 +39,7 @@ async function answerAfter(focusUm: number, curve: Parameters<typeof simulatedRi
   await rig.devices.stage.moveTo(zsUm[0]);
   const run = startRun(rig.ctx, profile, { maxImages: 10 });
   for (const zUm of zsUm) await probe(run.ctx, run.trace, run.t0Ms, zUm);
-  const match = { shiftUm: targetUm, tileShiftsUm: new Array(9).fill(targetUm), validTiles: 9, inlierTiles: 9, rmsResidual: 0.1, uncertaintyUm: 0.2, problem: null };
+  const match = matchAt(targetUm);
   return guarded(run, () => finish(run, match, "deepfocus")).catch((e: unknown) => e);
 }
 
@@ -215,7 +215,7 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
 
   it("a false DeepFocus minimum 12 µm from focus (periodic sample): without the Tenengrad cross-check the refinement settles there, with it the refinement walks on to focus", async () => {
     rig = await simulatedRig({ focusUm: 7 }, { noise: 0.02, falseMinimumUm: 12 });
-    const fromFalseMinimum = { shiftUm: 19, tileShiftsUm: new Array(9).fill(19), validTiles: 9, inlierTiles: 9, rmsResidual: 0.1, uncertaintyUm: 0.2, problem: null };
+    const fromFalseMinimum = matchAt(19);
     const defocusAfter = async (crossCheck: "tenengrad" | null): Promise<number> => {
       await rig!.devices.stage.moveTo(30);
       const run = startRun(rig!.ctx, profile, { maxImages: 9, refineHalfSpanUm: 4, crossCheck });
@@ -248,7 +248,7 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
   it("a false Tenengrad peak 20 µm from focus (a phase-like sample's contrast, light spilling into a sparse field): where DeepFocus is steep it overrules the cross-check and the refinement walks on to focus", async () => {
     rig = await simulatedRig({ focusUm: 7 }, { noise: 0.02 });
     const ctx = withFalseSharpnessPeak(rig, -20);
-    const atFalsePeak = { shiftUm: -13, tileShiftsUm: new Array(9).fill(-13), validTiles: 9, inlierTiles: 9, rmsResidual: 0.1, uncertaintyUm: 0.2, problem: null };
+    const atFalsePeak = matchAt(-13);
     await rig.devices.stage.moveTo(-40);
     const run = startRun(ctx, profile, { maxImages: 15, refineHalfSpanUm: 4 });
     const r = await finish(run, await refine(run, atFalsePeak), "deepfocus");
@@ -265,7 +265,7 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
       const ctx = withFalseSharpnessPeak(rig, -20);
       await rig.devices.stage.moveTo(-13);
       const run = startRun(ctx, narrow, { maxImages, refineHalfSpanUm: 1.5 });
-      const atFalsePeak = { shiftUm: -13, tileShiftsUm: new Array(9).fill(-13), validTiles: 9, inlierTiles: 9, rmsResidual: 0.1, uncertaintyUm: 0.2, problem: null };
+      const atFalsePeak = matchAt(-13);
       const result = await guarded(run, async () => finish(run, await refine(run, atFalsePeak), "deepfocus")).then(() => rig!.microscope.defocusUm(), (e: unknown) => e as FocusNotFoundError);
       await rig.devices.stop();
       rig = undefined;
@@ -341,7 +341,7 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
     const run = startRun({ ...rig.ctx, scorer: deepfocus }, profile, options);
     run.ctx = { ...run.ctx, sharpness: tenengrad };
     for (const zUm of [48, 30, 66]) await probe(run.ctx, run.trace, run.t0Ms, zUm);
-    const onFlatStretch = { shiftUm: 70, tileShiftsUm: new Array(9).fill(70), validTiles: 9, inlierTiles: 9, rmsResidual: 0.1, uncertaintyUm: 0.2, problem: null };
+    const onFlatStretch = matchAt(70);
     return { run, onFlatStretch };
   }
 
@@ -386,7 +386,7 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
     run.ctx = { ...run.ctx, sharpness: tenengrad };
     const h = refineHalfSpanUm(run);
     // A first estimate h/2 above focus: its triple −h/2, h/2, 3h/2 has focus midway between its lower two images.
-    const first = { shiftUm: h / 2, tileShiftsUm: new Array(9).fill(h / 2), validTiles: 9, inlierTiles: 9, rmsResidual: 0.1, uncertaintyUm: 0.2, problem: null };
+    const first = matchAt(h / 2);
     const refined = await refine(run, first);
     expect(refined.problem, run.trace.map((p) => p.zUm.toFixed(1)).join(", ")).toBeNull();
     expect(Math.abs(refined.shiftUm!)).toBeLessThan(0.3);
@@ -401,7 +401,7 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
     const tenengrad: FocusScorer = { id: "tenengrad", higherIsSharper: true, score: async (frame: Frame) => tiles(200 - 0.0005 * (scope.exposureDefocusUm(frame.timestampMs) - 40.1) ** 2) };
     const run = startRun({ ...rig.ctx, scorer: deepfocus }, profile, { maxImages: 10, refineHalfSpanUm: 4 });
     run.ctx = { ...run.ctx, sharpness: tenengrad };
-    const first = { shiftUm: 42, tileShiftsUm: new Array(9).fill(42), validTiles: 9, inlierTiles: 9, rmsResidual: 0.1, uncertaintyUm: 0.2, problem: null };
+    const first = matchAt(42);
     const refined = await refine(run, first);
     expect(refined.problem).toBe("unbracketed");
     expect(run.trace.map((p) => p.zUm)).toEqual([38, 42, 46, 34]);
@@ -413,7 +413,7 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
     const run = startRun(rig.ctx, profile, { maxImages: 6, refineHalfSpanUm: 8 });
     // The search's images, one of them 1.2 µm from focus; the first estimate 4.3 µm below focus.
     for (const zUm of [-37, 21, -1.2]) await probe(run.ctx, run.trace, run.t0Ms, zUm);
-    const first = { shiftUm: -4.3, tileShiftsUm: new Array(9).fill(-4.3), validTiles: 9, inlierTiles: 9, rmsResidual: 0.1, uncertaintyUm: 0.2, problem: null };
+    const first = matchAt(-4.3);
     const refined = await refine(run, first);
     // The walk's triple −12.3, −4.3, 3.7 steps towards 3.7 and has no images left for the next one.
     expect(run.trace.map((p) => p.zUm)).toEqual([-37, 21, -1.2, -12.3, -4.3, 3.7]);
@@ -431,7 +431,7 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
     const run = startRun(rig.ctx, profile, { maxImages: 9, refineHalfSpanUm: 8 });
     run.ctx = { ...run.ctx, sharpness: tenengrad };
     for (const zUm of [40, 76, -40]) await probe(run.ctx, run.trace, run.t0Ms, zUm);
-    const first = { shiftUm: 2, tileShiftsUm: new Array(9).fill(2), validTiles: 9, inlierTiles: 9, rmsResidual: 0.1, uncertaintyUm: 0.2, problem: null };
+    const first = matchAt(2);
     const refined = await refine(run, first);
     const zs = run.trace.map((p) => p.zUm);
     expect(zs.slice(0, 6)).toEqual([40, 76, -40, -6, 2, 10]);
@@ -452,7 +452,7 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
     const run = startRun({ ...rig.ctx, scorer: deepfocus }, profile, { maxImages: 6, refineHalfSpanUm: 4 });
     run.ctx = { ...run.ctx, sharpness: tenengrad };
     for (const zUm of [20, 60, 40.5]) await probe(run.ctx, run.trace, run.t0Ms, zUm);
-    const first = { shiftUm: 44, tileShiftsUm: new Array(9).fill(44), validTiles: 9, inlierTiles: 9, rmsResidual: 0.1, uncertaintyUm: 0.2, problem: null };
+    const first = matchAt(44);
     const refined = await refine(run, first);
     expect(run.trace.map((p) => p.zUm)).toEqual([20, 60, 40.5, 40, 44, 48]);
     expect(refined.problem).toBe("unbracketed");
@@ -467,7 +467,7 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
     const run = startRun(rig.ctx, profile, { maxImages: 6, refineHalfSpanUm: 8 });
     run.ctx = { ...run.ctx, sharpness: tenengrad };
     for (const zUm of searchUm) await probe(run.ctx, run.trace, run.t0Ms, zUm);
-    const first = { shiftUm: firstUm, tileShiftsUm: new Array(9).fill(firstUm), validTiles: 9, inlierTiles: 9, rmsResidual: 0.1, uncertaintyUm: 0.2, problem: null };
+    const first = matchAt(firstUm);
     const refined = await refine(run, first);
     return { refined, zsUm: run.trace.map((p) => p.zUm) };
   }
@@ -495,7 +495,7 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
   });
 
   it("a wrong first estimate is not returned: the walk from it (each step reusing two images) ends with the budget's last image placed where the DeepFocus readings put focus, and that triple brackets true focus; where the sample reads flat, out-of-range, stage back at the start", async () => {
-    const wrong = { shiftUm: 67, tileShiftsUm: new Array(9).fill(67), validTiles: 9, inlierTiles: 9, rmsResidual: 0.1, uncertaintyUm: 0.2, problem: null };
+    const wrong = matchAt(67);
     const refinedOn = async (curve: { saturatesAtUm?: number }) => {
       await rig?.devices.stop();
       rig = await simulatedRig({ focusUm: 7 }, curve);
@@ -521,7 +521,7 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
     rig = await simulatedRig({ focusUm: 7 }, {}, { width: 256, height: 192 });
     const { objective, camera } = parseConfig({ camera: { kind: "simulated" } });
     const growth = blurGrowthPx2PerUm2Of(objective, camera.kind === "simulated" ? camera.pixelSizeUm : 0);
-    const wrong = { shiftUm: 80, tileShiftsUm: new Array(9).fill(80), validTiles: 9, inlierTiles: 9, rmsResidual: 0.1, uncertaintyUm: 0.2, problem: null };
+    const wrong = matchAt(80);
     const refinedWith = async (blurGrowthPx2PerUm2: number | undefined) => {
       await rig!.devices.stage.moveTo(60);
       const run = startRun(rig!.ctx, profile, { maxImages: 10, blurGrowthPx2PerUm2 });

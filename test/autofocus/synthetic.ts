@@ -1,4 +1,5 @@
 import { buildCalibration, type CalibrationProfile, type PlaneScores } from "../../src/autofocus/calibration.js";
+import type { FieldMatch } from "../../src/focus/calibration-match.js";
 import { roiTiles } from "../../src/focus/tiles.js";
 import type { FocusScorer, FrameScore, Roi } from "../../src/focus/types.js";
 import type { Frame } from "../../src/hardware/camera/types.js";
@@ -91,4 +92,9 @@ export function syntheticProfile(o: { halfRangeUm?: number; stepUm?: number; til
   const roi = o.roi ?? { x: 0.2, y: 0.2, width: 0.6, height: 0.6, cols: 3, rows: 3 };
   const scorer = new SyntheticDeepFocusScorer({ defocusUm: () => 0 });
   return buildCalibration(planes, { name: "synthetic", objective: { magnification: 10, na: 0.3 }, scorer, roi, modelHash: o.modelHash === undefined ? "synthetic-model" : o.modelHash });
+}
+
+/** A Δz match with all nine tiles at `shiftUm` and no problem: a refinement's first estimate, written out in a test. */
+export function matchAt(shiftUm: number): FieldMatch {
+  return { shiftUm, tileShiftsUm: new Array(9).fill(shiftUm), validTiles: 9, inlierTiles: 9, rmsResidual: 0.1, uncertaintyUm: 0.2, problem: null };
 }
