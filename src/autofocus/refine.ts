@@ -246,9 +246,8 @@ function takenBracket(run: DeepFocusRun, first: FieldMatch): FieldMatch | null {
  * answer (`bracketMatch`). Null when none does.
  */
 function crossCheckedTriple(run: DeepFocusRun, byZ: readonly TracePoint[], first: FieldMatch): FieldMatch | null {
-  const spanUm = refineHalfSpanUm(run) * (1 + 1e-9);
   for (const mid of new Set([lowestImage(run), crossCheckSharpest(byZ)])) {
-    const triple = neighbourTriple(byZ, mid, spanUm);
+    const triple = neighbourTriple(byZ, mid, refineHalfSpanUm(run));
     if (triple === null) continue;
     const verdict = judgeTriple(run, ...triple);
     const bracket = verdict.kind === "bracket" && verdict.decisive ? bracketMatch(run, ...triple, true, 0) : null;
@@ -267,7 +266,7 @@ function crossCheckedTriple(run: DeepFocusRun, byZ: readonly TracePoint[], first
 function agreedTriple(run: DeepFocusRun, byZ: readonly TracePoint[], first: FieldMatch): FieldMatch | null {
   const lowest = lowestImage(run);
   if (lowest === null || lowest !== crossCheckSharpest(byZ)) return null;
-  const triple = neighbourTriple(byZ, lowest, 2 * refineHalfSpanUm(run) * (1 + 1e-9));
+  const triple = neighbourTriple(byZ, lowest, 2 * refineHalfSpanUm(run));
   return triple === null ? null : pairMatch(run, triple[0], triple[2], first);
 }
 
@@ -291,12 +290,13 @@ function sharpestPair(run: DeepFocusRun, byZ: readonly TracePoint[], first: Fiel
   return pairMatch(run, lo, hi, first);
 }
 
-/** `mid` and its neighbours in `byZ` when it has one on each side within `spanUm`, else null. */
+/** `mid` and its neighbours in `byZ` when it has one on each side within `spanUm` (rounding allowed for), else null. */
 function neighbourTriple(byZ: readonly TracePoint[], mid: TracePoint | null, spanUm: number): [TracePoint, TracePoint, TracePoint] | null {
   const i = mid === null ? -1 : byZ.indexOf(mid);
   if (i < 1 || i > byZ.length - 2) return null;
   const [lo, hi] = [byZ[i - 1], byZ[i + 1]];
-  return mid!.zUm - lo.zUm <= spanUm && hi.zUm - mid!.zUm <= spanUm ? [lo, mid!, hi] : null;
+  const reachUm = spanUm * (1 + 1e-9);
+  return mid!.zUm - lo.zUm <= reachUm && hi.zUm - mid!.zUm <= reachUm ? [lo, mid!, hi] : null;
 }
 
 /**
@@ -333,12 +333,9 @@ interface PairAnswer {
  */
 function fewImageBracket(run: DeepFocusRun, first: FieldMatch): PairAnswer | null {
   const scored = run.trace.filter((p) => Number.isFinite(p.score)).sort((a, b) => a.zUm - b.zUm);
-  const lowest = lowestImage(run);
-  const best = lowest === null ? -1 : scored.indexOf(lowest);
-  if (best < 1 || best === scored.length - 1) return null;
-  const [lo, mid, hi] = [scored[best - 1], scored[best], scored[best + 1]];
-  const spanUm = initialSpacingUm(run) * (1 + 1e-9);
-  if (mid.zUm - lo.zUm > spanUm || hi.zUm - mid.zUm > spanUm) return null;
+  const triple = neighbourTriple(scored, lowestImage(run), initialSpacingUm(run));
+  if (triple === null) return null;
+  const [lo, mid, hi] = triple;
   const lead = sharpnessLead(lo, mid, hi);
   if (lead !== null && lead <= -DECISIVE_LOG_RATIO) return null;
   const match = pairMatch(run, lo, hi, first);
