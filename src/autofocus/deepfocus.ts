@@ -152,7 +152,7 @@ export async function deepfocusAutofocus(ctx: AutofocusContext, profile: Calibra
 /** Prepares a run (validates the image budget; the scorer at the profile's binning, invalid tiles as NaN). */
 export function startRun(ctx: AutofocusContext, profile: CalibrationProfile, options: DeepFocusOptions): DeepFocusRun {
   const minImages = TRIPLE_IMAGES + (options.verify ? 1 : 0);
-  if (!(options.maxImages >= minImages)) throw new ConfigError(`DeepFocus needs maxImages ≥ ${minImages}${options.verify ? " (3 + verification)" : ""}, got ${options.maxImages}`);
+  if (!(options.maxImages >= minImages)) throw new ConfigError(`DeepFocus needs maxImages ≥ ${minImages}${options.verify ? ` (${TRIPLE_IMAGES} + verification)` : ""}, got ${options.maxImages}`);
   const base = profileScorer(ctx.scorer, profile);
   const scorer: FocusScorer = {
     id: base.id,

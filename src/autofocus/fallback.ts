@@ -7,7 +7,7 @@ import { median } from "../focus/stats.js";
 import { MIN_PEAK_SIGMAS, STRONG_PEAK_RELATIVE } from "./classical.js";
 import { finish, matchTrace, type DeepFocusResult, type DeepFocusRun } from "./deepfocus.js";
 import { crossCheckSharpest } from "./cross-check.js";
-import { imageBudget } from "./bracket.js";
+import { imageBudget, TRIPLE_IMAGES } from "./bracket.js";
 import { probe } from "./probe.js";
 import { refine } from "./refine.js";
 import type { TracePoint } from "./types.js";
@@ -16,9 +16,6 @@ type SharpPoint = TracePoint & { sharpness: number };
 
 /** Images the peak test needs for a robust noise estimate. */
 const MIN_POINTS = 5;
-
-/** Images kept for the DeepFocus refinement's first triple. */
-const REFINE_TRIPLE_IMAGES = 3;
 
 /**
  * The end game when DeepFocus refuses with images left in the budget. DeepFocus refuses where
@@ -57,7 +54,7 @@ export async function sharpnessFallback(run: DeepFocusRun, refusal: FocusNotFoun
   if (peak) throw fail(peak);
 
   const { lo, best, hi } = bracket;
-  const brentImages = budget - trace.length - REFINE_TRIPLE_IMAGES;
+  const brentImages = budget - trace.length - TRIPLE_IMAGES;
   const sharpnessAt = async (zUm: number): Promise<number> => (zUm === best.zUm ? best.sharpness : ((await probe(ctx, trace, run.t0Ms, zUm)).sharpness ?? Number.NaN));
   const estimateUm = brentImages > 0 ? (await runSearch(brentMaximize(lo.zUm, hi.zUm, { toleranceUm: run.profile.fwhmUm / 8, maxEvaluations: brentImages + 1, x0: best.zUm }), sharpnessAt)).x : best.zUm;
   const seed: FieldMatch = { ...matchTrace(run), shiftUm: estimateUm, problem: null };

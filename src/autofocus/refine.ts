@@ -122,8 +122,7 @@ export async function refine(run: DeepFocusRun, first: FieldMatch): Promise<Fiel
       // The cross-check decided: the next triple spans about ±σ of its peak, where the vertex is pinned best (centred on the
       // DeepFocus pair's focus when the vertex would not converge in the images left, `bracketMatch`); a vertex is done once
       // the triple fits the peak.
-      const widthUm = sharpnessPeakWidthUm(pLo, pMid, pHi) ?? halfSpanUm;
-      const nextUm = Math.min(firstHalfSpanUm, Math.max(firstHalfSpanUm / 8, widthUm));
+      const nextUm = Math.min(firstHalfSpanUm, Math.max(firstHalfSpanUm / 8, bracket.widthUm ?? halfSpanUm));
       if (movedUm <= toleranceUm && (!bracket.byPeak || halfSpanUm <= PEAK_FIT_WIDTHS * nextUm)) break;
       halfSpanUm = nextUm;
       continue;
@@ -209,16 +208,17 @@ function judgeTriple(run: DeepFocusRun, pLo: TracePoint, pMid: TracePoint, pHi: 
  * the middle image, and only the triples after it remove that: when the follow-up triple is the
  * budget's last, it is centred on the DeepFocus pair's focus instead, still ±σ of the peak wide
  * (docs/benchmarks.md, "The budget's last triple": 9 images 0.160 → 0.121 µm on the held-out
- * selection set, 0.106 → 0.087 on the pictures selection set).
+ * selection set, 0.106 → 0.087 on the pictures selection set). `widthUm` is the peak's σ (null
+ * when the cross-check scores make no peak), which sizes the next triple.
  */
-function bracketMatch(run: DeepFocusRun, pLo: TracePoint, pMid: TracePoint, pHi: TracePoint, decisive: boolean, left: number): { match: FieldMatch; byPeak: boolean } | null {
+function bracketMatch(run: DeepFocusRun, pLo: TracePoint, pMid: TracePoint, pHi: TracePoint, decisive: boolean, left: number): { match: FieldMatch; byPeak: boolean; widthUm: number | null } | null {
   const pair = deepfocusBrackets(pLo, pMid, pHi) ? pairField(run, pLo, pHi) : null;
   const widthUm = sharpnessPeakWidthUm(pLo, pMid, pHi);
   const fitsPeak = widthUm !== null && (pHi.zUm - pLo.zUm) / 2 <= PEAK_FIT_WIDTHS * widthUm;
   const vertexConverges = left > TRIPLE_IMAGES || (left === TRIPLE_IMAGES && fitsPeak);
   const byPeak = decisive && (vertexConverges || pair?.problem !== null);
   const match = byPeak ? sharpnessPeakMatch(pLo, pMid, pHi) : pair;
-  return match === null || match.problem !== null || match.shiftUm === null ? null : { match, byPeak };
+  return match === null || match.problem !== null || match.shiftUm === null ? null : { match, byPeak, widthUm };
 }
 
 /**
