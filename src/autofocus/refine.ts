@@ -272,22 +272,49 @@ function agreedTriple(run: DeepFocusRun, byZ: readonly TracePoint[], first: Fiel
 
 /**
  * The two images the cross-check rates sharpest are neighbours (`byZ`), both over twice as sharp
- * as every other image (NEAR_FOCUS_LOG_RATIO) and within 2× of each other, and DeepFocus reads
- * both near its floor (≤ NOT_SHARP_FLOOR_RATIO × the curve's): the cross-check's peak lies between
- * them, and so does focus — that pair's focus (`pairMatch`, which a periodic sample's flat
- * DeepFocus floor puts midway). Null otherwise, and without a cross-check. (With one of the
- * two under half as sharp as the other, focus may lie beyond the sharper one.)
+ * as every other image (NEAR_FOCUS_LOG_RATIO), and DeepFocus reads both near its floor
+ * (≤ NOT_SHARP_FLOOR_RATIO × the curve's): the cross-check's peak lies between them, and so does
+ * focus — that pair's focus (`pairMatch`, which a periodic sample's flat DeepFocus floor puts
+ * midway) — when the two are within 2× of each other, or within 4× (STEEPER_PAIR_LOG_RATIO) and
+ * the falloff outward from the weaker image puts the peak between them (`steeperBeyond`). Null
+ * otherwise, and without a cross-check (docs/benchmarks.md, "A walk that ends beside focus",
+ * "The sharpest pair's falloff").
  */
 function sharpestPair(run: DeepFocusRun, byZ: readonly TracePoint[], first: FieldMatch): FieldMatch | null {
   const ranked = byZ.filter((p) => p.sharpness !== undefined && p.sharpness > 0).sort((p, q) => q.sharpness! - p.sharpness!);
   if (ranked.length < 2) return null;
   const [best, second] = ranked;
   const lead = (p: TracePoint, q: TracePoint): number => Math.log(p.sharpness! / q.sharpness!);
-  if (!(lead(best, second) < NEAR_FOCUS_LOG_RATIO) || ranked.slice(2).some((p) => lead(second, p) < NEAR_FOCUS_LOG_RATIO)) return null;
+  if (ranked.slice(2).some((p) => lead(second, p) < NEAR_FOCUS_LOG_RATIO)) return null;
   const [lo, hi] = [best, second].sort((p, q) => p.zUm - q.zUm);
   if (byZ.indexOf(hi) - byZ.indexOf(lo) !== 1) return null;
   if (!(Math.max(lo.score, hi.score) <= NOT_SHARP_FLOOR_RATIO * curveFloor(run.curve))) return null;
+  const pairLead = lead(best, second);
+  if (pairLead >= STEEPER_PAIR_LOG_RATIO || (pairLead >= NEAR_FOCUS_LOG_RATIO && !steeperBeyond(byZ, best, second))) return null;
   return pairMatch(run, lo, hi, first);
+}
+
+/** A pair of images within this log ratio of each other (4×) can hold the cross-check's peak between them (`sharpestPair`). */
+const STEEPER_PAIR_LOG_RATIO = Math.log(4);
+
+/**
+ * The cross-check's peak lies between `sharper` and `weaker` (neighbours in `byZ`) by the shape of
+ * its falloff outward from `weaker` (log ratio per µm between neighbouring images): steeper from
+ * `weaker` to the next image than between the pair, and, where there is an image after that one,
+ * flatter again from there to it. Were focus at or beyond `sharper`, the step nearest the peak
+ * would be the steepest on a heavy-tailed peak, as a broadband sample's is a DOF or more from
+ * focus (docs/benchmarks.md, "The sharpest pair's falloff"); a Gaussian-shaped peak (a periodic
+ * sample's) steepens all the way out, and an image after the next one that shows this rules the
+ * pair out.
+ */
+function steeperBeyond(byZ: readonly TracePoint[], sharper: TracePoint, weaker: TracePoint): boolean {
+  const outward = Math.sign(weaker.zUm - sharper.zUm);
+  const [outer, farther] = [1, 2].map((k) => byZ[byZ.indexOf(weaker) + k * outward]);
+  const rated = (p: TracePoint | undefined): p is TracePoint => p?.sharpness !== undefined && p.sharpness > 0;
+  if (!rated(outer)) return false;
+  const falloff = (p: TracePoint, q: TracePoint): number => Math.log(p.sharpness! / q.sharpness!) / Math.abs(p.zUm - q.zUm);
+  const next = falloff(weaker, outer);
+  return next > falloff(sharper, weaker) && !(rated(farther) && falloff(outer, farther) >= next);
 }
 
 /** `mid` and its neighbours in `byZ` when it has one on each side within `spanUm` (rounding allowed for), else null. */

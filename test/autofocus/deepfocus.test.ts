@@ -458,12 +458,17 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
     expect(refined.problem).toBe("unbracketed");
   });
 
-  /** A 6-image refine after the search images `searchUm` from the first estimate `firstUm` (half-span 8 µm), with DeepFocus on `curve` and a Gaussian Tenengrad peak of SD `peakSdUm` at `peakUm`. */
-  async function walkEnd(focusUm: number, searchUm: readonly number[], firstUm: number, peakUm: number, peakSdUm: number, curve: { flatWithinUm?: number } = {}) {
+  /** Tenengrad's peak about focus: Gaussian with SD `widthUm`, or heavy-tailed (Lorentzian, half-width `widthUm`) as a broadband sample's. */
+  type PeakShape = "gaussian" | "lorentzian";
+  const peakAt = (shape: PeakShape, offsetUm: number, widthUm: number): number =>
+    shape === "gaussian" ? Math.exp(-(offsetUm ** 2) / (2 * widthUm ** 2)) : 1 / (1 + (offsetUm / widthUm) ** 2);
+
+  /** A 6-image refine after the search images `searchUm` from the first estimate `firstUm` (half-span 8 µm), with DeepFocus on `curve` and a Tenengrad peak of `shape` and width `peakWidthUm` at `peakUm`. */
+  async function walkEnd(focusUm: number, searchUm: readonly number[], firstUm: number, peakUm: number, peakWidthUm: number, curve: { flatWithinUm?: number } = {}, shape: PeakShape = "gaussian") {
     rig = await simulatedRig({ focusUm }, curve);
     const scope = rig.microscope;
     await rig.devices.stage.moveTo(searchUm[0]);
-    const tenengrad: FocusScorer = { id: "tenengrad", higherIsSharper: true, score: async (frame: Frame) => tiles(100 * Math.exp(-((scope.exposureDefocusUm(frame.timestampMs) + focusUm - peakUm) ** 2) / (2 * peakSdUm ** 2))) };
+    const tenengrad: FocusScorer = { id: "tenengrad", higherIsSharper: true, score: async (frame: Frame) => tiles(100 * peakAt(shape, scope.exposureDefocusUm(frame.timestampMs) + focusUm - peakUm, peakWidthUm)) };
     const run = startRun(rig.ctx, profile, { maxImages: 6, refineHalfSpanUm: 8 });
     run.ctx = { ...run.ctx, sharpness: tenengrad };
     for (const zUm of searchUm) await probe(run.ctx, run.trace, run.t0Ms, zUm);
@@ -490,6 +495,21 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
     await rig?.devices.stop();
     // A periodic sample that DeepFocus reads flat within ±10 µm of focus at −6: it reads −4 and 4 alike, Tenengrad rates −4 far sharper.
     const beyond = await walkEnd(-6, [-40, 40, 76], 4, -6, 6, { flatWithinUm: 10 });
+    // Tenengrad's Gaussian peak rates −4 3.8× sharper than 4 and steepens all the way out (12 → 40): the falloff tells nothing.
+    expect(beyond.zsUm).toEqual([-40, 40, 76, -4, 4, 12]);
+    expect(beyond.refined).toMatchObject({ problem: "unbracketed", shiftUm: null });
+  });
+
+  it("a walk that ends with the two images Tenengrad rates sharpest 2–4× apart: on a heavy-tailed peak whose falloff steepens beyond the weaker image, focus lies between them and is found; where the falloff flattens there, focus may lie beyond the sharper one and the run refuses", async () => {
+    // Focus at −1: Tenengrad rates −4 2.2× sharper than 4, 4 6× sharper than 12, and the falloff flattens again out to 40.
+    const between = await walkEnd(-1, [-40, 40, 76], 4, -1, 2, {}, "lorentzian");
+    expect(between.zsUm).toEqual([-40, 40, 76, -4, 4, 12]);
+    expect(between.refined.problem).toBeNull();
+    expect(Math.abs(between.refined.shiftUm! + 1), `→ ${between.refined.shiftUm}`).toBeLessThan(1);
+
+    await rig?.devices.stop();
+    // Focus at −6 on a periodic sample DeepFocus reads flat there: −4 3.4× sharper than 4, but 4 only 2.6× sharper than 12.
+    const beyond = await walkEnd(-6, [-40, 40, 76], 4, -6, 6, { flatWithinUm: 12 }, "lorentzian");
     expect(beyond.zsUm).toEqual([-40, 40, 76, -4, 4, 12]);
     expect(beyond.refined).toMatchObject({ problem: "unbracketed", shiftUm: null });
   });
