@@ -217,8 +217,9 @@ export async function searchImages(run: DeepFocusRun, z1Um: number): Promise<voi
   const { minUm, maxUm } = ctx.stage.options;
   const budget = imageBudget(run);
   const [loUm, midUm, hiUm] = initialPoints(z1Um, initialSpacingUm(run), minUm, maxUm);
-  // The middle first: at the start it needs no move, and then only one reversal.
-  await probeAll(ctx, run.trace, run.t0Ms, [midUm, loUm, hiUm].slice(0, Math.max(0, budget - run.trace.length)));
+  // The middle first (no move at the start), then the upper and the lower one: one reversal, and the run goes on from
+  // the lowest image, so its next image (above it unless focus lies below the triple) needs no backlash overshoot.
+  await probeAll(ctx, run.trace, run.t0Ms, [midUm, hiUm, loUm].slice(0, Math.max(0, budget - run.trace.length)));
   // With room for a refinement, keep one triple for it: an answer then stands only if a triple brackets it.
   const refinementReserved = budget >= 2 * TRIPLE_IMAGES;
   const searchBudget = refinementReserved ? budget - TRIPLE_IMAGES : budget;

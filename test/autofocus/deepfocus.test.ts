@@ -85,6 +85,25 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
     }
   });
 
+  it("takes its first images at the start, above it and then below it, so that the run goes on upward from the lowest without a backlash overshoot", async () => {
+    rig = await simulatedRig({ focusUm: 7 });
+    await rig.devices.stage.moveTo(31);
+    const backend = rig.ctx.stage.backend;
+    const moveTo = backend.moveTo.bind(backend);
+    const overshoots: number[] = [];
+    backend.moveTo = async (zUm, signal, options) => {
+      if (options?.waypointToUm !== undefined) overshoots.push(zUm);
+      return moveTo(zUm, signal, options);
+    };
+    const r = await deepfocusAutofocus(rig.ctx, profile, { maxImages: 3 });
+    const spacingUm = r.trace[1].zUm - 31;
+    expect(spacingUm).toBeGreaterThan(0);
+    expect(r.trace.map((p) => p.zUm)).toEqual([31, 31 + spacingUm, 31 - spacingUm]);
+    // One overshoot, on the way down to the lowest image; the final move up to focus needs none.
+    expect(overshoots).toHaveLength(1);
+    expect(Math.abs(rig.microscope.defocusUm())).toBeLessThan(0.3);
+  });
+
   it("takes golden-section images while not convex, and a counted verification image", async () => {
     rig = await simulatedRig();
     await rig.devices.stage.moveTo(80);
