@@ -26,6 +26,12 @@ function logLead(lo: number | undefined, mid: number | undefined, hi: number | u
   return Math.log(mid) - Math.log(Math.max(lo, hi));
 }
 
+/** The image has a positive cross-check score, as a log ratio of two needs. */
+export const sharpnessRated = (p: TracePoint | undefined): p is TracePoint => p?.sharpness !== undefined && p.sharpness > 0;
+
+/** ln(p's cross-check score / q's): how much sharper the cross-check rates `p` (both `sharpnessRated`). */
+export const sharpnessLogRatio = (p: TracePoint, q: TracePoint): number => Math.log(p.sharpness! / q.sharpness!);
+
 /** The image the cross-check metric rates sharpest, or null when none has a cross-check score. */
 export function crossCheckSharpest<T extends TracePoint>(trace: readonly T[]): T | null {
   const scored = trace.filter((p) => Number.isFinite(p.sharpness));
@@ -46,7 +52,7 @@ export const NEAR_FOCUS_LOG_RATIO = Math.LN2;
  * with a positive score: +∞ when no other has one, −∞ when none has (no cross-check).
  */
 export function sharpestLead(trace: readonly TracePoint[]): number {
-  const rated = trace.filter((p) => p.sharpness !== undefined && p.sharpness > 0);
+  const rated = trace.filter(sharpnessRated);
   const best = crossCheckSharpest(rated);
   if (best === null) return -Infinity;
   return Math.min(Infinity, ...rated.filter((p) => p !== best).map((p) => Math.log(best.sharpness!) - Math.log(p.sharpness!)));

@@ -9,7 +9,7 @@ import type { ClassicalMetricId, FocusScorer, Roi } from "../focus/types.js";
 import { profileCurve, type CalibrationProfile } from "./calibration.js";
 import { imageBudget, initialPoints, initialSpacingUm, nextGoldenPoint, TRIPLE_IMAGES } from "./bracket.js";
 import { probe, probeAll } from "./probe.js";
-import { crossCheckSharpest, DECISIVE_LOG_RATIO, NEAR_FOCUS_LOG_RATIO, sharpestLead } from "./cross-check.js";
+import { crossCheckSharpest, DECISIVE_LOG_RATIO, NEAR_FOCUS_LOG_RATIO, sharpestLead, sharpnessLogRatio } from "./cross-check.js";
 import { fewImageAnswer, readsFlat, refine } from "./refine.js";
 import { blurGuidedAnswer, blurGuidedImages, blurMatchStart, type BlurGuidedPair } from "./blur-guided.js";
 import { sharpnessFallback } from "./fallback.js";
@@ -341,7 +341,7 @@ export function sharperElsewhere(run: DeepFocusRun, targetUm: number): { zUm: nu
   const nearest = nearestTo(scored, targetUm);
   const sharpest = crossCheckSharpest(scored)!;
   if (nearest.score <= NOT_SHARP_FLOOR_RATIO * curveFloor(run.curve)) return null;
-  const logRatio = Math.log(sharpest.sharpness! / nearest.sharpness!);
+  const logRatio = sharpnessLogRatio(sharpest, nearest);
   return logRatio >= DECISIVE_LOG_RATIO ? { zUm: sharpest.zUm, percent: 100 * (Math.exp(logRatio) - 1) } : null;
 }
 

@@ -1,6 +1,6 @@
 import { curveAt, curveCeiling, curveFloor, matchPairField, type FieldMatch } from "../focus/calibration-match.js";
 import { imageBudget, initialPoints, initialSpacingUm, oneRefinementTriple, refineHalfSpanUm, TRIPLE_IMAGES } from "./bracket.js";
-import { crossCheckSharpest, DECISIVE_LOG_RATIO, deepfocusPoints, NEAR_FOCUS_LOG_RATIO, sharpestLead, sharpnessLead, sharpnessPeakMatch, sharpnessPeakWidthUm } from "./cross-check.js";
+import { crossCheckSharpest, DECISIVE_LOG_RATIO, deepfocusPoints, NEAR_FOCUS_LOG_RATIO, sharpestLead, sharpnessLead, sharpnessLogRatio, sharpnessPeakMatch, sharpnessPeakWidthUm, sharpnessRated } from "./cross-check.js";
 import { BLUR_MATCH_IMAGES, matchTrace, NOT_SHARP_FLOOR_RATIO, sharperElsewhere, type DeepFocusRun } from "./deepfocus.js";
 import { blurDisputes, blurMatchStart } from "./blur-guided.js";
 import { probeAll } from "./probe.js";
@@ -281,15 +281,14 @@ function agreedTriple(run: DeepFocusRun, byZ: readonly TracePoint[], first: Fiel
  * "The sharpest pair's falloff").
  */
 function sharpestPair(run: DeepFocusRun, byZ: readonly TracePoint[], first: FieldMatch): FieldMatch | null {
-  const ranked = byZ.filter((p) => p.sharpness !== undefined && p.sharpness > 0).sort((p, q) => q.sharpness! - p.sharpness!);
+  const ranked = byZ.filter(sharpnessRated).sort((p, q) => q.sharpness! - p.sharpness!);
   if (ranked.length < 2) return null;
   const [best, second] = ranked;
-  const lead = (p: TracePoint, q: TracePoint): number => Math.log(p.sharpness! / q.sharpness!);
-  if (ranked.slice(2).some((p) => lead(second, p) < NEAR_FOCUS_LOG_RATIO)) return null;
+  if (ranked.slice(2).some((p) => sharpnessLogRatio(second, p) < NEAR_FOCUS_LOG_RATIO)) return null;
   const [lo, hi] = [best, second].sort((p, q) => p.zUm - q.zUm);
   if (byZ.indexOf(hi) - byZ.indexOf(lo) !== 1) return null;
   if (!(Math.max(lo.score, hi.score) <= NOT_SHARP_FLOOR_RATIO * curveFloor(run.curve))) return null;
-  const pairLead = lead(best, second);
+  const pairLead = sharpnessLogRatio(best, second);
   if (pairLead >= STEEPER_PAIR_LOG_RATIO || (pairLead >= NEAR_FOCUS_LOG_RATIO && !steeperBeyond(byZ, best, second))) return null;
   return pairMatch(run, lo, hi, first);
 }
@@ -310,11 +309,10 @@ const STEEPER_PAIR_LOG_RATIO = Math.log(4);
 function steeperBeyond(byZ: readonly TracePoint[], sharper: TracePoint, weaker: TracePoint): boolean {
   const outward = Math.sign(weaker.zUm - sharper.zUm);
   const [outer, farther] = [1, 2].map((k) => byZ[byZ.indexOf(weaker) + k * outward]);
-  const rated = (p: TracePoint | undefined): p is TracePoint => p?.sharpness !== undefined && p.sharpness > 0;
-  if (!rated(outer)) return false;
-  const falloff = (p: TracePoint, q: TracePoint): number => Math.log(p.sharpness! / q.sharpness!) / Math.abs(p.zUm - q.zUm);
+  if (!sharpnessRated(outer)) return false;
+  const falloff = (p: TracePoint, q: TracePoint): number => sharpnessLogRatio(p, q) / Math.abs(p.zUm - q.zUm);
   const next = falloff(weaker, outer);
-  return next > falloff(sharper, weaker) && !(rated(farther) && falloff(outer, farther) >= next);
+  return next > falloff(sharper, weaker) && !(sharpnessRated(farther) && falloff(outer, farther) >= next);
 }
 
 /** `mid` and its neighbours in `byZ` when it has one on each side within `spanUm` (rounding allowed for), else null. */
