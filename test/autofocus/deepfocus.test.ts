@@ -441,12 +441,17 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
     expect(Math.abs(refined.shiftUm!), `→ ${refined.shiftUm}`).toBeLessThan(0.3);
   });
 
+  /** Tenengrad's peak about focus: Gaussian with SD `widthUm`, or heavy-tailed (Lorentzian, half-width `widthUm`) as a broadband sample's. */
+  type PeakShape = "gaussian" | "lorentzian";
+  const peakAt = (shape: PeakShape, offsetUm: number, widthUm: number): number =>
+    shape === "gaussian" ? Math.exp(-(offsetUm ** 2) / (2 * widthUm ** 2)) : 1 / (1 + (offsetUm / widthUm) ** 2);
+
   it("a first bracket whose triple is much wider than Tenengrad's peak, with images left for one more triple only: that last triple is centred on the DeepFocus pair's focus, not on the Tenengrad vertex, which leans to the middle image, and spans ±σ of the peak", async () => {
     rig = await simulatedRig({ focusUm: 0 });
     const scope = rig.microscope;
     await rig.devices.stage.moveTo(40);
     // A Lorentzian-like peak of half-width 3 µm: a log-parabola through −6, 2, 10 puts its vertex 0.95 µm from focus, towards 2.
-    const tenengrad: FocusScorer = { id: "tenengrad", higherIsSharper: true, score: async (frame: Frame) => tiles(100 / (1 + (scope.exposureDefocusUm(frame.timestampMs) / 3) ** 2)) };
+    const tenengrad: FocusScorer = { id: "tenengrad", higherIsSharper: true, score: async (frame: Frame) => tiles(100 * peakAt("lorentzian", scope.exposureDefocusUm(frame.timestampMs), 3)) };
     const run = startRun(rig.ctx, profile, { maxImages: 9, refineHalfSpanUm: 8 });
     run.ctx = { ...run.ctx, sharpness: tenengrad };
     for (const zUm of [40, 76, -40]) await probe(run.ctx, run.trace, run.t0Ms, zUm);
@@ -476,11 +481,6 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
     expect(run.trace.map((p) => p.zUm)).toEqual([20, 60, 40.5, 40, 44, 48]);
     expect(refined.problem).toBe("unbracketed");
   });
-
-  /** Tenengrad's peak about focus: Gaussian with SD `widthUm`, or heavy-tailed (Lorentzian, half-width `widthUm`) as a broadband sample's. */
-  type PeakShape = "gaussian" | "lorentzian";
-  const peakAt = (shape: PeakShape, offsetUm: number, widthUm: number): number =>
-    shape === "gaussian" ? Math.exp(-(offsetUm ** 2) / (2 * widthUm ** 2)) : 1 / (1 + (offsetUm / widthUm) ** 2);
 
   /** A 6-image refine after the search images `searchUm` from the first estimate `firstUm` (half-span 8 µm), with DeepFocus on `curve` and a Tenengrad peak of `shape` and width `peakWidthUm` at `peakUm`. */
   async function walkEnd(focusUm: number, searchUm: readonly number[], firstUm: number, peakUm: number, peakWidthUm: number, curve: { flatWithinUm?: number } = {}, shape: PeakShape = "gaussian") {
