@@ -88,22 +88,61 @@ export function deepfocusPoints(lo: TracePoint, mid: TracePoint, hi: TracePoint,
 }
 
 /**
- * Focus from a triple the cross-check brackets decisively: the vertex of a Gaussian (a parabola
- * on the log) through the ROI's three sharpness scores. For a peak symmetric about focus the
- * vertex equals the middle exactly when the outer pair reads alike, so re-centring on it
- * converges on focus whatever the peak's shape. Per tile the same fit where that tile's triple
- * brackets decisively (null elsewhere): the field's focus map. Uncertainty: the tile vertices'
- * robust spread / √n, or half the triple's half-span when fewer than 3 tiles bracket. No
- * calibration curve is fitted, so `rmsResidual` is NaN (the refinement reports the first match's).
+ * The cross-check's pedestal is estimated as this fraction of the run's lowest score
+ * (`sharpnessPedestal`). The run's farthest images read about the pedestal, and the fraction
+ * keeps every image above it.
  */
-export function sharpnessPeakMatch(lo: TracePoint, mid: TracePoint, hi: TracePoint): FieldMatch {
+export const PEDESTAL_FRACTION = 0.9;
+
+/**
+ * What the cross-check metric reads with no focus signal, for the ROI and per tile: noise and the
+ * residual contrast of a defocused field. On a low-contrast sample the peak rises only a few
+ * times above it: on the 40×/NA 0.75 cells stack, Tenengrad reads 0.0065 far out and 0.017 at
+ * focus. On a log scale a peak on a pedestal looks wider than it is, and the vertex of a triple
+ * wider than the peak leans further towards its middle image. So the refinement stopped with its
+ * triple 2–3 peak widths wide, 0.3–0.7 µm (half a DOF) from focus. The peak's vertex and width
+ * are fitted above the pedestal (docs/benchmarks.md, "The cross-check's pedestal").
+ */
+export interface SharpnessPedestal {
+  roi: number;
+  tiles: readonly number[];
+}
+
+/**
+ * The run's pedestal: PEDESTAL_FRACTION × the lowest positive cross-check score among its images,
+ * for the ROI and for each tile (0 where none has one).
+ */
+export function sharpnessPedestal(trace: readonly TracePoint[]): SharpnessPedestal {
+  const lowest = (scores: readonly (number | undefined)[]): number => {
+    const rated = scores.filter((s): s is number => s !== undefined && s > 0);
+    return rated.length ? PEDESTAL_FRACTION * Math.min(...rated) : 0;
+  };
+  const tileCount = Math.max(0, ...trace.map((p) => p.sharpnessTiles?.length ?? 0));
+  return {
+    roi: lowest(trace.map((p) => p.sharpness)),
+    tiles: Array.from({ length: tileCount }, (_, t) => lowest(trace.map((p) => p.sharpnessTiles?.[t]))),
+  };
+}
+
+/**
+ * Focus from a triple the cross-check brackets decisively: the vertex of a Gaussian (a parabola
+ * on the log) through the ROI's three sharpness scores above `pedestal`. For a peak symmetric
+ * about focus the vertex equals the middle exactly when the outer pair reads alike, so
+ * re-centring on it converges on focus whatever the peak's shape. Per tile the same fit, above
+ * the tile's pedestal, where that tile's triple brackets decisively (null elsewhere): the field's
+ * focus map. Uncertainty: the tile vertices' robust spread / √n, or half the triple's half-span
+ * when fewer than 3 tiles bracket. No calibration curve is fitted, so `rmsResidual` is NaN (the
+ * refinement reports the first match's).
+ */
+export function sharpnessPeakMatch(lo: TracePoint, mid: TracePoint, hi: TracePoint, pedestal: SharpnessPedestal): FieldMatch {
   const zs = [lo.zUm, mid.zUm, hi.zUm];
-  const shiftUm = fitPeak(zs, [lo.sharpness ?? Number.NaN, mid.sharpness ?? Number.NaN, hi.sharpness ?? Number.NaN], { halfWindow: 1 });
+  const above = (scores: readonly (number | undefined)[], p: number): number[] => scores.map((s) => (s ?? Number.NaN) - p);
+  const shiftUm = fitPeak(zs, above([lo.sharpness, mid.sharpness, hi.sharpness], pedestal.roi), { halfWindow: 1 });
   const tileCount = mid.sharpnessTiles?.length ?? 0;
   const tileShiftsUm = Array.from({ length: tileCount }, (_, t) => {
     const [l, m, h] = [lo, mid, hi].map((p) => p.sharpnessTiles?.[t]);
     const lead = logLead(l, m, h);
-    return lead !== null && lead >= DECISIVE_LOG_RATIO ? fitPeak(zs, [l!, m!, h!], { halfWindow: 1 }) : null;
+    return lead !== null && lead >= DECISIVE_LOG_RATIO ? fitPeak(zs, above([l, m, h], pedestal.tiles[t] ?? 0), { halfWindow: 1 }) : null;
   });
   const bracketing = tileShiftsUm.filter((z): z is number => z !== null);
   const halfSpanUm = (hi.zUm - lo.zUm) / 2;
@@ -121,12 +160,13 @@ export function sharpnessPeakMatch(lo: TracePoint, mid: TracePoint, hi: TracePoi
 }
 
 /**
- * Width σ (µm) of the Gaussian through a triple's three sharpness scores (ln s = a − (z − z0)² / 2σ²),
- * or null when they do not form a peak. Sampling a peak at about ±σ pins its vertex best.
+ * Width σ (µm) of the Gaussian through a triple's three sharpness scores above the ROI's
+ * `pedestal` (ln(s − pedestal) = a − (z − z0)² / 2σ²), or null when they do not form a peak.
+ * Sampling a peak at about ±σ pins its vertex best.
  */
-export function sharpnessPeakWidthUm(lo: TracePoint, mid: TracePoint, hi: TracePoint): number | null {
+export function sharpnessPeakWidthUm(lo: TracePoint, mid: TracePoint, hi: TracePoint, pedestal: SharpnessPedestal): number | null {
   const s = [lo.sharpness, mid.sharpness, hi.sharpness];
-  if (!s.every((v) => v !== undefined && v > 0)) return null;
-  const c2 = polyFit([lo.zUm, mid.zUm, hi.zUm], s.map((v) => Math.log(v as number)), 2).coeffs[2];
+  if (!s.every((v) => v !== undefined && v > pedestal.roi)) return null;
+  const c2 = polyFit([lo.zUm, mid.zUm, hi.zUm], s.map((v) => Math.log((v as number) - pedestal.roi)), 2).coeffs[2];
   return c2 < 0 ? Math.sqrt(-1 / (2 * c2)) : null;
 }

@@ -1,6 +1,6 @@
 import { curveAt, curveCeiling, curveFloor, matchPairField, type FieldMatch } from "../focus/calibration-match.js";
 import { imageBudget, initialPoints, initialSpacingUm, oneRefinementTriple, refineHalfSpanUm, TRIPLE_IMAGES } from "./bracket.js";
-import { crossCheckSharpest, DECISIVE_LOG_RATIO, deepfocusPoints, NEAR_FOCUS_LOG_RATIO, sharpestLead, sharpnessLead, sharpnessLogRatio, sharpnessPeakMatch, sharpnessPeakWidthUm, sharpnessRated } from "./cross-check.js";
+import { crossCheckSharpest, DECISIVE_LOG_RATIO, deepfocusPoints, NEAR_FOCUS_LOG_RATIO, sharpestLead, sharpnessLead, sharpnessLogRatio, sharpnessPeakMatch, sharpnessPeakWidthUm, sharpnessPedestal, sharpnessRated } from "./cross-check.js";
 import { BLUR_MATCH_IMAGES, matchTrace, NOT_SHARP_FLOOR_RATIO, sharperElsewhere, type DeepFocusRun } from "./deepfocus.js";
 import { blurDisputes, blurMatchStart } from "./blur-guided.js";
 import { probeAll } from "./probe.js";
@@ -213,11 +213,12 @@ function judgeTriple(run: DeepFocusRun, pLo: TracePoint, pMid: TracePoint, pHi: 
  */
 function bracketMatch(run: DeepFocusRun, pLo: TracePoint, pMid: TracePoint, pHi: TracePoint, decisive: boolean, left: number): { match: FieldMatch; byPeak: boolean; widthUm: number | null } | null {
   const pair = deepfocusBrackets(pLo, pMid, pHi) ? pairField(run, pLo, pHi) : null;
-  const widthUm = sharpnessPeakWidthUm(pLo, pMid, pHi);
+  const pedestal = sharpnessPedestal(run.trace);
+  const widthUm = sharpnessPeakWidthUm(pLo, pMid, pHi, pedestal);
   const fitsPeak = widthUm !== null && (pHi.zUm - pLo.zUm) / 2 <= PEAK_FIT_WIDTHS * widthUm;
   const vertexConverges = left > TRIPLE_IMAGES || (left === TRIPLE_IMAGES && fitsPeak);
   const byPeak = decisive && (vertexConverges || pair?.problem !== null);
-  const match = byPeak ? sharpnessPeakMatch(pLo, pMid, pHi) : pair;
+  const match = byPeak ? sharpnessPeakMatch(pLo, pMid, pHi, pedestal) : pair;
   return match === null || match.problem !== null || match.shiftUm === null ? null : { match, byPeak, widthUm };
 }
 

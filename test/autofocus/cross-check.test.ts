@@ -1,12 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { DECISIVE_LOG_RATIO, deepfocusPoints, sharpnessLead, sharpnessPeakMatch, sharpnessPeakWidthUm } from "../../src/autofocus/cross-check.js";
+import { DECISIVE_LOG_RATIO, deepfocusPoints, PEDESTAL_FRACTION, sharpnessLead, sharpnessPeakMatch, sharpnessPeakWidthUm, sharpnessPedestal } from "../../src/autofocus/cross-check.js";
 import type { TracePoint } from "../../src/autofocus/types.js";
 
-/** A Gaussian sharpness peak at z0 with width σ: ROI score and three tiles (the last one flat: empty). */
-function point(zUm: number, z0Um: number, sigmaUm: number): TracePoint {
+/** A Gaussian sharpness peak at z0 with width σ on a pedestal: ROI score and three tiles (the last one flat: empty). */
+function point(zUm: number, z0Um: number, sigmaUm: number, pedestal = 0): TracePoint {
   const s = 1000 * Math.exp(-((zUm - z0Um) ** 2) / (2 * sigmaUm ** 2));
-  return { zUm, score: 1, tiles: [1, 1, 1], timeMs: 0, sharpness: s, sharpnessTiles: [s, 2 * s, 50] };
+  return { zUm, score: 1, tiles: [1, 1, 1], timeMs: 0, sharpness: pedestal + s, sharpnessTiles: [pedestal + s, 2 * (pedestal + s), 50] };
 }
+
+const NONE = { roi: 0, tiles: [] };
 
 describe("classical cross-check of a refinement triple", () => {
   it("lead: positive when the middle image is sharper, negative towards the sharper outer one, null without scores", () => {
@@ -19,7 +21,7 @@ describe("classical cross-check of a refinement triple", () => {
 
   it("a Gaussian peak: vertex and width recovered from a triple off its centre; flat tiles stay out of the focus map", () => {
     const triple = [4, 7, 10].map((z) => point(z, 7.8, 2.5)) as [TracePoint, TracePoint, TracePoint];
-    const m = sharpnessPeakMatch(...triple);
+    const m = sharpnessPeakMatch(...triple, NONE);
     expect(m.problem).toBeNull();
     expect(m.shiftUm).toBeCloseTo(7.8, 9);
     expect(m.tileShiftsUm[0]).toBeCloseTo(7.8, 9);
@@ -27,7 +29,27 @@ describe("classical cross-check of a refinement triple", () => {
     expect(m.tileShiftsUm[2]).toBeNull();
     expect(m.inlierTiles).toBe(2);
     expect(m.uncertaintyUm).toBeCloseTo(3 / 2, 9); // fewer than 3 tiles bracket: half the half-span
-    expect(sharpnessPeakWidthUm(...triple)).toBeCloseTo(2.5, 9);
+    expect(sharpnessPeakWidthUm(...triple, NONE)).toBeCloseTo(2.5, 9);
+  });
+
+  it("a narrow peak on a pedestal (a low-contrast sample): above the pedestal its vertex and width are recovered; on the raw scores it reads twice as wide and its vertex leans to the middle image", () => {
+    const triple = [-2, 0.8, 3.6].map((z) => point(z, 0, 0.65, 600)) as [TracePoint, TracePoint, TracePoint];
+    const pedestal = { roi: 600, tiles: [600, 1200, 0] };
+    const m = sharpnessPeakMatch(...triple, pedestal);
+    expect(m.shiftUm).toBeCloseTo(0, 6);
+    expect(m.tileShiftsUm[1]).toBeCloseTo(0, 6);
+    expect(sharpnessPeakWidthUm(...triple, pedestal)).toBeCloseTo(0.65, 6);
+    expect(sharpnessPeakWidthUm(...triple, NONE)).toBeGreaterThan(2 * 0.65);
+    expect(sharpnessPeakMatch(...triple, NONE).shiftUm).toBeGreaterThan(0.4);
+  });
+
+  it("the pedestal: a fraction of the run's lowest positive score, for the ROI and per tile", () => {
+    const trace = [12, 8, -2, 0.8].map((z) => point(z, 0, 0.65, 600));
+    const p = sharpnessPedestal([...trace, { ...trace[0], sharpness: undefined, sharpnessTiles: undefined }]);
+    const lowest = Math.min(...trace.map((q) => q.sharpness!));
+    expect(p.roi).toBeCloseTo(PEDESTAL_FRACTION * lowest, 9);
+    expect(p.tiles).toEqual([PEDESTAL_FRACTION * lowest, PEDESTAL_FRACTION * 2 * lowest, PEDESTAL_FRACTION * 50]);
+    expect(sharpnessPedestal([{ zUm: 0, score: 1, tiles: [1], timeMs: 0 }])).toEqual({ roi: 0, tiles: [] });
   });
 
   it("DeepFocus points decisively only where it is steep: monotonic, ≥ 10 % towards one side, every image well above the floor", () => {

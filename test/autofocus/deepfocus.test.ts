@@ -467,6 +467,22 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
     expect(Math.abs(refined.shiftUm!)).toBeLessThan(0.3);
   });
 
+  it("a low-contrast sample at high magnification (Tenengrad's peak narrow, on a pedestal of a third of its height): the refinement narrows its triples to the peak above the pedestal and ends within a quarter of a DOF of focus", async () => {
+    rig = await simulatedRig({ focusUm: 0 });
+    const scope = rig.microscope;
+    await rig.devices.stage.moveTo(12);
+    // The 40×/NA 0.75 cells stack's Tenengrad: 0.0065 far out, 0.017 at focus, σ ≈ 0.65 µm above the pedestal.
+    const tenengrad: FocusScorer = { id: "tenengrad", higherIsSharper: true, score: async (frame: Frame) => tiles(65 + 105 * peakAt("gaussian", scope.exposureDefocusUm(frame.timestampMs), 0.65)) };
+    const run = startRun(rig.ctx, profile, { maxImages: 10, refineHalfSpanUm: 2.8 });
+    run.ctx = { ...run.ctx, sharpness: tenengrad };
+    for (const zUm of [12, 15.75, 8.25]) await probe(run.ctx, run.trace, run.t0Ms, zUm);
+    const refined = await refine(run, matchAt(0.8));
+    // On the raw scores the first triple (−2, 0.8, 3.6) read a peak 2.7 µm wide: the run stopped there, 0.78 µm off (DOF ≈ 1.1 µm).
+    expect(run.trace.length, run.trace.map((p) => p.zUm.toFixed(2)).join(", ")).toBeGreaterThan(6);
+    expect(refined.problem).toBeNull();
+    expect(Math.abs(refined.shiftUm!), `→ ${refined.shiftUm}`).toBeLessThan(0.25);
+  });
+
   it("a walk that runs out of images where DeepFocus reads a false focus: images taken around it that Tenengrad does not rate decisively sharper are no bracket", async () => {
     rig = await simulatedRig({ focusUm: 0 });
     const scope = rig.microscope;
