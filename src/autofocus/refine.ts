@@ -30,7 +30,8 @@ export const DEFAULT_REFINE_TOLERANCE_UM = 0.25;
  * one is centred on that outer image — whatever DeepFocus says, because near focus the DeepFocus
  * curve has its floor and a periodic sample's is flat for several DOF (once defocus has removed
  * its harmonics a pure, focus-like sinusoid remains), while a gradient metric peaks sharply. Such
- * a bracketing triple's focus is the vertex of the cross-check's peak (`sharpnessPeakMatch`), and
+ * a bracketing triple's focus is the vertex of the cross-check's peak above its pedestal
+ * (`sharpnessPeakMatch`, `sharpnessPedestal`), and
  * the next triple is centred there with h ≈ the peak's width σ, until the vertex moves less than
  * the tolerance with h ≤ 1.5 σ (the vertex of a triple much wider than the peak leans to the
  * middle image; the iteration removes that for any symmetric peak). On the budget's last
