@@ -13,12 +13,23 @@ import type { TracePoint } from "./types.js";
 export const DECISIVE_LOG_RATIO = 0.1;
 
 /**
+ * A triple whose sharpest image reads at least this multiple of the run's pedestal
+ * (`sharpnessPedestal`) lies on the peak. Above the pedestal a score's relative noise grows by
+ * s / (s − pedestal), at most 2× there, so a 10 % lead still lies well above the noise.
+ */
+export const PEAK_OVER_PEDESTAL = 2;
+
+/**
  * ln(middle sharpness) − ln(the sharper outer image's): ≥ DECISIVE_LOG_RATIO, the metric
  * brackets focus; ≤ −DECISIVE_LOG_RATIO, it points to that outer image; null without a
- * cross-check or with a non-positive score.
+ * cross-check or with a non-positive score. Taken above the ROI's `pedestal` when the triple lies
+ * on the peak (PEAK_OVER_PEDESTAL): on a low-contrast sample the pedestal would hide a lead there.
+ * Elsewhere it is taken on the raw scores, where far out the scores differ by their noise alone.
  */
-export function sharpnessLead(lo: TracePoint, mid: TracePoint, hi: TracePoint): number | null {
-  return logLead(lo.sharpness, mid.sharpness, hi.sharpness);
+export function sharpnessLead(lo: TracePoint, mid: TracePoint, hi: TracePoint, pedestal = 0): number | null {
+  const raw = logLead(lo.sharpness, mid.sharpness, hi.sharpness);
+  if (raw === null || !(pedestal > 0) || Math.max(lo.sharpness!, mid.sharpness!, hi.sharpness!) < PEAK_OVER_PEDESTAL * pedestal) return raw;
+  return logLead(lo.sharpness! - pedestal, mid.sharpness! - pedestal, hi.sharpness! - pedestal);
 }
 
 function logLead(lo: number | undefined, mid: number | undefined, hi: number | undefined): number | null {

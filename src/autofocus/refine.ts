@@ -26,7 +26,7 @@ export const DEFAULT_REFINE_TOLERANCE_UM = 0.25;
  *
  * With a cross-check metric (`TracePoint.sharpness`, see cross-check.ts) the triple is judged by
  * it first. Where it is decisive (its middle image at least 10 % sharper than both outer ones, or
- * an outer one 10 % sharper than the middle) it decides: the triple brackets focus, or the next
+ * an outer one 10 % sharper than the middle; above the pedestal on the peak, `sharpnessLead`) it decides: the triple brackets focus, or the next
  * one is centred on that outer image — whatever DeepFocus says, because near focus the DeepFocus
  * curve has its floor and a periodic sample's is flat for several DOF (once defocus has removed
  * its harmonics a pure, focus-like sinusoid remains), while a gradient metric peaks sharply. Such
@@ -186,7 +186,7 @@ const deepfocusBrackets = (pLo: TracePoint, pMid: TracePoint, pHi: TracePoint): 
 
 /** The refinement's judgement of a triple lo < mid < hi (see `refine`). */
 function judgeTriple(run: DeepFocusRun, pLo: TracePoint, pMid: TracePoint, pHi: TracePoint): TripleVerdict {
-  const lead = sharpnessLead(pLo, pMid, pHi);
+  const lead = sharpnessLead(pLo, pMid, pHi, sharpnessPedestal(run.trace).roi);
   // Far out, where DeepFocus is steep and monotonic across the triple, it overrules a cross-check that disagrees.
   const dfPoint = deepfocusPoints(pLo, pMid, pHi, curveFloor(run.curve));
   // Where DeepFocus reads the middle image blurrier than any calibration plane, focus is far: the cross-check's peak there is a false one.

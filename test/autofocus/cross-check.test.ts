@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DECISIVE_LOG_RATIO, deepfocusPoints, PEDESTAL_FRACTION, sharpnessLead, sharpnessPeakMatch, sharpnessPeakWidthUm, sharpnessPedestal } from "../../src/autofocus/cross-check.js";
+import { DECISIVE_LOG_RATIO, deepfocusPoints, PEAK_OVER_PEDESTAL, PEDESTAL_FRACTION, sharpnessLead, sharpnessPeakMatch, sharpnessPeakWidthUm, sharpnessPedestal } from "../../src/autofocus/cross-check.js";
 import type { TracePoint } from "../../src/autofocus/types.js";
 
 /** A Gaussian sharpness peak at z0 with width σ on a pedestal: ROI score and three tiles (the last one flat: empty). */
@@ -41,6 +41,20 @@ describe("classical cross-check of a refinement triple", () => {
     expect(sharpnessPeakWidthUm(...triple, pedestal)).toBeCloseTo(0.65, 6);
     expect(sharpnessPeakWidthUm(...triple, NONE)).toBeGreaterThan(2 * 0.65);
     expect(sharpnessPeakMatch(...triple, NONE).shiftUm).toBeGreaterThan(0.4);
+  });
+
+  it("lead on a low-contrast peak: taken above the pedestal, where the raw scores hide it; far out, where the scores differ by noise, on the raw scores", () => {
+    const at = (zUm: number, sharpness: number): TracePoint => ({ zUm, score: 1, tiles: [1], timeMs: 0, sharpness });
+    const pedestal = 60;
+    // On the peak (the sharpest image over 2× the pedestal): 8 % raw, 14 % above the pedestal.
+    const [lo, mid, hi] = [at(-1.2, 155), at(0, 168), at(1.2, 103)];
+    expect(Math.log(168 / 155)).toBeLessThan(DECISIVE_LOG_RATIO);
+    expect(sharpnessLead(lo, mid, hi, pedestal)).toBeCloseTo(Math.log(108 / 95), 9);
+    expect(sharpnessLead(lo, mid, hi, pedestal)!).toBeGreaterThan(DECISIVE_LOG_RATIO);
+    // Far out (every image under PEAK_OVER_PEDESTAL × the pedestal): a 3 % raw difference stays 3 % (above the pedestal it would read 29 %).
+    const far = [at(20, 66), at(24, 68), at(28, 66)] as const;
+    expect(Math.max(...far.map((p) => p.sharpness!))).toBeLessThan(PEAK_OVER_PEDESTAL * pedestal);
+    expect(sharpnessLead(...far, pedestal)).toBeCloseTo(Math.log(68 / 66), 9);
   });
 
   it("the pedestal: a fraction of the run's lowest positive score, for the ROI and per tile", () => {
