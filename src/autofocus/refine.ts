@@ -1,6 +1,6 @@
 import { curveAt, curveCeiling, curveFloor, matchPairField, type FieldMatch } from "../focus/calibration-match.js";
 import { imageBudget, initialPoints, initialSpacingUm, oneRefinementTriple, refineHalfSpanUm, TRIPLE_IMAGES } from "./bracket.js";
-import { crossCheckSharpest, DECISIVE_LOG_RATIO, deepfocusPoints, NEAR_FOCUS_LOG_RATIO, sharpestLead, sharpnessLead, sharpnessLogRatio, sharpnessPeakMatch, sharpnessPeakWidthUm, sharpnessPedestal, sharpnessRated } from "./cross-check.js";
+import { crossCheckSharpest, DECISIVE_LOG_RATIO, deepfocusPoints, NEAR_FOCUS_LOG_RATIO, sharpestLead, sharpnessLead, sharpnessLogRatio, sharpnessPeakMatch, sharpnessPeakWidthUm, sharpnessPedestal, sharpnessRated, PEAK_OVER_PEDESTAL, type SharpnessPedestal } from "./cross-check.js";
 import { BLUR_MATCH_IMAGES, matchTrace, NOT_SHARP_FLOOR_RATIO, sharperElsewhere, type DeepFocusRun } from "./deepfocus.js";
 import { blurDisputes, blurMatchStart } from "./blur-guided.js";
 import { probeAll } from "./probe.js";
@@ -209,8 +209,9 @@ function judgeTriple(run: DeepFocusRun, pLo: TracePoint, pMid: TracePoint, pHi: 
  * the middle image, and only the triples after it remove that: when the follow-up triple is the
  * budget's last, it is centred on the DeepFocus pair's focus instead, still ±σ of the peak wide
  * (docs/benchmarks.md, "The budget's last triple": 9 images 0.160 → 0.121 µm on the held-out
- * selection set, 0.106 → 0.087 on the pictures selection set). `widthUm` is the peak's σ (null
- * when the cross-check scores make no peak), which sizes the next triple.
+ * selection set, 0.106 → 0.087 on the pictures selection set). A triple the cross-check does not
+ * decide is answered by its vertex too when it straddles the peak's top (`onPeakTop`). `widthUm`
+ * is the peak's σ (null when the cross-check scores make no peak), which sizes the next triple.
  */
 function bracketMatch(run: DeepFocusRun, pLo: TracePoint, pMid: TracePoint, pHi: TracePoint, decisive: boolean, left: number): { match: FieldMatch; byPeak: boolean; widthUm: number | null } | null {
   const pair = deepfocusBrackets(pLo, pMid, pHi) ? pairField(run, pLo, pHi) : null;
@@ -218,9 +219,24 @@ function bracketMatch(run: DeepFocusRun, pLo: TracePoint, pMid: TracePoint, pHi:
   const widthUm = sharpnessPeakWidthUm(pLo, pMid, pHi, pedestal);
   const fitsPeak = widthUm !== null && (pHi.zUm - pLo.zUm) / 2 <= PEAK_FIT_WIDTHS * widthUm;
   const vertexConverges = left > TRIPLE_IMAGES || (left === TRIPLE_IMAGES && fitsPeak);
-  const byPeak = decisive && (vertexConverges || pair?.problem !== null);
+  const byPeak = decisive ? vertexConverges || pair?.problem !== null : onPeakTop(pLo, pMid, pHi, pedestal);
   const match = byPeak ? sharpnessPeakMatch(pLo, pMid, pHi, pedestal) : pair;
   return match === null || match.problem !== null || match.shiftUm === null ? null : { match, byPeak, widthUm };
+}
+
+/**
+ * A triple the cross-check does not decide, but whose middle image it rates sharpest, on its peak
+ * (the sharpest image reads over PEAK_OVER_PEDESTAL × the pedestal): the triple straddles the
+ * peak's top, and the vertex there is pinned better than the DeepFocus pair. Near focus a sample
+ * whose DeepFocus curve differs from the calibration sample's in shape, not only in gain, biases
+ * that pair: 40×/NA 0.65 cells read twice the calibration's floor at focus and a flatter curve,
+ * and the pair answered 0.45 µm (a third of a DOF) off (docs/benchmarks.md, "The cross-check's
+ * pedestal").
+ */
+function onPeakTop(pLo: TracePoint, pMid: TracePoint, pHi: TracePoint, pedestal: SharpnessPedestal): boolean {
+  const lead = sharpnessLead(pLo, pMid, pHi, pedestal.roi);
+  const top = Math.max(pLo.sharpness ?? 0, pMid.sharpness ?? 0, pHi.sharpness ?? 0);
+  return lead !== null && lead >= 0 && pedestal.roi > 0 && top >= PEAK_OVER_PEDESTAL * pedestal.roi;
 }
 
 /**

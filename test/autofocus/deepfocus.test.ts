@@ -483,6 +483,23 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
     expect(Math.abs(refined.shiftUm!), `→ ${refined.shiftUm}`).toBeLessThan(0.25);
   });
 
+  it("a triple on the top of Tenengrad's peak (its middle image rated sharpest, by under 10 %) on a sample whose DeepFocus curve near focus is flatter than the calibration's: focus from the peak's vertex (the DeepFocus pair, which that shape biases, did not hold: the run was refused)", async () => {
+    rig = await simulatedRig({ focusUm: -0.1 });
+    const scope = rig.microscope;
+    await rig.devices.stage.moveTo(-5.5);
+    // Like 40×/NA 0.65 cells: DeepFocus reads well above the calibration's floor at focus and rises slowly; Tenengrad a narrow peak on a pedestal.
+    const deepfocus: FocusScorer = { id: "deepfocus", higherIsSharper: false, score: async (frame: Frame) => tiles(12 + 2 * Math.abs(scope.exposureDefocusUm(frame.timestampMs))) };
+    const tenengrad: FocusScorer = { id: "tenengrad", higherIsSharper: true, score: async (frame: Frame) => tiles(65 + 105 * peakAt("gaussian", scope.exposureDefocusUm(frame.timestampMs), 1)) };
+    const run = startRun({ ...rig.ctx, scorer: deepfocus }, profile, { maxImages: 6, refineHalfSpanUm: 1 });
+    run.ctx = { ...run.ctx, sharpness: tenengrad };
+    for (const zUm of [-5.5, -2.5, 2.5]) await probe(run.ctx, run.trace, run.t0Ms, zUm);
+    const refined = await refine(run, matchAt(-0.5));
+    // Tenengrad rates −0.5 6 % sharper than 0.5 (9 % above its pedestal): not decisive; DeepFocus brackets.
+    expect(run.trace.map((p) => p.zUm)).toEqual([-5.5, -2.5, 2.5, -1.5, -0.5, 0.5]);
+    expect(refined.problem).toBeNull();
+    expect(Math.abs(refined.shiftUm! + 0.1), `→ ${refined.shiftUm}`).toBeLessThan(0.1);
+  });
+
   it("a walk that runs out of images where DeepFocus reads a false focus: images taken around it that Tenengrad does not rate decisively sharper are no bracket", async () => {
     rig = await simulatedRig({ focusUm: 0 });
     const scope = rig.microscope;
