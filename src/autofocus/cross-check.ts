@@ -28,8 +28,13 @@ export const PEAK_OVER_PEDESTAL = 2;
  */
 export function sharpnessLead(lo: TracePoint, mid: TracePoint, hi: TracePoint, pedestal = 0): number | null {
   const raw = logLead(lo.sharpness, mid.sharpness, hi.sharpness);
-  if (raw === null || !(pedestal > 0) || Math.max(lo.sharpness!, mid.sharpness!, hi.sharpness!) < PEAK_OVER_PEDESTAL * pedestal) return raw;
+  if (raw === null || !onSharpnessPeak(lo, mid, hi, pedestal)) return raw;
   return logLead(lo.sharpness! - pedestal, mid.sharpness! - pedestal, hi.sharpness! - pedestal);
+}
+
+/** The triple lies on the cross-check's peak: its sharpest image reads at least PEAK_OVER_PEDESTAL × the ROI's (positive) `pedestal`. */
+export function onSharpnessPeak(lo: TracePoint, mid: TracePoint, hi: TracePoint, pedestal: number): boolean {
+  return pedestal > 0 && Math.max(lo.sharpness ?? 0, mid.sharpness ?? 0, hi.sharpness ?? 0) >= PEAK_OVER_PEDESTAL * pedestal;
 }
 
 function logLead(lo: number | undefined, mid: number | undefined, hi: number | undefined): number | null {

@@ -1,6 +1,6 @@
 import { curveAt, curveCeiling, curveFloor, matchPairField, type FieldMatch } from "../focus/calibration-match.js";
 import { imageBudget, initialPoints, initialSpacingUm, oneRefinementTriple, refineHalfSpanUm, TRIPLE_IMAGES } from "./bracket.js";
-import { crossCheckSharpest, DECISIVE_LOG_RATIO, deepfocusPoints, NEAR_FOCUS_LOG_RATIO, sharpestLead, sharpnessLead, sharpnessLogRatio, sharpnessPeakMatch, sharpnessPeakWidthUm, sharpnessPedestal, sharpnessRated, PEAK_OVER_PEDESTAL, type SharpnessPedestal } from "./cross-check.js";
+import { crossCheckSharpest, DECISIVE_LOG_RATIO, deepfocusPoints, NEAR_FOCUS_LOG_RATIO, sharpestLead, sharpnessLead, sharpnessLogRatio, sharpnessPeakMatch, onSharpnessPeak, sharpnessPeakWidthUm, sharpnessPedestal, sharpnessRated, type SharpnessPedestal } from "./cross-check.js";
 import { BLUR_MATCH_IMAGES, matchTrace, NOT_SHARP_FLOOR_RATIO, sharperElsewhere, type DeepFocusRun } from "./deepfocus.js";
 import { blurDisputes, blurMatchStart } from "./blur-guided.js";
 import { probeAll } from "./probe.js";
@@ -92,7 +92,8 @@ export async function refine(run: DeepFocusRun, first: FieldMatch): Promise<Fiel
     }
     await probeAll(ctx, run.trace, run.t0Ms, fresh);
     const [pLo, pMid, pHi] = triple.map((zUm) => imageAt(run, zUm)!);
-    const verdict = judgeTriple(run, pLo, pMid, pHi);
+    const pedestal = sharpnessPedestal(run.trace);
+    const verdict = judgeTriple(run, pLo, pMid, pHi, pedestal);
     if (verdict.kind === "stop") break;
     if (verdict.kind === "recentre") {
       const { to } = verdict;
@@ -110,7 +111,7 @@ export async function refine(run: DeepFocusRun, first: FieldMatch): Promise<Fiel
       if (left() === 1) nextTriple = lastWalkTriple(run, pLo, pMid, pHi, to);
       continue;
     }
-    const bracket = bracketMatch(run, pLo, pMid, pHi, verdict.decisive, left());
+    const bracket = bracketMatch(run, pLo, pMid, pHi, verdict, left(), pedestal);
     if (bracket === null) {
       last = null;
       break;
@@ -175,8 +176,16 @@ export function refused(first: FieldMatch, problem: FieldMatch["problem"]): Fiel
   return { ...first, shiftUm: null, tileShiftsUm: first.tileShiftsUm.map(() => null), inlierTiles: 0, problem };
 }
 
-/** What a refinement triple says: it brackets focus (`decisive`: by the cross-check), the walk goes on to `to`, or it stops. */
-type TripleVerdict = { kind: "bracket"; decisive: boolean } | { kind: "recentre"; to: TracePoint } | { kind: "stop" };
+/**
+ * What a refinement triple says: it brackets focus, the walk goes on to `to`, or it stops. A bracket
+ * is `decisive` when the cross-check decided it. `onPeakTop`: the cross-check did not decide, but
+ * rates the middle image sharpest, on its peak (`onSharpnessPeak`). Such a triple straddles the
+ * peak's top, where the vertex is pinned better than the DeepFocus pair. Near focus a sample whose
+ * DeepFocus curve differs from the calibration sample's in shape, not only in gain, biases that
+ * pair: 40×/NA 0.65 cells read twice the calibration's floor at focus and a flatter curve, and the
+ * pair answered 0.45 µm (a third of a DOF) off (docs/benchmarks.md, "The cross-check's pedestal").
+ */
+type TripleVerdict = { kind: "bracket"; decisive: boolean; onPeakTop: boolean } | { kind: "recentre"; to: TracePoint } | { kind: "stop" };
 
 /** A NaN score (no valid tile) counts as the blurriest. */
 const worst = (score: number): number => (Number.isFinite(score) ? score : Infinity);
@@ -184,9 +193,9 @@ const worst = (score: number): number => (Number.isFinite(score) ? score : Infin
 /** DeepFocus reads the middle image of the triple lowest. */
 const deepfocusBrackets = (pLo: TracePoint, pMid: TracePoint, pHi: TracePoint): boolean => worst(pMid.score) < worst(pLo.score) && worst(pMid.score) < worst(pHi.score);
 
-/** The refinement's judgement of a triple lo < mid < hi (see `refine`). */
-function judgeTriple(run: DeepFocusRun, pLo: TracePoint, pMid: TracePoint, pHi: TracePoint): TripleVerdict {
-  const lead = sharpnessLead(pLo, pMid, pHi, sharpnessPedestal(run.trace).roi);
+/** The refinement's judgement of a triple lo < mid < hi (see `refine`), with the run's cross-check `pedestal`. */
+function judgeTriple(run: DeepFocusRun, pLo: TracePoint, pMid: TracePoint, pHi: TracePoint, pedestal: SharpnessPedestal): TripleVerdict {
+  const lead = sharpnessLead(pLo, pMid, pHi, pedestal.roi);
   // Far out, where DeepFocus is steep and monotonic across the triple, it overrules a cross-check that disagrees.
   const dfPoint = deepfocusPoints(pLo, pMid, pHi, curveFloor(run.curve));
   // Where DeepFocus reads the middle image blurrier than any calibration plane, focus is far: the cross-check's peak there is a false one.
@@ -197,7 +206,8 @@ function judgeTriple(run: DeepFocusRun, pLo: TracePoint, pMid: TracePoint, pHi: 
   if (!decisive && !dfBrackets && !Number.isFinite(pLo.score) && !Number.isFinite(pHi.score)) return { kind: "stop" };
   // A decisive cross-check brackets or points to its sharper outer image; else DeepFocus decides, the cross-check may veto.
   const to = decisive ? (lead > 0 ? null : sharperOuter(pLo, pMid, pHi)) : dfBrackets ? sharperOuter(pLo, pMid, pHi) : worst(pLo.score) < worst(pHi.score) ? pLo : pHi;
-  return to === null ? { kind: "bracket", decisive } : { kind: "recentre", to };
+  if (to !== null) return { kind: "recentre", to };
+  return { kind: "bracket", decisive, onPeakTop: !decisive && lead !== null && lead >= 0 && onSharpnessPeak(pLo, pMid, pHi, pedestal.roi) };
 }
 
 /**
@@ -210,33 +220,18 @@ function judgeTriple(run: DeepFocusRun, pLo: TracePoint, pMid: TracePoint, pHi: 
  * budget's last, it is centred on the DeepFocus pair's focus instead, still ±σ of the peak wide
  * (docs/benchmarks.md, "The budget's last triple": 9 images 0.160 → 0.121 µm on the held-out
  * selection set, 0.106 → 0.087 on the pictures selection set). A triple the cross-check does not
- * decide is answered by its vertex too when it straddles the peak's top (`onPeakTop`). `widthUm`
- * is the peak's σ (null when the cross-check scores make no peak), which sizes the next triple.
+ * decide is answered by its vertex too when it straddles the peak's top (`verdict.onPeakTop`).
+ * `widthUm` is the peak's σ above `pedestal` (null when the cross-check scores make no peak),
+ * which sizes the next triple.
  */
-function bracketMatch(run: DeepFocusRun, pLo: TracePoint, pMid: TracePoint, pHi: TracePoint, decisive: boolean, left: number): { match: FieldMatch; byPeak: boolean; widthUm: number | null } | null {
+function bracketMatch(run: DeepFocusRun, pLo: TracePoint, pMid: TracePoint, pHi: TracePoint, verdict: { decisive: boolean; onPeakTop: boolean }, left: number, pedestal: SharpnessPedestal): { match: FieldMatch; byPeak: boolean; widthUm: number | null } | null {
   const pair = deepfocusBrackets(pLo, pMid, pHi) ? pairField(run, pLo, pHi) : null;
-  const pedestal = sharpnessPedestal(run.trace);
   const widthUm = sharpnessPeakWidthUm(pLo, pMid, pHi, pedestal);
   const fitsPeak = widthUm !== null && (pHi.zUm - pLo.zUm) / 2 <= PEAK_FIT_WIDTHS * widthUm;
   const vertexConverges = left > TRIPLE_IMAGES || (left === TRIPLE_IMAGES && fitsPeak);
-  const byPeak = decisive ? vertexConverges || pair?.problem !== null : onPeakTop(pLo, pMid, pHi, pedestal);
+  const byPeak = verdict.decisive ? vertexConverges || pair?.problem !== null : verdict.onPeakTop;
   const match = byPeak ? sharpnessPeakMatch(pLo, pMid, pHi, pedestal) : pair;
   return match === null || match.problem !== null || match.shiftUm === null ? null : { match, byPeak, widthUm };
-}
-
-/**
- * A triple the cross-check does not decide, but whose middle image it rates sharpest, on its peak
- * (the sharpest image reads over PEAK_OVER_PEDESTAL × the pedestal): the triple straddles the
- * peak's top, and the vertex there is pinned better than the DeepFocus pair. Near focus a sample
- * whose DeepFocus curve differs from the calibration sample's in shape, not only in gain, biases
- * that pair: 40×/NA 0.65 cells read twice the calibration's floor at focus and a flatter curve,
- * and the pair answered 0.45 µm (a third of a DOF) off (docs/benchmarks.md, "The cross-check's
- * pedestal").
- */
-function onPeakTop(pLo: TracePoint, pMid: TracePoint, pHi: TracePoint, pedestal: SharpnessPedestal): boolean {
-  const lead = sharpnessLead(pLo, pMid, pHi, pedestal.roi);
-  const top = Math.max(pLo.sharpness ?? 0, pMid.sharpness ?? 0, pHi.sharpness ?? 0);
-  return lead !== null && lead >= 0 && pedestal.roi > 0 && top >= PEAK_OVER_PEDESTAL * pedestal.roi;
 }
 
 /**
@@ -264,11 +259,12 @@ function takenBracket(run: DeepFocusRun, first: FieldMatch): FieldMatch | null {
  * answer (`bracketMatch`). Null when none does.
  */
 function crossCheckedTriple(run: DeepFocusRun, byZ: readonly TracePoint[], first: FieldMatch): FieldMatch | null {
+  const pedestal = sharpnessPedestal(run.trace);
   for (const mid of new Set([lowestImage(run), crossCheckSharpest(byZ)])) {
     const triple = neighbourTriple(byZ, mid, refineHalfSpanUm(run));
     if (triple === null) continue;
-    const verdict = judgeTriple(run, ...triple);
-    const bracket = verdict.kind === "bracket" && verdict.decisive ? bracketMatch(run, ...triple, true, 0) : null;
+    const verdict = judgeTriple(run, ...triple, pedestal);
+    const bracket = verdict.kind === "bracket" && verdict.decisive ? bracketMatch(run, ...triple, verdict, 0, pedestal) : null;
     if (bracket !== null) return { ...bracket.match, rmsResidual: first.rmsResidual };
   }
   return null;
