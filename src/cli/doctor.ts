@@ -12,7 +12,8 @@ interface Check {
 /**
  * `focusbox doctor`: on a device, opens (and closes) everything the config selects — the
  * stage backend, the camera process, LED and button — without moving, then loads the
- * DeepFocus model, and prints one line per part: what works, or what to install or enable.
+ * configured DeepFocus model and refocus method, and prints one line per part: what works, or
+ * what to install or enable. Exits 1 when any part is missing.
  */
 export function registerDoctor(program: Command): void {
   program
@@ -38,11 +39,6 @@ export function registerDoctor(program: Command): void {
 }
 
 async function checks(config: Config): Promise<Check[]> {
-  const devices = await createDevices(config, clockFor(config));
-  const openClose = async (part: { start(): Promise<void>; stop(): Promise<void> }): Promise<void> => {
-    await part.start();
-    await part.stop();
-  };
   const list: Check[] = [
     {
       name: "state directory",
@@ -52,6 +48,46 @@ async function checks(config: Config): Promise<Check[]> {
         return `${config.stateDir} is writable`;
       },
     },
+    ...(await deviceChecks(config)),
+    {
+      name: `deepfocus model (${config.deepfocus.model})`,
+      run: async () => {
+        const { configuredDeepFocusScorer } = await import("../inference/deepfocus.js");
+        const scorer = await configuredDeepFocusScorer(config.deepfocus, { warmupWindows: 1 });
+        try {
+          const { sha256, provider, precision } = scorer.info;
+          return `${precision}, sha256 ${sha256.slice(0, 12)}…, execution provider ${provider}`;
+        } finally {
+          await scorer.close();
+        }
+      },
+    },
+    {
+      name: `refocus (${config.refocus.method}${config.refocus.method === "net" || config.refocus.method === "auto" ? `, model ${config.refocus.model}` : ""})`,
+      run: async () => {
+        const { createRefocuser } = await import("../refocus/index.js");
+        const refocuser = await createRefocuser(config.refocus.method, config);
+        await refocuser.close();
+        return "ready";
+      },
+    },
+  ];
+  return list;
+}
+
+/** Stage, camera, LED and button, each opened and closed; one failing check when the config's devices cannot even be created. */
+async function deviceChecks(config: Config): Promise<Check[]> {
+  let devices: Awaited<ReturnType<typeof createDevices>>;
+  try {
+    devices = await createDevices(config, clockFor(config));
+  } catch (err) {
+    return [{ name: `devices (camera ${config.camera.kind}, stage ${config.stage.backend.kind})`, run: () => Promise.reject(err) }];
+  }
+  const openClose = async (part: { start(): Promise<void>; stop(): Promise<void> }): Promise<void> => {
+    await part.start();
+    await part.stop();
+  };
+  const list: Check[] = [
     { name: `stage (${config.stage.backend.kind})`, run: async () => (await openClose(devices.stage.backend), `opened, position ${devices.stage.positionUm().toFixed(2)} µm`) },
     {
       name: `camera (${config.camera.kind})`,
@@ -63,15 +99,6 @@ async function checks(config: Config): Promise<Check[]> {
         } finally {
           await devices.camera.stop();
         }
-      },
-    },
-    {
-      name: "deepfocus model",
-      run: async () => {
-        const { createDeepFocusScorer } = await import("../inference/deepfocus.js");
-        const scorer = await createDeepFocusScorer({ model: "int8" });
-        const { sha256, provider, precision } = scorer.info;
-        return `${precision}, sha256 ${sha256.slice(0, 12)}…, execution provider ${provider}`;
       },
     },
   ];

@@ -56,6 +56,7 @@ export async function openStack(dir: string): Promise<StackHandle> {
   try {
     json = JSON.parse(await readFile(manifestPath, "utf8"));
   } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT" && !(await stat(dir).catch(() => null))) throw new ConfigError(`stack directory ${dir} does not exist`);
     throw new ConfigError(`cannot read ${manifestPath}: ${(err as Error).message}${await notAStack(dir)}`);
   }
   const parsed = stackManifestSchema.safeParse(json);

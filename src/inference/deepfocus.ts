@@ -1,5 +1,3 @@
-import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import ort from "onnxruntime-node";
 import type { Config } from "../config/schema.js";
@@ -8,7 +6,7 @@ import { median } from "../focus/stats.js";
 import { binFrame, checkBinningFactor } from "../image/bin.js";
 import { roiTiles } from "../focus/tiles.js";
 import type { FocusScorer, FrameScore, Roi } from "../focus/types.js";
-import { openSession, type ExecutionProvider, type InferenceLog } from "./session.js";
+import { openSession, readModel, type ExecutionProvider, type InferenceLog } from "./session.js";
 import { DEEPFOCUS_WINDOW, DEFAULT_MAX_WINDOWS_PER_TILE, tileWindows, writeWindows } from "./windows.js";
 
 export { DEEPFOCUS_WINDOW } from "./windows.js";
@@ -129,10 +127,7 @@ export class DeepFocusScorer implements FocusScorer {
  * @throws Error when the file cannot be read or no execution provider can run it.
  */
 export async function createDeepFocusScorer(opts: DeepFocusOptions): Promise<DeepFocusScorer> {
-  const modelPath = opts.model === "int8" || opts.model === "fp32" ? SHIPPED_DEEPFOCUS_MODELS[opts.model] : opts.model;
-  const bytes = await readFile(modelPath);
-  const sha256 = createHash("sha256").update(bytes).digest("hex");
-  const precision = bytes.includes("DequantizeLinear") ? "int8" : "fp32";
+  const { modelPath, bytes, sha256, precision } = await readModel(opts.model, SHIPPED_DEEPFOCUS_MODELS, "deepfocus.model");
   const { session, provider } = await openSession(bytes, opts);
   const scorer = new DeepFocusScorer(session, { modelPath, sha256, provider, precision }, 1, opts.maxWindowsPerTile);
   const warm = opts.warmupWindows ?? 9;

@@ -1,4 +1,7 @@
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
 import ort from "onnxruntime-node";
+import { ConfigError } from "../errors.js";
 
 /** Execution providers focusbox knows how to ask onnxruntime-node for, fastest first. */
 export type ExecutionProvider = "tensorrt" | "cuda" | "cpu";
@@ -16,6 +19,33 @@ export interface SessionOptions {
   /** Intra-op threads (onnxruntime's default when omitted: one per core). */
   threads?: number;
   log?: InferenceLog;
+}
+
+/** A model file as read for a session: where it is, its bytes, SHA-256 (hex) and weight precision. */
+export interface ModelFile {
+  modelPath: string;
+  bytes: Uint8Array;
+  sha256: string;
+  precision: "int8" | "fp32";
+}
+
+/**
+ * Reads the model a config key names: a shipped model by precision ("int8", "fp32" → `shipped`),
+ * or the path of an ONNX file. The precision is "int8" when the graph holds DequantizeLinear nodes.
+ * @throws ConfigError naming `key` (e.g. "deepfocus.model") when the file cannot be read.
+ */
+export async function readModel(model: string, shipped: Readonly<Record<"int8" | "fp32", string>>, key: string): Promise<ModelFile> {
+  const modelPath = model === "int8" || model === "fp32" ? shipped[model] : model;
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(modelPath);
+  } catch (err) {
+    const message = `cannot read the model ${modelPath} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); give "int8", "fp32" or the path of an ONNX file`;
+    throw new ConfigError(`${key}: ${message}`, [{ path: key, message }]);
+  }
+  const sha256 = createHash("sha256").update(bytes).digest("hex");
+  const precision = Buffer.from(bytes).includes("DequantizeLinear") ? "int8" : "fp32";
+  return { modelPath, bytes, sha256, precision };
 }
 
 export interface OpenedSession {

@@ -1,10 +1,8 @@
-import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import ort from "onnxruntime-node";
 import { throwIfAborted } from "../errors.js";
 import type { Frame } from "../hardware/camera/types.js";
-import { openSession, type ExecutionProvider, type InferenceLog } from "../inference/session.js";
+import { openSession, readModel, type ExecutionProvider, type InferenceLog } from "../inference/session.js";
 import { normalisationOf, normalise, toFrame } from "./normalise.js";
 import { extractMirrored } from "../image/mirrored.js";
 import { TileBlender, tileCount, tileGrid, tileOrigins } from "./tiles.js";
@@ -107,14 +105,11 @@ export class NetRefocuser implements Refocuser {
 /**
  * Loads a refocus model (execution provider with fallback, see openSession) and warms it up
  * on one small tile.
- * @throws Error when the file cannot be read or no execution provider can run it.
+ * @throws ConfigError when the file cannot be read; Error when no execution provider can run it.
  */
 export async function createNetRefocuser(opts: NetRefocuserOptions = {}): Promise<NetRefocuser> {
   const model = opts.model ?? "fp32";
-  const modelPath = model === "fp32" || model === "int8" ? SHIPPED_REFOCUS_MODELS[model] : model;
-  const bytes = await readFile(modelPath);
-  const sha256 = createHash("sha256").update(bytes).digest("hex");
-  const precision = bytes.includes("DequantizeLinear") ? "int8" : "fp32";
+  const { modelPath, bytes, sha256, precision } = await readModel(model, SHIPPED_REFOCUS_MODELS, "refocus.model");
   const { session, provider } = await openSession(bytes, opts);
   const refocuser = new NetRefocuser(session, { modelPath, sha256, provider, precision }, {
     tileSize: opts.tileSize ?? 512,

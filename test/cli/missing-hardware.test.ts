@@ -33,7 +33,23 @@ describe("focusbox doctor", () => {
     expect(code).toBe(0);
     expect(stdout).toMatch(/^ok +stage \(simulated\)/m);
     expect(stdout).toMatch(/^ok +camera \(simulated\): 512×384, 8-bit frames/m);
-    expect(stdout).toMatch(/^ok +deepfocus model: int8, sha256 [0-9a-f]{12}…, execution provider cpu/m);
+    expect(stdout).toMatch(/^ok +deepfocus model \(int8\): int8, sha256 [0-9a-f]{12}…, execution provider cpu/m);
+    expect(stdout).toMatch(/^ok +refocus \(net, model fp32\): ready/m);
+  });
+
+  it("checks the configured models, not the shipped ones, and goes on past devices it cannot create", async () => {
+    const file = await configFile({
+      camera: { kind: "replay", stackDir: "/nonexistent/stack" },
+      stage: { backend: { kind: "replay" } },
+      deepfocus: { model: "/nonexistent/deepfocus.onnx" },
+      refocus: { model: "/nonexistent/refocus.onnx" },
+    });
+    const { code, stdout } = await focusbox(["doctor", "--config", file]);
+    expect(code).toBe(1);
+    expect(stdout).toMatch(/^MISSING +devices \(camera replay, stage replay\): stack directory \/nonexistent\/stack does not exist/m);
+    expect(stdout).toMatch(/^MISSING +deepfocus model \(\/nonexistent\/deepfocus.onnx\): deepfocus.model: cannot read the model \/nonexistent\/deepfocus.onnx \(ENOENT\)/m);
+    expect(stdout).toMatch(/^MISSING +refocus \(net, model \/nonexistent\/refocus.onnx\): refocus.model: cannot read/m);
+    expect(stdout).toMatch(/^ok +state directory/m);
   });
 
   it("names each missing part and exits non-zero", async () => {
@@ -42,5 +58,14 @@ describe("focusbox doctor", () => {
     expect(code).toBe(1);
     expect(stdout).toMatch(/^MISSING +stage \(pigpio\): .*npm install pigpio/m);
     expect(stdout).toMatch(/^MISSING +camera \(rpicam\): rpicam-vid could not be started/m);
+  });
+});
+
+describe("a configured model file that does not exist", () => {
+  it("is an invalid config naming the key, in one line, before anything moves", async () => {
+    const file = await configFile({ deepfocus: { model: "/nonexistent/deepfocus.onnx" } });
+    const { code, stderr } = await focusbox(["autofocus", "--config", file]);
+    expect(code).toBe(2);
+    expect(stderr.trim().split("\n")).toEqual([expect.stringMatching(/^focusbox: deepfocus\.model: cannot read the model \/nonexistent\/deepfocus\.onnx \(ENOENT\)/)]);
   });
 });

@@ -46,6 +46,8 @@ describe("z-stack directories", () => {
 
   it("refuses malformed manifests with a message naming the problem", async () => {
     const dir = await mkdtemp(join(tmpdir(), "fb-stack-bad-"));
+    await expect(readStack(join(dir, "typo"))).rejects.toThrow(`stack directory ${join(dir, "typo")} does not exist`);
+    await expect(readStack(dir)).rejects.toThrow(`cannot read ${join(dir, "stack.json")}: ENOENT`);
     await writeFile(join(dir, "stack.json"), JSON.stringify({ planes: [{ file: "a.png", zUm: "x" }] }));
     await expect(readStack(dir)).rejects.toThrow(/planes/);
     await writeFile(join(dir, "stack.json"), JSON.stringify({ planes: [{ file: "../../etc/passwd", zUm: 0 }, { file: "b.png", zUm: 1 }] }));
