@@ -21,6 +21,8 @@ export function registerAutofocus(program: Command): void {
         if (opts.method && !(EVAL_METHODS as readonly string[]).includes(opts.method))
           throw new ConfigError(`unknown method "${opts.method}"; expected one of ${EVAL_METHODS.join(", ")}`);
         if (opts.strategy && opts.strategy !== "brent" && opts.strategy !== "sweep") throw new ConfigError(`unknown strategy "${opts.strategy}"; expected brent or sweep`);
+        if (opts.method === "deepfocus" && opts.strategy) throw new ConfigError("--strategy is for a classical method; DeepFocus has its own search");
+        if (opts.method !== "deepfocus" && opts.profile) throw new ConfigError("--profile is a DeepFocus calibration profile: give it with --method deepfocus");
         const config = await configFrom(opts.config);
         const { station } = await createStation(config, clockFor(config));
         await station.start();

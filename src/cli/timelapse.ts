@@ -43,7 +43,7 @@ export function registerTimelapse(program: Command): void {
   remote(tl.command("start").description("start a timelapse"))
     .requiredOption("--interval <ms>", "milliseconds between points", int)
     .option("--count <n>", "number of points", int)
-    .option("--end <time>", "last point at or before this ISO 8601 time (instead of --count)")
+    .option("--end <time>", "last point at or before this ISO 8601 time with its UTC offset, e.g. 2030-01-01T08:00Z (instead of --count)")
     .option("--policy <p>", `autofocus per point: ${AF_POLICIES.join(", ")}`, "tracking")
     .option("--profile <name>", "DeepFocus calibration profile")
     .option("--metric <m>", "classical metric (policy classical)")

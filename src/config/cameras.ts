@@ -9,7 +9,7 @@ const processCamera = {
   /** Sample-plane pixel size (sensor pitch ÷ magnification), when known. */
   pixelSizeUm: z.number().positive().optional(),
   restart: z
-    .object({
+    .strictObject({
       maxRestarts: z.number().int().min(0).default(5),
       initialDelayMs: z.number().positive().default(250),
       maxDelayMs: z.number().positive().default(8000),
@@ -20,7 +20,7 @@ const processCamera = {
   frameTimeoutMs: z.number().positive().default(10_000),
 };
 
-export const rpicamCamera = z.object({
+export const rpicamCamera = z.strictObject({
   kind: z.literal("rpicam"),
   width: z.number().int().positive().default(1332),
   height: z.number().int().positive().multipleOf(2).default(990),
@@ -39,7 +39,7 @@ export const rpicamCamera = z.object({
   ...processCamera,
 });
 
-export const gstreamerCamera = z.object({
+export const gstreamerCamera = z.strictObject({
   kind: z.literal("gstreamer"),
   width: z.number().int().positive().default(1280),
   height: z.number().int().positive().default(720),
@@ -54,7 +54,7 @@ export const gstreamerCamera = z.object({
   ...processCamera,
 });
 
-export const v4l2Camera = z.object({
+export const v4l2Camera = z.strictObject({
   kind: z.literal("v4l2"),
   device: z.string().default("/dev/video0"),
   width: z.number().int().positive().default(640),

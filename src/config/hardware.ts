@@ -19,7 +19,7 @@ const motion = {
   settleMs: z.number().min(0).default(30),
 };
 
-export const pigpioStage = z.object({
+export const pigpioStage = z.strictObject({
   kind: z.literal("pigpio"),
   stepPin: z.number().int().min(1).max(27),
   dirPin: z.number().int().min(1).max(27),
@@ -30,7 +30,7 @@ export const pigpioStage = z.object({
   ...motion,
 });
 
-export const gpiodStage = z.object({
+export const gpiodStage = z.strictObject({
   kind: z.literal("gpiod"),
   driver: z.enum(["step-dir", "uln2003"]).default("step-dir"),
   stepPin: pin.optional(),
@@ -44,7 +44,7 @@ export const gpiodStage = z.object({
   ...motion,
 });
 
-export const serialBridgeStage = z.object({
+export const serialBridgeStage = z.strictObject({
   kind: z.literal("serial-bridge"),
   /** Serial device of the firmware bridge, e.g. /dev/ttyUSB0. */
   path: z.string().min(1),
@@ -59,8 +59,8 @@ export const serialBridgeStage = z.object({
 
 export const buttonConfig = z
   .discriminatedUnion("kind", [
-    z.object({ kind: z.literal("none") }),
-    z.object({
+    z.strictObject({ kind: z.literal("none") }),
+    z.strictObject({
       kind: z.literal("gpio"),
       pin,
       activeLow: z.boolean().default(true),
@@ -70,14 +70,14 @@ export const buttonConfig = z
       pollMs: z.number().positive().default(5),
       ...chip,
     }),
-    z.object({ kind: z.literal("serial-bridge"), path: z.string().min(1), baudRate: z.number().int().positive().default(115200), longPressMs: z.number().positive().default(1000) }),
+    z.strictObject({ kind: z.literal("serial-bridge"), path: z.string().min(1), baudRate: z.number().int().positive().default(115200), longPressMs: z.number().positive().default(1000) }),
   ])
   .prefault({ kind: "none" });
 
 export const ledConfig = z
   .discriminatedUnion("kind", [
-    z.object({ kind: z.literal("none") }),
-    z.object({
+    z.strictObject({ kind: z.literal("none") }),
+    z.strictObject({
       kind: z.literal("gpio"),
       pin,
       activeLow: z.boolean().default(false),

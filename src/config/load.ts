@@ -2,7 +2,11 @@ import { readFile } from "node:fs/promises";
 import { ConfigError } from "../errors.js";
 import { configSchema, type Config } from "./schema.js";
 
-/** Prefix of environment overrides: FOCUSBOX_SERVER__PORT=9000 sets server.port (`__` separates levels). */
+/**
+ * Prefix of environment overrides: FOCUSBOX_SERVER__PORT=9000 sets server.port (`__` separates
+ * levels). Variables whose first level is no config key (FOCUSBOX_CONFIG, FOCUSBOX_DEBUG, test
+ * tools' own) are not config; below that, an unknown key is an error like one in the file.
+ */
 export const ENV_PREFIX = "FOCUSBOX_";
 
 /**
@@ -13,10 +17,11 @@ export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv = {}): Config {
   const merged = applyEnvOverrides(raw ?? {}, env);
   const result = configSchema.safeParse(merged);
   if (result.success) return result.data;
-  const issues = result.error.issues.map((issue) => ({
-    path: issue.path.map(String).join(".") || "(root)",
-    message: issue.message,
-  }));
+  const issues = result.error.issues.flatMap((issue) =>
+    issue.code === "unrecognized_keys"
+      ? issue.keys.map((key) => ({ path: [...issue.path.map(String), key].join("."), message: "unknown key (a typo?)" }))
+      : [{ path: issue.path.map(String).join(".") || "(root)", message: issue.message }],
+  );
   throw new ConfigError(`invalid config:\n${issues.map((i) => `  ${i.path}: ${i.message}`).join("\n")}`, issues);
 }
 
@@ -42,8 +47,9 @@ export async function loadConfig(path: string | undefined, env: NodeJS.ProcessEn
 function applyEnvOverrides(raw: unknown, env: NodeJS.ProcessEnv): unknown {
   const out = structuredClone(raw) as Record<string, unknown>;
   for (const [key, value] of Object.entries(env)) {
-    if (!key.startsWith(ENV_PREFIX) || key === `${ENV_PREFIX}CONFIG` || value === undefined) continue;
+    if (!key.startsWith(ENV_PREFIX) || value === undefined) continue;
     const path = key.slice(ENV_PREFIX.length).split("__").map(camelCase);
+    if (!Object.hasOwn(configSchema.shape, path[0])) continue;
     let node = out;
     for (const part of path.slice(0, -1)) {
       if (typeof node[part] !== "object" || node[part] === null) node[part] = {};

@@ -11,7 +11,7 @@ import { buttonConfig, gpiodStage, ledConfig, pigpioStage, serialBridgeStage } f
  */
 
 const roi = z
-  .object({
+  .strictObject({
     x: z.number().min(0).max(1).default(0.2),
     y: z.number().min(0).max(1).default(0.2),
     width: z.number().gt(0).max(1).default(0.6),
@@ -24,7 +24,7 @@ const roi = z
 export const SAMPLE_KINDS = ["tissue", "nuclei", "cells", "beads", "empty"] as const;
 
 const objective = z
-  .object({
+  .strictObject({
     magnification: z.number().positive().default(10),
     na: z.number().positive().max(1.7).default(0.3),
     immersionIndex: z.number().min(1).max(2).default(1.0),
@@ -32,7 +32,7 @@ const objective = z
   })
   .refine((o) => o.na < o.immersionIndex, { message: "objective.na must be below objective.immersionIndex (no objective collects beyond its medium)", path: ["na"] });
 
-const simulatedCamera = z.object({
+const simulatedCamera = z.strictObject({
   kind: z.literal("simulated"),
   width: z.number().int().min(32).max(4096).default(512),
   height: z.number().int().min(32).max(4096).default(384),
@@ -47,13 +47,13 @@ const simulatedCamera = z.object({
   readNoiseElectrons: z.number().min(0).default(3),
 });
 
-const replayCamera = z.object({
+const replayCamera = z.strictObject({
   kind: z.literal("replay"),
   /** Z-stack directory (stack.json + planes). */
   stackDir: z.string().min(1),
 });
 
-const simulatedStage = z.object({
+const simulatedStage = z.strictObject({
   kind: z.literal("simulated"),
   stepsPerUm: z.number().positive().default(4),
   maxSpeedUmPerS: z.number().positive().default(2000),
@@ -63,12 +63,12 @@ const simulatedStage = z.object({
   slackUm: z.number().min(0).default(3),
 });
 
-const replayStage = z.object({ kind: z.literal("replay") });
+const replayStage = z.strictObject({ kind: z.literal("replay") });
 
-const microscope = z.object({
+const microscope = z.strictObject({
   sample: z.enum(SAMPLE_KINDS).default("tissue"),
   /** A picture to use as the slide instead of `sample`: an in-focus 8/16-bit PNG or TIFF and its pixel size in the sample plane (µm). */
-  sampleImage: z.object({ file: z.string().min(1), pixelUm: z.number().positive() }).optional(),
+  sampleImage: z.strictObject({ file: z.string().min(1), pixelUm: z.number().positive() }).optional(),
   seed: z.number().int().default(1),
   /** Stage position (µm) at which the sample is in focus at t = 0. */
   focusUm: z.number().default(0),
@@ -82,13 +82,13 @@ const microscope = z.object({
   flickerRms: z.number().min(0).max(0.5).default(0),
 });
 
-export const configSchema = z.object({
+export const configSchema = z.strictObject({
   /** Where the token, calibration profiles and captures live. */
   stateDir: z.string().default(".focusbox"),
-  log: z.object({ level: z.enum(["trace", "debug", "info", "warn", "error", "silent"]).default("info") }).prefault({}),
+  log: z.strictObject({ level: z.enum(["trace", "debug", "info", "warn", "error", "silent"]).default("info") }).prefault({}),
   clock: z.enum(["real", "virtual"]).default("real"),
   server: z
-    .object({
+    .strictObject({
       host: z.string().default("127.0.0.1"),
       port: z.number().int().min(0).max(65535).default(8080),
       /** Serve GET /api/status and the page without a token. */
@@ -105,7 +105,7 @@ export const configSchema = z.object({
   microscope: microscope.prefault({}),
   camera: z.discriminatedUnion("kind", [simulatedCamera, replayCamera, rpicamCamera, gstreamerCamera, v4l2Camera]).prefault({ kind: "simulated" }),
   stage: z
-    .object({
+    .strictObject({
       backend: z.discriminatedUnion("kind", [simulatedStage, replayStage, pigpioStage, gpiodStage, serialBridgeStage]).prefault({ kind: "simulated" }),
       minUm: z.number().default(-500),
       maxUm: z.number().default(500),
@@ -118,7 +118,7 @@ export const configSchema = z.object({
   /** What a long button press does when idle (a long press while busy always cancels). */
   buttonLongPress: z.enum(["cancel", "calibrate"]).default("cancel"),
   deepfocus: z
-    .object({
+    .strictObject({
       /** Shipped model by precision, or the path of an ONNX file with the same inputs and outputs. */
       model: z.string().default("int8"),
       /** Tried in order; the first one available is used (the npm build on ARM64 is CPU-only). */
@@ -141,7 +141,7 @@ export const configSchema = z.object({
   led: ledConfig,
   /** Single-shot digital refocus (`focusbox refocus`, POST /api/refocus, timelapse policy "refocus"). */
   refocus: z
-    .object({
+    .strictObject({
       /**
        * `net`: the refocus network (models/refocus); `rl`: Richardson–Lucy with the DeepFocus blur
        * estimate per tile; `wiener`: blind Wiener deconvolution with the objective's pupil (needs the pixel size);
@@ -157,7 +157,7 @@ export const configSchema = z.object({
       tileSize: z.number().int().min(64).max(4096).default(512),
       overlap: z.number().int().min(0).max(1024).default(64),
       rl: z
-        .object({
+        .strictObject({
           iterations: z.number().int().min(1).max(500).default(10),
           /** Total-variation weight (0 = plain Richardson–Lucy). */
           tv: z.number().min(0).max(0.1).default(0.002),
@@ -167,7 +167,7 @@ export const configSchema = z.object({
     .refine((r) => r.overlap < r.tileSize, { message: "refocus.overlap must be below refocus.tileSize", path: ["overlap"] })
     .prefault({}),
   autofocus: z
-    .object({
+    .strictObject({
       metric: z.enum([...CLASSICAL_METRIC_IDS]).default("tenengrad"),
       strategy: z.enum(["brent", "sweep"]).default("brent"),
       /** Search half-range around the start position. */

@@ -106,13 +106,21 @@ export async function readStack(dir: string): Promise<ZStack> {
   return (await openStack(dir)).load();
 }
 
+/** @throws ConfigError when `dir` already holds a stack.json: a recorded or imported stack is never overwritten. */
+async function refuseExistingStack(dir: string): Promise<void> {
+  const manifestPath = join(dir, "stack.json");
+  if (await access(manifestPath).then(() => true, () => false)) throw new ConfigError(`${manifestPath} exists; write the stack into a new directory`);
+}
+
 /** Writes a stack directory atomically per file: planes as PNG, then stack.json last. */
 export class StackWriter {
   private readonly planes: StackManifest["planes"] = [];
 
   constructor(readonly dir: string) {}
 
+  /** Creates the directory. @throws ConfigError when it already holds a stack (refuseExistingStack). */
   async open(): Promise<void> {
+    await refuseExistingStack(this.dir);
     await mkdir(this.dir, { recursive: true });
   }
 
@@ -172,8 +180,7 @@ const MIN_STEP_UM = 0.01;
  */
 export async function importStack(sources: readonly string[], o: StackImportOptions): Promise<StackImportResult> {
   if (Math.abs(o.stepUm) < MIN_STEP_UM) throw new ConfigError(`the z step must be at least ${MIN_STEP_UM} µm in magnitude (got ${o.stepUm})`);
-  const manifestPath = join(o.outDir, "stack.json");
-  if (await access(manifestPath).then(() => true, () => false)) throw new ConfigError(`${manifestPath} exists; import into a new directory`);
+  await refuseExistingStack(o.outDir);
   const channels = o.channels ?? 1;
   const channel = o.channel ?? 1;
   if (!Number.isInteger(channels) || channels < 1 || !Number.isInteger(channel) || channel < 1 || channel > channels)

@@ -28,7 +28,7 @@ export interface AutofocusRequest {
   /** Classical metric (when no `method` is given). */
   metric?: ClassicalMetricId;
   strategy?: "brent" | "sweep";
-  /** A plugged-in method (e.g. "deepfocus"), see StationOptions.autofocusMethods; default: classical. */
+  /** A plugged-in method (e.g. "deepfocus", see StationOptions.autofocusMethods), "classical", or a classical metric id (= classical with that metric); default: classical. */
   method?: string;
   /** Calibration profile name for methods that use one. */
   profile?: string;
@@ -170,6 +170,12 @@ export class Station {
   }
 
   async autofocus(request: AutofocusRequest = {}): Promise<AutofocusResult> {
+    if (request.method !== undefined && (CLASSICAL_METRIC_IDS as readonly string[]).includes(request.method)) {
+      // A metric listed by methods() names the classical search with that metric.
+      if (request.metric !== undefined && request.metric !== request.method)
+        throw new ConfigError(`method "${request.method}" and metric "${request.metric}" disagree; give one of them`, [{ path: "metric", message: "disagrees with method" }]);
+      request = { ...request, method: "classical", metric: request.method as ClassicalMetricId };
+    }
     const plugged = request.method === undefined || request.method === "classical" ? undefined : this.options.autofocusMethods?.[request.method];
     if (request.method !== undefined && request.method !== "classical" && !plugged)
       throw new ConfigError(`method: unknown autofocus method "${request.method}" (have: classical, ${Object.keys(this.options.autofocusMethods ?? {}).join(", ") || "no others"})`, [

@@ -22,7 +22,7 @@ export const timelapseRequestSchema = z
     /** Number of points. */
     count: z.number().int().min(1).max(1_000_000).optional(),
     /** Last point at or before this time (ISO 8601). */
-    endAt: z.iso.datetime({ offset: true }).optional(),
+    endAt: z.iso.datetime({ offset: true, message: "an ISO 8601 time with its UTC offset, e.g. 2030-01-01T08:00Z or 2030-01-01T09:00+01:00" }).optional(),
     autofocus: z
       .strictObject({
         policy: z.enum(AF_POLICIES).default("tracking"),

@@ -23,6 +23,16 @@ describe("focusbox CLI", () => {
     expect((await focusbox(["config", "check", good])).code).toBe(0);
   });
 
+  it("refuses options that do not belong to the method, and an end time without its UTC offset", async () => {
+    const env = { FOCUSBOX_STATE_DIR: join(dir, "state-options") };
+    const profile = await focusbox(["autofocus", "--method", "tenengrad", "--profile", "10x-na0.3"], env);
+    expect([profile.code, profile.stderr]).toEqual([2, expect.stringMatching(/--profile is a DeepFocus calibration profile/)]);
+    const strategy = await focusbox(["autofocus", "--method", "deepfocus", "--strategy", "sweep"], env);
+    expect([strategy.code, strategy.stderr]).toEqual([2, expect.stringMatching(/--strategy is for a classical method/)]);
+    const end = await focusbox(["timelapse", "start", "--local", "--interval", "1000", "--end", "2030-01-01T08:00"], env);
+    expect([end.code, end.stderr]).toEqual([2, expect.stringMatching(/endAt: an ISO 8601 time with its UTC offset/)]);
+  });
+
   it("stack simulate writes a stack that score --json reads back, sharpest at focus", async () => {
     const out = join(dir, "stack");
     const sim = await focusbox(["stack", "simulate", "--out", out, "--from", "-20", "--to", "20", "--step", "4", "--sample", "nuclei"]);
@@ -32,6 +42,11 @@ describe("focusbox CLI", () => {
     const manifest = JSON.parse(await readFile(join(out, "stack.json"), "utf8"));
     expect(manifest.planes).toHaveLength(11);
     expect(manifest.focusUm).toBe(0);
+    // A stack is never overwritten: a second run into the same directory is refused and leaves it as it was.
+    const again = await focusbox(["stack", "simulate", "--out", out, "--from", "-4", "--to", "4", "--step", "4"]);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/stack\.json exists; write the stack into a new directory/);
+    expect(JSON.parse(await readFile(join(out, "stack.json"), "utf8"))).toEqual(manifest);
     const { code, stdout, stderr } = await focusbox(["score", "--stack", out, "--metric", "tenengrad", "--json"]);
     expect(code, stderr).toBe(0);
     const scored = JSON.parse(stdout);
@@ -105,7 +120,7 @@ describe("focusbox CLI", () => {
     expect(unknown.stderr).toMatch(/unknown method "sharpest"; expected one of deepfocus, hpf.*, spectral/);
     const missing = await focusbox(["score", "--stack", join(dir, "nope"), "--metric", "hpf"]);
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toMatch(/cannot read .*stack\.json/);
+    expect(missing.stderr).toMatch(/stack directory .*nope does not exist/);
     // Argument errors caught by the parser exit 2 as well, with commander's message.
     const noStack = await focusbox(["score", "--metric", "hpf"]);
     expect(noStack.code).toBe(2);

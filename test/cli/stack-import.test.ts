@@ -59,7 +59,7 @@ describe("focusbox stack import", () => {
     // Never overwrites a stack.
     const again = await focusbox(args);
     expect(again.code).toBe(2);
-    expect(again.stderr).toMatch(/stack\.json exists; import into a new directory/);
+    expect(again.stderr).toMatch(/stack\.json exists; write the stack into a new directory/);
   });
 
   it("takes a directory's planes in natural name order and refuses mismatched or too few planes before writing", async () => {

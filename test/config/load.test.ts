@@ -34,6 +34,18 @@ describe("config", () => {
     expect(error!.message).toMatch(/server\.port: .*expected number/);
   });
 
+  it("names a misspelt key, at any level and in any camera or stage kind, instead of dropping it", () => {
+    let error: ConfigError | undefined;
+    try {
+      parseConfig({ sever: { port: 1 }, server: { prot: 1 }, camera: { kind: "simulated", widht: 640 }, stage: { backend: { kind: "simulated", speedUmPerS: 1 } } });
+    } catch (err) {
+      error = err as ConfigError;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error!.issues.map((i) => i.path)).toEqual(expect.arrayContaining(["sever", "server.prot", "camera.widht", "stage.backend.speedUmPerS"]));
+    expect(error!.message).toMatch(/server\.prot: unknown key/);
+  });
+
   it("rejects cross-field nonsense", () => {
     expect(() => parseConfig({ stage: { minUm: 10, maxUm: -10 } })).toThrow(/minUm must be below stage.maxUm/);
     expect(() => parseConfig({ autofocus: { roi: { x: 0.8, width: 0.5 } } })).toThrow(/inside the frame/);
@@ -44,6 +56,9 @@ describe("config", () => {
     expect(config.server.port).toBe(9100);
     expect(config.microscope.sample).toBe("beads");
     expect(config.stateDir).toBe("/var/lib/fb");
+    // variables whose first level is no config key belong to someone else; below it, a typo is an error
+    expect(() => parseConfig({}, { FOCUSBOX_DEBUG: "1", FOCUSBOX_CONFIG: "/etc/focusbox.json", FOCUSBOX_PARITY_DIR: "/tmp" })).not.toThrow();
+    expect(() => parseConfig({}, { FOCUSBOX_SERVER__PROT: "9100" })).toThrow(/server\.prot: unknown key/);
   });
 
   it("reports unreadable and malformed files clearly", async () => {

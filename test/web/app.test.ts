@@ -66,6 +66,21 @@ describe("web API: page, status, operations", () => {
     expect(body).toMatchObject({ profiles: [], defaults: { metric: "tenengrad", strategy: "brent" } });
   });
 
+  it("runs an autofocus by any classical method /api/methods lists, and refuses a method that disagrees with its metric", async () => {
+    station = await simulatedStation({ microscope: { focusUm: -15 } });
+    const app = appFor(station);
+    const { methods } = await (await app.request("/api/methods")).json();
+    expect(methods).toContain("vollath");
+    const res = await app.request("/api/autofocus", post({ method: "vollath" }));
+    expect(res.status).toBe(200);
+    const result = await res.json();
+    expect(result.method).toBe("vollath+brent");
+    expect(Math.abs(result.finalUm + 15)).toBeLessThan(3);
+    const clash = await app.request("/api/autofocus", post({ method: "vollath", metric: "tenengrad" }));
+    expect(clash.status).toBe(400);
+    expect(await clash.json()).toMatchObject({ detail: expect.stringMatching(/disagree/) });
+  });
+
   it("moves, jogs and sets zero", async () => {
     station = await simulatedStation();
     const app = appFor(station);
