@@ -4,7 +4,7 @@ import { imageBudget, initialSpacingUm, refineHalfSpanUm } from "./bracket.js";
 import { crossCheckSharpest, DECISIVE_LOG_RATIO } from "./cross-check.js";
 import { BLUR_MATCH_IMAGES, type DeepFocusRun } from "./deepfocus.js";
 import { probeAll } from "./probe.js";
-import { pairMatch, refused } from "./refine.js";
+import { pairMatch, refused } from "./triple.js";
 import type { TracePoint } from "./types.js";
 
 /**

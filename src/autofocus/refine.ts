@@ -1,9 +1,12 @@
-import { curveAt, curveCeiling, curveFloor, matchPairField, type FieldMatch } from "../focus/calibration-match.js";
-import { imageBudget, initialPoints, initialSpacingUm, oneRefinementTriple, refineHalfSpanUm, TRIPLE_IMAGES } from "./bracket.js";
-import { crossCheckSharpest, DECISIVE_LOG_RATIO, deepfocusPoints, NEAR_FOCUS_LOG_RATIO, sharpestLead, sharpnessLead, sharpnessLogRatio, sharpnessPeakMatch, onSharpnessPeak, sharpnessPeakWidthUm, sharpnessPedestal, sharpnessRated, type SharpnessPedestal } from "./cross-check.js";
+import { curveAt, curveCeiling, curveFloor, type FieldMatch } from "../focus/calibration-match.js";
+import { imageBudget, initialPoints, oneRefinementTriple, refineHalfSpanUm, TRIPLE_IMAGES } from "./bracket.js";
+import { DECISIVE_LOG_RATIO, NEAR_FOCUS_LOG_RATIO, sharpestLead, sharpnessPedestal } from "./cross-check.js";
 import { BLUR_MATCH_IMAGES, matchTrace, NOT_SHARP_FLOOR_RATIO, sharperElsewhere, type DeepFocusRun } from "./deepfocus.js";
 import { blurDisputes, blurMatchStart } from "./blur-guided.js";
 import { probeAll } from "./probe.js";
+import { bracketMatch, imageAt, judgeTriple, lowestImage, PEAK_FIT_WIDTHS, refused } from "./triple.js";
+import { evenPair, type PairAnswer } from "./few-images.js";
+import { takenBracket } from "./taken-bracket.js";
 import type { TracePoint } from "./types.js";
 
 /** Default convergence tolerance of the refinement (µm): it stops when the estimate moves less. */
@@ -163,266 +166,10 @@ function lastWalkTriple(run: DeepFocusRun, pLo: TracePoint, pMid: TracePoint, pH
   return zUm >= minUm && zUm <= maxUm ? [zUm, to.zUm, pMid.zUm].sort((a, b) => a - b) : null;
 }
 
-/** A triple whose half-span is at most this many widths σ of the cross-check's peak fits the peak: its vertex is pinned. */
-const PEAK_FIT_WIDTHS = 1.5;
-
 /** A reading this many times the calibration curve's floor lies on the curve's slope (see `lastWalkTriple`). */
 const WALK_FIT_FLOOR_RATIO = 1.25;
 /** The last image lies this many walk steps past the mirror image (see `lastWalkTriple`). */
 const WALK_FIT_MARGIN = 0.5;
-
-/** `first` turned into a refusal for `problem` (no shift, no inlier tile). */
-export function refused(first: FieldMatch, problem: FieldMatch["problem"]): FieldMatch {
-  return { ...first, shiftUm: null, tileShiftsUm: first.tileShiftsUm.map(() => null), inlierTiles: 0, problem };
-}
-
-/**
- * What a refinement triple says: it brackets focus, the walk goes on to `to`, or it stops. A bracket
- * is `decisive` when the cross-check decided it. `onPeakTop`: the cross-check did not decide, but
- * rates the middle image sharpest, on its peak (`onSharpnessPeak`). Such a triple straddles the
- * peak's top, where the vertex is pinned better than the DeepFocus pair. Near focus a sample whose
- * DeepFocus curve differs from the calibration sample's in shape, not only in gain, biases that
- * pair: 40×/NA 0.65 cells read twice the calibration's floor at focus and a flatter curve, and the
- * pair answered 0.45 µm (a third of a DOF) off (docs/benchmarks.md, "The cross-check's pedestal").
- */
-type TripleVerdict = { kind: "bracket"; decisive: boolean; onPeakTop: boolean } | { kind: "recentre"; to: TracePoint } | { kind: "stop" };
-
-/** A NaN score (no valid tile) counts as the blurriest. */
-const worst = (score: number): number => (Number.isFinite(score) ? score : Infinity);
-
-/** DeepFocus reads the middle image of the triple lowest. */
-const deepfocusBrackets = (pLo: TracePoint, pMid: TracePoint, pHi: TracePoint): boolean => worst(pMid.score) < worst(pLo.score) && worst(pMid.score) < worst(pHi.score);
-
-/** The refinement's judgement of a triple lo < mid < hi (see `refine`), with the run's cross-check `pedestal`. */
-function judgeTriple(run: DeepFocusRun, pLo: TracePoint, pMid: TracePoint, pHi: TracePoint, pedestal: SharpnessPedestal): TripleVerdict {
-  const lead = sharpnessLead(pLo, pMid, pHi, pedestal.roi);
-  // Far out, where DeepFocus is steep and monotonic across the triple, it overrules a cross-check that disagrees.
-  const dfPoint = deepfocusPoints(pLo, pMid, pHi, curveFloor(run.curve));
-  // Where DeepFocus reads the middle image blurrier than any calibration plane, focus is far: the cross-check's peak there is a false one.
-  // (A NaN middle score — no valid tile — leaves the cross-check in charge.)
-  const beyondCalibration = pMid.score > curveCeiling(run.curve);
-  const decisive = lead !== null && Math.abs(lead) >= DECISIVE_LOG_RATIO && !beyondCalibration && (dfPoint === null || (lead < 0 && sharperOuter(pLo, pMid, pHi) === dfPoint));
-  const dfBrackets = deepfocusBrackets(pLo, pMid, pHi);
-  if (!decisive && !dfBrackets && !Number.isFinite(pLo.score) && !Number.isFinite(pHi.score)) return { kind: "stop" };
-  // A decisive cross-check brackets or points to its sharper outer image; else DeepFocus decides, the cross-check may veto.
-  const to = decisive ? (lead > 0 ? null : sharperOuter(pLo, pMid, pHi)) : dfBrackets ? sharperOuter(pLo, pMid, pHi) : worst(pLo.score) < worst(pHi.score) ? pLo : pHi;
-  if (to !== null) return { kind: "recentre", to };
-  return { kind: "bracket", decisive, onPeakTop: !decisive && lead !== null && lead >= 0 && onSharpnessPeak(pLo, pMid, pHi, pedestal.roi) };
-}
-
-/**
- * Focus from a bracketing triple, or null when its match does not hold: the cross-check peak's
- * vertex (`byPeak`) when the cross-check decided and the DeepFocus pair does not hold, or the
- * `left` images hold a follow-up triple and one image more, or they hold exactly a follow-up
- * triple and this triple already fits the peak (half-span ≤ PEAK_FIT_WIDTHS × its width σ);
- * else the DeepFocus outer pair. The vertex of a triple much wider than the peak leans towards
- * the middle image, and only the triples after it remove that: when the follow-up triple is the
- * budget's last, it is centred on the DeepFocus pair's focus instead, still ±σ of the peak wide
- * (docs/benchmarks.md, "The budget's last triple": 9 images 0.160 → 0.121 µm on the held-out
- * selection set, 0.106 → 0.087 on the pictures selection set). A triple the cross-check does not
- * decide is answered by its vertex too when it straddles the peak's top (`verdict.onPeakTop`).
- * `widthUm` is the peak's σ above `pedestal` (null when the cross-check scores make no peak),
- * which sizes the next triple.
- */
-function bracketMatch(run: DeepFocusRun, pLo: TracePoint, pMid: TracePoint, pHi: TracePoint, verdict: { decisive: boolean; onPeakTop: boolean }, left: number, pedestal: SharpnessPedestal): { match: FieldMatch; byPeak: boolean; widthUm: number | null } | null {
-  const pair = deepfocusBrackets(pLo, pMid, pHi) ? pairField(run, pLo, pHi) : null;
-  const widthUm = sharpnessPeakWidthUm(pLo, pMid, pHi, pedestal);
-  const fitsPeak = widthUm !== null && (pHi.zUm - pLo.zUm) / 2 <= PEAK_FIT_WIDTHS * widthUm;
-  const vertexConverges = left > TRIPLE_IMAGES || (left === TRIPLE_IMAGES && fitsPeak);
-  const byPeak = verdict.decisive ? vertexConverges || pair?.problem !== null : verdict.onPeakTop;
-  const match = byPeak ? sharpnessPeakMatch(pLo, pMid, pHi, pedestal) : pair;
-  return match === null || match.problem !== null || match.shiftUm === null ? null : { match, byPeak, widthUm };
-}
-
-/**
- * When the refinement's walk ends without a bracket: focus from all the images taken, sorted by
- * z, or null when none of these holds (a bracket by DeepFocus alone never counts: such narrow,
- * uneven triples also bracket a periodic sample's false floor):
- * 1. `crossCheckedTriple`: a triple the refinement's own judgement calls a bracket decided by the
- *    cross-check (the search's golden-section images can land between the walk's images: a walk
- *    centred 3 µm from focus takes its triple around a search image that already lies between them);
- * 2. `agreedTriple`: a triple around an image both metrics call best;
- * 3. `sharpestPair`: a pair the cross-check's peak lies between.
- * 2 and 3 answer where the walk's last step crossed focus and landed about as near it on the
- * other side, so that its last triple did not bracket (docs/benchmarks.md, "A walk that ends
- * beside focus").
- */
-function takenBracket(run: DeepFocusRun, first: FieldMatch): FieldMatch | null {
-  const byZ = [...new Map(run.trace.map((p) => [p.zUm, p])).values()].sort((a, b) => a.zUm - b.zUm);
-  return crossCheckedTriple(run, byZ, first) ?? agreedTriple(run, byZ, first) ?? sharpestPair(run, byZ, first);
-}
-
-/**
- * A triple of neighbouring images (`byZ`) around the image DeepFocus reads lowest or the one the
- * cross-check rates sharpest, with neighbours no farther than the first half-span, that the
- * refinement's own judgement (`judgeTriple`) calls a bracket decided by the cross-check: its
- * answer (`bracketMatch`). Null when none does.
- */
-function crossCheckedTriple(run: DeepFocusRun, byZ: readonly TracePoint[], first: FieldMatch): FieldMatch | null {
-  const pedestal = sharpnessPedestal(run.trace);
-  for (const mid of new Set([lowestImage(run), crossCheckSharpest(byZ)])) {
-    const triple = neighbourTriple(byZ, mid, refineHalfSpanUm(run));
-    if (triple === null) continue;
-    const verdict = judgeTriple(run, ...triple, pedestal);
-    const bracket = verdict.kind === "bracket" && verdict.decisive ? bracketMatch(run, ...triple, verdict, 0, pedestal) : null;
-    if (bracket !== null) return { ...bracket.match, rmsResidual: first.rmsResidual };
-  }
-  return null;
-}
-
-/**
- * The image DeepFocus reads lowest is the one the cross-check rates sharpest (by any margin), and
- * its neighbours (`byZ`) lie within twice the first half-span: the focus of that outer pair
- * (`pairMatch`) — the two metrics agree where focus is, though the triple is uneven (a search
- * image 1–2 µm beside one of the walk's) or the cross-check's lead is within its noise. Null
- * otherwise, and without a cross-check.
- */
-function agreedTriple(run: DeepFocusRun, byZ: readonly TracePoint[], first: FieldMatch): FieldMatch | null {
-  const lowest = lowestImage(run);
-  if (lowest === null || lowest !== crossCheckSharpest(byZ)) return null;
-  const triple = neighbourTriple(byZ, lowest, 2 * refineHalfSpanUm(run));
-  return triple === null ? null : pairMatch(run, triple[0], triple[2], first);
-}
-
-/**
- * The two images the cross-check rates sharpest are neighbours (`byZ`), both over twice as sharp
- * as every other image (NEAR_FOCUS_LOG_RATIO), and DeepFocus reads both near its floor
- * (≤ NOT_SHARP_FLOOR_RATIO × the curve's): the cross-check's peak lies between them, and so does
- * focus — that pair's focus (`pairMatch`, which a periodic sample's flat DeepFocus floor puts
- * midway) — when the two are within 2× of each other, or within 4× (STEEPER_PAIR_LOG_RATIO) and
- * the falloff outward from the weaker image puts the peak between them (`steeperBeyond`). Null
- * otherwise, and without a cross-check (docs/benchmarks.md, "A walk that ends beside focus",
- * "The sharpest pair's falloff").
- */
-function sharpestPair(run: DeepFocusRun, byZ: readonly TracePoint[], first: FieldMatch): FieldMatch | null {
-  const ranked = byZ.filter(sharpnessRated).sort((p, q) => q.sharpness! - p.sharpness!);
-  if (ranked.length < 2) return null;
-  const [best, second] = ranked;
-  if (ranked.slice(2).some((p) => sharpnessLogRatio(second, p) < NEAR_FOCUS_LOG_RATIO)) return null;
-  const [lo, hi] = [best, second].sort((p, q) => p.zUm - q.zUm);
-  if (byZ.indexOf(hi) - byZ.indexOf(lo) !== 1) return null;
-  if (!(Math.max(lo.score, hi.score) <= NOT_SHARP_FLOOR_RATIO * curveFloor(run.curve))) return null;
-  const pairLead = sharpnessLogRatio(best, second);
-  if (pairLead >= STEEPER_PAIR_LOG_RATIO || (pairLead >= NEAR_FOCUS_LOG_RATIO && !steeperBeyond(byZ, best, second))) return null;
-  return pairMatch(run, lo, hi, first);
-}
-
-/** A pair of images within this log ratio of each other (4×) can hold the cross-check's peak between them (`sharpestPair`). */
-const STEEPER_PAIR_LOG_RATIO = Math.log(4);
-
-/**
- * The cross-check's peak lies between `sharper` and `weaker` (neighbours in `byZ`) by the shape of
- * its falloff outward from `weaker` (log ratio per µm between neighbouring images): steeper from
- * `weaker` to the next image than between the pair, and, where there is an image after that one,
- * flatter again from there to it. Were focus at or beyond `sharper`, the step nearest the peak
- * would be the steepest on a heavy-tailed peak, as a broadband sample's is a DOF or more from
- * focus (docs/benchmarks.md, "The sharpest pair's falloff"); a Gaussian-shaped peak (a periodic
- * sample's) steepens all the way out, and an image after the next one that shows this rules the
- * pair out.
- */
-function steeperBeyond(byZ: readonly TracePoint[], sharper: TracePoint, weaker: TracePoint): boolean {
-  const outward = Math.sign(weaker.zUm - sharper.zUm);
-  const [outer, farther] = [1, 2].map((k) => byZ[byZ.indexOf(weaker) + k * outward]);
-  if (!sharpnessRated(outer)) return false;
-  const falloff = (p: TracePoint, q: TracePoint): number => sharpnessLogRatio(p, q) / Math.abs(p.zUm - q.zUm);
-  const next = falloff(weaker, outer);
-  return next > falloff(sharper, weaker) && !(sharpnessRated(farther) && falloff(outer, farther) >= next);
-}
-
-/** `mid` and its neighbours in `byZ` when it has one on each side within `spanUm` (rounding allowed for), else null. */
-function neighbourTriple(byZ: readonly TracePoint[], mid: TracePoint | null, spanUm: number): [TracePoint, TracePoint, TracePoint] | null {
-  const i = mid === null ? -1 : byZ.indexOf(mid);
-  if (i < 1 || i > byZ.length - 2) return null;
-  const [lo, hi] = [byZ[i - 1], byZ[i + 1]];
-  const reachUm = spanUm * (1 + 1e-9);
-  return mid!.zUm - lo.zUm <= reachUm && hi.zUm - mid!.zUm <= reachUm ? [lo, mid!, hi] : null;
-}
-
-/**
- * The answer of a run with fewer than 3 images of its budget left after the search, so no
- * refinement triple (budgets up to 5), when its images bracket focus (`fewImageBracket`), read
- * by an even pair when images are left (`evenPair`); null otherwise (the caller keeps its
- * first match, or refines when images are left for that).
- */
-export async function fewImageAnswer(run: DeepFocusRun, first: FieldMatch): Promise<FieldMatch | null> {
-  const left = imageBudget(run) - run.trace.length;
-  if (left >= TRIPLE_IMAGES) return null;
-  const bracket = fewImageBracket(run, first);
-  return bracket === null ? null : evenPair(run, bracket, left);
-}
-
-/** A pair of images around focus and the focus it gives. */
-interface PairAnswer {
-  match: FieldMatch;
-  lo: TracePoint;
-  hi: TracePoint;
-}
-
-/**
- * The answer of a run with no budget for a refinement triple, when its images bracket focus:
- * DeepFocus reads its sharpest image between two others and the cross-check calls neither of
- * those decisively sharper. Focus then follows from that neighbour pair by the curve's shape
- * (`matchPairField`), whatever the sample's gain against the calibration sample — which the
- * shift fit of `first` takes for defocus (a sample reading 20 % below the calibration puts it
- * several µm off, or fails its residual test). Only for a pair within the run's first spacing
- * on each side of that image: farther out, samples' curves differ from the calibration sample's
- * by more than a gain (on the held-out bench, 5-image runs whose pairs spanned golden-section
- * images 60–95 µm apart answered up to 30 µm off). Null when the images do not bracket, the pair
- * is wider, or it does not hold.
- */
-function fewImageBracket(run: DeepFocusRun, first: FieldMatch): PairAnswer | null {
-  const scored = run.trace.filter((p) => Number.isFinite(p.score)).sort((a, b) => a.zUm - b.zUm);
-  const triple = neighbourTriple(scored, lowestImage(run), initialSpacingUm(run));
-  if (triple === null) return null;
-  const [lo, mid, hi] = triple;
-  const lead = sharpnessLead(lo, mid, hi);
-  if (lead !== null && lead <= -DECISIVE_LOG_RATIO) return null;
-  const match = pairMatch(run, lo, hi, first);
-  return match === null ? null : { match, lo, hi };
-}
-
-/**
- * Spends the images a few-image run (or a refinement the budget stopped) has left, at most 2, on
- * a pair placed evenly about the bracket's answer e: two images at e ± FWHM/8 (the refinement's
- * first half-span), or one that mirrors the bracket's outer image nearer e. Images equally far
- * from focus read alike on any sample whose curve is symmetric, so where that sample's curve
- * differs from the calibration's in shape, not only in gain, the pair is no longer biased by it.
- * The bracket's answer stands when the images do not fit in the stage limits or the budget, or
- * the new pair does not hold.
- */
-async function evenPair(run: DeepFocusRun, bracket: PairAnswer, left: number): Promise<FieldMatch> {
-  if (left < 1) return bracket.match;
-  const e = bracket.match.shiftUm!;
-  const near = Math.abs(bracket.lo.zUm - e) < Math.abs(bracket.hi.zUm - e) ? bracket.lo : bracket.hi;
-  const halfSpanUm = refineHalfSpanUm(run);
-  const zs = left >= 2 ? [e - halfSpanUm, e + halfSpanUm] : [near.zUm, 2 * e - near.zUm].sort((a, b) => a - b);
-  const { minUm, maxUm } = run.ctx.stage.options;
-  const fresh = zs.filter((zUm) => imageAt(run, zUm) === undefined);
-  if (fresh.length > left || zs.some((zUm) => !(zUm >= minUm && zUm <= maxUm))) return bracket.match;
-  await probeAll(run.ctx, run.trace, run.t0Ms, fresh);
-  const [lo, hi] = zs.map((zUm) => imageAt(run, zUm)!);
-  return pairMatch(run, lo, hi, bracket.match) ?? bracket.match;
-}
-
-/** Per-tile focus from a pair that brackets it (`matchPairField` with the run's match options). */
-function pairField(run: DeepFocusRun, lo: TracePoint, hi: TracePoint): FieldMatch {
-  const { match } = run.options;
-  return matchPairField(run.curve, lo.zUm, hi.zUm, lo.tiles, hi.tiles, { maxUncertaintyUm: match?.maxUncertaintyUm, outlierFloorUm: match?.outlierFloorUm });
-}
-
-/** `pairField` when it holds (rmsResidual: `first`'s), else null. */
-export function pairMatch(run: DeepFocusRun, lo: TracePoint, hi: TracePoint, first: FieldMatch): FieldMatch | null {
-  const pair = pairField(run, lo, hi);
-  return pair.problem === null && pair.shiftUm !== null ? { ...pair, rmsResidual: first.rmsResidual } : null;
-}
-
-/** Positions closer than this (µm) are the same: an image there is reused, not taken again. */
-const SAME_POSITION_UM = 1e-6;
-
-/** The image already taken at `zUm` (the stage approaches every position from the same side, so it is the same image). */
-function imageAt(run: DeepFocusRun, zUm: number): TracePoint | undefined {
-  return run.trace.find((p) => Math.abs(p.zUm - zUm) < SAME_POSITION_UM);
-}
 
 /**
  * The refinement's first estimate. When the search took only the paper's triple and blur
@@ -462,13 +209,6 @@ function startEstimate(run: DeepFocusRun, first: FieldMatch): number | null {
   return blurMatchStart(run) ?? sharpest;
 }
 
-/** The outer image the cross-check metric calls sharper than the middle one, or null (it agrees, or there is none). */
-function sharperOuter(lo: TracePoint, mid: TracePoint, hi: TracePoint): TracePoint | null {
-  const [l, m, h] = [lo.sharpness, mid.sharpness, hi.sharpness];
-  if (l === undefined || m === undefined || h === undefined || !(Math.max(l, h) > m)) return null;
-  return l > h ? lo : hi;
-}
-
 /**
  * z of the image with the lowest DeepFocus score so far, or null when none has one — unless the
  * cross-check rates another image decisively sharper where DeepFocus reads that one as not in
@@ -496,12 +236,6 @@ function sharpestImage(run: DeepFocusRun): number | null {
 export function readsFlat(run: DeepFocusRun): boolean {
   const lowest = lowestImage(run);
   return lowest !== null && lowest.score * IMPLAUSIBLE_GAIN < curveCeiling(run.curve) && sharperElsewhere(run, lowest.zUm) !== null;
-}
-
-/** The image with the lowest DeepFocus score so far, or null when none has one. */
-function lowestImage(run: DeepFocusRun): TracePoint | null {
-  const finite = run.trace.filter((p) => Number.isFinite(p.score));
-  return finite.length ? finite.reduce((a, b) => (b.score < a.score ? b : a)) : null;
 }
 
 /**

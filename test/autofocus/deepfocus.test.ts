@@ -4,7 +4,8 @@ import { deepfocusAutofocus, finish, guarded, matchTrace, searchImages, startRun
 import { profileCurve } from "../../src/autofocus/calibration.js";
 import type { AutofocusContext, TracePoint } from "../../src/autofocus/types.js";
 import { probe, probeAll } from "../../src/autofocus/probe.js";
-import { fewImageAnswer, refine } from "../../src/autofocus/refine.js";
+import { fewImageAnswer } from "../../src/autofocus/few-images.js";
+import { refine } from "../../src/autofocus/refine.js";
 import { sharpnessFallback } from "../../src/autofocus/fallback.js";
 import { CanceledError, ConfigError, FocusNotFoundError } from "../../src/errors.js";
 import { blurGrowthPx2PerUm2Of } from "../../src/focus/blur-match.js";
