@@ -1,9 +1,11 @@
 import { access, mkdir, readdir, readFile, rename, rm, rmdir, stat, writeFile } from "node:fs/promises";
-import { dirname, extname, join, resolve, sep } from "node:path";
+import { basename, dirname, extname, join, resolve, sep } from "node:path";
 import { z } from "zod";
 import { ConfigError } from "../errors.js";
 import { encodePng, imageHeader, imageInfo, imagePageCount, isCameraSampleFormat, readGrayImage, readGraySamples, sampleFormatName, type ImageHeader, type ImageInfo } from "../image/codec.js";
+import { tiffSeriesShape } from "../image/tiff-series.js";
 import type { Frame } from "./camera/types.js";
+import { checkPlaneNames, planeOrder } from "./plane-names.js";
 
 /**
  * Z-stack directory (DESIGN.md): `stack.json` beside 8- or 16-bit grayscale PNG/TIFF planes.
@@ -161,9 +163,9 @@ export interface StackImportOptions {
 /** Plane files a directory import takes (JPEG for cameras that save nothing else; see importStack). */
 const IMAGE_EXTENSIONS = new Set([".png", ".tif", ".tiff", ".jpg", ".jpeg"]);
 
-/** A file name a directory import takes as a plane (by its extension). */
+/** A file name a directory import takes as a plane: by its extension, not macOS's "._" resource-fork companions. */
 function isImageFile(name: string): boolean {
-  return IMAGE_EXTENSIONS.has(extname(name).toLowerCase());
+  return IMAGE_EXTENSIONS.has(extname(name).toLowerCase()) && !basename(name).startsWith("._");
 }
 /** Plane files are named by z to 0.01 µm. */
 const MIN_STEP_UM = 0.01;
@@ -186,6 +188,8 @@ export async function importStack(sources: readonly string[], o: StackImportOpti
   if (!Number.isInteger(channels) || channels < 1 || !Number.isInteger(channel) || channel < 1 || channel > channels)
     throw new ConfigError(`channel ${channel} of ${channels}: give whole numbers with 1 ≤ channel ≤ channels`);
   const images = await importedPlanes(sources);
+  if (images[0]?.page !== undefined) await checkSeriesShape(images[0].file, images.length, channels);
+  else checkPlaneNames(images.map((p) => basename(p.file)), sources.length > 1);
   if (images.length % channels !== 0) throw new ConfigError(`${images.length} images do not divide into ${channels} channels`);
   const planes = images.filter((_, i) => i % channels === channel - 1);
   // Plane files written beside the source images could replace one not yet read.
@@ -281,24 +285,17 @@ function describe(h: ImageHeader): string {
 }
 
 /**
- * A directory's plane files in z order: by signed value where the names differ in a number that
- * is negative in some and positive or unsigned in others (z-0002, z+0000, z+0002: natural order
- * would put every "+" before every "-" and the negatives backwards), else in natural name order
- * (z2 before z10; a "-" shared by every name is a separator, not a sign).
+ * Refuses a multi-page TIFF whose ImageJ or OME description says its `pages` are not one z-series
+ * of the `channels` asked for: time points, channels in blocks, or another channel count (a
+ * two-channel hyperstack read as one series puts channel 2's slices above channel 1's).
  */
-export function planeOrder(names: readonly string[]): string[] {
-  const natural = [...names].sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
-  if (natural.length < 2) return natural;
-  const a = natural[0];
-  let start = 0;
-  while (start < a.length && natural.every((n) => n[start] === a[start])) start++;
-  while (start > 0 && /[\d.]/.test(a[start - 1])) start--;
-  const values = natural.map((n) => /^([+-]?)(\d+(?:\.\d+)?)/.exec(n.slice(start)));
-  if (values.some((v) => v === null)) return natural;
-  const signs = new Set(values.map((v) => v![1]));
-  if (!signs.has("-") || signs.size < 2) return natural;
-  const z = new Map(natural.map((n, i) => [n, Number(values[i]![1] + values[i]![2])]));
-  return natural.sort((p, q) => z.get(p)! - z.get(q)!);
+async function checkSeriesShape(file: string, pages: number, channels: number): Promise<void> {
+  const shape = await tiffSeriesShape(file).catch(() => null);
+  if (shape === null || shape.channels * shape.slices * shape.frames !== pages) return;
+  const what = `${file} is an ${shape.writer} series of ${shape.channels} channel${shape.channels === 1 ? "" : "s"} × ${shape.slices} slices × ${shape.frames} time point${shape.frames === 1 ? "" : "s"}`;
+  if (shape.frames > 1) throw new ConfigError(`${what}: focusbox imports one z-series; save one time point of it (Fiji: Image › Duplicate…)`);
+  if (shape.channels > 1 && !shape.channelsInterleaved) throw new ConfigError(`${what}, its channels one after another: save one channel of it (Fiji: Image › Color › Split Channels)`);
+  if (shape.channels !== channels) throw new ConfigError(`${what}: give --channels ${shape.channels}${shape.channels > 1 ? ` --channel K (K = 1 … ${shape.channels})` : ""}`);
 }
 
 async function importedPlanes(sources: readonly string[]): Promise<ImportedPlane[]> {

@@ -124,6 +124,20 @@ describe("focusbox stack import", () => {
     expect(half.stderr).toMatch(/--magnification and --na together/);
   });
 
+  it("reads an ImageJ hyperstack's channel count from the file: refused without --channels, the channel asked for with it", async () => {
+    // 2 channels × 3 slices, 8×8, channel fastest; pixel value 100 × channel index + slice (test/hardware/fixtures, written by tifffile with imagej=True).
+    const hyperstack = new URL("../hardware/fixtures/imagej-2c3z.tif", import.meta.url).pathname;
+    const plain = await focusbox(["stack", "import", hyperstack, "--out", join(dir, "hyper-plain"), "--step", "1"]);
+    expect(plain.code).toBe(2);
+    expect(plain.stderr).toMatch(/imagej-2c3z\.tif is an ImageJ series of 2 channels × 3 slices × 1 time point: give --channels 2 --channel K/);
+    await expect(access(join(dir, "hyper-plain"))).rejects.toThrow();
+    const out = join(dir, "hyper-c2");
+    const imp = await focusbox(["stack", "import", hyperstack, "--out", out, "--step", "1", "--channels", "2", "--channel", "2"]);
+    expect(imp.code, imp.stderr).toBe(0);
+    const planes = JSON.parse(await readFile(join(out, "stack.json"), "utf8")).planes as { file: string }[];
+    expect(await Promise.all(planes.map(async (p) => (await gray16(join(out, p.file)))[0]))).toEqual([100, 101, 102]);
+  });
+
   it("imports a directory of colour JPEGs (a camera that saves nothing else) as 8-bit luminance planes", async () => {
     const src = join(dir, "jpegs");
     await mkdir(src);

@@ -5,7 +5,9 @@ import { describe, expect, it } from "vitest";
 import { interpolatePlane, ReplayCamera } from "../../src/hardware/camera/replay.js";
 import type { Frame } from "../../src/hardware/camera/types.js";
 import { ReplayStage } from "../../src/hardware/stage/replay.js";
-import { planeOrder, readStack, StackWriter } from "../../src/hardware/zstack.js";
+import { checkPlaneNames, planeOrder } from "../../src/hardware/plane-names.js";
+import { readStack, StackWriter } from "../../src/hardware/zstack.js";
+import { seriesShape, tiffSeriesShape } from "../../src/image/tiff-series.js";
 import { sampleTiff } from "../helpers.js";
 
 function ramp(width: number, height: number, scale: number, sixteen: boolean): Frame {
@@ -72,5 +74,41 @@ describe("stack import plane order", () => {
     expect(planeOrder(["z10.png", "z2.png", "z1.png"])).toEqual(["z1.png", "z2.png", "z10.png"]);
     // Names that do not all carry a number where they differ keep natural order.
     expect(planeOrder(["a-1.png", "b.png", "a+1.png"])).toEqual(["a-1.png", "a+1.png", "b.png"]);
+  });
+
+  const mm = (c: number, z: number): string => `img_channel00${c}_position000_time000000000_z${String(z).padStart(3, "0")}.tif`;
+  const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
+
+  it("refuses names that would put planes at the wrong z: several series, a missing plane, a glob's order", () => {
+    // Micro-Manager, two channels in one folder: each z twice, no number tells the files apart on its own.
+    expect(() => checkPlaneNames([...range(5).map((z) => mm(0, z)), ...range(5).map((z) => mm(1, z))], false)).toThrow(/several series/);
+    // z003 missing: z004 would be imported at z003's place.
+    expect(() => checkPlaneNames([0, 1, 2, 4, 5].map((z) => mm(0, z)), false)).toThrow(/skip \(2 → 4, in steps of 1\): a plane is missing/);
+    expect(() => checkPlaneNames(["z_-1.0um.png", "z_-1.5um.png", "z_-2.5um.png", "z_-3.0um.png"], false)).toThrow(/skip \(-2.5 → -1.5, in steps of 0.5\)/);
+    // A shell glob's order: z10 before z2.
+    expect(() => checkPlaneNames(["z0.png", "z1.png", "z10.png", "z11.png", "z2.png"], true)).toThrow(/not listed in the order of the numbers in their names \(z11.png then z2.png/);
+  });
+
+  it("takes names that number one series, in either direction, with clocks and counters beside the z", () => {
+    expect(() => checkPlaneNames(range(12).map((z) => mm(0, z)), false)).not.toThrow();
+    expect(() => checkPlaneNames(range(12).map((z) => mm(0, 11 - z)), true)).not.toThrow();
+    // An acquisition time whose seconds roll over, and a running index: the index is the plane number, the clock is not checked for gaps.
+    expect(() => checkPlaneNames(range(12).map((i) => `scan_12-${String(30 + Math.floor((55 + 2 * i) / 60)).padStart(2, "0")}-${String((55 + 2 * i) % 60).padStart(2, "0")}_${i}.png`), true)).not.toThrow();
+    // A clock alone that rolls over (…58, 100, 102 as HHMMSS-like numbers) is no missing plane.
+    expect(() => checkPlaneNames(["t1256.png", "t1258.png", "t1300.png", "t1302.png"], true)).not.toThrow();
+    expect(() => checkPlaneNames(["a.png", "b.png", "c.png"], true)).not.toThrow();
+  });
+});
+
+describe("TIFF series descriptions", () => {
+  it("reads an ImageJ hyperstack's channels and slices from its first page", async () => {
+    expect(await tiffSeriesShape(new URL("fixtures/imagej-2c3z.tif", import.meta.url).pathname)).toEqual({ channels: 2, slices: 3, frames: 1, channelsInterleaved: true, writer: "ImageJ" });
+  });
+
+  it("reads an OME-XML description's sizes and whether channels interleave", () => {
+    const ome = (order: string) => `<?xml version="1.0"?><OME xmlns="http://www.openmicroscopy.org/Schemas/OME/2016-06"><Image ID="Image:0"><Pixels DimensionOrder="${order}" ID="Pixels:0" SizeC="2" SizeT="1" SizeX="8" SizeY="8" SizeZ="41" Type="uint16"/></Image></OME>`;
+    expect(seriesShape(ome("XYCZT"))).toEqual({ channels: 2, slices: 41, frames: 1, channelsInterleaved: true, writer: "OME" });
+    expect(seriesShape(ome("XYZCT"))).toMatchObject({ channelsInterleaved: false });
+    expect(seriesShape("a camera's own description")).toBeNull();
   });
 });
