@@ -5,6 +5,7 @@ import { readStack, type StackManifest } from "../hardware/zstack.js";
 import type { Config } from "../config/schema.js";
 import type { FocusScorer } from "../focus/types.js";
 import { SpectralDefocusModel, SpectralDefocusScorer } from "../focus/spectral-defocus.js";
+import { sharpestPlane } from "../focus/sharpest-plane.js";
 import { nyquistBinning } from "../optics/dof.js";
 import { configuredSamplePixelUm } from "../refocus/index.js";
 import { configFrom, printJson, runCommand } from "./common.js";
@@ -46,26 +47,20 @@ export function registerScore(program: Command): void {
             const { score, tiles, valid } = await scorer.score(plane.frame, config.autofocus.roi);
             planes.push({ zUm: plane.zUm, score, tiles, ...(valid ? { valid } : {}) });
           }
-          const sharpestUm = sharpestPlaneUm(planes, scorer.higherIsSharper);
+          const sharpest = sharpestPlane(planes, scorer.higherIsSharper);
+          const sharpestUm = sharpest?.zUm ?? null;
           const { focusUm } = stack.manifest;
           const out = { metric: scorer.id, higherIsSharper: scorer.higherIsSharper, binning, sharpestUm, ...(focusUm !== undefined && { focusUm }), planes };
           if (opts.json) return printJson(out);
           for (const p of planes) process.stdout.write(`${p.zUm.toFixed(2).padStart(9)} µm  ${Number.isFinite(p.score) ? p.score.toPrecision(6) : "—  (no texture above the noise)"}\n`);
           const offset = sharpestUm !== null && focusUm !== undefined ? ` (${(sharpestUm - focusUm).toFixed(2)} µm from the stack's focusUm ${focusUm} µm)` : "";
-          process.stdout.write(sharpestUm === null ? `${scorer.id}: no plane has a score\n` : `${scorer.id}: sharpest plane at z = ${sharpestUm.toFixed(2)} µm${offset}\n`);
+          const within = sharpest !== null && sharpest.planesWithinNoise > 1 ? `; the middle of ${sharpest.planesWithinNoise} planes that read as sharp within the scores' noise` : "";
+          process.stdout.write(sharpest === null ? `${scorer.id}: no plane is sharper than another (no plane has a score, or all score the same: an empty or saturated field?)\n` : `${scorer.id}: sharpest plane at z = ${sharpest.zUm.toFixed(2)} µm${offset}${within}\n`);
         } finally {
           await method?.close();
         }
       }),
     );
-}
-
-/** z of the plane with the sharpest score (highest or lowest by the metric's sense; planes without a score skipped), null when none has one. */
-function sharpestPlaneUm(planes: readonly { zUm: number; score: number }[], higherIsSharper: boolean): number | null {
-  const scored = planes.filter((p) => Number.isFinite(p.score));
-  if (scored.length === 0) return null;
-  const sign = higherIsSharper ? 1 : -1;
-  return scored.reduce((a, b) => (sign * b.score > sign * a.score ? b : a)).zUm;
 }
 
 function autoBinning(manifest: StackManifest): number {
