@@ -49,7 +49,8 @@ export const DEFAULT_REFINE_TOLERANCE_UM = 0.25;
  * one (contrast of a defocused sparse or phase-like sample).
  * Where the cross-check is within its noise (far from focus it flattens), DeepFocus decides, and
  * a triple brackets only when the cross-check's middle image is not less sharp than both outer
- * ones. Where the refinement starts: see `startEstimate`. Any answer stands only if a triple
+ * ones — unless DeepFocus reads all three alike (within 2 %) at its floor: which it reads lowest
+ * is then noise, and the cross-check decides by any lead (`judgeTriple`). Where the refinement starts: see `startEstimate`. Any answer stands only if a triple
  * bracketed it; when the walk ends without one, a triple or pair among all the images taken may
  * (`takenBracket`: also where the walk's last step crossed focus). When the budget stops the
  * refinement after a bracket, before it converged (the next triple needs more images than are

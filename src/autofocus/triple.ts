@@ -1,7 +1,7 @@
 import { curveCeiling, curveFloor, matchPairField, type FieldMatch } from "../focus/calibration-match.js";
 import { TRIPLE_IMAGES } from "./bracket.js";
 import { DECISIVE_LOG_RATIO, deepfocusPoints, sharpnessLead, sharpnessPeakMatch, onSharpnessPeak, sharpnessPeakWidthUm, type SharpnessPedestal } from "./cross-check.js";
-import type { DeepFocusRun } from "./deepfocus.js";
+import { NOT_SHARP_FLOOR_RATIO, type DeepFocusRun } from "./deepfocus.js";
 import type { TracePoint } from "./types.js";
 
 // One refinement triple (images lo < mid < hi): how the refinement judges it and the focus a bracketing one gives (see refine.ts).
@@ -25,6 +25,22 @@ export function refused(first: FieldMatch, problem: FieldMatch["problem"]): Fiel
  */
 type TripleVerdict = { kind: "bracket"; decisive: boolean; onPeakTop: boolean } | { kind: "recentre"; to: TracePoint } | { kind: "stop" };
 
+/** DeepFocus readings within this log ratio of one another (2 %) do not tell which image is nearer focus. */
+const DEEPFOCUS_FLAT_LOG_RATIO = Math.log(1.02);
+
+/**
+ * DeepFocus reads the triple flat at its floor: every image at most NOT_SHARP_FLOOR_RATIO × the
+ * calibration curve's floor, all three within DEEPFOCUS_FLAT_LOG_RATIO of one another. Within a
+ * DOF or so of focus a sample's blur reading can sit at its floor (a smooth-blurring optics, a
+ * sample read at twice the calibration's floor), and a walk led by its noise wandered there until
+ * the budget ran out (docs/benchmarks.md, "DeepFocus flat at its floor").
+ */
+function deepfocusFlatAtFloor(run: DeepFocusRun, pLo: TracePoint, pMid: TracePoint, pHi: TracePoint): boolean {
+  const b = [pLo.score, pMid.score, pHi.score];
+  if (!b.every((v) => Number.isFinite(v) && v > 0)) return false;
+  return Math.max(...b) <= NOT_SHARP_FLOOR_RATIO * curveFloor(run.curve) && Math.log(Math.max(...b) / Math.min(...b)) < DEEPFOCUS_FLAT_LOG_RATIO;
+}
+
 /** A NaN score (no valid tile) counts as the blurriest. */
 const worst = (score: number): number => (Number.isFinite(score) ? score : Infinity);
 
@@ -42,6 +58,11 @@ export function judgeTriple(run: DeepFocusRun, pLo: TracePoint, pMid: TracePoint
   const decisive = lead !== null && Math.abs(lead) >= DECISIVE_LOG_RATIO && !beyondCalibration && (dfPoint === null || (lead < 0 && sharperOuter(pLo, pMid, pHi) === dfPoint));
   const dfBrackets = deepfocusBrackets(pLo, pMid, pHi);
   if (!decisive && !dfBrackets && !Number.isFinite(pLo.score) && !Number.isFinite(pHi.score)) return { kind: "stop" };
+  if (!decisive && lead !== null && !beyondCalibration && deepfocusFlatAtFloor(run, pLo, pMid, pHi)) {
+    // DeepFocus reads the three alike at its floor: which of them it reads lowest is noise, and the cross-check decides by any lead.
+    const sharper = lead > 0 ? null : sharperOuter(pLo, pMid, pHi);
+    return sharper === null ? { kind: "bracket", decisive: false, onPeakTop: true } : { kind: "recentre", to: sharper };
+  }
   // A decisive cross-check brackets or points to its sharper outer image; else DeepFocus decides, the cross-check may veto.
   const to = decisive ? (lead > 0 ? null : sharperOuter(pLo, pMid, pHi)) : dfBrackets ? sharperOuter(pLo, pMid, pHi) : worst(pLo.score) < worst(pHi.score) ? pLo : pHi;
   if (to !== null) return { kind: "recentre", to };

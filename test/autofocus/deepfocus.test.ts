@@ -501,6 +501,25 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
     expect(Math.abs(refined.shiftUm! + 0.1), `→ ${refined.shiftUm}`).toBeLessThan(0.1);
   });
 
+  it("DeepFocus flat at its floor within a DOF of focus (a sample read at twice the calibration's floor, optics that blur smoothly): Tenengrad decides by any lead, and the walk ends near focus instead of wandering on DeepFocus's noise", async () => {
+    rig = await simulatedRig({ focusUm: 0.3 });
+    const scope = rig.microscope;
+    await rig.devices.stage.moveTo(-5);
+    const floor = Math.min(...profileCurve(profile).b);
+    // DeepFocus: 1.9× the calibration's floor within ±4.5 µm, a ripple of ±0.4 % (its noise) that reads lowest 2–3 µm beside focus; rising beyond.
+    const b = (d: number) => 1.9 * floor * (1 + 0.004 * Math.sin(2.3 * d) + 0.05 * Math.max(0, Math.abs(d) - 4.5));
+    const deepfocus: FocusScorer = { id: "deepfocus", higherIsSharper: false, score: async (frame: Frame) => tiles(b(scope.exposureDefocusUm(frame.timestampMs))) };
+    // Tenengrad: a broad, smooth peak (3–4 % down 3 µm out) on a pedestal.
+    const tenengrad: FocusScorer = { id: "tenengrad", higherIsSharper: true, score: async (frame: Frame) => tiles(0.02 + 0.014 * peakAt("gaussian", scope.exposureDefocusUm(frame.timestampMs), 8)) };
+    const run = startRun({ ...rig.ctx, scorer: deepfocus }, profile, { maxImages: 10, refineHalfSpanUm: 3.25 });
+    run.ctx = { ...run.ctx, sharpness: tenengrad };
+    for (const zUm of [-5, 0, 5]) await probe(run.ctx, run.trace, run.t0Ms, zUm);
+    const refined = await refine(run, matchAt(-2));
+    expect(refined.problem, `images at ${run.trace.map((p) => p.zUm.toFixed(2))}`).toBeNull();
+    // The code before let DeepFocus lead the walk on its ripple and answered 0.67 µm off.
+    expect(Math.abs(refined.shiftUm! - 0.3), `→ ${refined.shiftUm}`).toBeLessThan(0.1);
+  });
+
   it("a walk that runs out of images where DeepFocus reads a false focus: images taken around it that Tenengrad does not rate decisively sharper are no bracket", async () => {
     rig = await simulatedRig({ focusUm: 0 });
     const scope = rig.microscope;
