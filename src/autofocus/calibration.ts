@@ -339,3 +339,17 @@ function finiteMedian(xs: readonly number[]): number {
   const f = xs.filter(Number.isFinite);
   return f.length ? median(f) : Number.NaN;
 }
+
+/**
+ * A warning when a calibration sweep's planes lie farther apart than the refinement's first
+ * half-span (FWHM / 8, `refineHalfSpanUm`): its triples are then matched on a curve interpolated
+ * across plane gaps wider than the triples themselves (a 5-plane sweep in 5-µm steps of a
+ * 15-µm FWHM calibrated, and every run on it was refused). Null otherwise.
+ */
+export function coarseSweepWarning(profile: CalibrationProfile): string | null {
+  const zUm = profile.curve.map((p) => p.zUm);
+  const stepUm = median(zUm.slice(1).map((z, i) => z - zUm[i]));
+  const halfSpanUm = profile.fwhmUm / 8;
+  if (!(stepUm > halfSpanUm)) return null;
+  return `the sweep's planes are ${stepUm.toFixed(2)} µm apart, more than the refinement's first half-span (FWHM / 8 = ${halfSpanUm.toFixed(2)} µm): the autofocus would match its images on a curve interpolated between planes; record the calibration stack in steps of ${halfSpanUm.toFixed(2)} µm or less`;
+}

@@ -39,7 +39,7 @@ export function registerDoctor(program: Command): void {
 }
 
 async function checks(config: Config): Promise<Check[]> {
-  const list: Check[] = [
+  return [
     {
       name: "state directory",
       run: async () => {
@@ -72,7 +72,6 @@ async function checks(config: Config): Promise<Check[]> {
       },
     },
   ];
-  return list;
 }
 
 /** Stage, camera, LED and button, each opened and closed; one failing check when the config's devices cannot even be created. */

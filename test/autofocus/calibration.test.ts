@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { acquirePlanes, buildCalibration, calibrateSweeps, loadProfile, saveProfile, sweepEnds, type PlaneScores } from "../../src/autofocus/calibration.js";
+import { acquirePlanes, buildCalibration, calibrateSweeps, coarseSweepWarning, loadProfile, saveProfile, sweepEnds, type PlaneScores } from "../../src/autofocus/calibration.js";
 import { risingReachUm, turnDownFraction } from "../../src/focus/curve-reach.js";
 import { parseConfig } from "../../src/config/load.js";
 import { ConfigError } from "../../src/errors.js";
@@ -30,6 +30,13 @@ describe("calibration", () => {
     expect(Math.abs(centreUm - focusUm)).toBeLessThan(0.2);
     expect(p.fwhmUm).toBeGreaterThan(0);
     expect(p).toMatchObject({ name: "10x", scorer: "deepfocus", modelHash: "abc123", roi });
+  });
+
+  it("warns when the sweep's planes lie farther apart than the refinement's first half-span (FWHM / 8)", () => {
+    const fine = syntheticProfile();
+    expect(coarseSweepWarning(fine)).toBeNull();
+    const coarse = syntheticProfile({ stepUm: Math.ceil(fine.fwhmUm / 8) + 1 });
+    expect(coarseSweepWarning(coarse)).toMatch(/planes are [\d.]+ µm apart, more than the refinement's first half-span \(FWHM \/ 8 = [\d.]+ µm\)/);
   });
 
   it("refuses a sharpness metric and a curve without a minimum", () => {
