@@ -40,6 +40,8 @@ export function registerScore(program: Command): void {
           const base = method?.scorer ?? spectralScorer(stack.manifest, config);
           const binning = opts.binning === "auto" ? (base.withBinning ? autoBinning(stack.manifest) : 1) : Number(opts.binning);
           if (![1, 2, 4, 8].includes(binning)) throw new ConfigError(`--binning "${opts.binning}": expected 1, 2, 4, 8 or auto`);
+          if (opts.binning === "auto" && binning > 1)
+            process.stderr.write(`${base.id}: frames binned ${binning}× (auto: the manifest's ${stack.manifest.pixelSizeUm} µm pixels oversample NA ${stack.manifest.objective?.na}; check its pixel size, or give --binning 1)\n`);
           const scorer = binning === 1 ? base : base.withBinning?.(binning);
           if (!scorer) throw new ConfigError(`--binning ${binning}: only deepfocus scores binned frames`);
           const planes = [];

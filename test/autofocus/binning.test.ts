@@ -99,6 +99,8 @@ describe("DeepFocus on finely sampled optics (binning)", () => {
     const auto = await scoreJson("--metric", "deepfocus");
     const full = await scoreJson("--metric", "deepfocus", "--binning", "1");
     expect([auto.binning, full.binning]).toEqual([2, 1]);
+    // Said on stderr, so that a wrong pixel size in the manifest does not change the scores unseen.
+    expect((await score("--metric", "deepfocus")).err).toMatch(/deepfocus: frames binned 2× \(auto: the manifest's [\d.]+ µm pixels oversample NA 0\.\d+/);
     const at = (r: typeof auto, zUm: number) => r.planes.find((p) => p.zUm === zUm)?.score as number;
     expect(at(auto, 14)).toBeGreaterThan(at(auto, 10)); // still rising 13 DOF out
     const full14 = at(full, 14) as number | null;
