@@ -267,7 +267,12 @@ function centredProfile(planes: readonly PlaneScores[], meta: CalibrationMeta, b
     zUm.push(p.zUm);
     b.push(vals.reduce((s, v) => s + v, 0) / vals.length);
   });
-  if (zUm.length < 5) throw new ConfigError(`calibration: only ${zUm.length} planes have valid tiles (need ≥ 5)`);
+  if (zUm.length < 5)
+    throw new ConfigError(
+      sorted.length < 5
+        ? `calibration: the sweep has ${sorted.length} planes; it needs at least 5 (record the calibration stack over ±2 FWHM in steps of FWHM / 8 or less)`
+        : `calibration: only ${zUm.length} of ${sorted.length} planes have valid tiles (need ≥ 5): the field is empty or featureless in the rest`,
+    );
   const fit = fitMoffat(zUm, b);
   if (!(fit.A < 0) || !(fit.z0 > zUm[0] && fit.z0 < zUm[zUm.length - 1]))
     throw new ConfigError(`calibration: the ${meta.scorer.id} curve shows no minimum inside ${zUm[0]}…${zUm[zUm.length - 1]} µm; centre the sweep on focus`);

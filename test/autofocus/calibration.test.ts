@@ -43,6 +43,11 @@ describe("calibration", () => {
     const planes = Array.from({ length: 20 }, (_, i) => ({ zUm: i, tiles: new Array(9).fill(i) }));
     expect(() => buildCalibration(planes, { ...meta, scorer: createClassicalScorer("tenengrad") })).toThrow(/defocus scorer/);
     expect(() => buildCalibration(planes, meta)).toThrow(ConfigError);
+    // Too few planes: said as such, not as planes without texture.
+    const v = (zUm: number) => ({ zUm, tiles: new Array(9).fill(syntheticB(zUm)) });
+    expect(() => buildCalibration([-10, 0, 10].map(v), meta)).toThrow(/the sweep has 3 planes; it needs at least 5/);
+    const empty = (zUm: number) => ({ zUm, tiles: new Array(9).fill(Number.NaN) });
+    expect(() => buildCalibration([v(-10), v(0), v(10), empty(20), empty(30), empty(40)], meta)).toThrow(/only 3 of 6 planes have valid tiles/);
   });
 
   it("acquires a sweep on live devices, travelling upward, reporting each plane", async () => {
