@@ -93,7 +93,7 @@ export function registerEvalAf(program: Command): void {
         warnSkipped(report);
         if (opts.json) return printJson(report);
         for (const r of report.runs)
-          process.stdout.write(`${r.stack}  start ${r.startUm.toFixed(1).padStart(7)} µm  ${r.errorUm === null ? `failed: ${r.error}` : `error ${r.errorUm.toFixed(3).padStart(8)} µm`}  ${r.images} images\n`);
+          process.stdout.write(`${r.stack}  start ${r.startUm.toFixed(1).padStart(7)} µm (${(r.startUm - r.focusUm >= 0 ? "+" : "") + (r.startUm - r.focusUm).toFixed(1)} from focus)  ${r.errorUm === null ? `failed: ${r.error}` : `error ${r.errorUm.toFixed(3).padStart(8)} µm`}  ${r.images} images\n`);
         const line = (s: EvalSummary): string => `mean |error| ${s.meanAbsErrorUm?.toFixed(3) ?? "–"} ± ${s.sdAbsErrorUm?.toFixed(3) ?? "–"} µm, median ${s.medianImages ?? "–"} images, ${s.failures} failures`;
         if (report.stacks.length > 1) for (const s of report.stacks) process.stdout.write(`${s.stack}: ${line(s)}\n`);
         process.stdout.write(`${report.method}: ${line(report.summary)}\n`);

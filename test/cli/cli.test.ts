@@ -88,6 +88,7 @@ describe("focusbox CLI", () => {
     // eval-af with the right profile on the stack that claims the wrong pixels says the same, and its runs use the measured k.
     const ev = await focusbox(["eval-af", "--calibration", join(dir, "cal.json"), "--stack", out, "--method", "deepfocus", "--starts", "0", "--max-images", "3"]);
     expect(ev.code, ev.stderr).toBe(0);
+    expect(ev.stdout).toMatch(/cal-stack  start +0\.0 µm \(\+0\.0 from focus\)  (error|failed)/);
     expect(ev.stderr).toMatch(/eval-af: .*cal-stack: with the optics of its manifest \(and the config's immersion index\), the sweep's defocus blur grows (1\.9\d|2\.0\d)× as fast/);
   });
 
