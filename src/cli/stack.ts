@@ -79,6 +79,9 @@ export function registerStack(program: Command): void {
           meta: { focusUm: opts.focus, pixelSizeUm, objective },
         });
         process.stderr.write(`imported ${zsUm.length} planes, z ${zsUm[0]} … ${zsUm.at(-1)} µm: wrote ${opts.out}/stack.json\n`);
+        const [loUm, hiUm] = [Math.min(...zsUm), Math.max(...zsUm)];
+        if (opts.focus !== undefined && !(opts.focus >= loUm && opts.focus <= hiUm))
+          process.stderr.write(`warning: --focus ${opts.focus} µm lies outside the planes (${loUm} … ${hiUm} µm): check --first and --step; eval-af refuses a stack whose focus it cannot reach\n`);
         if (sampleMap)
           process.stderr.write(`${sampleFormatName(sampleMap.sampleFormat)} samples mapped to 16 bit, one map for every plane: DN = ${mapFormula(sampleMap)}\n`);
       }),

@@ -45,6 +45,7 @@ describe("focusbox stack import", () => {
     const imp = await focusbox(args);
     expect(imp.code, imp.stderr).toBe(0);
     expect(imp.stderr).toMatch(/imported 7 planes, z 12 … -12 µm/);
+    expect(imp.stderr).not.toMatch(/warning/);
     const manifest = JSON.parse(await readFile(join(out, "stack.json"), "utf8"));
     expect(manifest.planes.map((p: { zUm: number }) => p.zUm)).toEqual([12, 8, 4, 0, -4, -8, -12]);
     expect(manifest).toMatchObject({ focusUm: 0, pixelSizeUm: 0.345, objective: { magnification: 10, na: 0.3 } });
@@ -60,6 +61,10 @@ describe("focusbox stack import", () => {
     const again = await focusbox(args);
     expect(again.code).toBe(2);
     expect(again.stderr).toMatch(/stack\.json exists; write the stack into a new directory/);
+    // A focus the planes do not reach (a --first or --step mistyped) is imported, and said.
+    const outside = await focusbox(["stack", "import", tiff, "--out", join(dir, "focus-outside"), "--first", "0", "--step", "4", "--focus", "30"]);
+    expect(outside.code, outside.stderr).toBe(0);
+    expect(outside.stderr).toMatch(/warning: --focus 30 µm lies outside the planes \(0 … 24 µm\)/);
   });
 
   it("takes a directory's planes in natural name order and refuses mismatched or too few planes before writing", async () => {
