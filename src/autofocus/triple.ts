@@ -17,7 +17,8 @@ export function refused(first: FieldMatch, problem: FieldMatch["problem"]): Fiel
 /**
  * What a refinement triple says: it brackets focus, the walk goes on to `to`, or it stops. A bracket
  * is `decisive` when the cross-check decided it. `onPeakTop`: the cross-check did not decide, but
- * rates the middle image sharpest, on its peak (`onSharpnessPeak`). Such a triple straddles the
+ * rates the middle image sharpest, on its peak (`onSharpnessPeak`) or where DeepFocus reads the
+ * triple flat at its floor (`deepfocusFlatAtFloor`). Such a triple straddles the
  * peak's top, where the vertex is pinned better than the DeepFocus pair. Near focus a sample whose
  * DeepFocus curve differs from the calibration sample's in shape, not only in gain, biases that
  * pair: 40×/NA 0.65 cells read twice the calibration's floor at focus and a flatter curve, and the
@@ -35,10 +36,10 @@ const DEEPFOCUS_FLAT_LOG_RATIO = Math.log(1.02);
  * sample read at twice the calibration's floor), and a walk led by its noise wandered there until
  * the budget ran out (docs/benchmarks.md, "DeepFocus flat at its floor").
  */
-function deepfocusFlatAtFloor(run: DeepFocusRun, pLo: TracePoint, pMid: TracePoint, pHi: TracePoint): boolean {
+function deepfocusFlatAtFloor(pLo: TracePoint, pMid: TracePoint, pHi: TracePoint, floorB: number): boolean {
   const b = [pLo.score, pMid.score, pHi.score];
   if (!b.every((v) => Number.isFinite(v) && v > 0)) return false;
-  return Math.max(...b) <= NOT_SHARP_FLOOR_RATIO * curveFloor(run.curve) && Math.log(Math.max(...b) / Math.min(...b)) < DEEPFOCUS_FLAT_LOG_RATIO;
+  return Math.max(...b) <= NOT_SHARP_FLOOR_RATIO * floorB && Math.log(Math.max(...b) / Math.min(...b)) < DEEPFOCUS_FLAT_LOG_RATIO;
 }
 
 /** A NaN score (no valid tile) counts as the blurriest. */
@@ -50,23 +51,21 @@ const deepfocusBrackets = (pLo: TracePoint, pMid: TracePoint, pHi: TracePoint): 
 /** The refinement's judgement of a triple lo < mid < hi (see `refine`), with the run's cross-check `pedestal`. */
 export function judgeTriple(run: DeepFocusRun, pLo: TracePoint, pMid: TracePoint, pHi: TracePoint, pedestal: SharpnessPedestal): TripleVerdict {
   const lead = sharpnessLead(pLo, pMid, pHi, pedestal.roi);
+  const floorB = curveFloor(run.curve);
   // Far out, where DeepFocus is steep and monotonic across the triple, it overrules a cross-check that disagrees.
-  const dfPoint = deepfocusPoints(pLo, pMid, pHi, curveFloor(run.curve));
+  const dfPoint = deepfocusPoints(pLo, pMid, pHi, floorB);
   // Where DeepFocus reads the middle image blurrier than any calibration plane, focus is far: the cross-check's peak there is a false one.
   // (A NaN middle score — no valid tile — leaves the cross-check in charge.)
   const beyondCalibration = pMid.score > curveCeiling(run.curve);
   const decisive = lead !== null && Math.abs(lead) >= DECISIVE_LOG_RATIO && !beyondCalibration && (dfPoint === null || (lead < 0 && sharperOuter(pLo, pMid, pHi) === dfPoint));
   const dfBrackets = deepfocusBrackets(pLo, pMid, pHi);
   if (!decisive && !dfBrackets && !Number.isFinite(pLo.score) && !Number.isFinite(pHi.score)) return { kind: "stop" };
-  if (!decisive && lead !== null && !beyondCalibration && deepfocusFlatAtFloor(run, pLo, pMid, pHi)) {
-    // DeepFocus reads the three alike at its floor: which of them it reads lowest is noise, and the cross-check decides by any lead.
-    const sharper = lead > 0 ? null : sharperOuter(pLo, pMid, pHi);
-    return sharper === null ? { kind: "bracket", decisive: false, onPeakTop: true } : { kind: "recentre", to: sharper };
-  }
-  // A decisive cross-check brackets or points to its sharper outer image; else DeepFocus decides, the cross-check may veto.
-  const to = decisive ? (lead > 0 ? null : sharperOuter(pLo, pMid, pHi)) : dfBrackets ? sharperOuter(pLo, pMid, pHi) : worst(pLo.score) < worst(pHi.score) ? pLo : pHi;
+  // Where DeepFocus reads the three alike at its floor, which of them it reads lowest is noise: the cross-check decides by any lead.
+  const flat = !decisive && lead !== null && !beyondCalibration && deepfocusFlatAtFloor(pLo, pMid, pHi, floorB);
+  // A deciding cross-check brackets or points to its sharper outer image; else DeepFocus decides, the cross-check may veto.
+  const to = decisive || flat ? (lead! > 0 ? null : sharperOuter(pLo, pMid, pHi)) : dfBrackets ? sharperOuter(pLo, pMid, pHi) : worst(pLo.score) < worst(pHi.score) ? pLo : pHi;
   if (to !== null) return { kind: "recentre", to };
-  return { kind: "bracket", decisive, onPeakTop: !decisive && lead !== null && lead >= 0 && onSharpnessPeak(pLo, pMid, pHi, pedestal.roi) };
+  return { kind: "bracket", decisive, onPeakTop: flat || (!decisive && lead !== null && lead >= 0 && onSharpnessPeak(pLo, pMid, pHi, pedestal.roi)) };
 }
 
 /**

@@ -52,12 +52,12 @@ export function checkPlaneNames(names: readonly string[], listed: boolean): void
     throw new ConfigError(
       `no number in the ${names.length} file names tells them apart on its own (${names[0]}, ${names[names.length - 1]}): they hold several series (channels, positions or time points), not one z-series. Import one series at a time: list its files, or move them to a directory of their own`,
     );
-  const steps = unique.map((values) => {
+  const numberings = unique.map((values) => {
     const sorted = [...values].sort((a, b) => a - b);
     return { sorted, steps: sorted.slice(1).map((v, i) => v - sorted[i]) };
   });
-  if (steps.some(({ steps: d }) => d.every((x) => Math.abs(x - d[0]) <= 1e-6 * Math.abs(d[0])))) return checkListedOrder(names, listed);
-  for (const { sorted, steps: d } of steps) {
+  if (numberings.some(({ steps: d }) => d.every((x) => Math.abs(x - d[0]) <= 1e-6 * Math.abs(d[0])))) return checkListedOrder(names, listed);
+  for (const { sorted, steps: d } of numberings) {
     const step = Math.min(...d);
     const multiples = d.map((x) => x / step);
     if (multiples.some((m) => Math.abs(m - Math.round(m)) > 1e-6 || Math.round(m) > MAX_MISSING_STEPS)) continue;

@@ -25,7 +25,7 @@ export async function tiffSeriesShape(path: string): Promise<TiffSeriesShape | n
 /** The ImageJ or OME series shape in an ImageDescription, or null. */
 export function seriesShape(description: string): TiffSeriesShape | null {
   if (description.startsWith("ImageJ=")) {
-    const field = (name: string): number => Number(/^(\w+)=(\d+)$/m.exec(description.split("\n").filter((l) => l.startsWith(`${name}=`))[0] ?? "")?.[2] ?? 1);
+    const field = (name: string): number => Number(new RegExp(`^${name}=(\\d+)$`, "m").exec(description)?.[1] ?? 1);
     return { channels: field("channels"), slices: field("slices"), frames: field("frames"), channelsInterleaved: true, writer: "ImageJ" };
   }
   const pixels = /<(?:\w+:)?Pixels\b[^>]*>/.exec(description)?.[0];

@@ -36,7 +36,7 @@ export interface ModelFile {
  */
 export async function readModel(model: string, shipped: Readonly<Record<"int8" | "fp32", string>>, key: string): Promise<ModelFile> {
   const modelPath = model === "int8" || model === "fp32" ? shipped[model] : model;
-  let bytes: Uint8Array;
+  let bytes: Buffer;
   try {
     bytes = await readFile(modelPath);
   } catch (err) {
@@ -44,7 +44,7 @@ export async function readModel(model: string, shipped: Readonly<Record<"int8" |
     throw new ConfigError(`${key}: ${message}`, [{ path: key, message }]);
   }
   const sha256 = createHash("sha256").update(bytes).digest("hex");
-  const precision = Buffer.from(bytes).includes("DequantizeLinear") ? "int8" : "fp32";
+  const precision = bytes.includes("DequantizeLinear") ? "int8" : "fp32";
   return { modelPath, bytes, sha256, precision };
 }
 
