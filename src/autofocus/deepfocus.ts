@@ -96,12 +96,12 @@ export const DEFAULT_CROSS_CHECK: ClassicalMetricId = "tenengrad";
 
 /** An autofocus result with what DeepFocus learnt about the field. */
 export interface DeepFocusResult extends AutofocusResult {
-  /** Per-tile focus position (µm, row-major over `roi`; null = invalid tile or outlier): shows tilt and field curvature. */
+  /** Per-tile focus position (µm, row-major over `roi`; null = invalid tile or outlier, all null when the cross-check's own peak answered): shows tilt and field curvature. */
   tileFocusUm: (number | null)[];
   roi: Roi;
-  /** Standard uncertainty of the focus estimate (µm). */
+  /** Standard uncertainty of the focus estimate (µm); when the cross-check's own peak answered, half the wider gap beside its sharpest image. */
   uncertaintyUm: number;
-  /** Median per-tile RMS residual of the match, in score units. */
+  /** Median per-tile RMS residual of the match, in score units (NaN when the cross-check's own peak answered). */
   rmsResidual: number;
   /** With `verify`: the ROI score at the final position and the calibration's minimum it should be close to. */
   verification?: { b: number; expectedB: number };
@@ -261,7 +261,7 @@ export async function searchAnswer(run: DeepFocusRun): Promise<FieldMatch> {
   return (await fewImageAnswer(run, first)) ?? (await refine(run, first));
 }
 
-/** Turns a match into a move (or a FocusNotFoundError), takes the verification image, builds the result. */
+/** Turns a match into a move (or a FocusNotFoundError when its focus is implausible), takes the verification image, builds the result (`settle`). */
 export async function finish(run: DeepFocusRun, match: FieldMatch, method: string): Promise<DeepFocusResult> {
   const { ctx, trace } = run;
   const n = trace.length;
@@ -309,6 +309,13 @@ export async function finish(run: DeepFocusRun, match: FieldMatch, method: strin
       `estimated focus z=${targetUm.toFixed(2)} µm lies within ${edgeUm.toFixed(1)} µm (FWHM/${LIMIT_EDGE_FWHM_DIVISOR}) of the stage's soft limit ${limitUm} µm: no image beyond the limit can confirm a minimum there, and a reading that keeps falling towards it may go on past it; widen the soft limits if focus lies there (${where})`,
       "out-of-range",
     );
+  return settle(run, match, method);
+}
+
+/** Moves to the match's focus (`shiftUm`, set), takes the verification image, builds the result: `finish` without its checks. */
+export async function settle(run: DeepFocusRun, match: FieldMatch, method: string): Promise<DeepFocusResult> {
+  const { ctx, trace } = run;
+  const targetUm = match.shiftUm!;
   await ctx.stage.moveTo(targetUm, ctx.signal);
   const verification = run.options.verify ? { b: (await probe(ctx, trace, run.t0Ms, targetUm)).score, expectedB: curveAt(run.curve, 0) } : undefined;
   return {

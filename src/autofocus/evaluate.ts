@@ -30,6 +30,8 @@ export interface EvalRun {
   images: number;
   /** The classical metric that found focus after the method refused (AutofocusResult.fallback). */
   fallback?: string;
+  /** Set when the fallback metric's own peak answered, unconfirmed by the method. */
+  unconfirmed?: true;
   error?: string;
 }
 
@@ -235,8 +237,8 @@ export async function evaluate(o: EvaluateOptions): Promise<EvalReport> {
       };
       try {
         const r = await runner(ctx);
-        const fallback = r.fallback?.metric;
-        runs.push({ stack: name, startUm, finalUm: round(r.finalUm), focusUm, errorUm: round(r.finalUm - focusUm), images: r.images, ...(fallback && { fallback }) });
+        const fallback = r.fallback && { fallback: r.fallback.metric, ...(!r.fallback.confirmed && { unconfirmed: true as const }) };
+        runs.push({ stack: name, startUm, finalUm: round(r.finalUm), focusUm, errorUm: round(r.finalUm - focusUm), images: r.images, ...fallback });
       } catch (err) {
         if (!(err instanceof FocusNotFoundError || err instanceof DeviceError)) throw err;
         runs.push({ stack: name, startUm, finalUm: null, focusUm, errorUm: null, images, error: err.message });

@@ -5,41 +5,44 @@ import type { FieldMatch } from "../focus/calibration-match.js";
 import { runSearch } from "../focus/search.js";
 import { median } from "../focus/stats.js";
 import { MIN_PEAK_SIGMAS, STRONG_PEAK_RELATIVE } from "./classical.js";
-import { finish, matchTrace, type DeepFocusResult, type DeepFocusRun } from "./deepfocus.js";
+import { finish, matchTrace, settle, type DeepFocusResult, type DeepFocusRun } from "./deepfocus.js";
 import { crossCheckSharpest } from "./cross-check.js";
 import { imageBudget, TRIPLE_IMAGES } from "./bracket.js";
 import { probe } from "./probe.js";
 import { refine } from "./refine.js";
+import { metricPeak, sharpnessPoints, type SharpPoint } from "./metric-peak.js";
 import type { TracePoint } from "./types.js";
-
-type SharpPoint = TracePoint & { sharpness: number };
 
 /** Images the peak test needs for a robust noise estimate. */
 const MIN_POINTS = 5;
 
 /**
- * The end game when DeepFocus refuses with images left in the budget. DeepFocus refuses where
- * its scores stop carrying depth — sparse or dense fine textures far out of focus, beyond the
- * calibration's capture range — but the cross-check metric (Tenengrad by default) has scored
- * every image already and still ranks them, and near focus DeepFocus works again. So the run
- * goes on from the images it has:
+ * The end game when DeepFocus refuses. DeepFocus refuses where its scores stop carrying depth —
+ * sparse or dense fine textures far out of focus, beyond the calibration's capture range, and
+ * samples that read far above the calibration's floor even in focus — but the cross-check
+ * metric (Tenengrad by default) has scored every image already and still ranks them, and near
+ * focus DeepFocus often works again. So the run goes on from the images it has:
  * 1. step outward past the sharpest image (by the metric) until one is less sharp on both sides;
  * 2. the sharpest image must stand clearly above the others: above their median by
  *    STRONG_PEAK_RELATIVE of it *and* by MIN_PEAK_SIGMAS robust SDs (both of the classical
- *    search's tests; over a whole sweep it needs one). Far out of focus a classical metric
- *    measures noise, and on a replayed stack frames between two planes are blends with less
- *    noise than the planes, so noise alone makes local maxima;
+ *    search's tests; over a whole sweep it needs one) — or the images must show the metric's own
+ *    clear peak (`metricPeak`). Far out of focus a classical metric measures noise, and on a
+ *    replayed stack frames between two planes are blends with less noise than the planes, so
+ *    noise alone makes local maxima;
  * 3. bounded Brent in that bracket down to FWHM / 8, keeping one triple of the budget;
- * 4. the DeepFocus refinement (`refine`, with its cross-check) from there, and `finish`.
- * The result says which metric brought the run back and why DeepFocus refused (`fallback`).
+ * 4. the DeepFocus refinement (`refine`, with its cross-check) from there, and `finish`;
+ * 5. when no triple confirms focus (or no images are left for one), the metric's own peak
+ *    among all the images answers if it is clear (`metricPeak`), unconfirmed by DeepFocus.
+ * The result says which metric brought the run back, why DeepFocus refused and whether
+ * DeepFocus confirmed the answer (`fallback`).
  * @throws FocusNotFoundError the DeepFocus refusal, with what the fallback found, when the
- *   budget, the stage range or the metric's noise leaves no bracket, or no triple confirms focus.
+ *   stage range, the budget or the metric's noise leaves no bracket or no clear peak.
  */
 export async function sharpnessFallback(run: DeepFocusRun, refusal: FocusNotFoundError): Promise<DeepFocusResult> {
   const { ctx, trace, options } = run;
   const metric = ctx.sharpness?.id;
+  if (!metric) throw refusal;
   const budget = imageBudget(run);
-  if (!metric || trace.length >= budget) throw refusal;
   const { minUm, maxUm } = ctx.stage.options;
   const fail = (why: string) => new FocusNotFoundError(`${refusal.message}; ${metric} on the same images ${why}`, refusal.reason);
 
@@ -50,8 +53,9 @@ export async function sharpnessFallback(run: DeepFocusRun, refusal: FocusNotFoun
     if (next === null) throw fail("is sharpest at the stage limit");
     await probe(ctx, trace, run.t0Ms, next);
   }
-  const peak = peakTest(sharpnessPoints(trace));
-  if (peak) throw fail(peak);
+  const noPeak = peakTest(sharpnessPoints(trace));
+  const ownPeak = noPeak && metricPeak(trace, run.curve, run.profile.fwhmUm);
+  if (typeof ownPeak === "string") throw fail(`${noPeak}, and it ${ownPeak}`);
 
   const { lo, best, hi } = bracket;
   const brentImages = budget - trace.length - TRIPLE_IMAGES;
@@ -59,9 +63,11 @@ export async function sharpnessFallback(run: DeepFocusRun, refusal: FocusNotFoun
   const estimateUm = brentImages > 0 ? (await runSearch(brentMaximize(lo.zUm, hi.zUm, { toleranceUm: run.profile.fwhmUm / 8, maxEvaluations: brentImages + 1, x0: best.zUm }), sharpnessAt)).x : best.zUm;
   const seed: FieldMatch = { ...matchTrace(run), shiftUm: estimateUm, problem: null };
   const match = await refine(run, seed);
-  if (match.problem !== null || match.shiftUm === null || match === seed)
-    throw fail(`peaked near ${estimateUm.toFixed(1)} µm, but no image triple there confirmed focus within the budget of ${options.maxImages} images`);
-  return { ...(await finish(run, match, "deepfocus")), fallback: { metric, reason: refusal.message } };
+  if (match.problem === null && match.shiftUm !== null && match !== seed) return { ...(await finish(run, match, "deepfocus")), fallback: { metric, reason: refusal.message, confirmed: true } };
+  const peak = metricPeak(trace, run.curve, run.profile.fwhmUm);
+  if (typeof peak === "string") throw fail(`peaked near ${estimateUm.toFixed(1)} µm, but no image triple there confirmed focus within the budget of ${options.maxImages} images, and it ${peak}`);
+  const unconfirmed: FieldMatch = { ...seed, shiftUm: peak.zUm, tileShiftsUm: seed.tileShiftsUm.map(() => null), uncertaintyUm: peak.uncertaintyUm, rmsResidual: Number.NaN };
+  return { ...(await settle(run, unconfirmed, "deepfocus")), fallback: { metric, reason: refusal.message, confirmed: false } };
 }
 
 /** Why the sharpest of `pts` is no focus peak, or null when it is one. */
@@ -74,13 +80,6 @@ function peakTest(pts: readonly { sharpness: number }[]): string | null {
   const relative = (best - med) / Math.max(Math.abs(med), Number.EPSILON);
   if (relative > STRONG_PEAK_RELATIVE && best - med > MIN_PEAK_SIGMAS * sigma) return null;
   return `shows no focus peak (sharpest ${(relative * 100).toFixed(1)} % and ${((best - med) / Math.max(sigma, Number.EPSILON)).toFixed(1)} noise SD above the median)`;
-}
-
-/** Trace points with a finite cross-check score, by z (the latest image where two share a z). */
-function sharpnessPoints(trace: readonly TracePoint[]): SharpPoint[] {
-  const byZ = new Map<number, SharpPoint>();
-  for (const p of trace) if (Number.isFinite(p.sharpness)) byZ.set(p.zUm, p as SharpPoint);
-  return [...byZ.values()].sort((a, b) => a.zUm - b.zUm);
 }
 
 /** The sharpest image with a less sharp image on each side, or null when it lies at an end. */

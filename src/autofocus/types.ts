@@ -43,7 +43,9 @@ export interface AutofocusResult {
   durationMs: number;
   /**
    * Set when the method itself refused (`reason`) and the classical `metric` brought the run to
-   * focus from its images and the rest of the budget (DeepFocus: `sharpnessFallback`).
+   * focus from its images and the rest of the budget (DeepFocus: `sharpnessFallback`);
+   * `confirmed` when the method then confirmed that focus itself, false when the metric's own
+   * peak answered alone.
    */
-  fallback?: { metric: string; reason: string };
+  fallback?: { metric: string; reason: string; confirmed: boolean };
 }

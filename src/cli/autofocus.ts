@@ -34,7 +34,7 @@ export function registerAutofocus(program: Command): void {
               : await station.autofocus({ metric: opts.method as ClassicalMetricId | undefined, strategy: opts.strategy as "brent" | "sweep" | undefined });
           if (opts.json) printJson(result);
           else {
-            const fallback = result.fallback ? ` (found by the ${result.fallback.metric} fallback; DeepFocus alone refused: ${result.fallback.reason})` : "";
+            const fallback = result.fallback ? ` (found by the ${result.fallback.metric} fallback${result.fallback.confirmed ? "" : ", not confirmed by DeepFocus"}; DeepFocus alone refused: ${result.fallback.reason})` : "";
             process.stdout.write(`${result.method}: ${result.startUm.toFixed(2)} → ${result.finalUm.toFixed(2)} µm with ${result.images} images in ${(result.durationMs / 1000).toFixed(2)} s${fallback}\n`);
           }
         } finally {

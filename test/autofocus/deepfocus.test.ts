@@ -676,13 +676,22 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
     for (const zUm of [60, 20, 100, 80, 40]) await probe(run.ctx, run.trace, run.t0Ms, zUm);
     const refusal = new FocusNotFoundError("no focus found within the calibrated capture range: …", "out-of-range");
     const r = await guarded(run, () => sharpnessFallback(run, refusal));
-    expect(r.fallback).toEqual({ metric: "tenengrad", reason: refusal.message });
+    expect(r.fallback).toEqual({ metric: "tenengrad", reason: refusal.message, confirmed: true });
     expect(Math.abs(rig.microscope.defocusUm()), `→ ${r.finalUm} in ${r.images} images`).toBeLessThan(0.3);
     // It stepped outward past the sharpest far image (20 µm) before bracketing: 20 − 1.618 × (40 − 20).
     expect(run.trace[5].zUm).toBeCloseTo(20 - 1.618034 * 20, 6);
     expect(r.images).toBe(run.trace.length);
     expect(r.images).toBeLessThanOrEqual(15);
     expect(r.tileFocusUm.filter((v) => v !== null).length).toBeGreaterThan(0);
+  });
+
+  it("fallback: a sample reading 4× the calibration's floor, whose focus DeepFocus cannot confirm, is answered at Tenengrad's own clear peak, marked unconfirmed", async () => {
+    rig = await simulatedRig({ focusUm: 7 }, { gain: 4 });
+    await rig.devices.stage.moveTo(27);
+    const r = await deepfocusAutofocus(rig.ctx, profile, { maxImages: 10 });
+    expect(r.fallback).toMatchObject({ metric: "tenengrad", confirmed: false, reason: expect.stringMatching(/^DeepFocus reads [\d.]+ px at z=[\d.]+ µm, [\d.]+× what the calibration expects/) });
+    expect(Math.abs(rig.microscope.defocusUm()), `→ ${r.finalUm} in ${r.images} images`).toBeLessThan(1);
+    expect(r.tileFocusUm.every((v) => v === null)).toBe(true);
   });
 
   it("fallback does not guess: too few images, sharpest at the stage limit, or out of budget → the DeepFocus refusal with what it found, stage back at the start", async () => {
@@ -702,8 +711,9 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
     expect(await attempt(7, 60, [60, 20, 100], 15)).toMatch(/^no focus found within .*; tenengrad on the same images has too few images \(4\)/);
     // Focus 20 µm beyond the stage's upper limit (500 µm): Tenengrad still rises towards it.
     expect(await attempt(520, 440, [440, 400, 480, 460, 420], 20)).toMatch(/; tenengrad on the same images is sharpest at the stage limit$/);
-    expect(await attempt(7, 60, [60, 20, 100, 80, 40], 7)).toMatch(/; tenengrad on the same images (found no bracket|peaked near .* but no image triple there confirmed focus) within the budget of 7 images$/);
-    expect(await attempt(7, 60, [60, 20, 100], 3)).toBe(refusal.message);
+    // Out of budget: no bracket, or one too coarse for Tenengrad's own peak to answer.
+    expect(await attempt(7, 60, [60, 20, 100, 80, 40], 7)).toMatch(/; tenengrad on the same images (found no bracket of focus within the budget of 7 images|peaked near .* but no image triple there confirmed focus within the budget of 7 images, and it has no images within [\d.]+ µm \(FWHM\/4\) each side of its sharpest one)$/);
+    expect(await attempt(7, 60, [60, 20, 100], 3)).toMatch(/; tenengrad on the same images found no bracket of focus within the budget of 3 images$/);
   });
 
   it("an answer where DeepFocus reads far from focus is refused (Tenengrad rates another image ≥ 10 % sharper, or nothing sharper was taken); near the DeepFocus floor, an image elsewhere that both metrics rate as sharp or sharper does", async () => {

@@ -199,6 +199,26 @@ describe("eval-af", () => {
     expect(report.summary.failures).toBe(0);
   });
 
+  it("marks runs a fallback answered: the metric, and `unconfirmed` when its own peak answered alone; `fallbacks` counts both", async () => {
+    const config = parseConfig({});
+    const { scorer } = await createScorerForMethod("tenengrad");
+    const marks = [undefined, { metric: "tenengrad", reason: "r", confirmed: true }, { metric: "tenengrad", reason: "r", confirmed: false }];
+    const report = await evaluate({
+      method: "deepfocus",
+      stacks: [{ name: "a", stack: await openStack(stacks.a) }],
+      startsUm: [-20, 0, 20],
+      scorer,
+      roi: config.autofocus.roi,
+      runnerFor: (stack) => {
+        const run = classicalRunner(stack, config, 20);
+        let i = 0;
+        return async (ctx) => ({ ...(await run(ctx)), fallback: marks[i++] });
+      },
+    });
+    expect(report.runs.map((r) => [r.fallback, r.unconfirmed])).toEqual([[undefined, undefined], ["tenengrad", undefined], ["tenengrad", true]]);
+    expect(report.summary.fallbacks).toBe(2);
+  });
+
   it("calibrate --stack writes a named profile that eval-af then uses", async () => {
     const out = join(dir, "cal", "10x.json");
     const { file, profile } = await calibrate({ stack: stacks.calib, out }, syntheticFactory);

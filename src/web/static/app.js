@@ -180,7 +180,7 @@ function drawTiles(result) {
 }
 
 function showResult(r) {
-  const fallback = r.fallback ? ` · found by the ${r.fallback.metric} fallback` : "";
+  const fallback = r.fallback ? ` · found by the ${r.fallback.metric} fallback${r.fallback.confirmed ? "" : ", not confirmed by DeepFocus"}` : "";
   $("summary").textContent = `${r.method}: ${fmt(r.startUm)} → ${fmt(r.finalUm)}${Number.isFinite(r.uncertaintyUm) ? ` ± ${fmt(r.uncertaintyUm)}` : ""} µm · ${r.images} images · ${fmt(r.durationMs / 1000)} s${fallback}`;
   $("summary").title = r.fallback ? `DeepFocus alone refused: ${r.fallback.reason}` : "";
   $("summary").className = "";
