@@ -10,7 +10,7 @@ import { crossCheckSharpest } from "./cross-check.js";
 import { imageBudget, TRIPLE_IMAGES } from "./bracket.js";
 import { probe } from "./probe.js";
 import { refine } from "./refine.js";
-import { metricPeak, sharpnessPoints, type SharpPoint } from "./metric-peak.js";
+import { metricPeak, nextPeakImage, sharpnessPoints, type SharpPoint } from "./metric-peak.js";
 import type { TracePoint } from "./types.js";
 
 /** Images the peak test needs for a robust noise estimate. */
@@ -26,9 +26,11 @@ const MIN_POINTS = 5;
  * 2. the sharpest image must stand clearly above the others: above their median by
  *    STRONG_PEAK_RELATIVE of it *and* by MIN_PEAK_SIGMAS robust SDs (both of the classical
  *    search's tests; over a whole sweep it needs one) — or the images must show the metric's own
- *    clear peak (`metricPeak`). Far out of focus a classical metric measures noise, and on a
- *    replayed stack frames between two planes are blends with less noise than the planes, so
- *    noise alone makes local maxima;
+ *    clear peak (`metricPeak`), and while they do not, images are added where they can settle
+ *    that (`nextPeakImage`: into a wide gap beside the sharpest image, or farther out on a flank
+ *    that has not fallen enough), back to 1. with each. Far out of focus a classical metric
+ *    measures noise, and on a replayed stack frames between two planes are blends whose noise the
+ *    replay restores only on average, so noise alone makes local maxima;
  * 3. bounded Brent in that bracket down to FWHM / 8, keeping one triple of the budget;
  * 4. the DeepFocus refinement (`refine`, with its cross-check) from there, and `finish`;
  * 5. when no triple confirms focus (or no images are left for one), the metric's own peak
@@ -46,16 +48,23 @@ export async function sharpnessFallback(run: DeepFocusRun, refusal: FocusNotFoun
   const { minUm, maxUm } = ctx.stage.options;
   const fail = (why: string) => new FocusNotFoundError(`${refusal.message}; ${metric} on the same images ${why}`, refusal.reason);
 
-  let bracket: ReturnType<typeof bracketOf>;
-  while (!(bracket = bracketOf(trace))) {
-    if (trace.length >= budget) throw fail(`found no bracket of focus within the budget of ${options.maxImages} images`);
-    const next = outwardStep(trace, minUm, maxUm);
-    if (next === null) throw fail("is sharpest at the stage limit");
+  let bracket: NonNullable<ReturnType<typeof bracketOf>>;
+  for (;;) {
+    let found: ReturnType<typeof bracketOf>;
+    while (!(found = bracketOf(trace))) {
+      if (trace.length >= budget) throw fail(`found no bracket of focus within the budget of ${options.maxImages} images`);
+      const next = outwardStep(trace, minUm, maxUm);
+      if (next === null) throw fail("is sharpest at the stage limit");
+      await probe(ctx, trace, run.t0Ms, next);
+    }
+    bracket = found;
+    const noPeak = peakTest(sharpnessPoints(trace));
+    const ownPeak = noPeak && metricPeak(trace, run.curve, run.profile.fwhmUm);
+    if (typeof ownPeak !== "string") break;
+    const next = trace.length < budget ? nextPeakImage(trace, run.profile.fwhmUm, minUm, maxUm) : null;
+    if (next === null) throw fail(`${noPeak}, and it ${ownPeak}`);
     await probe(ctx, trace, run.t0Ms, next);
   }
-  const noPeak = peakTest(sharpnessPoints(trace));
-  const ownPeak = noPeak && metricPeak(trace, run.curve, run.profile.fwhmUm);
-  if (typeof ownPeak === "string") throw fail(`${noPeak}, and it ${ownPeak}`);
 
   const { lo, best, hi } = bracket;
   const brentImages = budget - trace.length - TRIPLE_IMAGES;

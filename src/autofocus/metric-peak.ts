@@ -1,5 +1,6 @@
 import { curveAt, curveCeiling, curveFloor, type CalibrationCurve } from "../focus/calibration-match.js";
 import { fitPeak } from "../focus/fit.js";
+import { GOLDEN_RATIO } from "../focus/golden.js";
 import { STRONG_PEAK_RELATIVE } from "./classical.js";
 import type { TracePoint } from "./types.js";
 
@@ -60,17 +61,13 @@ const MIN_DEEPFOCUS_RISE_FRACTION = 0.1;
  * image is focus.
  */
 export function metricPeak(trace: readonly TracePoint[], curve: CalibrationCurve, fwhmUm: number): MetricPeak | string {
-  const pts = sharpnessPoints(trace).filter((p) => Number.isFinite(p.score));
+  const shape = peakShape(trace);
+  if (typeof shape === "string") return shape;
+  const { pts, s, b, gapUm, drops } = shape;
   if (pts.length < MIN_PEAK_IMAGES) return `has too few images (${pts.length}) for a peak of its own`;
-  const s = pts.map((p) => p.sharpness);
-  const b = s.indexOf(Math.max(...s));
-  if (b === 0 || b === pts.length - 1) return "is sharpest at its outermost image";
-  const gapUm = Math.max(pts[b].zUm - pts[b - 1].zUm, pts[b + 1].zUm - pts[b].zUm);
   if (gapUm > MAX_GAP_FWHM * fwhmUm) return `has no images within ${(MAX_GAP_FWHM * fwhmUm).toFixed(1)} µm (FWHM/${1 / MAX_GAP_FWHM}) each side of its sharpest one`;
+  if (!flanksFall(drops)) return `falls only ${(100 * drops[0]).toFixed(1)} % and ${(100 * drops[1]).toFixed(1)} % below its peak on either side`;
   const peak = s[b];
-  const drops = [Math.min(...s.slice(0, b)), Math.min(...s.slice(b + 1))].map((low) => (peak - low) / peak);
-  if (Math.max(...drops) < STRONG_PEAK_RELATIVE || Math.min(...drops) < MIN_FLANK_DROP)
-    return `falls only ${(100 * drops[0]).toFixed(1)} % and ${(100 * drops[1]).toFixed(1)} % below its peak on either side`;
   const departure = unimodalDeparture(s, b) / (peak - Math.min(...s));
   if (departure > MAX_UNIMODAL_DEPARTURE) return `does not follow one peak (an image departs by ${(100 * departure).toFixed(0)} % of its height)`;
   const df = pts.map((p) => p.score);
@@ -84,6 +81,44 @@ export function metricPeak(trace: readonly TracePoint[], curve: CalibrationCurve
   const top = pts.filter((p) => Math.abs(p.zUm - pts[b].zUm) <= MAX_GAP_FWHM * fwhmUm);
   const zUm = fitPeak(top.map((p) => p.zUm), top.map((p) => p.sharpness), { halfWindow: top.length }) ?? pts[b].zUm;
   return { zUm, uncertaintyUm: gapUm / 2 };
+}
+
+/**
+ * Where one more image would let `metricPeak` judge the peak, or null when none would (or it
+ * would repeat one, or the stage limits stop it): midway in the wider gap beside the sharpest
+ * image when a gap is over MAX_GAP_FWHM × `fwhmUm`; else, while the images are too few or a flank
+ * has not fallen enough, GOLDEN_RATIO × the distance of the outermost image on the side that
+ * fell least. What the peak's shape or DeepFocus says against it more images do not change.
+ */
+export function nextPeakImage(trace: readonly TracePoint[], fwhmUm: number, minUm: number, maxUm: number): number | null {
+  const shape = peakShape(trace);
+  if (typeof shape === "string") return null;
+  const { pts, b, gapUm, drops } = shape;
+  const bestUm = pts[b].zUm;
+  const [loUm, hiUm] = [pts[b - 1].zUm, pts[b + 1].zUm];
+  let zUm: number;
+  if (gapUm > MAX_GAP_FWHM * fwhmUm) zUm = bestUm - loUm >= hiUm - bestUm ? (loUm + bestUm) / 2 : (bestUm + hiUm) / 2;
+  else if (pts.length < MIN_PEAK_IMAGES || !flanksFall(drops)) zUm = bestUm + GOLDEN_RATIO * ((drops[0] <= drops[1] ? pts[0] : pts[pts.length - 1]).zUm - bestUm);
+  else return null;
+  zUm = Math.min(maxUm, Math.max(minUm, zUm));
+  return trace.some((p) => Math.abs(p.zUm - zUm) < 1e-9) ? null : zUm;
+}
+
+/** The images both metrics scored (by z), their cross-check scores, the sharpest one (inside), the wider gap beside it and how far the metric falls below it on each side (relative); or why there is no such peak. */
+function peakShape(trace: readonly TracePoint[]): { pts: SharpPoint[]; s: number[]; b: number; gapUm: number; drops: number[] } | string {
+  const pts = sharpnessPoints(trace).filter((p) => Number.isFinite(p.score));
+  if (pts.length < 3) return `has too few images (${pts.length}) for a peak of its own`;
+  const s = pts.map((p) => p.sharpness);
+  const b = s.indexOf(Math.max(...s));
+  if (b === 0 || b === pts.length - 1) return "is sharpest at its outermost image";
+  const gapUm = Math.max(pts[b].zUm - pts[b - 1].zUm, pts[b + 1].zUm - pts[b].zUm);
+  const drops = [Math.min(...s.slice(0, b)), Math.min(...s.slice(b + 1))].map((low) => (s[b] - low) / s[b]);
+  return { pts, s, b, gapUm, drops };
+}
+
+/** The metric falls by STRONG_PEAK_RELATIVE on one side of its peak and by MIN_FLANK_DROP on the other. */
+function flanksFall(drops: readonly number[]): boolean {
+  return Math.max(...drops) >= STRONG_PEAK_RELATIVE && Math.min(...drops) >= MIN_FLANK_DROP;
 }
 
 /** Largest |residual| of the least-squares curve through `s` that rises to index `peak` and falls after it (pool-adjacent-violators on each side). */

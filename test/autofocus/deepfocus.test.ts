@@ -694,6 +694,18 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
     expect(r.tileFocusUm.every((v) => v === null)).toBe(true);
   });
 
+  it("fallback: from three images far out whose Tenengrad peak it cannot yet judge, it adds images (outward, into the gap beside the sharpest) until it can, and finds focus", async () => {
+    rig = await simulatedRig({ focusUm: 7 }, { saturatesAtUm: 10 });
+    await rig.devices.stage.moveTo(60);
+    const run = startRun(rig.ctx, profile, { maxImages: 15 });
+    for (const zUm of [60, 20, 100]) await probe(run.ctx, run.trace, run.t0Ms, zUm);
+    const refusal = new FocusNotFoundError("no focus found within the calibrated capture range: …", "out-of-range");
+    const r = await guarded(run, () => sharpnessFallback(run, refusal));
+    expect(r.fallback).toMatchObject({ metric: "tenengrad" });
+    expect(Math.abs(rig.microscope.defocusUm()), `→ ${r.finalUm} in ${r.images} images`).toBeLessThan(0.3);
+    expect(r.images).toBeLessThanOrEqual(15);
+  });
+
   it("fallback does not guess: too few images, sharpest at the stage limit, or out of budget → the DeepFocus refusal with what it found, stage back at the start", async () => {
     const refusal = new FocusNotFoundError("no focus found within the calibrated capture range: …", "out-of-range");
     const attempt = async (focusUm: number, startUm: number, zsUm: number[], maxImages: number) => {
@@ -708,7 +720,7 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
       expect(err).toMatchObject({ reason: "out-of-range" });
       return (err as Error).message;
     };
-    expect(await attempt(7, 60, [60, 20, 100], 15)).toMatch(/^no focus found within .*; tenengrad on the same images has too few images \(4\)/);
+    expect(await attempt(7, 60, [60, 20, 100], 4)).toMatch(/^no focus found within .*; tenengrad on the same images has too few images \(4\) to tell a focus peak from noise, and it has too few images \(4\) for a peak of its own$/);
     // Focus 20 µm beyond the stage's upper limit (500 µm): Tenengrad still rises towards it.
     expect(await attempt(520, 440, [440, 400, 480, 460, 420], 20)).toMatch(/; tenengrad on the same images is sharpest at the stage limit$/);
     // Out of budget: no bracket, or one too coarse for Tenengrad's own peak to answer.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { metricPeak } from "../../src/autofocus/metric-peak.js";
+import { metricPeak, nextPeakImage } from "../../src/autofocus/metric-peak.js";
 import type { TracePoint } from "../../src/autofocus/types.js";
 
 const FWHM_UM = 24;
@@ -46,5 +46,17 @@ describe("metricPeak: the cross-check metric's own focus peak, when DeepFocus co
     // A sample reading 3× the floor whose DeepFocus curve rises a quarter as steeply as the calibration's still answers.
     const shallow = (z: number): number => 7.5 * (1 + 0.25 * (Math.sqrt(1 + ((z - FOCUS_UM) / 7) ** 2) - 1));
     expect(metricPeak(trace(WALK_UM, peaked, shallow), CURVE, FWHM_UM)).toHaveProperty("zUm");
+  });
+
+  it("nextPeakImage: where one more image lets the peak be judged — into the wider gap beside the sharpest image, or out on the flank that fell least; none when the peak is clear or only the stage limit is left", () => {
+    const range = [-500, 500] as const;
+    // A 10-µm gap below the sharpest image (FWHM/4 = 6 µm): midway in it.
+    expect(nextPeakImage(trace([-20, -10, 0, 3, 8, 15], peaked), FWHM_UM, ...range)).toBe(-5);
+    // The upper flank falls 1.7 %: 1.618 × its outermost image's distance above the sharpest one.
+    const weak = trace(WALK_UM, (z) => (z > 0 ? 1.5 - 0.002 * z : peaked(z)));
+    expect(nextPeakImage(weak, FWHM_UM, ...range)).toBeCloseTo(2 + 1.618034 * 13, 4);
+    // …unless the stage ends there (and an image was already taken at the limit).
+    expect(nextPeakImage(weak, FWHM_UM, -500, 15)).toBeNull();
+    expect(nextPeakImage(trace(WALK_UM, peaked), FWHM_UM, ...range)).toBeNull();
   });
 });
