@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import type { CalibrationProfile } from "../autofocus/calibration.js";
 import { blurGrowthWarning } from "../autofocus/deepfocus.js";
-import { classicalRunner, createScorerForMethod, deepfocusRunner, EVAL_METHODS, evaluate, knownStackOptics, parseStarts, resolveCalibration, type EvalReport, type EvalStack, type EvalSummary, type ScorerFactory } from "../autofocus/evaluate.js";
+import { classicalRunner, createScorerForMethod, deepfocusRunner, EVAL_METHODS, evaluate, knownStackOptics, parseStarts, resolveCalibration, type EvalReport, type EvalRun, type EvalStack, type EvalSummary, type ScorerFactory } from "../autofocus/evaluate.js";
 import type { Config } from "../config/schema.js";
 import { blurGrowthPx2PerUm2Of } from "../focus/blur-match.js";
 import { ConfigError } from "../errors.js";
@@ -92,13 +92,21 @@ export function registerEvalAf(program: Command): void {
         const report = await evalAf(opts);
         warnSkipped(report);
         if (opts.json) return printJson(report);
-        for (const r of report.runs)
-          process.stdout.write(`${r.stack}  start ${r.startUm.toFixed(1).padStart(7)} µm (${(r.startUm - r.focusUm >= 0 ? "+" : "") + (r.startUm - r.focusUm).toFixed(1)} from focus)  ${r.errorUm === null ? `failed: ${r.error}` : `error ${r.errorUm.toFixed(3).padStart(8)} µm`}  ${r.images} images\n`);
-        const line = (s: EvalSummary): string => `mean |error| ${s.meanAbsErrorUm?.toFixed(3) ?? "–"} ± ${s.sdAbsErrorUm?.toFixed(3) ?? "–"} µm, median ${s.medianImages ?? "–"} images, ${s.failures} failures`;
+        for (const r of report.runs) process.stdout.write(`${runLine(r)}\n`);
+        const line = (s: EvalSummary): string =>
+          `mean |error| ${s.meanAbsErrorUm?.toFixed(3) ?? "–"} ± ${s.sdAbsErrorUm?.toFixed(3) ?? "–"} µm, median ${s.medianImages ?? "–"} images, ${s.failures} failures${s.fallbacks ? `, ${s.fallbacks} answered by the fallback` : ""}`;
         if (report.stacks.length > 1) for (const s of report.stacks) process.stdout.write(`${s.stack}: ${line(s)}\n`);
         process.stdout.write(`${report.method}: ${line(report.summary)}\n`);
       }),
     );
+}
+
+/** One run as a line of the eval-af table: its start (also from focus), error or failure, images, and the fallback that answered it. */
+export function runLine(r: EvalRun): string {
+  const offsetUm = r.startUm - r.focusUm;
+  const outcome = r.errorUm === null ? `failed: ${r.error}` : `error ${r.errorUm.toFixed(3).padStart(8)} µm`;
+  const fallback = r.fallback ? `, by the ${r.fallback} fallback${r.unconfirmed ? " (not confirmed by the method)" : ""}` : "";
+  return `${r.stack}  start ${r.startUm.toFixed(1).padStart(7)} µm (${(offsetUm >= 0 ? "+" : "") + offsetUm.toFixed(1)} from focus)  ${outcome}  ${r.images} images${fallback}`;
 }
 
 /** Names on stderr the starts a stack's planes do not cover (they are in the report's `skipped`). */

@@ -6,7 +6,7 @@ import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { saveProfile } from "../../src/autofocus/calibration.js";
 import { classicalRunner, createScorerForMethod, evaluate, parseStarts, resolveCalibration, summarize, type MethodScorer } from "../../src/autofocus/evaluate.js";
 import { calibrate } from "../../src/cli/calibrate.js";
-import { evalAf, registerEvalAf } from "../../src/cli/eval-af.js";
+import { evalAf, registerEvalAf, runLine } from "../../src/cli/eval-af.js";
 import { parseConfig } from "../../src/config/load.js";
 import type { SampleKind } from "../../src/config/schema.js";
 import type { Frame } from "../../src/hardware/camera/types.js";
@@ -217,6 +217,12 @@ describe("eval-af", () => {
     });
     expect(report.runs.map((r) => [r.fallback, r.unconfirmed])).toEqual([[undefined, undefined], ["tenengrad", undefined], ["tenengrad", true]]);
     expect(report.summary.fallbacks).toBe(2);
+    // The table says so too.
+    expect(report.runs.map(runLine)).toEqual([
+      expect.stringMatching(/start +-20\.0 µm \(-20\.0 from focus\)  error +-?[\d.]+ µm  \d+ images$/),
+      expect.stringMatching(/  \d+ images, by the tenengrad fallback$/),
+      expect.stringMatching(/  \d+ images, by the tenengrad fallback \(not confirmed by the method\)$/),
+    ]);
   });
 
   it("calibrate --stack writes a named profile that eval-af then uses", async () => {
