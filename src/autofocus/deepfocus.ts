@@ -131,10 +131,11 @@ export interface DeepFocusRun {
  * then the per-tile shift Δz of the calibration curve that best explains all images, a robust
  * aggregate over the ROI, and a backlash-compensated move there. With ≥ 3 images of the budget
  * left, that estimate is refined by bracketing image triples (`refine`). When DeepFocus finds
- * focus outside its capture range and images are left, the cross-check metric continues from
- * the same images (`sharpnessFallback`; the result says so in `fallback`).
+ * no focus it can confirm (`out-of-range`), the cross-check metric continues from the same
+ * images (`sharpnessFallback`: with the images left, and its own clear peak when DeepFocus
+ * confirms none; the result says so in `fallback`).
  * @throws FocusNotFoundError `no-texture` (no valid tile) or `out-of-range` (focus outside the
- *   capture range or the stage limits, and no fallback bracket), with the stage back at the start.
+ *   capture range or the stage limits, and the fallback found no clear peak), with the stage back at the start.
  */
 export async function deepfocusAutofocus(ctx: AutofocusContext, profile: CalibrationProfile, options: DeepFocusOptions): Promise<DeepFocusResult> {
   const run = startRun(ctx, profile, options);

@@ -75,8 +75,13 @@ export function metricPeak(trace: readonly TracePoint[], curve: CalibrationCurve
   if (atPeak > DEEPFOCUS_AGREEMENT_RATIO * Math.min(...df) || !(df[0] > atPeak && df[df.length - 1] > atPeak))
     return `peaks at z=${pts[b].zUm.toFixed(1)} µm, where DeepFocus does not read its lowest with higher readings on both sides`;
   const outer = [pts[0], pts[pts.length - 1]];
-  const riseFraction = Math.max(...outer.map((p) => (p.score / atPeak - 1) / calibrationRise(curve, Math.abs(p.zUm - pts[b].zUm))));
-  if (riseFraction < MIN_DEEPFOCUS_RISE_FRACTION)
+  const riseFraction = Math.max(
+    ...outer.map((p) => {
+      const expected = calibrationRise(curve, Math.abs(p.zUm - pts[b].zUm));
+      return expected > 0 ? (p.score / atPeak - 1) / expected : 0;
+    }),
+  );
+  if (!(riseFraction >= MIN_DEEPFOCUS_RISE_FRACTION))
     return `peaks at z=${pts[b].zUm.toFixed(1)} µm, but DeepFocus reads the images around it alike (it rises ${(100 * riseFraction).toFixed(0)} % as much as the calibration curve): a field without texture`;
   const top = pts.filter((p) => Math.abs(p.zUm - pts[b].zUm) <= MAX_GAP_FWHM * fwhmUm);
   const zUm = fitPeak(top.map((p) => p.zUm), top.map((p) => p.sharpness), { halfWindow: top.length }) ?? pts[b].zUm;
@@ -88,7 +93,8 @@ export function metricPeak(trace: readonly TracePoint[], curve: CalibrationCurve
  * would repeat one, or the stage limits stop it): midway in the wider gap beside the sharpest
  * image when a gap is over MAX_GAP_FWHM × `fwhmUm`; else, while the images are too few or a flank
  * has not fallen enough, GOLDEN_RATIO × the distance of the outermost image on the side that
- * fell least. What the peak's shape or DeepFocus says against it more images do not change.
+ * fell least. It does not look at the peak's shape or at DeepFocus: those are judged once the
+ * images suffice (a run whose peak they reject refuses then, with the images it took).
  */
 export function nextPeakImage(trace: readonly TracePoint[], fwhmUm: number, minUm: number, maxUm: number): number | null {
   const shape = peakShape(trace);
@@ -106,7 +112,10 @@ export function nextPeakImage(trace: readonly TracePoint[], fwhmUm: number, minU
 
 /** The images both metrics scored (by z), their cross-check scores, the sharpest one (inside), the wider gap beside it and how far the metric falls below it on each side (relative); or why there is no such peak. */
 function peakShape(trace: readonly TracePoint[]): { pts: SharpPoint[]; s: number[]; b: number; gapUm: number; drops: number[] } | string {
-  const pts = sharpnessPoints(trace).filter((p) => Number.isFinite(p.score));
+  const sharp = sharpnessPoints(trace);
+  const sharpest = sharp.reduce<SharpPoint | null>((a, p) => (a === null || p.sharpness > a.sharpness ? p : a), null);
+  if (sharpest && !Number.isFinite(sharpest.score)) return `is sharpest at z=${sharpest.zUm.toFixed(1)} µm, an image DeepFocus could not read (no valid tile)`;
+  const pts = sharp.filter((p) => Number.isFinite(p.score));
   if (pts.length < 3) return `has too few images (${pts.length}) for a peak of its own`;
   const s = pts.map((p) => p.sharpness);
   const b = s.indexOf(Math.max(...s));

@@ -46,7 +46,8 @@ export async function focusPoint(ctx: OperationContext, af: TimelapseRequest["au
   if (af.policy === "none" || af.policy === "refocus") return { policy: af.policy, focusUm: startUm, startUm, images: 0, durationMs: 0 };
   try {
     const result = await runPolicy(ctx, af, deepfocus, lastFocusUm);
-    return { policy: af.policy, focusUm: result.finalUm, startUm, images: result.images, mode: result.mode, durationMs: result.durationMs };
+    const unconfirmed = result.fallback && !result.fallback.confirmed ? { unconfirmed: true as const } : {};
+    return { policy: af.policy, focusUm: result.finalUm, startUm, images: result.images, mode: result.mode, ...unconfirmed, durationMs: result.durationMs };
   } catch (err) {
     if (err instanceof CanceledError || ctx.signal.aborted) throw err;
     return { policy: af.policy, focusUm: ctx.stage.positionUm(), startUm, images: 0, error: (err as Error).message, durationMs: ctx.clock.nowMs() - t0 };

@@ -32,6 +32,8 @@ export interface FocusSample {
   focusUm: number;
   images: number;
   mode?: string;
+  /** Focus set by the fallback metric's own peak, unconfirmed by DeepFocus. */
+  unconfirmed?: true;
   error?: string;
 }
 
@@ -189,7 +191,7 @@ export class TimelapseManager {
       error: s.paused ?? this.error,
       missedRanges: s.missedRanges.map(({ from, to, reason }) => ({ from, to, reason })),
       latest: latest ? { index: latest.index, files: latest.files, zUm: latest.zUm, at: new Date(latest.atMs).toISOString() } : null,
-      focus: s.done.slice(-FOCUS_SAMPLES).map((d) => ({ index: d.index, atMs: d.atMs, focusUm: d.focus.focusUm, images: d.focus.images, mode: d.focus.mode, error: d.focus.error })),
+      focus: s.done.slice(-FOCUS_SAMPLES).map((d) => ({ index: d.index, atMs: d.atMs, focusUm: d.focus.focusUm, images: d.focus.images, mode: d.focus.mode, unconfirmed: d.focus.unconfirmed, error: d.focus.error })),
       imagesPerPoint: s.done.length ? images / s.done.length : null,
     };
   }

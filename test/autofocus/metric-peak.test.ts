@@ -48,6 +48,13 @@ describe("metricPeak: the cross-check metric's own focus peak, when DeepFocus co
     expect(metricPeak(trace(WALK_UM, peaked, shallow), CURVE, FWHM_UM)).toHaveProperty("zUm");
   });
 
+  it("refuses a peak at an image DeepFocus could not read, and one a calibration curve flat over the images' span cannot vouch for", () => {
+    const unread = trace(WALK_UM, peaked).map((p) => (p.zUm === 2 ? { ...p, score: Number.NaN, tiles: [Number.NaN] } : p));
+    expect(metricPeak(unread, CURVE, FWHM_UM)).toBe("is sharpest at z=2.0 µm, an image DeepFocus could not read (no valid tile)");
+    const flatCurve = { zUm: CURVE.zUm, b: CURVE.zUm.map(() => 2.5) };
+    expect(metricPeak(trace(WALK_UM, peaked), flatCurve, FWHM_UM)).toMatch(/DeepFocus reads the images around it alike/);
+  });
+
   it("nextPeakImage: where one more image lets the peak be judged — into the wider gap beside the sharpest image, or out on the flank that fell least; none when the peak is clear or only the stage limit is left", () => {
     const range = [-500, 500] as const;
     // A 10-µm gap below the sharpest image (FWHM/4 = 6 µm): midway in it.

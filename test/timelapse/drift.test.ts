@@ -2,7 +2,8 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { readGrayImage } from "../../src/image/codec.js";
-import { jobFiles, timelapseRig, type TimelapseRig } from "./rig.js";
+import { jobFiles, syntheticDeepFocus, timelapseRig, type TimelapseRig } from "./rig.js";
+import { TimelapseManager } from "../../src/timelapse/manager.js";
 
 let rig: TimelapseRig | undefined;
 afterEach(async () => {
@@ -56,6 +57,22 @@ describe("timelapse with thermal drift (virtual clock)", () => {
     expect(Math.abs(microscope.defocusUm())).toBeLessThan(1);
     const frame = await readGrayImage(join(manager.dir, created.id!, "t000002-p01.png"));
     expect(frame.bitDepth).toBe(16);
+  });
+
+  it("a sample DeepFocus cannot confirm (reading 4× the calibration) is focused by Tenengrad's own peak, and the point's focus says it is unconfirmed", async () => {
+    rig = await timelapseRig({ microscope: { focusUm: 7 } });
+    await rig.manager.close();
+    const manager = new TimelapseManager(rig.station, { deepfocus: syntheticDeepFocus(rig.microscope, 0.05, 4), nowMs: () => 1.7e12 + rig!.station.clock.nowMs() });
+    await manager.start();
+    rig.manager = manager;
+    await rig.station.devices.stage.moveTo(27);
+    const created = await manager.create({ intervalMs: 5000, count: 1, autofocus: { policy: "deepfocus", maxImages: 10 } });
+    await manager.settled();
+    expect(manager.status().focus).toEqual([expect.objectContaining({ index: 0, unconfirmed: true })]);
+    // Within a quarter of the 10×/NA 0.3 depth of field (about 8 µm).
+    expect(Math.abs(rig.microscope.defocusUm())).toBeLessThan(2);
+    const focusLog = (await readFile(join(manager.dir, created.id!, "focus.jsonl"), "utf8")).trim().split("\n").map((l) => JSON.parse(l));
+    expect(focusLog[0]).toMatchObject({ index: 0, unconfirmed: true });
   });
 
   it("policy none captures where the stage is, without autofocus images", async () => {

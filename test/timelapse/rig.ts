@@ -8,9 +8,9 @@ import { TimelapseManager, type TimelapseOptions } from "../../src/timelapse/man
 import { SyntheticDeepFocusScorer, syntheticProfile } from "../autofocus/synthetic.js";
 import { simulatedStation } from "../helpers.js";
 
-/** The synthetic DeepFocus scorer (reading the microscope's true defocus) and its profile. */
-export function syntheticDeepFocus(microscope: SimulatedMicroscope, noise = 0.05): DeepFocusSource & { scorer(): Promise<SyntheticDeepFocusScorer> } {
-  const scorer = new SyntheticDeepFocusScorer({ defocusUm: (frame) => microscope.exposureDefocusUm(frame.timestampMs), noise });
+/** The synthetic DeepFocus scorer (reading the microscope's true defocus; a sample reading `gain` × the calibration's curve) and its profile. */
+export function syntheticDeepFocus(microscope: SimulatedMicroscope, noise = 0.05, gain = 1): DeepFocusSource & { scorer(): Promise<SyntheticDeepFocusScorer> } {
+  const scorer = new SyntheticDeepFocusScorer({ defocusUm: (frame) => microscope.exposureDefocusUm(frame.timestampMs), noise, gain });
   const profile = syntheticProfile();
   return { scorer: async () => scorer, profile: async () => profile, close: async () => {} };
 }
