@@ -10,11 +10,8 @@ import { crossCheckSharpest } from "./cross-check.js";
 import { imageBudget, TRIPLE_IMAGES } from "./bracket.js";
 import { probe } from "./probe.js";
 import { refine } from "./refine.js";
-import { metricPeak, nextPeakImage, sharpnessPoints, type SharpPoint } from "./metric-peak.js";
+import { metricPeak, MIN_PEAK_IMAGES, nextPeakImage, sharpnessPoints, type SharpPoint } from "./metric-peak.js";
 import type { TracePoint } from "./types.js";
-
-/** Images the peak test needs for a robust noise estimate. */
-const MIN_POINTS = 5;
 
 /**
  * The end game when DeepFocus refuses. DeepFocus refuses where its scores stop carrying depth —
@@ -81,7 +78,7 @@ export async function sharpnessFallback(run: DeepFocusRun, refusal: FocusNotFoun
 
 /** Why the sharpest of `pts` is no focus peak, or null when it is one. */
 function peakTest(pts: readonly { sharpness: number }[]): string | null {
-  if (pts.length < MIN_POINTS) return `has too few images (${pts.length}) to tell a focus peak from noise`;
+  if (pts.length < MIN_PEAK_IMAGES) return `has too few images (${pts.length}) to tell a focus peak from noise`;
   const s = pts.map((p) => p.sharpness);
   const best = Math.max(...s);
   const med = median(s);

@@ -20,8 +20,8 @@ export interface MetricPeak {
   uncertaintyUm: number;
 }
 
-/** Images the peak needs, itself included. */
-const MIN_PEAK_IMAGES = 5;
+/** Images a peak test needs, the peak included (the fallback's noise test and `metricPeak`). */
+export const MIN_PEAK_IMAGES = 5;
 /** Both images beside the sharpest lie within this fraction of the calibration's FWHM of it: coarser images place a vertex anywhere in the gap. */
 const MAX_GAP_FWHM = 0.25;
 /** The metric falls below its peak by STRONG_PEAK_RELATIVE on one side, and by this on the other. */
