@@ -1,6 +1,6 @@
 import { brentMaximize } from "../focus/brent.js";
 import { fitPeak } from "../focus/fit.js";
-import { median } from "../focus/stats.js";
+import { median, robustSd } from "../focus/stats.js";
 import { ConfigError, FocusNotFoundError } from "../errors.js";
 import { probe, probeAll } from "./probe.js";
 import type { AutofocusContext, AutofocusResult, TracePoint } from "./types.js";
@@ -119,7 +119,7 @@ function sweepPeak(sweep: readonly TracePoint[]): { scores: number[]; best: numb
   const scores = sweep.map((p) => p.score);
   const best = scores.indexOf(Math.max(...scores));
   const med = median(scores);
-  const sigma = 1.4826 * median(scores.map((x) => Math.abs(x - med)));
+  const sigma = robustSd(scores);
   return { scores, best, med, sigma, stands: stands(scores[best], med, sigma) };
 }
 

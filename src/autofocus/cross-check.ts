@@ -1,6 +1,6 @@
 import type { FieldMatch } from "../focus/calibration-match.js";
 import { fitPeak, polyFit } from "../focus/fit.js";
-import { median } from "../focus/stats.js";
+import { robustSd } from "../focus/stats.js";
 import type { TracePoint } from "./types.js";
 
 /**
@@ -163,7 +163,7 @@ export function sharpnessPeakMatch(lo: TracePoint, mid: TracePoint, hi: TracePoi
   const bracketing = tileShiftsUm.filter((z): z is number => z !== null);
   const halfSpanUm = (hi.zUm - lo.zUm) / 2;
   const uncertaintyUm =
-    bracketing.length >= 3 ? (1.4826 * median(bracketing.map((z) => Math.abs(z - median(bracketing))))) / Math.sqrt(bracketing.length) : halfSpanUm / 2;
+    bracketing.length >= 3 ? robustSd(bracketing) / Math.sqrt(bracketing.length) : halfSpanUm / 2;
   return {
     shiftUm,
     tileShiftsUm,

@@ -3,7 +3,7 @@ import { brentMaximize } from "../focus/brent.js";
 import { GOLDEN_RATIO } from "../focus/golden.js";
 import type { FieldMatch } from "../focus/calibration-match.js";
 import { runSearch } from "../focus/search.js";
-import { median } from "../focus/stats.js";
+import { median, robustSd } from "../focus/stats.js";
 import { MIN_PEAK_SIGMAS, STRONG_PEAK_RELATIVE } from "./classical.js";
 import { finish, matchTrace, settle, type DeepFocusResult, type DeepFocusRun } from "./deepfocus.js";
 import { crossCheckSharpest } from "./cross-check.js";
@@ -82,7 +82,7 @@ function peakTest(pts: readonly { sharpness: number }[]): string | null {
   const s = pts.map((p) => p.sharpness);
   const best = Math.max(...s);
   const med = median(s);
-  const sigma = 1.4826 * median(s.map((v) => Math.abs(v - med)));
+  const sigma = robustSd(s);
   const relative = (best - med) / Math.max(Math.abs(med), Number.EPSILON);
   if (relative > STRONG_PEAK_RELATIVE && best - med > MIN_PEAK_SIGMAS * sigma) return null;
   return `shows no focus peak (sharpest ${(relative * 100).toFixed(1)} % and ${((best - med) / Math.max(sigma, Number.EPSILON)).toFixed(1)} noise SD above the median)`;

@@ -2,6 +2,7 @@ import { curveAt, curveCeiling, curveFloor, type CalibrationCurve } from "../foc
 import { fitPeak } from "../focus/fit.js";
 import { GOLDEN_RATIO } from "../focus/golden.js";
 import { STRONG_PEAK_RELATIVE } from "./classical.js";
+import { crossCheckSharpest } from "./cross-check.js";
 import type { TracePoint } from "./types.js";
 
 /** A trace point the cross-check metric scored. */
@@ -113,7 +114,7 @@ export function nextPeakImage(trace: readonly TracePoint[], fwhmUm: number, minU
 /** The images both metrics scored (by z), their cross-check scores, the sharpest one (inside), the wider gap beside it and how far the metric falls below it on each side (relative); or why there is no such peak. */
 function peakShape(trace: readonly TracePoint[]): { pts: SharpPoint[]; s: number[]; b: number; gapUm: number; drops: number[] } | string {
   const sharp = sharpnessPoints(trace);
-  const sharpest = sharp.reduce<SharpPoint | null>((a, p) => (a === null || p.sharpness > a.sharpness ? p : a), null);
+  const sharpest = crossCheckSharpest(sharp);
   if (sharpest && !Number.isFinite(sharpest.score)) return `is sharpest at z=${sharpest.zUm.toFixed(1)} µm, an image DeepFocus could not read (no valid tile)`;
   const pts = sharp.filter((p) => Number.isFinite(p.score));
   if (pts.length < 3) return `has too few images (${pts.length}) for a peak of its own`;

@@ -1,4 +1,4 @@
-import { median } from "./stats.js";
+import { robustSd } from "./stats.js";
 
 /** Planes whose score lies within this many noise SDs of the best one's read as sharp as it. */
 const WITHIN_NOISE_SDS = 3;
@@ -32,8 +32,7 @@ export function sharpestPlane(planes: readonly { zUm: number; score: number }[],
   const best = s.indexOf(Math.max(...s));
   if (s.length < MIN_PLANES_FOR_NOISE) return { zUm: scored[best].zUm, planesWithinNoise: 1 };
   const d2 = s.slice(2).map((v, i) => v - 2 * s[i + 1] + s[i]);
-  const m = median(d2);
-  const noiseSd = (1.4826 * median(d2.map((v) => Math.abs(v - m)))) / Math.sqrt(6);
+  const noiseSd = robustSd(d2) / Math.sqrt(6);
   const floor = s[best] - WITHIN_NOISE_SDS * noiseSd;
   // The run steps over one plane above the floor (a noise spike), not two.
   const reach = (from: number, step: number): number => {

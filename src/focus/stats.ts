@@ -6,6 +6,12 @@ export function median(values: readonly number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
+/** Robust standard deviation of a non-empty list: 1.4826 × the median absolute deviation from its median (the SD for Gaussian noise, unmoved by a few outliers). */
+export function robustSd(values: readonly number[]): number {
+  const m = median(values);
+  return 1.4826 * median(values.map((v) => Math.abs(v - m)));
+}
+
 /** Mean of a list of pixel values or numbers (0 for an empty one). */
 export function meanOf(values: ArrayLike<number>): number {
   let sum = 0;

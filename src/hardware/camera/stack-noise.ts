@@ -1,4 +1,4 @@
-import { median } from "../../focus/stats.js";
+import { robustSd } from "../../focus/stats.js";
 import type { ZStack } from "../zstack.js";
 import type { Frame } from "./types.js";
 
@@ -55,8 +55,7 @@ export function estimateNoiseLevel(frames: readonly Frame[]): NoiseLevel {
   let sw = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
   for (let b = 0; b < BINS; b++) {
     if (bins[b].length < MIN_BIN_PIXELS) continue;
-    const med = median(bins[b]);
-    const variance = (1.4826 * median(bins[b].map((r) => Math.abs(r - med)))) ** 2 / RESIDUAL_VARIANCE_FACTOR;
+    const variance = robustSd(bins[b]) ** 2 / RESIDUAL_VARIANCE_FACTOR;
     const level = levelSums[b] / bins[b].length;
     const wgt = bins[b].length;
     sw += wgt; sx += wgt * level; sy += wgt * variance; sxx += wgt * level * level; sxy += wgt * level * variance;
