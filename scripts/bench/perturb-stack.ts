@@ -14,10 +14,13 @@
  *   camera that saves only JPEG);
  * - `shift AMOUNT`: each plane moved sideways by AMOUNT px per µm of z from the stack's centre,
  *   along x and half that along y, rounded to whole pixels, edges repeated (a focus drive whose
- *   travel is not quite along the optical axis: the field slides as z changes).
+ *   travel is not quite along the optical axis: the field slides as z changes);
+ * - `saturate AMOUNT`: every plane × the one gain that puts the brightest AMOUNT of the pixels of
+ *   the plane nearest the stack's focus (its middle plane without one) above full scale, clipped
+ *   there (an exposure set too long, the same for the whole series).
  * Values are rounded and clipped to the planes' bit depth; u, the hot pixels and g are seeded.
  *
- *   npx tsx scripts/bench/perturb-stack.ts SRC DST flicker|bleach|hot|stripes|vignette|jpeg|shift AMOUNT [SEED]
+ *   npx tsx scripts/bench/perturb-stack.ts SRC DST flicker|bleach|hot|stripes|vignette|jpeg|shift|saturate AMOUNT [SEED]
  */
 import sharp from "sharp";
 import type { Frame } from "../../src/hardware/camera/types.js";
@@ -27,7 +30,7 @@ import { meanOf } from "../../src/focus/stats.js";
 
 const [src, dst, mode, amountArg, seedArg] = process.argv.slice(2);
 const amount = Number(amountArg);
-const MODES = ["flicker", "bleach", "hot", "stripes", "vignette", "jpeg", "shift"];
+const MODES = ["flicker", "bleach", "hot", "stripes", "vignette", "jpeg", "shift", "saturate"];
 if (!src || !dst || !MODES.includes(mode) || !(amount >= 0 && amount < 1)) throw new Error(`usage: perturb-stack.ts SRC DST ${MODES.join("|")} AMOUNT(0…1) [SEED]`);
 const stack = await readStack(src);
 const rng = new Rng(Number(seedArg ?? 1));
@@ -42,11 +45,12 @@ const shading = Float64Array.from({ length: width * height }, (_, k) => {
   return mode === "vignette" ? 1 - amount * r2 : 1;
 });
 if (mode === "jpeg" && bitDepth !== 8) throw new Error(`jpeg: the planes are ${bitDepth}-bit; JPEG holds 8`);
-const centreUm = (stack.planes[0].zUm + stack.planes[stack.planes.length - 1].zUm) / 2;
+const exposureGain = mode === "saturate" ? saturatingGain() : 1;
+const centreUm = centreOf(stack.planes);
 const writer = new StackWriter(dst);
 await writer.open();
 for (const [i, { zUm, frame }] of stack.planes.entries()) {
-  const gain = mode === "flicker" ? 1 + amount * rng.uniform(-1, 1) : mode === "bleach" ? (1 - amount) ** (i / (stack.planes.length - 1)) : 1;
+  const gain = mode === "flicker" ? 1 + amount * rng.uniform(-1, 1) : mode === "bleach" ? (1 - amount) ** (i / (stack.planes.length - 1)) : exposureGain;
   const values = Float64Array.from(frame.data, (v, k) => v * gain * shading[k] + columnOffset[k % width]);
   for (const [at, extra] of hot) values[at] += extra;
   const data = frame.data.map((_, k) => Math.max(0, Math.min(maxValue, Math.round(values[shifted(k, zUm)]))));
@@ -54,6 +58,19 @@ for (const [i, { zUm, frame }] of stack.planes.entries()) {
 }
 const { planes: _planes, ...meta } = stack.manifest;
 await writer.close(meta);
+
+/** `saturate`: the gain that lifts the (1 − amount) quantile of the in-focus plane to full scale. */
+function saturatingGain(): number {
+  const focusUm = stack.manifest.focusUm ?? centreOf(stack.planes);
+  const plane = stack.planes.reduce((a, b) => (Math.abs(b.zUm - focusUm) < Math.abs(a.zUm - focusUm) ? b : a));
+  const sorted = Float64Array.from(plane.frame.data).sort();
+  const level = sorted[Math.min(sorted.length - 1, Math.floor((1 - amount) * sorted.length))];
+  return maxValue / Math.max(1, level);
+}
+
+function centreOf(planes: readonly { zUm: number }[]): number {
+  return (planes[0].zUm + planes[planes.length - 1].zUm) / 2;
+}
 
 /** The source index of pixel `k` of the plane at `zUm` (`shift` mode; `k` itself otherwise). */
 function shifted(k: number, zUm: number): number {
