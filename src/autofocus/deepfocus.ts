@@ -32,6 +32,7 @@ export interface DeepFocusOptions {
   /**
    * Classical metric also scored on every image; a refinement triple brackets focus only when
    * this metric agrees (middle image sharpest). Default "tenengrad"; null turns the check off.
+   * It reads each tile where the DeepFocus scorer does (`FocusScorer.tileRegions`, else the tile).
    */
   crossCheck?: ClassicalMetricId | null;
   /**
@@ -165,7 +166,9 @@ export function startRun(ctx: AutofocusContext, profile: CalibrationProfile, opt
     },
   };
   const crossCheck = options.crossCheck === undefined ? DEFAULT_CROSS_CHECK : options.crossCheck;
-  const sharpness = crossCheck === null ? undefined : createClassicalScorer(crossCheck);
+  // The cross-check reads the pixels DeepFocus reads: a sparse field's ROI tiles alone can miss the objects its windows see
+  // (40×/NA 0.75 beads, docs/benchmarks.md "The cross-check reads what DeepFocus reads").
+  const sharpness = crossCheck === null ? undefined : createClassicalScorer(crossCheck, base.tileRegions?.bind(base));
   const trace: TracePoint[] = [];
   const thumbs = new Map<TracePoint, BlurThumb>();
   // Blur matching reads the first three images only (blur-guided.ts `blurMatchStart`).

@@ -49,4 +49,10 @@ export interface FocusScorer {
    * that sample far finer than the scorer needs; absent when the scorer does not support it.
    */
   withBinning?(factor: number): FocusScorer;
+  /**
+   * The frame regions (full-resolution pixels, inside the frame) each ROI tile is read from, row-major
+   * like the tiles, where they are not the tile itself: DeepFocus reads 256-px windows around each
+   * tile. Absent for scorers that read the tiles.
+   */
+  tileRegions?(frame: Pick<Frame, "width" | "height">, roi: Roi): Rect[][];
 }

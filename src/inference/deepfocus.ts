@@ -4,8 +4,8 @@ import type { Config } from "../config/schema.js";
 import type { Frame } from "../hardware/camera/types.js";
 import { median } from "../focus/stats.js";
 import { binFrame, checkBinningFactor } from "../image/bin.js";
-import { roiTiles } from "../focus/tiles.js";
-import type { FocusScorer, FrameScore, Roi } from "../focus/types.js";
+import { clipRect, roiTiles } from "../focus/tiles.js";
+import type { FocusScorer, FrameScore, Rect, Roi } from "../focus/types.js";
 import { openSession, readModel, type ExecutionProvider, type InferenceLog } from "./session.js";
 import { DEEPFOCUS_WINDOW, DEFAULT_MAX_WINDOWS_PER_TILE, tileWindows, writeWindows } from "./windows.js";
 
@@ -98,7 +98,7 @@ export class DeepFocusScorer implements FocusScorer {
 
   async score(full: Frame, roi: Roi): Promise<FrameScore> {
     const frame = binFrame(full, this.binning);
-    const perTile = roiTiles(frame.width, frame.height, roi).map((t) => tileWindows(frame, t, DEEPFOCUS_WINDOW, this.maxWindowsPerTile));
+    const perTile = this.windowsPerTile(frame, roi);
     const regions = perTile.flat();
     const windows = new Float32Array(regions.length * DEEPFOCUS_WINDOW * DEEPFOCUS_WINDOW);
     writeWindows(frame, regions, DEEPFOCUS_WINDOW, windows);
@@ -115,6 +115,18 @@ export class DeepFocusScorer implements FocusScorer {
     }
     const kept = tiles.filter((_, i) => valid[i]);
     return { score: kept.length ? median(kept) : Number.NaN, tiles, valid };
+  }
+
+  /** Each tile's windows in full-resolution frame pixels, clipped to the frame (the pixels its score comes from; mirrored overhangs left out). */
+  tileRegions(full: Pick<Frame, "width" | "height">, roi: Roi): Rect[][] {
+    const k = this.binning;
+    const binned = { width: Math.floor(full.width / k), height: Math.floor(full.height / k) };
+    return this.windowsPerTile(binned, roi).map((windows) => windows.map((w) => clipRect({ x: w.x * k, y: w.y * k, width: w.width * k, height: w.height * k }, full.width, full.height)));
+  }
+
+  /** Each ROI tile's windows (tileWindows) in the coordinates of the (binned) frame scored. */
+  private windowsPerTile(frame: Pick<Frame, "width" | "height">, roi: Roi): Rect[][] {
+    return roiTiles(frame.width, frame.height, roi).map((t) => tileWindows(frame, t, DEEPFOCUS_WINDOW, this.maxWindowsPerTile));
   }
 
   async close(): Promise<void> {

@@ -11,7 +11,9 @@ import { CanceledError, ConfigError, FocusNotFoundError } from "../../src/errors
 import { blurGrowthPx2PerUm2Of } from "../../src/focus/blur-match.js";
 import { isConvex } from "../../src/focus/fit.js";
 import { parseConfig } from "../../src/config/load.js";
-import type { FocusScorer } from "../../src/focus/types.js";
+import type { FocusScorer, Roi } from "../../src/focus/types.js";
+import { createClassicalScorer } from "../../src/focus/classical-scorer.js";
+import { roiTiles } from "../../src/focus/tiles.js";
 import type { Frame } from "../../src/hardware/camera/types.js";
 import type { SimulatedMicroscope } from "../../src/hardware/simulated-microscope.js";
 import { simulatedStation } from "../helpers.js";
@@ -683,6 +685,20 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
     expect(r.images).toBe(run.trace.length);
     expect(r.images).toBeLessThanOrEqual(15);
     expect(r.tileFocusUm.filter((v) => v !== null).length).toBeGreaterThan(0);
+  });
+
+  it("the cross-check reads the pixels DeepFocus reads (its scorer's tileRegions): objects outside the ROI tiles that DeepFocus's windows see count for it too", async () => {
+    rig = await simulatedRig({ focusUm: 0 });
+    const base = rig.ctx.scorer;
+    const wholeFrame = (f: { width: number; height: number }, roi: Roi) => roiTiles(f.width, f.height, roi).map(() => [{ x: 0, y: 0, width: f.width, height: f.height }]);
+    const scorer: FocusScorer = { id: base.id, higherIsSharper: base.higherIsSharper, score: (f, roi) => base.score(f, roi), tileRegions: wholeFrame };
+    const run = startRun({ ...rig.ctx, scorer }, profile, { maxImages: 10 });
+    const frame = await rig.devices.camera.grab();
+    const onRegions = await createClassicalScorer("tenengrad", wholeFrame).score(frame, rig.ctx.roi);
+    expect(await run.ctx.sharpness!.score(frame, rig.ctx.roi)).toEqual(onRegions);
+    expect(onRegions.score).not.toBeCloseTo((await createClassicalScorer("tenengrad").score(frame, rig.ctx.roi)).score, 6);
+    // Without tileRegions (a scorer that reads the tiles) the cross-check reads the tiles.
+    expect(await startRun(rig.ctx, profile, { maxImages: 10 }).ctx.sharpness!.score(frame, rig.ctx.roi)).toEqual(await createClassicalScorer("tenengrad").score(frame, rig.ctx.roi));
   });
 
   it("fallback: a sample reading 4× the calibration's floor, whose focus DeepFocus cannot confirm, is answered at Tenengrad's own clear peak, marked unconfirmed", async () => {

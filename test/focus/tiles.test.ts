@@ -80,6 +80,24 @@ describe("ClassicalScorer", () => {
     }
   });
 
+  it("with regions (another scorer's tileRegions), reads each tile there, a tile of several regions by their area-weighted mean", async () => {
+    // Texture only in the right half; the ROI is one tile on the flat left half.
+    const w = 96;
+    const h = 48;
+    const tex = texture(5, w, h, 300, 3000);
+    const data = toU16(tex.map((v, i) => (i % w < w / 2 ? 1000 : v)));
+    const frame = { data, width: w, height: h, bitDepth: 12, timestampMs: 0 };
+    const left = { x: 0, y: 0, width: 0.5, height: 1, cols: 1, rows: 1 };
+    const [leftRect, rightRect] = [0, w / 2].map((x) => ({ x, y: 0, width: w / 2, height: h }));
+    const brightness = data.reduce((a, b) => a + b, 0) / data.length;
+    const onRight = METRICS.tenengrad.fn(data, w, rightRect) / brightness ** 2;
+    expect((await createClassicalScorer("tenengrad").score(frame, left)).score).toBe(0);
+    expect((await createClassicalScorer("tenengrad", () => [[rightRect]]).score(frame, left)).score).toBeCloseTo(onRight, 12);
+    const both = await createClassicalScorer("tenengrad", () => [[leftRect, rightRect, { x: 0, y: 0, width: 0, height: h }]]).score(frame, left);
+    expect(both.tiles).toHaveLength(1);
+    expect(both.score).toBeCloseTo(onRight / 2, 12);
+  });
+
   it("a black frame scores 0, not NaN", async () => {
     const { score, tiles } = await createClassicalScorer("tenengrad").score({ data: new Uint16Array(64 * 48), width: 64, height: 48, bitDepth: 12, timestampMs: 0 }, centre);
     expect(score).toBe(0);

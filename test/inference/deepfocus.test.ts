@@ -4,6 +4,7 @@ import type { Frame } from "../../src/hardware/camera/types.js";
 import type { Roi } from "../../src/focus/types.js";
 import { createDeepFocusScorer, SHIPPED_DEEPFOCUS_MODELS, type DeepFocusScorer } from "../../src/inference/deepfocus.js";
 import { configSchema } from "../../src/config/schema.js";
+import { roiTiles } from "../../src/focus/tiles.js";
 import { createHash } from "node:crypto";
 
 /** The shipped models through onnxruntime-node (no mocks), on a texture the model never saw. */
@@ -177,6 +178,25 @@ describe("DeepFocus scorer (shipped models)", () => {
       expect(s.tiles.every(Number.isFinite)).toBe(true);
       expect(s.valid!.every(Boolean)).toBe(true);
     }
+  });
+
+  it("tileRegions: the frame pixels each tile's windows cover, inside the frame (a binned scorer's windows scaled back) — what the autofocus cross-check reads", () => {
+    const centre: Roi = { x: 0.2, y: 0.2, width: 0.6, height: 0.6, cols: 3, rows: 3 };
+    const tiles = roiTiles(512, 384, centre);
+    const regions = int8.tileRegions({ width: 512, height: 384 }, centre);
+    expect(regions).toHaveLength(9);
+    regions.forEach(([r, ...more], i) => {
+      const t = tiles[i];
+      expect(more).toHaveLength(0);
+      expect([r.width, r.height]).toEqual([256, 256]);
+      expect(r.x >= 0 && r.y >= 0 && r.x + r.width <= 512 && r.y + r.height <= 384).toBe(true);
+      expect(r.x <= t.x && r.y <= t.y && r.x + r.width >= t.x + t.width && r.y + r.height >= t.y + t.height).toBe(true);
+    });
+    // Binned 2×2 the frame is 256×192, smaller than a window: every tile reads all of it.
+    expect(int8.withBinning(2).tileRegions({ width: 512, height: 384 }, centre)[4]).toEqual([{ x: 0, y: 0, width: 512, height: 384 }]);
+    // One tile of a 2048² frame: four 256-px windows spread over it.
+    const spread = int8.tileRegions({ width: 2048, height: 2048 }, { x: 0, y: 0, width: 1, height: 1, cols: 1, rows: 1 })[0];
+    expect(spread.map((r) => [r.width, r.height])).toEqual(Array(4).fill([256, 256]));
   });
 
   it("scores a tile larger than the window on windows spread over it: texture off the tile's centre counts", async () => {
