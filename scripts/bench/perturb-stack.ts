@@ -68,6 +68,7 @@ function saturatingGain(): number {
   return maxValue / Math.max(1, level);
 }
 
+/** Midway between the first and last planes' z (µm). */
 function centreOf(planes: readonly { zUm: number }[]): number {
   return (planes[0].zUm + planes[planes.length - 1].zUm) / 2;
 }
