@@ -5,6 +5,7 @@ import { coneTan } from "../optics/psf.js";
 import { besselJ1 } from "../optics/psf-models.js";
 import { brentMaximize } from "./brent.js";
 import { runSearchSync } from "./search.js";
+import { binnedSize } from "../image/bin.js";
 import { median } from "./stats.js";
 
 /**
@@ -79,8 +80,7 @@ const MAX_SHIFT_EVALUATIONS = 8;
 /** The frame binned to BLUR_THUMB_SIDE_PX on its long side; null for a frame with no light (mean ≤ 0) or too small. */
 export function blurThumb(frame: Frame): BlurThumb | null {
   const binning = Math.max(1, Math.ceil(Math.max(frame.width, frame.height) / BLUR_THUMB_SIDE_PX));
-  const width = Math.floor(frame.width / binning);
-  const height = Math.floor(frame.height / binning);
+  const { width, height } = binnedSize(frame, binning);
   if (width < 8 || height < 8) return null;
   const pixels = new Float64Array(width * height);
   let sum = 0;

@@ -9,8 +9,7 @@ import type { Frame } from "../hardware/camera/types.js";
 export function binFrame(frame: Frame, factor: number): Frame {
   checkBinningFactor(factor);
   if (factor === 1) return frame;
-  const width = Math.floor(frame.width / factor);
-  const height = Math.floor(frame.height / factor);
+  const { width, height } = binnedSize(frame, factor);
   if (width < 1 || height < 1) throw new RangeError(`a ${frame.width}×${frame.height} frame has no whole ${factor}×${factor} block`);
   const sum = frame.bitDepth <= 8;
   const area = factor * factor;
@@ -30,6 +29,11 @@ export function binFrame(frame: Frame, factor: number): Frame {
   }
   const bitDepth = sum ? Math.min(16, frame.bitDepth + Math.ceil(Math.log2(area))) : frame.bitDepth;
   return { data: out, width, height, bitDepth, timestampMs: frame.timestampMs };
+}
+
+/** The size of a `width`×`height` frame binned `factor`×`factor`: whole blocks only. */
+export function binnedSize(frame: { width: number; height: number }, factor: number): { width: number; height: number } {
+  return { width: Math.floor(frame.width / factor), height: Math.floor(frame.height / factor) };
 }
 
 /** @throws RangeError unless `factor` is an integer in 1…8. */

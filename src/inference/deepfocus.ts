@@ -3,7 +3,7 @@ import ort from "onnxruntime-node";
 import type { Config } from "../config/schema.js";
 import type { Frame } from "../hardware/camera/types.js";
 import { median } from "../focus/stats.js";
-import { binFrame, checkBinningFactor } from "../image/bin.js";
+import { binFrame, binnedSize, checkBinningFactor } from "../image/bin.js";
 import { clipRect, roiTiles } from "../focus/tiles.js";
 import type { FocusScorer, FrameScore, Rect, Roi } from "../focus/types.js";
 import { openSession, readModel, type ExecutionProvider, type InferenceLog } from "./session.js";
@@ -120,8 +120,7 @@ export class DeepFocusScorer implements FocusScorer {
   /** Each tile's windows in full-resolution frame pixels, clipped to the frame (the pixels its score comes from; mirrored overhangs left out). */
   tileRegions(full: Pick<Frame, "width" | "height">, roi: Roi): Rect[][] {
     const k = this.binning;
-    const binned = { width: Math.floor(full.width / k), height: Math.floor(full.height / k) };
-    return this.windowsPerTile(binned, roi).map((windows) => windows.map((w) => clipRect({ x: w.x * k, y: w.y * k, width: w.width * k, height: w.height * k }, full.width, full.height)));
+    return this.windowsPerTile(binnedSize(full, k), roi).map((windows) => windows.map((w) => clipRect({ x: w.x * k, y: w.y * k, width: w.width * k, height: w.height * k }, full.width, full.height)));
   }
 
   /** Each ROI tile's windows (tileWindows) in the coordinates of the (binned) frame scored. */
