@@ -17,10 +17,16 @@
  *   travel is not quite along the optical axis: the field slides as z changes);
  * - `saturate AMOUNT`: every plane × the one gain that puts the brightest AMOUNT of the pixels of
  *   the plane nearest the stack's focus (its middle plane without one) above full scale, clipped
- *   there (an exposure set too long, the same for the whole series).
+ *   there (an exposure set too long, the same for the whole series);
+ * - `prnu AMOUNT`: each pixel × (1 + AMOUNT·g), g standard normal per pixel, the same in every
+ *   plane (a sensor's photo-response non-uniformity: pixels that differ in gain);
+ * - `dust AMOUNT`: soft dark shadows, the same in every plane, of specks on the camera's window
+ *   (they do not move or blur with the focus): each pixel × Π (1 − d·exp(−r²/ρ²)) over the specks,
+ *   ρ uniform in 3–10 px, depth d uniform in 5–30 %, as many specks as cover AMOUNT of the frame
+ *   with discs of radius ρ.
  * Values are rounded and clipped to the planes' bit depth; u, the hot pixels and g are seeded.
  *
- *   npx tsx scripts/bench/perturb-stack.ts SRC DST flicker|bleach|hot|stripes|vignette|jpeg|shift|saturate AMOUNT [SEED]
+ *   npx tsx scripts/bench/perturb-stack.ts SRC DST flicker|bleach|hot|stripes|vignette|jpeg|shift|saturate|dust|prnu AMOUNT [SEED]
  */
 import sharp from "sharp";
 import type { Frame } from "../../src/hardware/camera/types.js";
@@ -30,7 +36,7 @@ import { meanOf } from "../../src/focus/stats.js";
 
 const [src, dst, mode, amountArg, seedArg] = process.argv.slice(2);
 const amount = Number(amountArg);
-const MODES = ["flicker", "bleach", "hot", "stripes", "vignette", "jpeg", "shift", "saturate"];
+const MODES = ["flicker", "bleach", "hot", "stripes", "vignette", "jpeg", "shift", "saturate", "dust", "prnu"];
 if (!src || !dst || !MODES.includes(mode) || !(amount >= 0 && amount < 1)) throw new Error(`usage: perturb-stack.ts SRC DST ${MODES.join("|")} AMOUNT(0…1) [SEED]`);
 const stack = await readStack(src);
 const rng = new Rng(Number(seedArg ?? 1));
@@ -42,8 +48,9 @@ const columnOffset = Float64Array.from({ length: width }, () => (mode === "strip
 const halfDiagonal = Math.hypot(width / 2, height / 2);
 const shading = Float64Array.from({ length: width * height }, (_, k) => {
   const r2 = (((k % width) + 0.5 - width / 2) ** 2 + (Math.floor(k / width) + 0.5 - height / 2) ** 2) / halfDiagonal ** 2;
-  return mode === "vignette" ? 1 - amount * r2 : 1;
+  return mode === "vignette" ? 1 - amount * r2 : mode === "prnu" ? 1 + amount * rng.normal() : 1;
 });
+if (mode === "dust") shadeDust();
 if (mode === "jpeg" && bitDepth !== 8) throw new Error(`jpeg: the planes are ${bitDepth}-bit; JPEG holds 8`);
 const exposureGain = mode === "saturate" ? saturatingGain() : 1;
 const centreUm = centreOf(stack.planes);
@@ -66,6 +73,21 @@ function saturatingGain(): number {
   const sorted = Float64Array.from(plane.frame.data).sort();
   const level = sorted[Math.min(sorted.length - 1, Math.floor((1 - amount) * sorted.length))];
   return maxValue / Math.max(1, level);
+}
+
+/** `dust`: multiplies `shading` by the specks' shadows. */
+function shadeDust(): void {
+  let coveredPx = 0;
+  while (coveredPx < amount * width * height) {
+    const [cx, cy, radiusPx, depth] = [rng.uniform(0, width), rng.uniform(0, height), rng.uniform(3, 10), rng.uniform(0.05, 0.3)];
+    coveredPx += Math.PI * radiusPx ** 2;
+    const reach = Math.ceil(3 * radiusPx);
+    for (let y = Math.max(0, Math.floor(cy - reach)); y < Math.min(height, cy + reach); y++) {
+      for (let x = Math.max(0, Math.floor(cx - reach)); x < Math.min(width, cx + reach); x++) {
+        shading[y * width + x] *= 1 - depth * Math.exp(-((x + 0.5 - cx) ** 2 + (y + 0.5 - cy) ** 2) / radiusPx ** 2);
+      }
+    }
+  }
 }
 
 /** Midway between the first and last planes' z (µm). */

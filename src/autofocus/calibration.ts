@@ -55,6 +55,14 @@ export const calibrationProfileSchema = z.object({
    * sweep gave too few triples.
    */
   blurGrowthPx2PerUm2: z.number().positive().optional(),
+  /**
+   * How far the sweep's full-resolution curve (per-plane median of the valid tiles, centred where
+   * the profile puts focus) falls back toward its floor beyond its highest point nearer focus,
+   * as a fraction of its depth (`turnDownFraction`); high when the frames hold something that does
+   * not blur with focus (`staticPatternWarning`). Absent in profiles older than the field and
+   * where the scorer cannot score full-resolution frames' tiles (no binning-1 sweep).
+   */
+  fullResolutionFallBack: z.number().min(0).max(1).optional(),
   createdAt: z.string(),
 });
 export type CalibrationProfile = z.infer<typeof calibrationProfileSchema>;
@@ -219,7 +227,42 @@ export function calibrateSweeps(sweeps: readonly BinnedSweep[], meta: Calibratio
   const { profile, focusUm, planes } = chosen;
   const thumbs = planes.flatMap((p) => (p.thumb ? [{ zUm: p.zUm, thumb: p.thumb }] : []));
   const blurGrowthPx2PerUm2 = measureBlurGrowthPx2PerUm2(thumbs, focusUm, defaultSpacingUm(profile), profile.fwhmUm);
-  return blurGrowthPx2PerUm2 === undefined ? profile : { ...profile, blurGrowthPx2PerUm2 };
+  const fullResolution = sweeps.find((s) => s.binning === 1);
+  const fullResolutionFallBack = fullResolution && fallBackFraction(fullResolution.planes, focusUm);
+  return {
+    ...profile,
+    ...(blurGrowthPx2PerUm2 === undefined ? {} : { blurGrowthPx2PerUm2 }),
+    ...(fullResolutionFallBack === undefined ? {} : { fullResolutionFallBack }),
+  };
+}
+
+/** `fullResolutionFallBack` of these planes, centred at `focusUm`; undefined when fewer than 5 planes have valid tiles. */
+function fallBackFraction(planes: readonly PlaneScores[], focusUm: number): number | undefined {
+  const curve = planes.map((p) => ({ zUm: p.zUm - focusUm, b: finiteMedian(p.tiles) })).filter((p) => Number.isFinite(p.b));
+  curve.sort((a, b) => a.zUm - b.zUm);
+  return curve.length >= 5 ? round(turnDownFraction(curve)) : undefined;
+}
+
+/**
+ * A full-resolution curve that falls back more than this fraction of its depth has met
+ * something that does not blur with focus (`staticPatternWarning`). Clean sweeps fell back at
+ * most 0.38 (a blur disc outgrowing the window at 60×, which binning then fixes); dust shadows on
+ * the camera window over 1 % of the frame made 0.73, over 5 % 1.00 (docs/benchmarks.md, "Dust on
+ * the camera window").
+ */
+export const STATIC_PATTERN_FALL_BACK = 0.6;
+
+/**
+ * A warning when the profile's full-resolution curve falls back toward its floor far from focus
+ * (`fullResolutionFallBack` > STATIC_PATTERN_FALL_BACK): far-defocused frames then read nearly as
+ * sharp as focus, because something in them keeps its detail at any focus — dust on the camera
+ * window or on a lens near the camera, or the sensor's fixed-pattern noise. Such a profile's
+ * curve and FWHM are not the optics', and runs on it can land far from focus. Null otherwise.
+ */
+export function staticPatternWarning(profile: CalibrationProfile): string | null {
+  const fallBack = profile.fullResolutionFallBack;
+  if (fallBack === undefined || !(fallBack > STATIC_PATTERN_FALL_BACK)) return null;
+  return `far from focus the sweep's full-resolution frames read nearly as sharp as at focus (the curve falls back ${Math.round(100 * fallBack)} % of its depth): something in the images does not blur with focus — dust on the camera window or on a lens near the camera, or the sensor's fixed-pattern noise — and DeepFocus reads it as detail. This profile (FWHM ${profile.fwhmUm.toFixed(1)} µm, binning ${profile.binning}) can send autofocus runs far from focus: clean the camera window and the optics near it (or flat-field the frames) and recalibrate`;
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import type { CalibrationProfile } from "../autofocus/calibration.js";
+import { staticPatternWarning, type CalibrationProfile } from "../autofocus/calibration.js";
 import { blurGrowthWarning } from "../autofocus/deepfocus.js";
 import { classicalRunner, createScorerForMethod, deepfocusRunner, EVAL_METHODS, evaluate, knownStackOptics, parseStarts, resolveCalibration, type EvalReport, type EvalRun, type EvalStack, type EvalSummary, type ScorerFactory } from "../autofocus/evaluate.js";
 import type { Config } from "../config/schema.js";
@@ -35,6 +35,8 @@ export async function evalAf(o: EvalAfOptions, createScorer?: ScorerFactory): Pr
       return await evaluate({ method: o.method, stacks, startsUm, scorer: method.scorer, roi: config.autofocus.roi, runnerFor: (s) => classicalRunner(s, config, o.maxImages ?? config.autofocus.maxImages) });
     }
     const profile = await resolveCalibration(o.calibration as string, method, config.autofocus.roi, config.objective);
+    const staticPattern = staticPatternWarning(profile);
+    if (staticPattern) process.stderr.write(`eval-af: calibration ${o.calibration}: ${staticPattern}\n`);
     warnStacks(stacks, profile, config);
     return await evaluate({ method: o.method, stacks, startsUm, scorer: method.scorer, roi: profile.roi, runnerFor: (s) => deepfocusRunner(profile, o.maxImages ?? config.deepfocus.maxImages, s, config) });
   } finally {

@@ -5,6 +5,7 @@ import { ConfigError } from "../errors.js";
 import { createDevices } from "../hardware/index.js";
 import { importStack, type SampleMap } from "../hardware/zstack.js";
 import { sampleFormatName } from "../image/codec.js";
+import { readFlatField } from "../image/flat-field.js";
 import { recordStack } from "../station/record-stack.js";
 import { clockFor, configFrom, int, num, opticsFrom, opticsOptions, runCommand, type OpticsFlags } from "./common.js";
 
@@ -67,10 +68,14 @@ export function registerStack(program: Command): void {
   )
     .option("--channels <n>", "channels interleaved in the sources, channel fastest (an ImageJ hyperstack)", int, 1)
     .option("--channel <k>", "the channel to import, 1-based (with --channels)", int, 1)
+    .option("--flat <file>", "divide every plane by this flat field (an empty, evenly lit field at the same exposure; 8/16-bit or float image)")
+    .option("--dark-level <dn>", "the camera's dark level (counts) the planes and the flat lie above, with --flat", num, 0)
     .action((sources: string[], opts: ImportOptions) =>
       runCommand(async () => {
         const { pixelSizeUm, objective } = opticsFrom(opts);
+        const flatField = opts.flat === undefined ? undefined : await readFlatField(opts.flat, opts.darkLevel);
         const { zsUm, sampleMap } = await importStack(sources, {
+          flatField,
           outDir: opts.out,
           firstUm: opts.first,
           stepUm: opts.step,
@@ -101,6 +106,8 @@ interface ImportOptions extends OpticsFlags {
   focus?: number;
   channels: number;
   channel: number;
+  flat?: string;
+  darkLevel: number;
 }
 
 interface SlideOptions {

@@ -2,7 +2,17 @@ import { z } from "zod";
 
 /** Config shapes of the subprocess camera backends (src/hardware/camera/{rpicam,gstreamer,v4l2}.ts). */
 
+/**
+ * `camera.flatField`: frames are divided by this flat-field image (an empty, evenly lit field at
+ * the frames' exposure) above the camera's dark level, so that vignetting and dust shadows, which
+ * do not blur with focus, are gone before anything scores them (src/image/flat-field.ts).
+ */
+export const flatFieldConfig = {
+  flatField: z.strictObject({ file: z.string().min(1), darkLevelDn: z.number().min(0).default(0) }).optional(),
+};
+
 const processCamera = {
+  ...flatFieldConfig,
   fps: z.number().positive().max(240).default(30),
   /** Extra pipeline delay added to the fresh-frame estimate. */
   latencyMs: z.number().min(0).default(0),

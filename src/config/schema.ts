@@ -2,7 +2,7 @@ import { z } from "zod";
 import { CLASSICAL_METRIC_IDS } from "../focus/types.js";
 import { DEFAULT_MAX_WINDOWS_PER_TILE } from "../inference/windows.js";
 import { REFOCUS_METHODS } from "../refocus/types.js";
-import { gstreamerCamera, rpicamCamera, v4l2Camera } from "./cameras.js";
+import { flatFieldConfig, gstreamerCamera, rpicamCamera, v4l2Camera } from "./cameras.js";
 import { buttonConfig, gpiodStage, ledConfig, pigpioStage, serialBridgeStage } from "./hardware.js";
 
 /**
@@ -34,6 +34,7 @@ const objective = z
 
 const simulatedCamera = z.strictObject({
   kind: z.literal("simulated"),
+  ...flatFieldConfig,
   width: z.number().int().min(32).max(4096).default(512),
   height: z.number().int().min(32).max(4096).default(384),
   bitDepth: z.union([z.literal(8), z.literal(12), z.literal(16)]).default(8),
@@ -51,6 +52,7 @@ const replayCamera = z.strictObject({
   kind: z.literal("replay"),
   /** Z-stack directory (stack.json + planes). */
   stackDir: z.string().min(1),
+  ...flatFieldConfig,
 });
 
 const simulatedStage = z.strictObject({

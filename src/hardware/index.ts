@@ -3,6 +3,7 @@ import type { Config } from "../config/schema.js";
 import { ConfigError } from "../errors.js";
 import type { Slide } from "../optics/slides.js";
 import type { Button } from "./button/types.js";
+import { FlatFieldCamera } from "./camera/flat-field.js";
 import { createProcessCamera } from "./camera/index.js";
 import type { Camera } from "./camera/types.js";
 import type { Clock } from "./clock.js";
@@ -31,7 +32,9 @@ export interface Devices {
  * with one line naming what to install, before anything moves.
  */
 export async function createDevices(config: Config, clock: Clock): Promise<Devices> {
-  const { camera, backend, microscope, rangeUm } = await createCameraAndStage(config, clock);
+  const { camera: raw, backend, microscope, rangeUm } = await createCameraAndStage(config, clock);
+  const { flatField } = config.camera;
+  const camera = flatField ? new FlatFieldCamera(raw, flatField) : raw;
   const { backlashUm } = config.stage;
   const stage = new FocusStage(backend, { ...softLimits(config.stage, rangeUm), backlashUm });
   const button = await createButton(config, clock);

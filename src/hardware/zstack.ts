@@ -4,6 +4,7 @@ import { z } from "zod";
 import { ConfigError } from "../errors.js";
 import { encodePng, imageHeader, imageInfo, imagePageCount, isCameraSampleFormat, readGrayImage, readGraySamples, sampleFormatName, type ImageHeader, type ImageInfo } from "../image/codec.js";
 import { tiffSeriesShape } from "../image/tiff-series.js";
+import { flatFielded, type FlatField } from "../image/flat-field.js";
 import type { Frame } from "./camera/types.js";
 import { checkPlaneNames, planeOrder } from "./plane-names.js";
 
@@ -157,6 +158,8 @@ export interface StackImportOptions {
    */
   channels?: number;
   channel?: number;
+  /** Every plane divided by this flat field (8- or 16-bit sources only; src/image/flat-field.ts). */
+  flatField?: FlatField;
   meta: Omit<StackManifest, "planes">;
 }
 
@@ -178,7 +181,7 @@ const MIN_STEP_UM = 0.01;
  * Planes are re-encoded losslessly as PNG (8- or 16-bit; colour → luminance). Refuses to
  * overwrite an existing stack.json and checks every plane before writing anything.
  * Sources with other samples (float, signed, 32-bit: a processed stack) go to 16 bit through one
- * linear map for every plane (`SampleMap`).
+ * linear map for every plane (`SampleMap`). With `flatField`, 8- and 16-bit planes are flat-fielded.
  */
 export async function importStack(sources: readonly string[], o: StackImportOptions): Promise<StackImportResult> {
   if (Math.abs(o.stepUm) < MIN_STEP_UM) throw new ConfigError(`the z step must be at least ${MIN_STEP_UM} µm in magnitude (got ${o.stepUm})`);
@@ -205,6 +208,11 @@ export async function importStack(sources: readonly string[], o: StackImportOpti
       throw new ConfigError(`${planeName(p)} is ${describe(header)}, the first plane ${describe(first)}; every plane must match`);
   }
   const samples = first!.sampleFormat;
+  const flat = o.flatField;
+  if (flat && (flat.width !== first!.width || flat.height !== first!.height))
+    throw new ConfigError(`the flat field is ${flat.width}×${flat.height} px, the planes ${first!.width}×${first!.height}: record the flat with the planes' size and binning`);
+  if (flat && !isCameraSampleFormat(samples))
+    throw new ConfigError(`a flat field is applied to 8- or 16-bit planes; these are ${sampleFormatName(samples)}: flat-field the series where it was processed, or import it without --flat`);
   const map = isCameraSampleFormat(samples) ? null : await sampleMap(planes, samples);
   const zsUm = planes.map((_, i) => Number((o.firstUm + i * o.stepUm).toFixed(6)));
   const writer = new StackWriter(o.outDir);
@@ -214,7 +222,7 @@ export async function importStack(sources: readonly string[], o: StackImportOpti
       const frame = await (map ? readMapped(p, map) : readGrayImage(p.file, p.page ?? 0)).catch((err: Error) => {
         throw new ConfigError(`cannot decode ${planeName(p)}: ${err.message}`);
       });
-      await writer.addPlane(zsUm[i], frame);
+      await writer.addPlane(zsUm[i], flat ? flatFielded(frame, flat) : frame);
     }
     await writer.close(o.meta);
   } catch (err) {

@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { acquirePlanes, buildCalibration, calibrateSweeps, coarseSweepWarning, loadProfile, saveProfile, sweepEnds, type PlaneScores } from "../../src/autofocus/calibration.js";
+import { acquirePlanes, buildCalibration, calibrateSweeps, coarseSweepWarning, loadProfile, saveProfile, staticPatternWarning, sweepEnds, type PlaneScores } from "../../src/autofocus/calibration.js";
 import { risingReachUm, turnDownFraction } from "../../src/focus/curve-reach.js";
 import { parseConfig } from "../../src/config/load.js";
 import { ConfigError } from "../../src/errors.js";
@@ -135,6 +135,24 @@ describe("calibration binning", () => {
     const chosen = calibrateSweeps([{ binning: 1, planes: offCentre(10) }, { binning: 2, planes: offCentre(30) }], meta);
     expect(chosen.binning).toBe(2);
     expect(chosen.captureRangeUm).toBeCloseTo(6, 0); // the short side (the fit centres within 0.1 µm)
+  });
+
+  it("measures how far the full-resolution curve falls back far from focus, and warns when it falls back most of its depth", () => {
+    // Something that does not blur with focus (dust on the camera window): far-defocused frames read almost as sharp as focus.
+    const dusty = turning(30).map((p) => ({ zUm: p.zUm, tiles: p.tiles.map(() => (Math.abs(p.zUm) <= 10 ? 3 + Math.abs(p.zUm) : Math.max(3.5, 23 - 2 * Math.abs(p.zUm)))) }));
+    const profile = calibrateSweeps([{ binning: 1, planes: dusty }, { binning: 2, planes: turning(30) }], meta);
+    expect(profile.binning).toBe(2);
+    expect(profile.fullResolutionFallBack).toBeCloseTo(9.5 / 10, 2); // rises 10, falls back 9.5
+    expect(staticPatternWarning(profile)).toMatch(/falls back 95 % of its depth\): something in the images does not blur with focus — dust on the camera window/);
+    // A blur disc outgrowing the window at high NA falls back less (binning then keeps the curve rising): no warning.
+    const outgrown = calibrateSweeps([{ binning: 1, planes: turning(20) }, { binning: 2, planes: turning(30) }], meta);
+    expect(outgrown.fullResolutionFallBack).toBeCloseTo(0.5, 2);
+    expect(staticPatternWarning(outgrown)).toBeNull();
+    expect(calibrateSweeps([{ binning: 1, planes: turning(30) }], meta).fullResolutionFallBack).toBe(0);
+    // No full-resolution sweep: nothing measured, nothing said.
+    const binnedOnly = calibrateSweeps([{ binning: 2, planes: turning(30) }], meta);
+    expect(binnedOnly.fullResolutionFallBack).toBeUndefined();
+    expect(staticPatternWarning(binnedOnly)).toBeNull();
   });
 });
 

@@ -3,6 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
 import { beforeAll, describe, expect, it } from "vitest";
+import { readStack, StackWriter } from "../../src/hardware/zstack.js";
+import { encodePng } from "../../src/image/codec.js";
+import { Rng } from "../../src/optics/rng.js";
 import { focusbox } from "./run.js";
 
 let dir: string;
@@ -68,7 +71,7 @@ describe("focusbox CLI", () => {
     for (const p of est.planes as { zUm: number; score: number }[]) expect(Math.abs(p.score - Math.abs(p.zUm)), `plane at ${p.zUm} µm read ${p.score}`).toBeLessThan(4);
   });
 
-  it("calibrate --stack measures blur matching's k, and warns when the stack's optics disagree with it", async () => {
+  it("calibrate --stack measures blur matching's k, and warns when the stack's optics disagree with it, or when its frames hold dust shadows (which a flat field at import removes)", async () => {
     const out = join(dir, "cal-stack");
     expect((await focusbox(["stack", "simulate", "--out", out, "--from", "-100", "--to", "100", "--step", "5", "--sample", "tissue"])).code).toBe(0);
     const cal = await focusbox(["calibrate", "--stack", out, "--out", join(dir, "cal.json"), "--json"]);
@@ -90,6 +93,52 @@ describe("focusbox CLI", () => {
     expect(ev.code, ev.stderr).toBe(0);
     expect(ev.stdout).toMatch(/cal-stack  start +0\.0 µm \(\+0\.0 from focus\)  (error|failed)/);
     expect(ev.stderr).toMatch(/eval-af: .*cal-stack: with the optics of its manifest \(and the config's immersion index\), the sweep's defocus blur grows (1\.9\d|2\.0\d)× as fast/);
+
+    // Dust on the camera window: dark soft specks, the same in every plane, that do not blur with focus.
+    const dusty = join(dir, "cal-dusty");
+    const writer = new StackWriter(dusty);
+    await writer.open();
+    const { planes, manifest: clean } = await readStack(out);
+    const rng = new Rng(5);
+    const { width, height } = planes[0].frame;
+    const specks = Array.from({ length: Math.round((0.05 * width * height) / (Math.PI * 36)) }, () => [rng.uniform(0, width), rng.uniform(0, height), rng.uniform(0.1, 0.3)]);
+    const shadow = (k: number) => specks.reduce((t, [x, y, depth]) => t * (1 - depth * Math.exp(-(((k % width) - x) ** 2 + (Math.floor(k / width) - y) ** 2) / 36)), 1);
+    const transmission = Float64Array.from({ length: width * height }, (_, k) => shadow(k));
+    for (const { zUm, frame } of planes) await writer.addPlane(zUm, { ...frame, data: frame.data.map((v, k) => Math.round(v * transmission[k])) });
+    const { planes: _planes, ...meta } = clean;
+    await writer.close(meta);
+    const dust = await focusbox(["calibrate", "--stack", dusty, "--out", join(dir, "cal-dusty.json"), "--json"]);
+    expect(dust.code, dust.stderr).toBe(0);
+    expect(dust.stderr).toMatch(/warning: far from focus the sweep's full-resolution frames read nearly as sharp as at focus \(the curve falls back \d+ % of its depth\): something in the images does not blur with focus — dust on the camera window/);
+    expect(JSON.parse(dust.stdout).fullResolutionFallBack).toBeGreaterThan(0.6);
+    expect(JSON.parse(cal.stdout).fullResolutionFallBack).toBeLessThan(0.4);
+    // eval-af calibrating on it says so too.
+    const evDusty = await focusbox(["eval-af", "--calibration", dusty, "--stack", dusty, "--method", "deepfocus", "--starts", "0", "--max-images", "3"]);
+    expect(evDusty.stderr).toMatch(/eval-af: calibration .*cal-dusty: far from focus the sweep's full-resolution frames read nearly as sharp/);
+    // A flat field of the same camera (an empty field through the same dust) removes the shadows at import: the calibration is the clean one's again.
+    const flatFile = join(dir, "flat.png");
+    await writeFile(flatFile, await encodePng({ width, height, bitDepth: 16, timestampMs: 0, data: Uint16Array.from(transmission, (t) => Math.round(50_000 * t)) }));
+    const dustyManifest = JSON.parse(await readFile(join(dusty, "stack.json"), "utf8")) as { planes: { file: string; zUm: number }[] };
+    const files = dustyManifest.planes.sort((a, b) => a.zUm - b.zUm).map((p) => join(dusty, p.file));
+    const fielded = join(dir, "cal-flat-fielded");
+    const imported = await focusbox(["stack", "import", ...files, "--out", fielded, "--first", String(planes[0].zUm), "--step", "5", "--flat", flatFile]);
+    expect(imported.code, imported.stderr).toBe(0);
+    const again = await focusbox(["calibrate", "--stack", fielded, "--out", join(dir, "cal-flat-fielded.json"), "--json"]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).not.toMatch(/warning: far from focus/);
+    expect(JSON.parse(again.stdout).fwhmUm / JSON.parse(cal.stdout).fwhmUm).toBeCloseTo(1, 1);
+  });
+
+  it("flat records the mean of frames from the configured camera as a PNG, and never overwrites one", async () => {
+    const out = join(dir, "flat-recorded.png");
+    const env = { FOCUSBOX_STATE_DIR: join(dir, "state-flat") };
+    const rec = await focusbox(["flat", "--out", out, "--frames", "4", "--json"], env);
+    expect(rec.code, rec.stderr).toBe(0);
+    expect(JSON.parse(rec.stdout)).toMatchObject({ file: out, frames: 4 });
+    const meta = await sharp(out).metadata();
+    expect([meta.width, meta.height, meta.channels]).toEqual([512, 384, 1]); // the simulated camera's frames
+    const again = await focusbox(["flat", "--out", out], env);
+    expect([again.code, again.stderr]).toEqual([2, expect.stringMatching(/flat-recorded\.png exists; write the flat field to a new file/)]);
   });
 
   it("stack simulate --sample-image images a picture of the user's as the slide; bad picture options exit 2 with the reason", async () => {

@@ -214,6 +214,43 @@ describe("focusbox stack import", () => {
     await expect(access(nanOut)).rejects.toThrow();
   });
 
+  it("--flat divides every plane by a flat field above the dark level (a float flat from ImageJ too); a flat of another size, or a float series, is refused before writing", async () => {
+    const src = join(dir, "dusty-planes");
+    await mkdir(src);
+    const [width, height] = [32, 24];
+    // Dust shadows (70 % transmission) on every fifth pixel, a dark level of 64, 16-bit planes.
+    const transmission = (k: number) => (k % 5 === 0 ? 0.7 : 1);
+    const sample = (z: number, k: number) => 1000 + 40 * z + 7 * (k % width);
+    for (const z of [1, 2, 3]) {
+      const data = Uint16Array.from({ length: width * height }, (_, k) => Math.round(64 + sample(z, k) * transmission(k)));
+      await sharp(data, { raw: { width, height, channels: 1 } }).toColourspace("grey16").png().toFile(join(src, `z${z}.png`));
+    }
+    // The flat as an average saved by ImageJ: 32-bit float.
+    const flat = join(dir, "flat.tif");
+    await writeFile(flat, sampleTiff(width, height, Float32Array.from({ length: width * height }, (_, k) => 64 + 3000.5 * transmission(k))));
+    const out = join(dir, "flat-fielded");
+    const imp = await focusbox(["stack", "import", src, "--out", out, "--step", "1", "--first", "1", "--flat", flat, "--dark-level", "64"]);
+    expect(imp.code, imp.stderr).toBe(0);
+    const manifest = JSON.parse(await readFile(join(out, "stack.json"), "utf8")) as { planes: { file: string; zUm: number }[] };
+    const meanTransmission = (4 * 1 + 0.7) / 5; // the gain is the flat over its mean
+    for (const p of manifest.planes) {
+      const pixels = await gray16(join(out, p.file));
+      for (let k = 0; k < pixels.length; k++) expect(Math.abs(pixels[k] - (64 + sample(p.zUm, k) * meanTransmission))).toBeLessThanOrEqual(1.5);
+    }
+    // A flat of another size: refused, nothing written.
+    const small = join(dir, "flat-small.png");
+    await flatPng(small, 200, 16, 12);
+    const wrong = await focusbox(["stack", "import", src, "--out", join(dir, "flat-wrong"), "--step", "1", "--flat", small]);
+    expect([wrong.code, wrong.stderr]).toEqual([2, expect.stringMatching(/the flat field is 16×12 px, the planes 32×24/)]);
+    await expect(access(join(dir, "flat-wrong", "stack.json"))).rejects.toThrow();
+    // A float series (mapped to 16 bit on import) is not flat-fielded here.
+    const floats = join(dir, "float-planes");
+    await mkdir(floats);
+    for (const i of [1, 2]) await writeFile(join(floats, `s${i}.tif`), sampleTiff(width, height, new Float32Array(width * height).fill(0.5 * i)));
+    const mapped = await focusbox(["stack", "import", floats, "--out", join(dir, "flat-float"), "--step", "1", "--flat", flat]);
+    expect([mapped.code, mapped.stderr]).toEqual([2, expect.stringMatching(/a flat field is applied to 8- or 16-bit planes; these are 32-bit float/)]);
+  });
+
   it("leaves no half-written stack when a plane turns out unreadable past its header", async () => {
     const src = join(dir, "truncated");
     await mkdir(src);

@@ -1,0 +1,39 @@
+import { ConfigError } from "../../errors.js";
+import { flatFielded, readFlatField, type FlatField } from "../../image/flat-field.js";
+import type { Camera, CameraInfo, Frame } from "./types.js";
+
+/**
+ * A camera whose frames are flat-fielded (`camera.flatField`): every frame a user or the
+ * autofocus sees is the backend's divided by the flat field (src/image/flat-field.ts). The flat
+ * is read and checked against the camera's frame size in `start()`, before anything moves.
+ */
+export class FlatFieldCamera implements Camera {
+  private flat: FlatField | null = null;
+
+  constructor(
+    private readonly camera: Camera,
+    private readonly options: { file: string; darkLevelDn: number },
+  ) {}
+
+  get info(): CameraInfo {
+    return this.camera.info;
+  }
+
+  async start(): Promise<void> {
+    const flat = await readFlatField(this.options.file, this.options.darkLevelDn);
+    const { width, height } = this.camera.info;
+    if (flat.width !== width || flat.height !== height)
+      throw new ConfigError(`camera.flatField.file ${this.options.file} is ${flat.width}×${flat.height} px, the camera's frames ${width}×${height}: record the flat with the frames' size and binning`);
+    this.flat = flat;
+    await this.camera.start();
+  }
+
+  stop(): Promise<void> {
+    return this.camera.stop();
+  }
+
+  async grab(signal?: AbortSignal): Promise<Frame> {
+    if (!this.flat) throw new Error("FlatFieldCamera.grab before start()");
+    return flatFielded(await this.camera.grab(signal), this.flat);
+  }
+}

@@ -1,0 +1,79 @@
+import { ConfigError } from "../errors.js";
+import type { Frame } from "../hardware/camera/types.js";
+import { imageHeader, isCameraSampleFormat, readGrayImage, readGraySamples } from "./codec.js";
+
+/**
+ * A flat field: the camera's relative response across the frame — vignetting, and the shadows
+ * of dust on the camera window or on a lens near the camera, which stay where they are and
+ * sharp at any focus. DeepFocus reads such shadows as detail: far from focus, where the
+ * sample's own contrast is gone, they dominate its windows, and a calibration recorded with
+ * them is not the optics' (docs/benchmarks.md, "Dust on the camera window").
+ *
+ * `gain` is the flat image less the camera's dark level, divided by its mean (1 on average);
+ * a frame is corrected as dark + (raw − dark) / gain.
+ */
+export interface FlatField {
+  width: number;
+  height: number;
+  /** Dark level (camera counts) the flat and the frames are taken above. */
+  darkLevelDn: number;
+  gain: Float32Array;
+}
+
+/**
+ * Reads a flat-field image: grayscale 8- or 16-bit PNG or TIFF, or a 32-bit/float TIFF (an
+ * average made in ImageJ or Fiji), of an empty field at the exposure the frames are taken with.
+ * @throws ConfigError naming the file when it cannot be read or has pixels at or below the dark level.
+ */
+export async function readFlatField(file: string, darkLevelDn = 0): Promise<FlatField> {
+  let image: { data: ArrayLike<number>; width: number; height: number };
+  try {
+    const header = await imageHeader(file);
+    image = isCameraSampleFormat(header.sampleFormat) ? await readGrayImage(file) : await readGraySamples(file);
+  } catch (err) {
+    throw new ConfigError(`cannot read the flat field ${file}: ${(err as Error).message}`);
+  }
+  const { data, width, height } = image;
+  let sum = 0;
+  let dark = 0;
+  for (let k = 0; k < data.length; k++) {
+    const v = data[k] - darkLevelDn;
+    if (!(v > 0)) dark++;
+    sum += v;
+  }
+  if (dark > 0)
+    throw new ConfigError(
+      `the flat field ${file} has ${dark} pixel${dark === 1 ? "" : "s"} at or below the dark level (${darkLevelDn} DN): record it on an empty, evenly lit field at the frames' exposure`,
+    );
+  const mean = sum / data.length;
+  return { width, height, darkLevelDn, gain: Float32Array.from(data, (v) => (v - darkLevelDn) / mean) };
+}
+
+/**
+ * `frame` divided by the flat field above its dark level, rounded and clipped to its bit depth
+ * (same size, type and bit depth).
+ * @throws ConfigError when the frame and the flat differ in size.
+ */
+export function flatFielded(frame: Frame, flat: FlatField): Frame {
+  if (frame.width !== flat.width || frame.height !== flat.height)
+    throw new ConfigError(`the flat field is ${flat.width}×${flat.height} px, the frames ${frame.width}×${frame.height}: record the flat with the frames' size and binning`);
+  const maxValue = 2 ** frame.bitDepth - 1;
+  const dark = flat.darkLevelDn;
+  const data = frame.data.map((v, k) => Math.min(maxValue, Math.max(0, Math.round(dark + (v - dark) / flat.gain[k]))));
+  return { ...frame, data };
+}
+
+/**
+ * The pixel-wise mean of frames of one size and bit depth, rounded (a flat field recorded as
+ * the average of several frames: 16 frames cut the shot noise of one by 4).
+ * @throws RangeError for no frames, or frames of different sizes or bit depths.
+ */
+export function meanFrame(frames: readonly Frame[]): Frame {
+  const [first] = frames;
+  if (!first) throw new RangeError("meanFrame needs at least one frame");
+  if (frames.some((f) => f.width !== first.width || f.height !== first.height || f.bitDepth !== first.bitDepth)) throw new RangeError("meanFrame: frames differ in size or bit depth");
+  const sum = new Float64Array(first.data.length);
+  for (const f of frames) for (let k = 0; k < sum.length; k++) sum[k] += f.data[k];
+  const data = first.data.map((_, k) => Math.round(sum[k] / frames.length));
+  return { ...first, data };
+}
