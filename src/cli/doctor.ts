@@ -94,7 +94,8 @@ async function deviceChecks(config: Config): Promise<Check[]> {
         await devices.camera.start();
         try {
           const frame = await devices.camera.grab();
-          return `${frame.width}×${frame.height}, ${frame.bitDepth}-bit frames`;
+          const { flatField } = config.camera;
+          return `${frame.width}×${frame.height}, ${frame.bitDepth}-bit frames${flatField ? `, flat-fielded by ${flatField.file}` : ""}`;
         } finally {
           await devices.camera.stop();
         }

@@ -1,6 +1,7 @@
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import sharp from "sharp";
 import { describe, expect, it } from "vitest";
 import { focusbox } from "./run.js";
 
@@ -50,6 +51,19 @@ describe("focusbox doctor", () => {
     expect(stdout).toMatch(/^MISSING +deepfocus model \(\/nonexistent\/deepfocus.onnx\): deepfocus.model: cannot read the model \/nonexistent\/deepfocus.onnx \(ENOENT\)/m);
     expect(stdout).toMatch(/^MISSING +refocus \(net, model \/nonexistent\/refocus.onnx\): refocus.model: cannot read/m);
     expect(stdout).toMatch(/^ok +state directory/m);
+  });
+
+  it("reads the configured flat field with the camera: a flat of the frames' size is named, one of another size is missing", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "fb-flat-"));
+    const good = join(dir, "flat.png");
+    const small = join(dir, "small.png");
+    await sharp(Buffer.alloc(512 * 384, 200), { raw: { width: 512, height: 384, channels: 1 } }).png().toFile(good);
+    await sharp(Buffer.alloc(64 * 48, 200), { raw: { width: 64, height: 48, channels: 1 } }).png().toFile(small);
+    const ok = await focusbox(["doctor", "--config", await configFile({ camera: { kind: "simulated", flatField: { file: good } } })]);
+    expect(ok.stdout).toMatch(/^ok +camera \(simulated\): 512×384, 8-bit frames, flat-fielded by .*flat\.png/m);
+    const bad = await focusbox(["doctor", "--config", await configFile({ camera: { kind: "simulated", flatField: { file: small } } })]);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toMatch(/^MISSING +camera \(simulated\): camera\.flatField\.file .*small\.png is 64×48 px, the camera's frames 512×384/m);
   });
 
   it("names each missing part and exits non-zero", async () => {

@@ -68,6 +68,7 @@ describe("flat field", () => {
     const grabMean = async (flatField?: { file: string }) => {
       const config = parseConfig({ clock: "virtual", stateDir: dir, camera: { kind: "simulated", flatField } });
       const devices = await createDevices(config, new VirtualClock());
+      expect(devices.camera.info.flatField).toBe(flatField?.file); // shown in /api/status
       await devices.start();
       try {
         const f = await devices.camera.grab();

@@ -16,7 +16,7 @@ export class FlatFieldCamera implements Camera {
   ) {}
 
   get info(): CameraInfo {
-    return this.camera.info;
+    return { ...this.camera.info, flatField: this.options.file };
   }
 
   async start(): Promise<void> {

@@ -25,6 +25,8 @@ export interface CameraInfo {
   bitDepth: number;
   /** Sample-plane pixel size (camera pixel / magnification), when known. */
   pixelSizeUm?: number;
+  /** The flat-field file the frames are divided by (`camera.flatField`), when configured. */
+  flatField?: string;
 }
 
 export interface Camera {
