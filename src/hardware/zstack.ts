@@ -4,7 +4,7 @@ import { z } from "zod";
 import { ConfigError } from "../errors.js";
 import { encodePng, imageHeader, imageInfo, imagePageCount, isCameraSampleFormat, readGrayImage, readGraySamples, sampleFormatName, type ImageHeader, type ImageInfo } from "../image/codec.js";
 import { tiffSeriesShape } from "../image/tiff-series.js";
-import { flatFielded, type FlatField } from "../image/flat-field.js";
+import { checkFlatFieldSize, flatFielded, type FlatField } from "../image/flat-field.js";
 import type { Frame } from "./camera/types.js";
 import { checkPlaneNames, planeOrder } from "./plane-names.js";
 
@@ -209,8 +209,7 @@ export async function importStack(sources: readonly string[], o: StackImportOpti
   }
   const samples = first!.sampleFormat;
   const flat = o.flatField;
-  if (flat && (flat.width !== first!.width || flat.height !== first!.height))
-    throw new ConfigError(`the flat field is ${flat.width}×${flat.height} px, the planes ${first!.width}×${first!.height}: record the flat with the planes' size and binning`);
+  if (flat) checkFlatFieldSize(flat, first!, "the flat field", "the planes");
   if (flat && !isCameraSampleFormat(samples))
     throw new ConfigError(`a flat field is applied to 8- or 16-bit planes; these are ${sampleFormatName(samples)}: flat-field the series where it was processed, or import it without --flat`);
   const map = isCameraSampleFormat(samples) ? null : await sampleMap(planes, samples);

@@ -9,7 +9,7 @@ import { imageHeader, isCameraSampleFormat, readGrayImage, readGraySamples } fro
  * sample's own contrast is gone, they dominate its windows, and a calibration recorded with
  * them is not the optics' (docs/benchmarks.md, "Dust on the camera window").
  *
- * `gain` is the flat image less the camera's dark level, divided by its mean (1 on average);
+ * The gain is the flat image less the camera's dark level, divided by its mean (1 on average);
  * a frame is corrected as dark + (raw − dark) / gain.
  */
 export interface FlatField {
@@ -17,7 +17,8 @@ export interface FlatField {
   height: number;
   /** Dark level (camera counts) the flat and the frames are taken above. */
   darkLevelDn: number;
-  gain: Float32Array;
+  /** 1 / gain per pixel, row-major (a product per pixel is cheaper than a quotient: 15 against 43 ms on 3 MP here). */
+  inverseGain: Float32Array;
 }
 
 /**
@@ -46,7 +47,16 @@ export async function readFlatField(file: string, darkLevelDn = 0): Promise<Flat
       `the flat field ${file} has ${dark} pixel${dark === 1 ? "" : "s"} at or below the dark level (${darkLevelDn} DN): record it on an empty, evenly lit field at the frames' exposure`,
     );
   const mean = sum / data.length;
-  return { width, height, darkLevelDn, gain: Float32Array.from(data, (v) => (v - darkLevelDn) / mean) };
+  return { width, height, darkLevelDn, inverseGain: Float32Array.from(data, (v) => mean / (v - darkLevelDn)) };
+}
+
+/**
+ * @throws ConfigError when the flat is not of `size`, naming the flat (`name`) and the images it
+ * would divide (`what`).
+ */
+export function checkFlatFieldSize(flat: FlatField, size: { width: number; height: number }, name: string, what: string): void {
+  if (flat.width !== size.width || flat.height !== size.height)
+    throw new ConfigError(`${name} is ${flat.width}×${flat.height} px, ${what} ${size.width}×${size.height}: record the flat with their size and binning`);
 }
 
 /**
@@ -55,12 +65,25 @@ export async function readFlatField(file: string, darkLevelDn = 0): Promise<Flat
  * @throws ConfigError when the frame and the flat differ in size.
  */
 export function flatFielded(frame: Frame, flat: FlatField): Frame {
-  if (frame.width !== flat.width || frame.height !== flat.height)
-    throw new ConfigError(`the flat field is ${flat.width}×${flat.height} px, the frames ${frame.width}×${frame.height}: record the flat with the frames' size and binning`);
+  checkFlatFieldSize(flat, frame, "the flat field", "the frames");
   const maxValue = 2 ** frame.bitDepth - 1;
-  const dark = flat.darkLevelDn;
-  const data = frame.data.map((v, k) => Math.min(maxValue, Math.max(0, Math.round(dark + (v - dark) / flat.gain[k]))));
+  const src = frame.data;
+  const data = src instanceof Uint8Array ? divide(src, new Uint8Array(src.length), flat, maxValue) : divide(src, new Uint16Array(src.length), flat, maxValue);
   return { ...frame, data };
+}
+
+/**
+ * `out[k]` = `src[k]` flat-fielded, rounded (half up) and clipped to [0, maxValue]: one array type
+ * per call, so the loop stays monomorphic; the store into the integer array truncates v + 0.5.
+ */
+function divide<T extends Uint8Array | Uint16Array>(src: T, out: T, flat: FlatField, maxValue: number): T {
+  const dark = flat.darkLevelDn;
+  const { inverseGain } = flat;
+  for (let k = 0; k < src.length; k++) {
+    const v = dark + (src[k] - dark) * inverseGain[k] + 0.5;
+    out[k] = v <= 0 ? 0 : v >= maxValue ? maxValue : v;
+  }
+  return out;
 }
 
 /**

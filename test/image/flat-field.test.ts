@@ -30,14 +30,14 @@ describe("flat field", () => {
   it("divides a frame by the flat above the dark level: dust shadows and their depth are gone, type and bit depth kept", async () => {
     const flat = await readFlatField(await writeFlat(tempDir()), 10);
     expect(flat).toMatchObject({ width: 40, height: 30, darkLevelDn: 10 });
-    expect(flat.gain.reduce((s, g) => s + g, 0) / flat.gain.length).toBeCloseTo(1, 6);
+    expect(flat.inverseGain.reduce((s, g) => s + 1 / g, 0) / flat.inverseGain.length).toBeCloseTo(1, 6); // the gain is 1 on average
     // A sample that is a ramp, seen through the same dust, 12-bit in 16-bit words.
     const sample = (k: number) => 500 + (k % 40) * 20;
     const raw = frame(40, 30, 12, (k) => Math.round(10 + sample(k) * shadowed(k)));
     const out = flatFielded(raw, flat);
     expect(out.data).toBeInstanceOf(Uint16Array);
     expect(out.bitDepth).toBe(12);
-    const meanGain = flat.gain[1]; // an unshadowed pixel's gain: the mean is pulled below it by the shadows
+    const meanGain = 1 / flat.inverseGain[1]; // an unshadowed pixel's gain: the mean is pulled below it by the shadows
     for (let k = 0; k < out.data.length; k++) expect(Math.abs(out.data[k] - (10 + sample(k) / meanGain))).toBeLessThanOrEqual(1.5);
     // Clipped to the bit depth, never wrapped.
     expect(Math.max(...flatFielded(frame(40, 30, 8, () => 255), await readFlatField(await writeFlat(tempDir(), 8))).data)).toBe(255);

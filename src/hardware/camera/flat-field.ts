@@ -1,5 +1,4 @@
-import { ConfigError } from "../../errors.js";
-import { flatFielded, readFlatField, type FlatField } from "../../image/flat-field.js";
+import { checkFlatFieldSize, flatFielded, readFlatField, type FlatField } from "../../image/flat-field.js";
 import type { Camera, CameraInfo, Frame } from "./types.js";
 
 /**
@@ -21,9 +20,7 @@ export class FlatFieldCamera implements Camera {
 
   async start(): Promise<void> {
     const flat = await readFlatField(this.options.file, this.options.darkLevelDn);
-    const { width, height } = this.camera.info;
-    if (flat.width !== width || flat.height !== height)
-      throw new ConfigError(`camera.flatField.file ${this.options.file} is ${flat.width}×${flat.height} px, the camera's frames ${width}×${height}: record the flat with the frames' size and binning`);
+    checkFlatFieldSize(flat, this.camera.info, `camera.flatField.file ${this.options.file}`, "the camera's frames");
     this.flat = flat;
     await this.camera.start();
   }
