@@ -21,9 +21,7 @@
  * - `prnu AMOUNT`: each pixel × (1 + AMOUNT·g), g standard normal per pixel, the same in every
  *   plane (a sensor's photo-response non-uniformity: pixels that differ in gain);
  * - `dust AMOUNT`: soft dark shadows, the same in every plane, of specks on the camera's window
- *   (they do not move or blur with the focus): each pixel × Π (1 − d·exp(−r²/ρ²)) over the specks,
- *   ρ uniform in 3–10 px, depth d uniform in 5–30 %, as many specks as cover AMOUNT of the frame
- *   with discs of radius ρ.
+ *   (they do not move or blur with the focus) covering AMOUNT of the frame (src/optics/dust.ts).
  * Values are rounded and clipped to the planes' bit depth; u, the hot pixels and g are seeded.
  *
  *   npx tsx scripts/bench/perturb-stack.ts SRC DST flicker|bleach|hot|stripes|vignette|jpeg|shift|saturate|dust|prnu AMOUNT [SEED]
@@ -31,6 +29,7 @@
 import sharp from "sharp";
 import type { Frame } from "../../src/hardware/camera/types.js";
 import { readStack, StackWriter } from "../../src/hardware/zstack.js";
+import { dustTransmission } from "../../src/optics/dust.js";
 import { Rng } from "../../src/optics/rng.js";
 import { meanOf } from "../../src/focus/stats.js";
 
@@ -50,7 +49,7 @@ const shading = Float64Array.from({ length: width * height }, (_, k) => {
   const r2 = (((k % width) + 0.5 - width / 2) ** 2 + (Math.floor(k / width) + 0.5 - height / 2) ** 2) / halfDiagonal ** 2;
   return mode === "vignette" ? 1 - amount * r2 : mode === "prnu" ? 1 + amount * rng.normal() : 1;
 });
-if (mode === "dust") shadeDust();
+if (mode === "dust") dustTransmission(width, height, amount, rng).forEach((t, k) => (shading[k] *= t));
 if (mode === "jpeg" && bitDepth !== 8) throw new Error(`jpeg: the planes are ${bitDepth}-bit; JPEG holds 8`);
 const exposureGain = mode === "saturate" ? saturatingGain() : 1;
 const centreUm = centreOf(stack.planes);
@@ -73,21 +72,6 @@ function saturatingGain(): number {
   const sorted = Float64Array.from(plane.frame.data).sort();
   const level = sorted[Math.min(sorted.length - 1, Math.floor((1 - amount) * sorted.length))];
   return maxValue / Math.max(1, level);
-}
-
-/** `dust`: multiplies `shading` by the specks' shadows. */
-function shadeDust(): void {
-  let coveredPx = 0;
-  while (coveredPx < amount * width * height) {
-    const [cx, cy, radiusPx, depth] = [rng.uniform(0, width), rng.uniform(0, height), rng.uniform(3, 10), rng.uniform(0.05, 0.3)];
-    coveredPx += Math.PI * radiusPx ** 2;
-    const reach = Math.ceil(3 * radiusPx);
-    for (let y = Math.max(0, Math.floor(cy - reach)); y < Math.min(height, cy + reach); y++) {
-      for (let x = Math.max(0, Math.floor(cx - reach)); x < Math.min(width, cx + reach); x++) {
-        shading[y * width + x] *= 1 - depth * Math.exp(-((x + 0.5 - cx) ** 2 + (y + 0.5 - cy) ** 2) / radiusPx ** 2);
-      }
-    }
-  }
 }
 
 /** Midway between the first and last planes' z (µm). */

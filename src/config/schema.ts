@@ -82,6 +82,8 @@ const microscope = z.strictObject({
   tiltUmPerMm: z.number().default(0),
   /** RMS frame-to-frame variation of the illumination, relative (0.03 = 3 %: a lamp on mains seen with a short exposure). */
   flickerRms: z.number().min(0).max(0.5).default(0),
+  /** Fraction of the frame shadowed by dust on the camera's window (0 = clean; src/optics/dust.ts): shadows that do not blur with focus. */
+  dust: z.number().min(0).max(0.5).default(0),
 });
 
 export const configSchema = z.strictObject({

@@ -1,4 +1,5 @@
 import type { MicroscopeConfig, ObjectiveConfig, SampleKind, SimulatedCameraConfig, SimulatedStageConfig } from "../config/schema.js";
+import { dustTransmission } from "../optics/dust.js";
 import { ImageFormation } from "../optics/image-formation.js";
 import { LruCache } from "../optics/lru.js";
 import { hashInts, Rng } from "../optics/rng.js";
@@ -25,7 +26,8 @@ export interface SimulatedMicroscopeOptions {
  * The simulated microscope behind the default backend: a virtual slide, an objective, a
  * focus drive with slack and a camera, sharing one clock. The focal plane drifts as
  * focusUm + driftUmPerHour·t, plus per-frame Gaussian jitter (jitterUm RMS) seen by the camera;
- * the lamp's brightness varies from frame to frame by flickerRms (relative, Gaussian).
+ * the lamp's brightness varies from frame to frame by flickerRms (relative, Gaussian); dust on
+ * the camera window (`dust`, the fraction of the frame it shadows) darkens the same pixels in every frame.
  * The constructor does no I/O.
  */
 export class SimulatedMicroscope {
@@ -51,6 +53,7 @@ export class SimulatedMicroscope {
       clock,
       formation: new ImageFormation(),
       noise: new Rng(hashInts(microscope.seed, 0x6e6f)),
+      transmission: microscope.dust > 0 ? dustTransmission(options.camera.width, options.camera.height, microscope.dust, new Rng(hashInts(microscope.seed, 0xd057))) : undefined,
       scene: (startMs) => {
         const defocusUm = this.defocusUm();
         this.exposures.set(String(startMs), defocusUm);

@@ -5,6 +5,7 @@ import sharp from "sharp";
 import { beforeAll, describe, expect, it } from "vitest";
 import { readStack, StackWriter } from "../../src/hardware/zstack.js";
 import { encodePng } from "../../src/image/codec.js";
+import { dustTransmission } from "../../src/optics/dust.js";
 import { Rng } from "../../src/optics/rng.js";
 import { focusbox } from "./run.js";
 
@@ -99,11 +100,8 @@ describe("focusbox CLI", () => {
     const writer = new StackWriter(dusty);
     await writer.open();
     const { planes, manifest: clean } = await readStack(out);
-    const rng = new Rng(5);
     const { width, height } = planes[0].frame;
-    const specks = Array.from({ length: Math.round((0.05 * width * height) / (Math.PI * 36)) }, () => [rng.uniform(0, width), rng.uniform(0, height), rng.uniform(0.1, 0.3)]);
-    const shadow = (k: number) => specks.reduce((t, [x, y, depth]) => t * (1 - depth * Math.exp(-(((k % width) - x) ** 2 + (Math.floor(k / width) - y) ** 2) / 36)), 1);
-    const transmission = Float64Array.from({ length: width * height }, (_, k) => shadow(k));
+    const transmission = dustTransmission(width, height, 0.05, new Rng(5));
     for (const { zUm, frame } of planes) await writer.addPlane(zUm, { ...frame, data: frame.data.map((v, k) => Math.round(v * transmission[k])) });
     const { planes: _planes, ...meta } = clean;
     await writer.close(meta);
@@ -127,6 +125,31 @@ describe("focusbox CLI", () => {
     expect(again.code, again.stderr).toBe(0);
     expect(again.stderr).not.toMatch(/warning: far from focus/);
     expect(JSON.parse(again.stdout).fwhmUm / JSON.parse(cal.stdout).fwhmUm).toBeCloseTo(1, 1);
+  });
+
+  it("a simulated microscope with dust on its camera window: calibrate warns; with a flat recorded on an empty field configured, it does not, and DeepFocus finds focus", async () => {
+    const state = join(dir, "dust-state");
+    const configFile = async (name: string, extra: object): Promise<string> => {
+      const file = join(dir, name);
+      await writeFile(file, JSON.stringify({ clock: "virtual", stateDir: state, ...extra }));
+      return file;
+    };
+    const dusty = await configFile("dusty.json", { microscope: { dust: 0.05 } });
+    const cal = await focusbox(["calibrate", "--config", dusty, "--out", join(dir, "dusty-profile.json")]);
+    expect(cal.code, cal.stderr).toBe(0);
+    expect(cal.stderr).toMatch(/warning: far from focus the sweep's full-resolution frames read nearly as sharp as at focus .* dust on the camera window/);
+    const flatFile = join(dir, "sim-flat.png");
+    const empty = await configFile("empty.json", { microscope: { dust: 0.05, sample: "empty" } });
+    const rec = await focusbox(["flat", "--config", empty, "--out", flatFile, "--frames", "8"]);
+    expect(rec.code, rec.stderr).toBe(0);
+    const fielded = await configFile("fielded.json", { microscope: { dust: 0.05 }, camera: { kind: "simulated", flatField: { file: flatFile } } });
+    const again = await focusbox(["calibrate", "--config", fielded, "--json"]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).not.toMatch(/warning/);
+    expect(JSON.parse(again.stdout)).toMatchObject({ binning: 1 });
+    const af = await focusbox(["autofocus", "--config", fielded, "--method", "deepfocus", "--start", "40", "--json"]);
+    expect(af.code, af.stderr).toBe(0);
+    expect(Math.abs(JSON.parse(af.stdout).finalUm)).toBeLessThanOrEqual(0.3); // the simulator's focus: 0
   });
 
   it("flat records the mean of frames from the configured camera as a PNG, and never overwrites one", async () => {

@@ -28,6 +28,8 @@ export interface SimulatedCameraOptions {
   noise: Rng;
   /** Called once per frame at the start of its exposure (`startMs`: clock ms, the frame's timestamp). */
   scene: (startMs: number) => SimulatedScene;
+  /** Per-pixel transmission in front of the sensor (dust shadows, `dustTransmission`); none by default. */
+  transmission?: Float32Array;
 }
 
 /**
@@ -69,9 +71,10 @@ export class SimulatedCamera implements Camera {
 
   /** The frame for a scene, without waiting (used by `grab`). */
   render(scene: SimulatedScene): Omit<Frame, "timestampMs"> {
-    const { config, noise } = this.options;
+    const { config, noise, transmission } = this.options;
     const sensor = { ...config, exposureUs: config.exposureUs * scene.brightness };
-    return { data: digitize(this.intensity(scene), sensor, noise), width: config.width, height: config.height, bitDepth: config.bitDepth };
+    const intensity = transmission ? this.intensity(scene).map((v, k) => v * transmission[k]) : this.intensity(scene);
+    return { data: digitize(intensity, sensor, noise), width: config.width, height: config.height, bitDepth: config.bitDepth };
   }
 
   /**
