@@ -72,10 +72,7 @@ export function flatFielded(frame: Frame, flat: FlatField): Frame {
   return { ...frame, data };
 }
 
-/**
- * `out[k]` = `src[k]` flat-fielded, rounded (half up) and clipped to [0, maxValue]: one array type
- * per call, so the loop stays monomorphic; the store into the integer array truncates v + 0.5.
- */
+/** `out[k]` = `src[k]` flat-fielded, rounded (half up: the store into the integer array truncates v + 0.5) and clipped to [0, maxValue]. */
 function divide<T extends Uint8Array | Uint16Array>(src: T, out: T, flat: FlatField, maxValue: number): T {
   const dark = flat.darkLevelDn;
   const { inverseGain } = flat;
