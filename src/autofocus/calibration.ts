@@ -1,8 +1,9 @@
-import { mkdir, readFile, rename, stat, writeFile } from "node:fs/promises";
+import { mkdir, readFile, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { z } from "zod";
 import type { ObjectiveConfig } from "../config/schema.js";
 import { ConfigError, throwIfAborted } from "../errors.js";
+import { writeAtomic } from "../files.js";
 import { blurThumb, measureBlurGrowthPx2PerUm2, type BlurThumb } from "../focus/blur-match.js";
 import { curveShape, validTileScores, type CalibrationCurve } from "../focus/calibration-match.js";
 import { risingReachUm, turnDownFraction } from "../focus/curve-reach.js";
@@ -352,9 +353,7 @@ export function defaultProfilePath(stateDir: string, name: string): string {
 /** Writes a profile JSON atomically (creating its directory). */
 export async function saveProfile(file: string, profile: CalibrationProfile): Promise<void> {
   await mkdir(dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  await writeFile(tmp, JSON.stringify(profile, null, 2) + "\n");
-  await rename(tmp, file);
+  await writeAtomic(file, JSON.stringify(profile, null, 2) + "\n");
 }
 
 /**

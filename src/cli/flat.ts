@@ -1,7 +1,8 @@
-import { access, rename, writeFile } from "node:fs/promises";
+import { access } from "node:fs/promises";
 import type { Command } from "commander";
 import type { Config } from "../config/schema.js";
 import { ConfigError } from "../errors.js";
+import { writeAtomic } from "../files.js";
 import { createDevices } from "../hardware/index.js";
 import { encodePng } from "../image/codec.js";
 import { meanFrame } from "../image/flat-field.js";
@@ -26,9 +27,7 @@ export async function recordFlatField(config: Config, frames: number, out: strin
   } finally {
     await devices.stop();
   }
-  const tmp = `${out}.tmp-${process.pid}`;
-  await writeFile(tmp, await encodePng(flat));
-  await rename(tmp, out);
+  await writeAtomic(out, await encodePng(flat));
   return { file: out, frames, meanDn: meanOf(flat.data), minDn: arrayMin(flat.data) };
 }
 

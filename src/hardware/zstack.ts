@@ -1,7 +1,8 @@
-import { access, mkdir, readdir, readFile, rename, rm, rmdir, stat, writeFile } from "node:fs/promises";
+import { access, mkdir, readdir, readFile, rm, rmdir, stat } from "node:fs/promises";
 import { basename, dirname, extname, join, resolve, sep } from "node:path";
 import { z } from "zod";
 import { ConfigError } from "../errors.js";
+import { writeAtomic } from "../files.js";
 import { encodePng, imageHeader, imageInfo, imagePageCount, isCameraSampleFormat, readGrayImage, readGraySamples, sampleFormatName, type ImageHeader, type ImageInfo } from "../image/codec.js";
 import { tiffSeriesShape } from "../image/tiff-series.js";
 import { checkFlatFieldSize, flatFielded, type FlatField } from "../image/flat-field.js";
@@ -331,8 +332,3 @@ async function pageCount(file: string): Promise<number> {
   });
 }
 
-async function writeAtomic(path: string, data: Buffer): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, data);
-  await rename(tmp, path);
-}

@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ConfigError } from "../errors.js";
+import { writeAtomic } from "../files.js";
 import { encodePng } from "../image/codec.js";
 import type { Frame } from "../hardware/camera/types.js";
 import { compactTimestamp } from "./operations.js";
@@ -87,10 +88,4 @@ export class CaptureStore {
     if (!ID.test(id)) throw new ConfigError(`id: "${id.slice(0, 80)}" is not a capture id`, [{ path: "id", message: "not a capture id" }]);
     return join(this.dir, `${id}.${ext}`);
   }
-}
-
-async function writeAtomic(file: string, data: Buffer | string): Promise<void> {
-  const tmp = `${file}.tmp`;
-  await writeFile(tmp, data);
-  await rename(tmp, file);
 }
