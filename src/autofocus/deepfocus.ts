@@ -276,7 +276,8 @@ export async function finish(run: DeepFocusRun, match: FieldMatch, method: strin
   const sharper = sharperElsewhere(run, targetUm);
   if (sharper)
     throw new FocusNotFoundError(
-      `the estimate z=${targetUm.toFixed(2)} µm is not where the images are sharpest: ${ctx.sharpness?.id} rates the image at z=${sharper.zUm.toFixed(1)} µm ${sharper.percent.toFixed(0)} % sharper than the one nearest the estimate (${where})`,
+      `the estimate z=${targetUm.toFixed(2)} µm is not where the images are sharpest: ${ctx.sharpness?.id} rates the image at z=${sharper.zUm.toFixed(1)} µm ${sharper.percent.toFixed(0)} % sharper than the one nearest the estimate (${where})` +
+        (sharper.nearFloor ? `. DeepFocus reads the images near the estimate as nearly in focus: a pattern that stays put as focus changes, such as dust on the camera window, reads so far from focus; a flat field removes it (camera.flatField)` : ""),
       "out-of-range",
     );
   const twin = equallySharpElsewhere(run, targetUm);
@@ -343,18 +344,26 @@ export async function settle(run: DeepFocusRun, match: FieldMatch, method: strin
  * from focus (above NOT_SHARP_FLOOR_RATIO × the calibration curve's floor); else null. A DeepFocus match
  * that lands there bracketed noise: a dense fine texture far out of focus reads "almost sharp"
  * to DeepFocus everywhere, and a triple there can have its lowest score in the middle by
- * chance, while a gradient metric still ranks the images. (Near the DeepFocus floor this lead
- * does not overrule: a few DOF out a gradient metric can peak falsely; see
- * `equallySharpElsewhere` for what does.)
+ * chance, while a gradient metric still ranks the images. When DeepFocus reads that nearest
+ * image near its floor (`nearFloor`), only an image it reads near its floor too can overrule, by
+ * a lead of NEAR_FOCUS_LOG_RATIO (2×): DeepFocus cannot tell two such images apart, and a
+ * gradient metric's false peaks a few DOF out (a phase-like sample's contrast, light spilling
+ * into a sparse field), where DeepFocus reads far from focus, do not count (see
+ * `equallySharpElsewhere` for leads under 2×). A pattern that stays put as focus changes — dust
+ * shadows on the camera window — reads nearly in focus to DeepFocus far from focus, where the
+ * sample's contrast is gone, while the gradient metric rates an image near focus many times
+ * sharper (docs/benchmarks.md, "Dust at run time").
  */
-export function sharperElsewhere(run: DeepFocusRun, targetUm: number): { zUm: number; percent: number } | null {
+export function sharperElsewhere(run: DeepFocusRun, targetUm: number): { zUm: number; percent: number; nearFloor: boolean } | null {
   const scored = run.trace.filter((p) => Number.isFinite(p.sharpness));
   if (scored.length < 2) return null;
   const nearest = nearestTo(scored, targetUm);
   const sharpest = crossCheckSharpest(scored)!;
-  if (nearest.score <= NOT_SHARP_FLOOR_RATIO * curveFloor(run.curve)) return null;
   const logRatio = sharpnessLogRatio(sharpest, nearest);
-  return logRatio >= DECISIVE_LOG_RATIO ? { zUm: sharpest.zUm, percent: 100 * (Math.exp(logRatio) - 1) } : null;
+  const nearFloorB = NOT_SHARP_FLOOR_RATIO * curveFloor(run.curve);
+  const nearFloor = nearest.score <= nearFloorB;
+  if (nearFloor && sharpest.score > nearFloorB) return null;
+  return logRatio >= (nearFloor ? NEAR_FOCUS_LOG_RATIO : DECISIVE_LOG_RATIO) ? { zUm: sharpest.zUm, percent: 100 * (Math.exp(logRatio) - 1), nearFloor } : null;
 }
 
 /** DeepFocus reads an image this many times its calibration floor or more: not in focus (see `sharperElsewhere`). */

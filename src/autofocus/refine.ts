@@ -225,8 +225,9 @@ function sharpestImage(run: DeepFocusRun): number | null {
 /**
  * The sample reads flat and low to DeepFocus where the images are: the image DeepFocus reads
  * lowest reads below 1/IMPLAUSIBLE_GAIN of the calibration curve's ceiling, and
- * `sharperElsewhere` holds for it (DeepFocus reads it ≥ NOT_SHARP_FLOOR_RATIO × its floor, the
- * cross-check rates another image decisively sharper). Real dense or sparse fields saturate
+ * `sharperElsewhere` holds for it (the cross-check rates another image decisively sharper where
+ * DeepFocus reads it ≥ NOT_SHARP_FLOOR_RATIO × its floor, or 2× sharper where DeepFocus reads both
+ * near its floor — as dust shadows on the camera window read far from focus). Real dense or sparse fields saturate
  * like this a few DOF out: golden-section images chasing the lowest reading follow noise, and a
  * shift fit lands anywhere on the flat stretch, so the search stops (`searchImages`), the
  * refinement starts at the sharper image (`startEstimate`), and a run with no images left for a
