@@ -21,10 +21,14 @@
  * - `prnu AMOUNT`: each pixel × (1 + AMOUNT·g), g standard normal per pixel, the same in every
  *   plane (a sensor's photo-response non-uniformity: pixels that differ in gain);
  * - `dust AMOUNT`: soft dark shadows, the same in every plane, of specks on the camera's window
- *   (they do not move or blur with the focus) covering AMOUNT of the frame (src/optics/dust.ts).
+ *   (they do not move or blur with the focus) covering AMOUNT of the frame (src/optics/dust.ts);
+ * - `fpn AMOUNT`: a camera's dark offsets, the same in every plane: a pedestal of 1/16 of full
+ *   scale plus each column offset by AMOUNT × full scale × g, g standard normal per column (the
+ *   same offsets for every stack of one width and bit depth with the same seed, so a blank
+ *   "stack" put through it records the camera's dark frame, `flat-field-frames.ts`).
  * Values are rounded and clipped to the planes' bit depth; u, the hot pixels and g are seeded.
  *
- *   npx tsx scripts/bench/perturb-stack.ts SRC DST flicker|bleach|hot|stripes|vignette|jpeg|shift|saturate|dust|prnu AMOUNT [SEED]
+ *   npx tsx scripts/bench/perturb-stack.ts SRC DST flicker|bleach|hot|stripes|vignette|jpeg|shift|saturate|dust|prnu|fpn AMOUNT [SEED]
  */
 import sharp from "sharp";
 import type { Frame } from "../../src/hardware/camera/types.js";
@@ -35,7 +39,7 @@ import { meanOf } from "../../src/focus/stats.js";
 
 const [src, dst, mode, amountArg, seedArg] = process.argv.slice(2);
 const amount = Number(amountArg);
-const MODES = ["flicker", "bleach", "hot", "stripes", "vignette", "jpeg", "shift", "saturate", "dust", "prnu"];
+const MODES = ["flicker", "bleach", "hot", "stripes", "vignette", "jpeg", "shift", "saturate", "dust", "prnu", "fpn"];
 if (!src || !dst || !MODES.includes(mode) || !(amount >= 0 && amount < 1)) throw new Error(`usage: perturb-stack.ts SRC DST ${MODES.join("|")} AMOUNT(0…1) [SEED]`);
 const stack = await readStack(src);
 const rng = new Rng(Number(seedArg ?? 1));
@@ -43,7 +47,9 @@ const { width, height, bitDepth } = stack.planes[0].frame;
 const maxValue = 2 ** bitDepth - 1;
 const hot = mode === "hot" ? Array.from({ length: Math.round(amount * width * height) }, () => [Math.floor(rng.uniform(0, width * height)), rng.uniform(0.25, 1) * maxValue]) : [];
 const meanValue = meanOf(stack.planes.map((p) => meanOf(p.frame.data)));
-const columnOffset = Float64Array.from({ length: width }, () => (mode === "stripes" ? amount * meanValue * rng.normal() : 0));
+const columnOffset = Float64Array.from({ length: width }, () =>
+  mode === "stripes" ? amount * meanValue * rng.normal() : mode === "fpn" ? maxValue / 16 + amount * maxValue * rng.normal() : 0,
+);
 const halfDiagonal = Math.hypot(width / 2, height / 2);
 const shading = Float64Array.from({ length: width * height }, (_, k) => {
   const r2 = (((k % width) + 0.5 - width / 2) ** 2 + (Math.floor(k / width) + 0.5 - height / 2) ** 2) / halfDiagonal ** 2;

@@ -301,7 +301,7 @@ export async function finish(run: DeepFocusRun, match: FieldMatch, method: strin
   const elsewhere = inFocusFarAway(run, targetUm);
   if (elsewhere)
     throw new FocusNotFoundError(
-      `DeepFocus reads the image at z=${elsewhere.zUm.toFixed(1)} µm, ${Math.abs(elsewhere.zUm - targetUm).toFixed(1)} µm from the estimate z=${targetUm.toFixed(2)} µm, as in focus (${elsewhere.b.toFixed(2)} px, under ${IN_FOCUS_FLOOR_RATIO} × the calibration's in-focus ${elsewhere.floor.toFixed(2)} px): its readings do not follow the optics there — compression blocks (JPEG), a camera's pattern or a periodic sample (${where})`,
+      `DeepFocus reads the image at z=${elsewhere.zUm.toFixed(1)} µm, ${Math.abs(elsewhere.zUm - targetUm).toFixed(1)} µm from the estimate z=${targetUm.toFixed(2)} µm, as in focus (${elsewhere.b.toFixed(2)} px, under ${IN_FOCUS_FLOOR_RATIO} × the calibration's in-focus ${elsewhere.floor.toFixed(2)} px): its readings do not follow the optics there — dust on the camera window (a flat field removes it: camera.flatField), compression blocks (JPEG), a camera's pattern or a periodic sample (${where})`,
       "out-of-range",
     );
   const { minUm, maxUm } = ctx.stage.options;
@@ -452,7 +452,8 @@ const SUB_OPTICAL_RATIO = 0.4;
  * periodic mesh, whose contrast reverses; ±2 µm at 20×/NA 0.45, FWHM 24 µm), so such an image
  * and the estimate cannot both be near focus. Seen where the readings stop following the
  * optics: JPEG planes, whose 8×8 blocks read as fine structure on a blurred field, made a mesh
- * read in focus 170 µm out and a run answer there (docs/benchmarks.md, "Recordings with flaws").
+ * read in focus 170 µm out and a run answer there (docs/benchmarks.md, "Recordings with flaws");
+ * dust shadows on the camera window read in focus 76 µm out ("Dust at run time").
  */
 function inFocusFarAway(run: DeepFocusRun, targetUm: number): { zUm: number; b: number; floor: number } | null {
   const floor = curveFloor(run.curve);

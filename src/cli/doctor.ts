@@ -95,7 +95,7 @@ async function deviceChecks(config: Config): Promise<Check[]> {
         try {
           const frame = await devices.camera.grab();
           const { flatField } = config.camera;
-          return `${frame.width}×${frame.height}, ${frame.bitDepth}-bit frames${flatField ? `, flat-fielded by ${flatField.file}` : ""}`;
+          return `${frame.width}×${frame.height}, ${frame.bitDepth}-bit frames${flatField ? `, flat-fielded by ${flatField.file}${flatField.darkFile ? ` above the dark frame ${flatField.darkFile}` : ""}` : ""}`;
         } finally {
           await devices.camera.stop();
         }

@@ -40,12 +40,12 @@ function arrayMin(data: ArrayLike<number>): number {
 /**
  * `focusbox flat --out FILE [--frames N]`: a flat field for `camera.flatField` or `stack import
  * --flat`, recorded on an empty, evenly lit field (no slide, or a clean area of it) at the exposure
- * the frames are taken with.
+ * the frames are taken with — or, recorded with no light, a dark frame (`darkFile`, `--dark-frame`).
  */
 export function registerFlat(program: Command): void {
   program
     .command("flat")
-    .description("record a flat field (the mean of several frames of an empty, evenly lit field) for camera.flatField or stack import --flat")
+    .description("record a flat field (the mean of several frames of an empty, evenly lit field), or with no light a dark frame, for camera.flatField or stack import --flat / --dark-frame")
     .requiredOption("--out <file>", "PNG file to write (must not exist)")
     .option("--frames <n>", "frames to average", int, 16)
     .option("--config <file>", "config file (JSON)")

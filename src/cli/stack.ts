@@ -70,10 +70,12 @@ export function registerStack(program: Command): void {
     .option("--channel <k>", "the channel to import, 1-based (with --channels)", int, 1)
     .option("--flat <file>", "divide every plane by this flat field (an empty, evenly lit field at the same exposure; 8/16-bit or float image)")
     .option("--dark-level <dn>", "the camera's dark level (counts) the planes and the flat lie above, with --flat", num, 0)
+    .option("--dark-frame <file>", "a dark frame (recorded with no light) to subtract per pixel instead of --dark-level, with --flat: removes fixed-pattern offsets such as column stripes")
     .action((sources: string[], opts: ImportOptions) =>
       runCommand(async () => {
         const { pixelSizeUm, objective } = opticsFrom(opts);
-        const flatField = opts.flat === undefined ? undefined : await readFlatField(opts.flat, opts.darkLevel);
+        if (opts.darkFrame !== undefined && (opts.flat === undefined || opts.darkLevel !== 0)) throw new ConfigError("--dark-frame needs --flat, and replaces --dark-level: give one of --dark-level and --dark-frame");
+        const flatField = opts.flat === undefined ? undefined : await readFlatField(opts.flat, opts.darkFrame ?? opts.darkLevel);
         const { zsUm, sampleMap } = await importStack(sources, {
           flatField,
           outDir: opts.out,
@@ -108,6 +110,7 @@ interface ImportOptions extends OpticsFlags {
   channel: number;
   flat?: string;
   darkLevel: number;
+  darkFrame?: string;
 }
 
 interface SlideOptions {

@@ -5,10 +5,15 @@ import { z } from "zod";
 /**
  * `camera.flatField`: frames are divided by this flat-field image (an empty, evenly lit field at
  * the frames' exposure) above the camera's dark level, so that vignetting and dust shadows, which
- * do not blur with focus, are gone before anything scores them (src/image/flat-field.ts).
+ * do not blur with focus, are gone before anything scores them (src/image/flat-field.ts). A dark
+ * frame (`darkFile`, recorded with no light) replaces the dark level and also removes the
+ * camera's fixed-pattern offsets (column stripes).
  */
 export const flatFieldConfig = {
-  flatField: z.strictObject({ file: z.string().min(1), darkLevelDn: z.number().min(0).default(0) }).optional(),
+  flatField: z
+    .strictObject({ file: z.string().min(1), darkLevelDn: z.number().min(0).default(0), darkFile: z.string().min(1).optional() })
+    .refine((f) => f.darkFile === undefined || f.darkLevelDn === 0, { message: "give darkLevelDn or darkFile, not both: a dark frame holds the dark level of every pixel" })
+    .optional(),
 };
 
 const processCamera = {

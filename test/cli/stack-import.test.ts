@@ -214,7 +214,7 @@ describe("focusbox stack import", () => {
     await expect(access(nanOut)).rejects.toThrow();
   });
 
-  it("--flat divides every plane by a flat field above the dark level (a float flat from ImageJ too); a flat of another size, or a float series, is refused before writing", async () => {
+  it("--flat divides every plane by a flat field above the dark level or a dark frame (a float flat from ImageJ too); a flat of another size, a dark frame without a flat, or a float series, is refused before writing", async () => {
     const src = join(dir, "dusty-planes");
     await mkdir(src);
     const [width, height] = [32, 24];
@@ -237,6 +237,27 @@ describe("focusbox stack import", () => {
       const pixels = await gray16(join(out, p.file));
       for (let k = 0; k < pixels.length; k++) expect(Math.abs(pixels[k] - (64 + sample(p.zUm, k) * meanTransmission))).toBeLessThanOrEqual(1.5);
     }
+    // A dark frame instead of the dark level: its column stripes (64 ± 9 DN), in the planes and the flat alike, are gone too.
+    const stripe = (k: number) => 64 + ((k % width) % 3) * 9 - 9;
+    const striped = join(dir, "striped-planes");
+    await mkdir(striped);
+    for (const z of [1, 2, 3]) {
+      const data = Uint16Array.from({ length: width * height }, (_, k) => Math.round(stripe(k) + sample(z, k) * transmission(k)));
+      await sharp(data, { raw: { width, height, channels: 1 } }).toColourspace("grey16").png().toFile(join(striped, `z${z}.png`));
+    }
+    const darkFrame = join(dir, "dark.tif");
+    await writeFile(darkFrame, sampleTiff(width, height, Float32Array.from({ length: width * height }, (_, k) => stripe(k))));
+    const stripedFlat = join(dir, "striped-flat.tif");
+    await writeFile(stripedFlat, sampleTiff(width, height, Float32Array.from({ length: width * height }, (_, k) => stripe(k) + 3000.5 * transmission(k))));
+    const darkOut = join(dir, "dark-fielded");
+    const withDark = await focusbox(["stack", "import", striped, "--out", darkOut, "--step", "1", "--first", "1", "--flat", stripedFlat, "--dark-frame", darkFrame]);
+    expect(withDark.code, withDark.stderr).toBe(0);
+    for (const p of manifest.planes) {
+      const pixels = await gray16(join(darkOut, p.file));
+      for (let k = 0; k < pixels.length; k++) expect(Math.abs(pixels[k] - (64 + sample(p.zUm, k) * meanTransmission))).toBeLessThanOrEqual(1.5);
+    }
+    const noFlat = await focusbox(["stack", "import", striped, "--out", join(dir, "dark-only"), "--step", "1", "--dark-frame", darkFrame]);
+    expect([noFlat.code, noFlat.stderr]).toEqual([2, expect.stringMatching(/--dark-frame needs --flat/)]);
     // A flat of another size: refused, nothing written.
     const small = join(dir, "flat-small.png");
     await flatPng(small, 200, 16, 12);

@@ -53,6 +53,32 @@ describe("flat field", () => {
     await expect(readFlatField(join(dir, "missing.png"))).rejects.toThrow(ConfigError);
   });
 
+  it("a dark frame removes a camera's column stripes with the dust shadows; one of another size, or a flat at or below it, is refused; the config takes a dark level or a dark frame, not both", async () => {
+    const dir = tempDir();
+    // Fixed-pattern offsets per column (12 ± 6 DN), under the flat and every frame alike.
+    const stripe = (k: number) => 12 + ((k % 40) * 7) % 13 - 6;
+    const darkFile = join(dir, "dark.png");
+    await writeFile(darkFile, await encodePng(frame(40, 30, 16, stripe)));
+    const flatFile = join(dir, "flat.png");
+    await writeFile(flatFile, await encodePng(frame(40, 30, 16, (k) => stripe(k) + 20000 * shadowed(k))));
+    const flat = await readFlatField(flatFile, darkFile);
+    expect(flat.darkLevelDn).toBeCloseTo(Array.from({ length: 1200 }, (_, k) => stripe(k)).reduce((a, b) => a + b) / 1200, 6);
+    const raw = frame(40, 30, 12, (k) => stripe(k) + 1000 * shadowed(k)); // an even sample, seen through both
+    const out = flatFielded(raw, flat);
+    const values = Array.from(out.data);
+    expect(Math.max(...values) - Math.min(...values)).toBeLessThanOrEqual(1); // stripes and shadows gone
+    // With the mean dark level instead, the stripes stay.
+    const levelOnly = flatFielded(raw, await readFlatField(flatFile, flat.darkLevelDn));
+    expect(Math.max(...levelOnly.data) - Math.min(...levelOnly.data)).toBeGreaterThan(8);
+    const small = join(dir, "small.png");
+    await writeFile(small, await encodePng(frame(20, 30, 16, () => 10)));
+    await expect(readFlatField(flatFile, small)).rejects.toThrow(/the dark frame .*small\.png is 20×30 px, the flat field 40×30/);
+    const bright = join(dir, "bright.png");
+    await writeFile(bright, await encodePng(frame(40, 30, 16, (k) => (k === 3 ? 30000 : 10))));
+    await expect(readFlatField(flatFile, bright)).rejects.toThrow(/1 pixel at or below the dark frame .*bright\.png/);
+    expect(() => parseConfig({ camera: { kind: "simulated", flatField: { file: flatFile, darkLevelDn: 10, darkFile } } })).toThrow(/give darkLevelDn or darkFile, not both/);
+  });
+
   it("averages frames into one (a flat recorded over several frames)", () => {
     const a = frame(4, 2, 8, (k) => k);
     const b = frame(4, 2, 8, (k) => k + 3);

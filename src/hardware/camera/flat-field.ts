@@ -11,7 +11,7 @@ export class FlatFieldCamera implements Camera {
 
   constructor(
     private readonly camera: Camera,
-    private readonly options: { file: string; darkLevelDn: number },
+    private readonly options: { file: string; darkLevelDn: number; darkFile?: string },
   ) {}
 
   get info(): CameraInfo {
@@ -19,7 +19,7 @@ export class FlatFieldCamera implements Camera {
   }
 
   async start(): Promise<void> {
-    const flat = await readFlatField(this.options.file, this.options.darkLevelDn);
+    const flat = await readFlatField(this.options.file, this.options.darkFile ?? this.options.darkLevelDn);
     checkFlatFieldSize(flat, this.camera.info, `camera.flatField.file ${this.options.file}`, "the camera's frames");
     this.flat = flat;
     await this.camera.start();
