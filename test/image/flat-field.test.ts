@@ -86,7 +86,7 @@ describe("flat field", () => {
     expect(() => meanFrame([a, frame(2, 4, 8, () => 0)])).toThrow(/differ in size/);
   });
 
-  it("camera.flatField: the configured camera's frames come flat-fielded; a flat of another size stops the start before anything moves", async () => {
+  it("camera.flatField: the configured camera's frames come flat-fielded; a flat (or dark frame) of another size stops the start before anything moves", async () => {
     const dir = tempDir();
     const flatFile = join(dir, "flat.png");
     // The simulated camera's default 512×384 frames; a dark square (80 %) in the flat brightens those pixels 1.24×.
@@ -118,5 +118,10 @@ describe("flat field", () => {
     const devices = await createDevices(config, new VirtualClock());
     await expect(devices.start()).rejects.toThrow(/camera\.flatField\.file .*small\.png is 256×192 px, the camera's frames 512×384/);
     await devices.stop();
+    // The configured dark frame is read with the flat (here one of the wrong size).
+    const darkConfig = parseConfig({ clock: "virtual", stateDir: dir, camera: { kind: "simulated", flatField: { file: flatFile, darkFile: small } } });
+    const darkDevices = await createDevices(darkConfig, new VirtualClock());
+    await expect(darkDevices.start()).rejects.toThrow(/the dark frame .*small\.png is 256×192 px, the flat field 512×384/);
+    await darkDevices.stop();
   });
 });
