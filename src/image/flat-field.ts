@@ -1,5 +1,6 @@
 import { ConfigError } from "../errors.js";
 import type { Frame } from "../hardware/camera/types.js";
+import { meanOf } from "../focus/stats.js";
 import { imageHeader, isCameraSampleFormat, readGrayImage, readGraySamples } from "./codec.js";
 
 /**
@@ -35,15 +36,14 @@ export interface FlatField {
 export async function readFlatField(file: string, dark: number | string = 0): Promise<FlatField> {
   const { data, width, height } = await readImage(file, "flat field");
   const darkDn = typeof dark === "string" ? await readDarkFrame(dark, width, height) : undefined;
-  const darkAt = (k: number): number => (darkDn ? darkDn[k] : (dark as number));
+  const darkLevelDn = darkDn ? meanOf(darkDn) : Number(dark);
+  const darkAt = darkDn ? (k: number) => darkDn[k] : () => darkLevelDn;
   let sum = 0;
-  let darkSum = 0;
   let atOrBelow = 0;
   for (let k = 0; k < data.length; k++) {
     const v = data[k] - darkAt(k);
     if (!(v > 0)) atOrBelow++;
     sum += v;
-    darkSum += darkAt(k);
   }
   const what = darkDn ? `the dark frame ${dark}` : `the dark level (${dark} DN)`;
   if (atOrBelow > 0)
@@ -52,7 +52,7 @@ export async function readFlatField(file: string, dark: number | string = 0): Pr
     );
   const mean = sum / data.length;
   const inverseGain = Float32Array.from(data, (v, k) => mean / (v - darkAt(k)));
-  return { width, height, darkLevelDn: darkSum / data.length, ...(darkDn && { darkDn }), inverseGain };
+  return { width, height, darkLevelDn, ...(darkDn && { darkDn }), inverseGain };
 }
 
 /** A dark frame of `width`×`height` (see `readFlatField`). */

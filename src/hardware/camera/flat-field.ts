@@ -1,3 +1,4 @@
+import type { Config } from "../../config/schema.js";
 import { checkFlatFieldSize, flatFielded, readFlatField, type FlatField } from "../../image/flat-field.js";
 import type { Camera, CameraInfo, Frame } from "./types.js";
 
@@ -11,7 +12,7 @@ export class FlatFieldCamera implements Camera {
 
   constructor(
     private readonly camera: Camera,
-    private readonly options: { file: string; darkLevelDn: number; darkFile?: string },
+    private readonly options: NonNullable<Config["camera"]["flatField"]>,
   ) {}
 
   get info(): CameraInfo {
