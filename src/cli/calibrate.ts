@@ -1,6 +1,7 @@
 import type { Command } from "commander";
-import { acquirePlanes, calibrateSweeps, coarseSweepWarning, staticPatternWarning, calibrationSweep, sweepEnds, defaultProfileName, defaultProfilePath, saveProfile, scorePlanes, type BinnedSweep, type CalibrationProfile } from "../autofocus/calibration.js";
-import { blurGrowthWarning, type Optics } from "../autofocus/deepfocus.js";
+import { acquirePlanes, calibrateSweeps, calibrationSweep, sweepEnds, defaultProfileName, defaultProfilePath, saveProfile, scorePlanes, type BinnedSweep, type CalibrationProfile } from "../autofocus/calibration.js";
+import { calibrationWarning } from "../autofocus/calibration-warning.js";
+import type { Optics } from "../autofocus/deepfocus.js";
 import { createScorerForMethod, knownStackOptics, type MethodScorer, type ScorerFactory } from "../autofocus/evaluate.js";
 import type { Config } from "../config/schema.js";
 import { createDevices } from "../hardware/index.js";
@@ -23,10 +24,9 @@ export interface CalibrateOptions {
 }
 
 /**
- * Calibrates the DeepFocus scorer and saves the profile; returns it, where it went, and a warning
- * when the optics (the stack manifest's, or the config's for a live sweep) disagree with the blur
- * growth the sweep shows (`blurGrowthWarning`), its planes are too far apart (`coarseSweepWarning`), or
- * its frames hold something that does not blur with focus (`staticPatternWarning`).
+ * Calibrates the DeepFocus scorer and saves the profile; returns it, where it went, and what the
+ * user should be told about it (`calibrationWarning`, against the stack manifest's optics, or the
+ * config's for a live sweep).
  */
 export async function calibrate(o: CalibrateOptions, createScorer?: ScorerFactory): Promise<{ file: string; profile: CalibrationProfile; warning: string | null }> {
   const config = await configFrom(o.config);
@@ -40,8 +40,7 @@ export async function calibrate(o: CalibrateOptions, createScorer?: ScorerFactor
     const profile = calibrateSweeps(sweeps, { name, objective: { magnification, na }, scorer: method.scorer, roi, modelHash: method.modelHash });
     const file = o.out ?? defaultProfilePath(config.stateDir, name);
     await saveProfile(file, profile);
-    const warnings = [staticPatternWarning(profile), blurGrowthWarning(profile.blurGrowthPx2PerUm2, optics), coarseSweepWarning(profile)].filter((w) => w !== null);
-    return { file, profile, warning: warnings.length ? warnings.join("; ") : null };
+    return { file, profile, warning: calibrationWarning(profile, optics) };
   } finally {
     await method.close();
   }

@@ -1,5 +1,6 @@
-import { acquirePlanes, calibrateSweeps, defaultProfileName, defaultProfilePath, loadProfile, saveProfile, staticPatternWarning } from "../autofocus/calibration.js";
-import { blurGrowthWarning, deepfocusAutofocus } from "../autofocus/deepfocus.js";
+import { acquirePlanes, calibrateSweeps, defaultProfileName, defaultProfilePath, loadProfile, saveProfile } from "../autofocus/calibration.js";
+import { calibrationWarning } from "../autofocus/calibration-warning.js";
+import { deepfocusAutofocus } from "../autofocus/deepfocus.js";
 import type { Config } from "../config/schema.js";
 import { blurGrowthPx2PerUm2Of } from "../focus/blur-match.js";
 import type { Clock } from "../hardware/clock.js";
@@ -49,8 +50,7 @@ export async function createDeepFocusPlugins(config: Config): Promise<DeepFocusP
     const { magnification, na } = config.objective;
     const profile = calibrateSweeps(sweeps, { name, objective: { magnification, na }, scorer, roi: config.autofocus.roi, modelHash });
     await saveProfile(profileFile(name), profile);
-    const warnings = [staticPatternWarning(profile), blurGrowthWarning(profile.blurGrowthPx2PerUm2, { objective: config.objective, cameraPixelUm: ctx.cameraPixelUm })].filter((w) => w !== null);
-    const warning = warnings.length ? warnings.join("; ") : undefined;
+    const warning = calibrationWarning(profile, { objective: config.objective, cameraPixelUm: ctx.cameraPixelUm }) ?? undefined;
     return { kind: "profile", name, path: `calibration/${name}.json`, planes: sweeps[0].planes.length, fwhmUm: profile.fwhmUm, binning: profile.binning, captureRangeUm: profile.captureRangeUm, curve: profile.curve, warning };
   };
 

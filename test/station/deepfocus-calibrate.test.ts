@@ -15,11 +15,11 @@ afterEach(async () => {
 });
 
 /** The station's DeepFocus calibration (real model) on the simulated 10× microscope, with the plug-ins configured for `magnification`. */
-async function calibrateWith(magnification: number) {
+async function calibrateWith(magnification: number, stepUm = 8) {
   const stateDir = tempDir();
   plugins = await createDeepFocusPlugins(parseConfig({ stateDir, objective: { magnification, na: 0.3 } }));
   station = await simulatedStation({ stateDir }, { calibrate: plugins.calibrate });
-  const outcome = await station.calibrate({ name: "t", halfRangeUm: 100, stepUm: 8 });
+  const outcome = await station.calibrate({ name: "t", halfRangeUm: 100, stepUm });
   return { outcome, profile: JSON.parse(readFileSync(join(station.config.stateDir, outcome.path), "utf8")) };
 }
 
@@ -34,5 +34,11 @@ describe("DeepFocus calibration on the station", () => {
     // Configured as 20× on the same 3.45-µm camera: the sweep shows half that image scale.
     const wrong = await calibrateWith(20);
     expect(wrong.outcome.warning).toMatch(/blur grows 0\.[45]\d× as fast with defocus as the configured optics predict/);
+  });
+
+  it("warns when the sweep's planes are too far apart for the autofocus to match its images on them", async () => {
+    const { outcome } = await calibrateWith(10, 25);
+    expect(outcome.warning).toMatch(/the sweep's planes are 25\.00 µm apart, more than the refinement's first half-span/);
+    expect(outcome.warning).not.toMatch(/blur grows/);
   });
 });
