@@ -94,6 +94,27 @@ function crossCheckAgrees(run: DeepFocusRun, pair: { lo: TracePoint; hi: TracePo
 }
 
 /**
+ * The answer of a run whose first three images are all it has (a budget of 3), checked against
+ * blur matching between those images — the one other estimate of focus there is, and one that
+ * reads the optics, not the sample: DeepFocus's curve shift from three images far out lands
+ * tens of µm off where the sample's curve differs from the calibration's (a periodic mesh, real
+ * gravel and grass from 80–100 µm: 35–66 µm off), where blur matching stays within a few µm; it
+ * in turn falls short far out through disc-like PSFs (Born–Wolf pollen from 100 µm: 33 µm),
+ * where DeepFocus does not. Where the two lie more than the refinement's first half-span (FWHM / 8)
+ * apart, no image is left to tell which is right, and the run refuses ("disputed"); where they
+ * agree, focus is their mean, and the uncertainty at least half their difference (on the
+ * selection stacks their errors often had opposite signs). `match` as it is without blur
+ * matching, when it has a problem, or when the run has more images.
+ */
+export function blurConfirmed(run: DeepFocusRun, match: FieldMatch): FieldMatch {
+  const blurUm = run.trace.length === BLUR_MATCH_IMAGES ? blurMatchStart(run) : null;
+  if (blurUm === null || match.problem !== null || match.shiftUm === null) return match;
+  const gapUm = Math.abs(blurUm - match.shiftUm);
+  if (gapUm > refineHalfSpanUm(run)) return refused(match, "disputed");
+  return { ...match, shiftUm: (match.shiftUm + blurUm) / 2, uncertaintyUm: Math.max(match.uncertaintyUm, gapUm / 2) };
+}
+
+/**
  * Blur matching's focus when it lies more than half the first image spacing from `estimateUm`,
  * else null (no blur growth, or the two agree). DeepFocus reads some samples wrongly far out
  * (flat, or saturating at a mid-range reading), where blur matching, which compares the images

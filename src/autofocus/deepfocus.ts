@@ -12,7 +12,7 @@ import { probe, probeAll } from "./probe.js";
 import { crossCheckSharpest, DECISIVE_LOG_RATIO, NEAR_FOCUS_LOG_RATIO, sharpestLead, sharpnessLogRatio } from "./cross-check.js";
 import { fewImageAnswer } from "./few-images.js";
 import { readsFlat, refine } from "./refine.js";
-import { blurGuidedAnswer, blurGuidedImages, blurMatchStart, type BlurGuidedPair } from "./blur-guided.js";
+import { blurConfirmed, blurGuidedAnswer, blurGuidedImages, blurMatchStart, type BlurGuidedPair } from "./blur-guided.js";
 import { sharpnessFallback } from "./fallback.js";
 import type { AutofocusContext, AutofocusResult, TracePoint } from "./types.js";
 
@@ -255,14 +255,15 @@ export function matchTrace(run: DeepFocusRun, points: readonly TracePoint[] = ru
 /**
  * The match a run's search images lead to: "no-texture" when no image has a valid tile; the
  * blur-guided pair's when the search took one; the few-image answer when the budget leaves no
- * refinement triple and the images bracket focus; else the refinement of the first match.
+ * refinement triple and the images bracket focus; else the refinement of the first match. An
+ * answer from the first three images alone must agree with blur matching (`blurConfirmed`).
  */
 export async function searchAnswer(run: DeepFocusRun): Promise<FieldMatch> {
   const first = matchTrace(run);
   // No valid tile in any image: nothing to refine (blur matching would still read the empty field's noise).
   if (!run.trace.some((p) => Number.isFinite(p.score))) return first;
   if (run.blurGuided) return blurGuidedAnswer(run, run.blurGuided, first);
-  return (await fewImageAnswer(run, first)) ?? (await refine(run, first));
+  return blurConfirmed(run, (await fewImageAnswer(run, first)) ?? (await refine(run, first)));
 }
 
 /** Turns a match into a move (or a FocusNotFoundError when its focus is implausible), takes the verification image, builds the result (`settle`). */
@@ -503,6 +504,8 @@ function outOfRangeReason(match: FieldMatch): string {
       return "within the image budget, no images around the estimate bracketed focus consistently with the calibration curve (a triple with its lowest score in the middle, or a pair about where blur matching puts focus)";
     case "flat":
       return "the scores lie on a flat part of the calibration curve and do not pin the shift";
+    case "disputed":
+      return "DeepFocus's match of the three images and blur matching between them put focus more than FWHM/8 apart, and no image is left to tell which is right (a budget of 4 or more places images about blur matching's focus)";
     default:
       return `the scores do not fit the calibration curve (RMS residual ${match.rmsResidual.toPrecision(3)})`;
   }

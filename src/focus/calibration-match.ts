@@ -220,9 +220,11 @@ export interface FieldMatch {
   /**
    * "no-texture": no tile has 2 valid measurements; "unbracketed": the autofocus refinement
    * found no image triple around focus (`refine`), or a blur-guided pair did not hold
-   * (`blurGuidedAnswer`); otherwise the most common problem when most valid tiles have one.
+   * (`blurGuidedAnswer`); "disputed": a run's first three images alone answer, and blur matching
+   * between them puts focus elsewhere (`blurConfirmed`); otherwise the most common problem when
+   * most valid tiles have one.
    */
-  problem: "no-texture" | "unbracketed" | MatchProblem | null;
+  problem: "no-texture" | "unbracketed" | "disputed" | MatchProblem | null;
 }
 
 /**

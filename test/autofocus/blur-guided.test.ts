@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { blurGrowthWarning, deepfocusAutofocus, runBlurGrowth, searchAnswer, searchImages, startRun } from "../../src/autofocus/deepfocus.js";
 import { probeAll } from "../../src/autofocus/probe.js";
 import { refine } from "../../src/autofocus/refine.js";
-import { blurDisputes } from "../../src/autofocus/blur-guided.js";
+import { blurConfirmed, blurDisputes, blurMatchStart } from "../../src/autofocus/blur-guided.js";
 import { sharpestLead } from "../../src/autofocus/cross-check.js";
 import { nextGoldenPoint } from "../../src/autofocus/bracket.js";
 import type { TracePoint } from "../../src/autofocus/types.js";
@@ -287,5 +287,47 @@ describe("the search ends after the paper's three images when blur matching puts
       expect(Math.abs(last - nearest), where).toBeGreaterThan(1.5 * h);
       expect(Math.abs(rig.microscope.defocusUm()), where).toBeLessThan(0.5);
     }
+  });
+});
+
+describe("3-image runs: DeepFocus's answer checked against blur matching between the same images", () => {
+  /** A run's first triple about FOCUS_UM + `offsetUm`, taken with blur growth `k`. */
+  async function tripleRun(offsetUm: number, k: number | undefined) {
+    rig = await simulatedRig({ focusUm: FOCUS_UM }, {}, FRAME);
+    const startUm = FOCUS_UM + offsetUm;
+    await rig.devices.stage.moveTo(startUm);
+    const run = startRun(rig.ctx, profile, { maxImages: 3, blurGrowthPx2PerUm2: k });
+    await searchImages(run, startUm);
+    return run;
+  }
+
+  it("refuses a match more than FWHM/8 from blur matching's focus, answers the mean of the two within it, and leaves a match alone without blur growth or with more images", async () => {
+    const run = await tripleRun(-40, growth);
+    expect(run.trace).toHaveLength(3);
+    const blurUm = blurMatchStart(run)!;
+    expect(Math.abs(blurUm - FOCUS_UM)).toBeLessThan(3);
+    const h = profile.fwhmUm / 8;
+    expect(blurConfirmed(run, matchAt(blurUm + 1.2 * h))).toMatchObject({ problem: "disputed", shiftUm: null });
+    const near = blurConfirmed(run, matchAt(blurUm - 0.5 * h));
+    expect(near.problem).toBeNull();
+    expect(near.shiftUm).toBeCloseTo(blurUm - 0.25 * h, 6);
+    expect(near.uncertaintyUm).toBeCloseTo(0.25 * h, 6);
+
+    const noGrowth = await tripleRun(-40, undefined);
+    expect(blurConfirmed(noGrowth, matchAt(FOCUS_UM + 2 * h))).toEqual(matchAt(FOCUS_UM + 2 * h));
+    await probeAll(run.ctx, run.trace, run.t0Ms, [FOCUS_UM]);
+    expect(blurConfirmed(run, matchAt(blurUm + 2 * h))).toEqual(matchAt(blurUm + 2 * h));
+  });
+
+  it("a 3-image run whose blur matching misreads focus (k 4× too low) refuses and says why, stage back at the start; with the right k it focuses", async () => {
+    const startUm = FOCUS_UM - 40;
+    rig = await simulatedRig({ focusUm: FOCUS_UM }, {}, FRAME);
+    await rig.devices.stage.moveTo(startUm);
+    const wrong = await deepfocusAutofocus(rig.ctx, profile, { maxImages: 3, blurGrowthPx2PerUm2: growth / 4 }).catch((e: unknown) => e);
+    expect(wrong).toMatchObject({ reason: "out-of-range", message: expect.stringMatching(/blur matching between them put focus more than FWHM\/8 apart/) });
+    expect(rig.devices.stage.positionUm()).toBe(startUm);
+    const right = await deepfocusAutofocus(rig.ctx, profile, { maxImages: 3, blurGrowthPx2PerUm2: growth });
+    expect(right.images).toBe(3);
+    expect(Math.abs(rig.microscope.defocusUm())).toBeLessThan(2);
   });
 });
