@@ -14,6 +14,7 @@ import { fewImageAnswer } from "./few-images.js";
 import { readsFlat, refine } from "./refine.js";
 import { blurConfirmed, blurGuidedAnswer, blurGuidedImages, blurMatchStart, type BlurGuidedPair } from "./blur-guided.js";
 import { sharpnessFallback } from "./fallback.js";
+import { sharpnessValley, valleyRefusal } from "./phase-sample.js";
 import type { AutofocusContext, AutofocusResult, TracePoint } from "./types.js";
 
 export interface DeepFocusOptions {
@@ -146,8 +147,10 @@ export async function deepfocusAutofocus(ctx: AutofocusContext, profile: Calibra
     try {
       return await finish(run, match, "deepfocus");
     } catch (err) {
-      if (err instanceof FocusNotFoundError && err.reason === "out-of-range") return sharpnessFallback(run, err);
-      throw err;
+      if (!(err instanceof FocusNotFoundError && err.reason === "out-of-range")) throw err;
+      const valley = sharpnessValley(run);
+      if (valley) throw valleyRefusal(run, valley);
+      return sharpnessFallback(run, err);
     }
   });
 }
@@ -272,6 +275,8 @@ export async function finish(run: DeepFocusRun, match: FieldMatch, method: strin
   const n = trace.length;
   const where = `${n} images at ${trace.map((p) => p.zUm.toFixed(1)).join(", ")} µm`;
   if (match.problem === "no-texture") throw new FocusNotFoundError(`no valid tile in ${where}: the field is empty or featureless`, "no-texture");
+  const valley = sharpnessValley(run);
+  if (valley) throw valleyRefusal(run, valley);
   if (match.problem !== null || match.shiftUm === null) throw new FocusNotFoundError(notFoundInCaptureRange(run.profile, match, where), "out-of-range");
   const targetUm = match.shiftUm;
   const sharper = sharperElsewhere(run, targetUm);

@@ -9,6 +9,7 @@ import { finish, matchTrace, settle, type DeepFocusResult, type DeepFocusRun } f
 import { crossCheckSharpest } from "./cross-check.js";
 import { imageBudget, TRIPLE_IMAGES } from "./bracket.js";
 import { probe } from "./probe.js";
+import { sharpnessValley, valleyRefusal } from "./phase-sample.js";
 import { refine } from "./refine.js";
 import { metricPeak, MIN_PEAK_IMAGES, nextPeakImage, sharpnessPoints, type SharpPoint } from "./metric-peak.js";
 import type { TracePoint } from "./types.js";
@@ -72,6 +73,8 @@ export async function sharpnessFallback(run: DeepFocusRun, refusal: FocusNotFoun
   if (match.problem === null && match.shiftUm !== null && match !== seed) return { ...(await finish(run, match, "deepfocus")), fallback: { metric, reason: refusal.message, confirmed: true } };
   const peak = metricPeak(trace, run.curve, run.profile.fwhmUm);
   if (typeof peak === "string") throw fail(`peaked near ${estimateUm.toFixed(1)} µm, but no image triple there confirmed focus within the budget of ${options.maxImages} images, and it ${peak}`);
+  const valley = sharpnessValley(run);
+  if (valley) throw valleyRefusal(run, valley);
   const unconfirmed: FieldMatch = { ...seed, shiftUm: peak.zUm, tileShiftsUm: seed.tileShiftsUm.map(() => null), uncertaintyUm: peak.uncertaintyUm, rmsResidual: Number.NaN };
   return { ...(await settle(run, unconfirmed, "deepfocus")), fallback: { metric, reason: refusal.message, confirmed: false } };
 }
