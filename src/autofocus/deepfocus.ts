@@ -135,7 +135,8 @@ export interface DeepFocusRun {
  * left, that estimate is refined by bracketing image triples (`refine`). When DeepFocus finds
  * no focus it can confirm (`out-of-range`), the cross-check metric continues from the same
  * images (`sharpnessFallback`: with the images left, and its own clear peak when DeepFocus
- * confirms none; the result says so in `fallback`).
+ * confirms none; the result says so in `fallback`) — unless the images show a sharpness valley
+ * near focus (`sharpnessValley`: an unstained sample in bright field), which is refused.
  * @throws FocusNotFoundError `no-texture` (no valid tile) or `out-of-range` (focus outside the
  *   capture range or the stage limits, and the fallback found no clear peak), with the stage back at the start.
  */

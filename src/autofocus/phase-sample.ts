@@ -16,7 +16,7 @@ export interface SharpnessValley {
  * have none down to 1.3×, the second held-out set two at 1.2× (docs/benchmarks.md, "Unstained
  * cells in bright field").
  */
-export const VALLEY_LOG_RATIO = Math.log(1.5);
+const VALLEY_LOG_RATIO = Math.log(1.5);
 
 /**
  * A valley of the cross-check metric near focus, or null: an image the metric rates at most
