@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { startRun, type DeepFocusRun } from "../../src/autofocus/deepfocus.js";
+import { finish, startRun, type DeepFocusRun } from "../../src/autofocus/deepfocus.js";
 import { sharpnessValley, valleyRefusal } from "../../src/autofocus/phase-sample.js";
 import type { TracePoint } from "../../src/autofocus/types.js";
 import { curveFloor } from "../../src/focus/calibration-match.js";
 import { simulatedRig, type Rig } from "./rig.js";
-import { syntheticProfile } from "./synthetic.js";
+import { matchAt, syntheticProfile } from "./synthetic.js";
 
 let rig: Rig | undefined;
 afterEach(async () => {
@@ -42,6 +42,13 @@ describe("a sharpness valley near focus (an unstained sample in bright field)", 
     const refusal = valleyRefusal(run, valley!);
     expect(refusal.reason).toBe("out-of-range");
     expect(refusal.message).toMatch(/unstained \(phase\) sample in bright field.*focus then lies near z=0\.4 µm/);
+  });
+
+  it("stops an answer at either contrast peak: the run refuses with that reason, whatever its match", async () => {
+    for (const peakUm of [-5.8, 7.3]) {
+      const run = await runWith(phase);
+      await expect(finish(run, matchAt(peakUm), "deepfocus")).rejects.toMatchObject({ reason: "out-of-range", message: expect.stringMatching(/unstained \(phase\) sample/) });
+    }
   });
 
   it("is not found on an absorbing sample's single peak, nor where a flank lies beyond FWHM/4, is read far from focus, or leads by less than 1.5×", async () => {
