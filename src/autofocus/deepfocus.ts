@@ -14,7 +14,7 @@ import { fewImageAnswer } from "./few-images.js";
 import { readsFlat, refine } from "./refine.js";
 import { blurConfirmed, blurGuidedAnswer, blurGuidedImages, blurMatchStart, type BlurGuidedPair } from "./blur-guided.js";
 import { sharpnessFallback } from "./fallback.js";
-import { sharpnessValley, valleyRefusal } from "./phase-sample.js";
+import { sharpnessValley, valleyAnswer } from "./phase-sample.js";
 import type { AutofocusContext, AutofocusResult, TracePoint } from "./types.js";
 
 export interface DeepFocusOptions {
@@ -136,7 +136,8 @@ export interface DeepFocusRun {
  * no focus it can confirm (`out-of-range`), the cross-check metric continues from the same
  * images (`sharpnessFallback`: with the images left, and its own clear peak when DeepFocus
  * confirms none; the result says so in `fallback`) — unless the images show a sharpness valley
- * near focus (`sharpnessValley`: an unstained sample in bright field), which is refused.
+ * near focus (`sharpnessValley`: an unstained sample in bright field), answered at its vertex
+ * (`valleyAnswer`) or refused.
  * @throws FocusNotFoundError `no-texture` (no valid tile) or `out-of-range` (focus outside the
  *   capture range or the stage limits, and the fallback found no clear peak), with the stage back at the start.
  */
@@ -150,8 +151,7 @@ export async function deepfocusAutofocus(ctx: AutofocusContext, profile: Calibra
     } catch (err) {
       if (!(err instanceof FocusNotFoundError && err.reason === "out-of-range")) throw err;
       const valley = sharpnessValley(run);
-      if (valley) throw valleyRefusal(run, valley);
-      return sharpnessFallback(run, err);
+      return valley ? valleyAnswer(run, valley) : sharpnessFallback(run, err);
     }
   });
 }
@@ -270,14 +270,14 @@ export async function searchAnswer(run: DeepFocusRun): Promise<FieldMatch> {
   return blurConfirmed(run, (await fewImageAnswer(run, first)) ?? (await refine(run, first)));
 }
 
-/** Turns a match into a move (or a FocusNotFoundError when its focus is implausible), takes the verification image, builds the result (`settle`). */
+/** Turns a match into a move (or a FocusNotFoundError when its focus is implausible), takes the verification image, builds the result (`settle`); where the images show a sharpness valley near focus, answers that instead (`valleyAnswer`). */
 export async function finish(run: DeepFocusRun, match: FieldMatch, method: string): Promise<DeepFocusResult> {
   const { ctx, trace } = run;
   const n = trace.length;
   const where = `${n} images at ${trace.map((p) => p.zUm.toFixed(1)).join(", ")} µm`;
   if (match.problem === "no-texture") throw new FocusNotFoundError(`no valid tile in ${where}: the field is empty or featureless`, "no-texture");
   const valley = sharpnessValley(run);
-  if (valley) throw valleyRefusal(run, valley);
+  if (valley) return valleyAnswer(run, valley);
   if (match.problem !== null || match.shiftUm === null) throw new FocusNotFoundError(notFoundInCaptureRange(run.profile, match, where), "out-of-range");
   const targetUm = match.shiftUm;
   const sharper = sharperElsewhere(run, targetUm);

@@ -9,7 +9,7 @@ import { finish, matchTrace, settle, type DeepFocusResult, type DeepFocusRun } f
 import { crossCheckSharpest } from "./cross-check.js";
 import { imageBudget, TRIPLE_IMAGES } from "./bracket.js";
 import { probe } from "./probe.js";
-import { sharpnessValley, valleyRefusal } from "./phase-sample.js";
+import { sharpnessValley, valleyAnswer } from "./phase-sample.js";
 import { refine } from "./refine.js";
 import { metricPeak, MIN_PEAK_IMAGES, nextPeakImage, sharpnessPoints, type SharpPoint } from "./metric-peak.js";
 import type { TracePoint } from "./types.js";
@@ -70,11 +70,12 @@ export async function sharpnessFallback(run: DeepFocusRun, refusal: FocusNotFoun
   const estimateUm = brentImages > 0 ? (await runSearch(brentMaximize(lo.zUm, hi.zUm, { toleranceUm: run.profile.fwhmUm / 8, maxEvaluations: brentImages + 1, x0: best.zUm }), sharpnessAt)).x : best.zUm;
   const seed: FieldMatch = { ...matchTrace(run), shiftUm: estimateUm, problem: null };
   const match = await refine(run, seed);
-  if (match.problem === null && match.shiftUm !== null && match !== seed) return { ...(await finish(run, match, "deepfocus")), fallback: { metric, reason: refusal.message, confirmed: true } };
+  // finish's own `fallback` (a sharpness valley's answer) wins.
+  if (match.problem === null && match.shiftUm !== null && match !== seed) return { fallback: { metric, reason: refusal.message, confirmed: true }, ...(await finish(run, match, "deepfocus")) };
   const peak = metricPeak(trace, run.curve, run.profile.fwhmUm);
   if (typeof peak === "string") throw fail(`peaked near ${estimateUm.toFixed(1)} µm, but no image triple there confirmed focus within the budget of ${options.maxImages} images, and it ${peak}`);
   const valley = sharpnessValley(run);
-  if (valley) throw valleyRefusal(run, valley);
+  if (valley) return valleyAnswer(run, valley);
   const unconfirmed: FieldMatch = { ...seed, shiftUm: peak.zUm, tileShiftsUm: seed.tileShiftsUm.map(() => null), uncertaintyUm: peak.uncertaintyUm, rmsResidual: Number.NaN };
   return { ...(await settle(run, unconfirmed, "deepfocus")), fallback: { metric, reason: refusal.message, confirmed: false } };
 }
