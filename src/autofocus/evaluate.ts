@@ -30,7 +30,7 @@ export interface EvalRun {
   images: number;
   /** The classical metric that found focus after the method refused (AutofocusResult.fallback). */
   fallback?: string;
-  /** Set when the fallback metric's own peak answered, unconfirmed by the method. */
+  /** Set when the fallback metric's own peak or valley answered, unconfirmed by the method. */
   unconfirmed?: true;
   error?: string;
 }

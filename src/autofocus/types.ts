@@ -45,7 +45,8 @@ export interface AutofocusResult {
    * Set when the method itself refused (`reason`) and the classical `metric` brought the run to
    * focus from its images and the rest of the budget (DeepFocus: `sharpnessFallback`);
    * `confirmed` when the method then confirmed that focus itself, false when the metric's own
-   * peak answered alone.
+   * peak answered alone — or, unconfirmed, when the metric's valley between two planes the method
+   * reads in focus set it (`reason` says so; DeepFocus: `valleyAnswer`, an unstained sample).
    */
   fallback?: { metric: string; reason: string; confirmed: boolean };
 }

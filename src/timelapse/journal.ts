@@ -10,7 +10,7 @@ export interface PointFocus {
   images: number;
   /** Tracking: whether 2 images sufficed ("tracking") or the full search ran ("search"). */
   mode?: string;
-  /** DeepFocus refused and its fallback metric's own peak set the focus, unconfirmed by DeepFocus (AutofocusResult.fallback). */
+  /** The fallback metric's own peak (DeepFocus refused) or valley (an unstained sample) set the focus, unconfirmed by DeepFocus (AutofocusResult.fallback). */
   unconfirmed?: true;
   /** Autofocus failed: the point was captured where the stage stood. */
   error?: string;
