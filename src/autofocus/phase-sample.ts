@@ -89,7 +89,7 @@ export async function valleyAnswer(run: DeepFocusRun, found: SharpnessValley): P
   if (vertex === null) throw valleyRefusal(run, found);
   const first = matchTrace(run);
   const match: FieldMatch = { ...first, shiftUm: vertex.zUm, tileShiftsUm: first.tileShiftsUm.map(() => null), uncertaintyUm: vertex.uncertaintyUm, rmsResidual: Number.NaN, problem: null };
-  const reason = `the images show least detail at z=${found.valley.zUm.toFixed(1)} µm between two planes DeepFocus reads in focus: an unstained (phase) sample in bright field, focused at the valley's vertex`;
+  const reason = `DeepFocus reads planes either side of z=${found.valley.zUm.toFixed(1)} µm in focus, where the sample shows least detail: an unstained (phase) sample in bright field, focused at the vertex of ${run.ctx.sharpness!.id}'s valley there`;
   return { ...(await settle(run, match, "deepfocus")), fallback: { metric: run.ctx.sharpness!.id, reason, confirmed: false } };
 }
 
