@@ -56,11 +56,11 @@ export function sharpnessValley(run: DeepFocusRun): SharpnessValley | null {
  * Focus at a sharpness valley: the vertex of the parabola through the valley image and the
  * nearest images the cross-check rated on each side of it, when both lie within FWHM / 8 of it
  * and the vertex between them, with half the wider gap beside the valley image as its
- * uncertainty; null otherwise. Near focus a weak phase object's contrast grows in proportion to defocus, so
- * its gradient energy grows as the square: on the simulated unstained cells a parabola through
- * the planes within ±2 µm of focus has its vertex 0.03–0.13 µm from it, and the vertex of a run's
- * three images 0.1–0.8 µm where both neighbours lay within FWHM / 8 (1.6–3.9 µm where one lay
- * farther; docs/benchmarks.md, "Unstained cells in bright field").
+ * uncertainty; null otherwise. Near focus a weak phase object's contrast grows in proportion to
+ * defocus, so its gradient energy grows as the square: on the simulated unstained cells a
+ * parabola through the planes within ±2 µm of focus has its vertex 0.03–0.13 µm from it, and the
+ * vertex of a run's three images 0.1–0.8 µm where both neighbours lay within FWHM / 8 (1.6–3.9 µm
+ * where one lay farther; docs/benchmarks.md, "Unstained cells in bright field").
  */
 export function valleyVertex(run: DeepFocusRun, { valley }: SharpnessValley): { zUm: number; uncertaintyUm: number } | null {
   const rated = run.trace.filter((p) => p.sharpness! > 0);
