@@ -149,9 +149,9 @@ export async function deepfocusAutofocus(ctx: AutofocusContext, profile: Calibra
     try {
       return await finish(run, match, "deepfocus");
     } catch (err) {
-      if (!(err instanceof FocusNotFoundError && err.reason === "out-of-range")) throw err;
-      const valley = sharpnessValley(run);
-      return valley ? valleyAnswer(run, valley) : sharpnessFallback(run, err);
+      // A run whose images show a sharpness valley was answered or refused by `finish` (`valleyAnswer`): no fallback.
+      if (!(err instanceof FocusNotFoundError && err.reason === "out-of-range") || sharpnessValley(run)) throw err;
+      return sharpnessFallback(run, err);
     }
   });
 }
@@ -270,11 +270,15 @@ export async function searchAnswer(run: DeepFocusRun): Promise<FieldMatch> {
   return blurConfirmed(run, (await fewImageAnswer(run, first)) ?? (await refine(run, first)));
 }
 
+/** Where a run's images were taken, for its messages: "N images at z1, z2, … µm". */
+export function imagesWhere(trace: readonly TracePoint[]): string {
+  return `${trace.length} images at ${trace.map((p) => p.zUm.toFixed(1)).join(", ")} µm`;
+}
+
 /** Turns a match into a move (or a FocusNotFoundError when its focus is implausible), takes the verification image, builds the result (`settle`); where the images show a sharpness valley near focus, answers that instead (`valleyAnswer`). */
 export async function finish(run: DeepFocusRun, match: FieldMatch, method: string): Promise<DeepFocusResult> {
   const { ctx, trace } = run;
-  const n = trace.length;
-  const where = `${n} images at ${trace.map((p) => p.zUm.toFixed(1)).join(", ")} µm`;
+  const where = imagesWhere(trace);
   if (match.problem === "no-texture") throw new FocusNotFoundError(`no valid tile in ${where}: the field is empty or featureless`, "no-texture");
   const valley = sharpnessValley(run);
   if (valley) return valleyAnswer(run, valley);

@@ -1,6 +1,7 @@
 import { FocusNotFoundError } from "../errors.js";
 import { curveFloor, type FieldMatch } from "../focus/calibration-match.js";
-import { matchTrace, NOT_SHARP_FLOOR_RATIO, settle, type DeepFocusResult, type DeepFocusRun } from "./deepfocus.js";
+import { crossCheckSharpest } from "./cross-check.js";
+import { imagesWhere, matchTrace, NOT_SHARP_FLOOR_RATIO, settle, type DeepFocusResult, type DeepFocusRun } from "./deepfocus.js";
 import type { TracePoint } from "./types.js";
 
 /** Images about a valley of the cross-check metric near focus (`sharpnessValley`). */
@@ -37,10 +38,8 @@ export function sharpnessValley(run: DeepFocusRun): SharpnessValley | null {
   const rated = run.trace.filter((p) => p.sharpness! > 0);
   const reachUm = run.profile.fwhmUm / 4;
   const inFocusB = NOT_SHARP_FLOOR_RATIO * curveFloor(run.curve);
-  const sharpestBeside = (v: TracePoint, side: -1 | 1): TracePoint | null => {
-    const beside = rated.filter((p) => side * (p.zUm - v.zUm) > 0 && side * (p.zUm - v.zUm) <= reachUm && p.score <= inFocusB);
-    return beside.length ? beside.reduce((a, b) => (b.sharpness! > a.sharpness! ? b : a)) : null;
-  };
+  const sharpestBeside = (v: TracePoint, side: -1 | 1): TracePoint | null =>
+    crossCheckSharpest(rated.filter((p) => side * (p.zUm - v.zUm) > 0 && side * (p.zUm - v.zUm) <= reachUm && p.score <= inFocusB));
   let found: SharpnessValley | null = null;
   // Between two layers of sample the valley image is a blur of both; at a phase object's focus it is sharp, or featureless.
   for (const valley of rated.filter((p) => !(p.score > inFocusB))) {
@@ -96,9 +95,8 @@ export async function valleyAnswer(run: DeepFocusRun, found: SharpnessValley): P
 /** The refusal of a run whose images show a sharpness valley near focus (`sharpnessValley`) and do not pin its vertex. */
 export function valleyRefusal(run: DeepFocusRun, { valley, lo, hi }: SharpnessValley): FocusNotFoundError {
   const metric = run.ctx.sharpness?.id;
-  const where = `${run.trace.length} images at ${run.trace.map((p) => p.zUm.toFixed(1)).join(", ")} µm`;
   return new FocusNotFoundError(
-    `${metric} rates the images at z=${lo.zUm.toFixed(1)} and z=${hi.zUm.toFixed(1)} µm, which DeepFocus reads as in focus, ${(Math.min(lo.sharpness!, hi.sharpness!) / valley.sharpness!).toFixed(1)}× or more as sharp as the one between them at z=${valley.zUm.toFixed(1)} µm: the sample shows least detail between two sharp-looking planes — an unstained (phase) sample in bright field, whose contrast grows with defocus on either side of focus (focus then lies near z=${valley.zUm.toFixed(1)} µm). The images do not pin the valley's bottom (an image within FWHM/8 on each side of it); a stained sample, phase contrast or DIC shows detail in focus (${where})`,
+    `${metric} rates the images at z=${lo.zUm.toFixed(1)} and z=${hi.zUm.toFixed(1)} µm, which DeepFocus reads as in focus, ${(Math.min(lo.sharpness!, hi.sharpness!) / valley.sharpness!).toFixed(1)}× or more as sharp as the one between them at z=${valley.zUm.toFixed(1)} µm: the sample shows least detail between two sharp-looking planes — an unstained (phase) sample in bright field, whose contrast grows with defocus on either side of focus (focus then lies near z=${valley.zUm.toFixed(1)} µm). The images do not pin the valley's bottom (an image within FWHM/8 on each side of it); a stained sample, phase contrast or DIC shows detail in focus (${imagesWhere(run.trace)})`,
     "out-of-range",
   );
 }
