@@ -15,6 +15,7 @@ import { readsFlat, refine } from "./refine.js";
 import { blurConfirmed, blurGuidedAnswer, blurGuidedImages, blurMatchStart, type BlurGuidedPair } from "./blur-guided.js";
 import { sharpnessFallback } from "./fallback.js";
 import { sharpnessValley, valleyAnswer } from "./phase-sample.js";
+import { phaseFocus, phaseSign } from "./contrast-inversion.js";
 import type { AutofocusContext, AutofocusResult, TracePoint } from "./types.js";
 
 export interface DeepFocusOptions {
@@ -119,7 +120,7 @@ export interface DeepFocusRun {
   startUm: number;
   t0Ms: number;
   trace: TracePoint[];
-  /** Binned fields of the first BLUR_MATCH_IMAGES images for blur matching (with `options.blurGrowthPx2PerUm2`). */
+  /** Binned fields of the images: blur matching reads the first BLUR_MATCH_IMAGES (with `options.blurGrowthPx2PerUm2`), `contrastInversion` any. */
   thumbs: Map<TracePoint, BlurThumb>;
   /** Set when the search placed its last images by blur matching (budgets 4–5, blur-guided.ts). */
   blurGuided?: BlurGuidedPair;
@@ -137,7 +138,10 @@ export interface DeepFocusRun {
  * images (`sharpnessFallback`: with the images left, and its own clear peak when DeepFocus
  * confirms none; the result says so in `fallback`) — unless the images show a sharpness valley
  * near focus (`sharpnessValley`: an unstained sample in bright field), answered at its vertex
- * (`valleyAnswer`) or refused.
+ * (`valleyAnswer`) or refused. Before either, once the images show an unstained sample by its
+ * contrast — two images either side of focus with inverted contrast, or a featureless image
+ * beside images with detail — the search and refinement stop and the run focuses where the
+ * contrast changes sign (contrast-inversion.ts `phaseFocus`).
  * @throws FocusNotFoundError `no-texture` (no valid tile) or `out-of-range` (focus outside the
  *   capture range or the stage limits, and the fallback found no clear peak), with the stage back at the start.
  */
@@ -145,7 +149,11 @@ export async function deepfocusAutofocus(ctx: AutofocusContext, profile: Calibra
   const run = startRun(ctx, profile, options);
   return guarded(run, async () => {
     await searchImages(run, run.startUm);
+    const early = await phaseFocus(run);
+    if (early) return early;
     const match = await searchAnswer(run);
+    const late = await phaseFocus(run);
+    if (late) return late;
     try {
       return await finish(run, match, "deepfocus");
     } catch (err) {
@@ -175,10 +183,9 @@ export function startRun(ctx: AutofocusContext, profile: CalibrationProfile, opt
   const sharpness = crossCheck === null ? undefined : createClassicalScorer(crossCheck, base.tileRegions?.bind(base));
   const trace: TracePoint[] = [];
   const thumbs = new Map<TracePoint, BlurThumb>();
-  // Blur matching reads the first three images only (blur-guided.ts `blurMatchStart`).
   const growth = runBlurGrowth(profile.blurGrowthPx2PerUm2, options.blurGrowthPx2PerUm2);
-  const onFrame = growth === undefined ? ctx.onFrame : (point: TracePoint, frame: Frame) => {
-    const thumb = trace.length <= BLUR_MATCH_IMAGES ? blurThumb(frame) : null;
+  const onFrame = (point: TracePoint, frame: Frame): void => {
+    const thumb = blurThumb(frame);
     if (thumb) thumbs.set(point, thumb);
     ctx.onFrame?.(point, frame);
   };
@@ -219,7 +226,8 @@ export async function guarded<T>(run: DeepFocusRun, body: () => Promise<T>): Pro
  * minimum far out more (docs/benchmarks.md, "One refinement triple", "False DeepFocus minima far
  * out") — and, without blur matching, before a golden-section image when the cross-check rates
  * one image over twice as sharp as every other (`sharpestLead`: focus is near it). When none of
- * the first three images has a valid tile (an empty or featureless field) it takes no more.
+ * the first three images has a valid tile (an empty or featureless field) it takes no more; when
+ * the images show an unstained sample (`phaseSign`), neither.
  */
 export async function searchImages(run: DeepFocusRun, z1Um: number): Promise<void> {
   const { ctx } = run;
@@ -229,6 +237,7 @@ export async function searchImages(run: DeepFocusRun, z1Um: number): Promise<voi
   // The middle first (no move at the start), then the upper and the lower one: one reversal, and the run goes on from
   // the lowest image, so its next image (above it unless focus lies below the triple) needs no backlash overshoot.
   await probeAll(ctx, run.trace, run.t0Ms, [midUm, hiUm, loUm].slice(0, Math.max(0, budget - run.trace.length)));
+  if (phaseSign(run)) return;
   // With room for a refinement, keep one triple for it: an answer then stands only if a triple brackets it.
   const refinementReserved = budget >= 2 * TRIPLE_IMAGES;
   const searchBudget = refinementReserved ? budget - TRIPLE_IMAGES : budget;
@@ -240,6 +249,7 @@ export async function searchImages(run: DeepFocusRun, z1Um: number): Promise<voi
   while (run.trace.length < searchBudget) {
     const finite = run.trace.filter((p) => Number.isFinite(p.score));
     if (isConvex(finite.map((p) => p.zUm), finite.map((p) => p.score), "minimum")) return;
+    if (phaseSign(run)) return;
     const zUm = nextGoldenPoint(run.trace, minUm, maxUm);
     if (zUm === null || (refinementReserved && sharpestLead(run.trace) >= NEAR_FOCUS_LOG_RATIO)) return;
     await probe(ctx, run.trace, run.t0Ms, zUm);

@@ -7,6 +7,7 @@ import { probeAll } from "./probe.js";
 import { bracketMatch, imageAt, judgeTriple, lowestImage, PEAK_FIT_WIDTHS, refused } from "./triple.js";
 import { evenPair, type PairAnswer } from "./few-images.js";
 import { takenBracket } from "./taken-bracket.js";
+import { phaseSign } from "./contrast-inversion.js";
 import type { TracePoint } from "./types.js";
 
 /** Default convergence tolerance of the refinement (µm): it stops when the estimate moves less. */
@@ -60,6 +61,9 @@ export const DEFAULT_REFINE_TOLERANCE_UM = 0.25;
  * at e ± h read worse). When the walk's next step would take the budget's last image, that image
  * is placed from the DeepFocus readings so that its triple brackets focus (`lastWalkTriple`).
  *
+ * It stops, before the next triple, once the images show an unstained sample (`phaseSign`:
+ * deepfocus.ts then focuses by the sign of its contrast).
+ *
  * With fewer than 3 images left after the search (budgets up to 5) it returns `first`, unless the
  * images read flat and low (`readsFlat`: the shift fit lands anywhere on such a stretch; real
  * gravel and grass pictures were answered 24–41 µm off); `searchAnswer` (deepfocus.ts) tries
@@ -86,6 +90,8 @@ export async function refine(run: DeepFocusRun, first: FieldMatch): Promise<Fiel
   let lastBracket: PairAnswer | null = null;
   let nextTriple: number[] | null = null;
   for (;;) {
+    // Images of a phase sample either side of focus: the run focuses by their contrast's sign instead (deepfocus.ts).
+    if (phaseSign(run)) break;
     const triple = nextTriple ?? initialPoints(estimateUm, halfSpanUm, minUm, maxUm);
     nextTriple = null;
     const fresh = triple.filter((zUm) => imageAt(run, zUm) === undefined);

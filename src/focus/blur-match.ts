@@ -44,6 +44,8 @@ export interface BlurThumb {
   /** Mean squared difference of neighbouring pixels: the sharper of two images of one field has more. */
   gradientEnergy: number;
   padded?: PaddedSpectrum;
+  /** `thumbDetail`, once made. */
+  detail?: Float64Array;
 }
 
 interface PaddedSpectrum {
@@ -232,6 +234,57 @@ function shiftedSpectrum(sharp: BlurThumb, shift: Shift): Float64Array {
     }
   }
   return out;
+}
+
+/** Gaussian σ (thumbnail px) of the background `thumbDetail` takes away: structure finer than a few pixels stays. */
+const DETAIL_SIGMA_PX = 4;
+
+/**
+ * The thumbnail's detail inside the comparison margin (row-major, `(width − 2m) × (height − 2m)`):
+ * its pixels less a Gaussian-blurred (σ DETAIL_SIGMA_PX) copy, which removes uneven lighting.
+ * Made once per thumbnail. Two images' details correlate where the same structure shows with the
+ * same sign of contrast (`detailCorrelation`).
+ */
+export function thumbDetail(t: BlurThumb): Float64Array {
+  if (t.detail) return t.detail;
+  const { width, height } = t;
+  const { fft, spectrum, padPx } = padded(t);
+  const f = radialFrequency(fft);
+  const filtered = new Float64Array(spectrum.length);
+  for (let k = 0; k < f.length; k++) {
+    const g = 1 - kernelOtf("gaussian", DETAIL_SIGMA_PX, f[k]);
+    filtered[2 * k] = spectrum[2 * k] * g;
+    filtered[2 * k + 1] = spectrum[2 * k + 1] * g;
+  }
+  const margin = marginPx(t);
+  const image = fft.inverse(filtered, { overwriteInput: true, firstRow: padPx + margin, rowCount: height - 2 * margin });
+  const detail = new Float64Array((width - 2 * margin) * (height - 2 * margin));
+  for (let y = margin, i = 0; y < height - margin; y++) for (let x = margin; x < width - margin; x++) detail[i++] = image[(y + padPx) * fft.width + x + padPx];
+  t.detail = detail;
+  return detail;
+}
+
+/** Pearson correlation of two thumbnails' details (`thumbDetail`, same size): −1 where one shows the other's structure with contrast inverted; NaN for a featureless one. */
+export function detailCorrelation(a: BlurThumb, b: BlurThumb): number {
+  const [da, db] = [thumbDetail(a), thumbDetail(b)];
+  const n = da.length;
+  let sa = 0;
+  let sb = 0;
+  for (let i = 0; i < n; i++) {
+    sa += da[i];
+    sb += db[i];
+  }
+  let ab = 0;
+  let aa = 0;
+  let bb = 0;
+  for (let i = 0; i < n; i++) {
+    const x = da[i] - sa / n;
+    const y = db[i] - sb / n;
+    ab += x * y;
+    aa += x * x;
+    bb += y * y;
+  }
+  return ab / Math.sqrt(aa * bb);
 }
 
 /** Mean squared difference, inside the margin, between `sharp` (its spectrum `spectrum`, registered) blurred by the kernel and `blurry`. */

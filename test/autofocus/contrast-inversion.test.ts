@@ -1,0 +1,74 @@
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { calibrate } from "../../src/cli/calibrate.js";
+import { evalAf } from "../../src/cli/eval-af.js";
+import { parseConfig } from "../../src/config/load.js";
+import { VirtualClock } from "../../src/hardware/clock.js";
+import { createDevices } from "../../src/hardware/index.js";
+import { createDeepFocusScorer, type DeepFocusScorer } from "../../src/inference/deepfocus.js";
+import { createScorerForMethod } from "../../src/autofocus/evaluate.js";
+import { recordStack } from "../../src/station/record-stack.js";
+import { writePhaseStack } from "./phase-stack.js";
+
+/** The simulator's tissue slide at 10×/NA 0.3 (384×288): the flat textured object a user calibrates on, and an absorbing sample. */
+async function tissueStack(dir: string, o: { fromUm: number; toUm: number; stepUm: number }): Promise<string> {
+  const config = parseConfig({
+    clock: "virtual",
+    camera: { kind: "simulated", width: 384, height: 288 },
+    microscope: { sample: "tissue", seed: 11, focusUm: 0, driftUmPerHour: 0, jitterUm: 0 },
+    stage: { minUm: -200, maxUm: 200, backend: { kind: "simulated", slackUm: 0 } },
+  });
+  const devices = await createDevices(config, new VirtualClock());
+  await devices.start();
+  try {
+    return await recordStack(devices.camera, devices.stage, { ...o, outDir: dir, meta: { focusUm: 0, objective: { magnification: 10, na: 0.3 } } });
+  } finally {
+    await devices.stop();
+  }
+}
+
+let dir: string;
+let scorer: DeepFocusScorer;
+let profile: string;
+let stacks: { phase: string; tissue: string };
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "fb-phase-"));
+  scorer = await createDeepFocusScorer({ model: "int8" });
+  const calib = await tissueStack(join(dir, "calib"), { fromUm: -140, toUm: 140, stepUm: 4 });
+  profile = join(dir, "profile.json");
+  await calibrate({ stack: calib, out: profile }, async () => ({ scorer, modelHash: scorer.info.sha256, close: async () => {} }));
+  stacks = {
+    phase: join(dir, "phase"),
+    tissue: await tissueStack(join(dir, "tissue"), { fromUm: -40, toUm: 40, stepUm: 1 }),
+  };
+  await writePhaseStack(stacks.phase, { focusUm: 0.37, fromUm: -45, toUm: 45, stepUm: 1, seed: 7 });
+}, 120_000);
+afterAll(() => scorer.close());
+
+const factory = async (method: string) => (method === "deepfocus" ? { scorer, modelHash: scorer.info.sha256, close: async () => {} } : createScorerForMethod(method));
+
+describe("unstained cells in bright field: focus where the contrast changes sign (real model, replay)", () => {
+  it("images either side of focus show the cells with inverted contrast; the run focuses between them, marked unconfirmed by DeepFocus", async () => {
+    // DeepFocus reads ±3…±15 µm of this stack about its floor and finds no valid tile within ±1 µm; Tenengrad's valley at focus is shallow.
+    for (const maxImages of [10, 6]) {
+      const report = await evalAf({ calibration: profile, stack: [stacks.phase], method: "deepfocus", starts: "-30:30:15", maxImages }, factory);
+      expect(report.summary.failures).toBe(0);
+      for (const run of report.runs) {
+        expect(Math.abs(run.errorUm!)).toBeLessThan(0.5);
+        expect(run).toMatchObject({ fallback: "contrast-sign", unconfirmed: true });
+        expect(run.images).toBeLessThanOrEqual(maxImages);
+      }
+    }
+  }, 120_000);
+
+  it("an absorbing sample's images near focus never read as inverted: its runs stay DeepFocus's own", async () => {
+    const report = await evalAf({ calibration: profile, stack: [stacks.tissue], method: "deepfocus", starts: "-30:30:15", maxImages: 10 }, factory);
+    expect(report.summary.failures).toBe(0);
+    for (const run of report.runs) {
+      expect(run.fallback).toBeUndefined();
+      expect(Math.abs(run.errorUm!)).toBeLessThan(0.5);
+    }
+  }, 120_000);
+});
