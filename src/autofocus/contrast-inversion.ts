@@ -114,7 +114,7 @@ export async function inversionFocus(run: DeepFocusRun, inversion: ContrastInver
   if (hi.p.zUm - lo.p.zUm > run.profile.fwhmUm / 4) return null;
   const first = matchTrace(run);
   const match: FieldMatch = { ...first, shiftUm: zero(), tileShiftsUm: first.tileShiftsUm.map(() => null), uncertaintyUm: (hi.p.zUm - lo.p.zUm) / 4, rmsResidual: Number.NaN, problem: null };
-  const reason = `the images at z=${inversion.lo.zUm.toFixed(1)} and z=${inversion.hi.zUm.toFixed(1)} µm, which DeepFocus reads as in focus, show the same structure with inverted contrast (correlation ${inversion.correlation.toFixed(2)}): an unstained (phase) sample in bright field, focused where its contrast changes sign (${imagesWhere(run.trace)})`;
+  const reason = `DeepFocus reads the images at z=${inversion.lo.zUm.toFixed(1)} and z=${inversion.hi.zUm.toFixed(1)} µm as in focus, and they show the same structure with inverted contrast (correlation ${inversion.correlation.toFixed(2)}): an unstained (phase) sample in bright field, focused where its contrast changes sign (${imagesWhere(run.trace)})`;
   return { ...(await settle(run, match, "deepfocus")), fallback: { metric: CONTRAST_SIGN, reason, confirmed: false } };
 }
 

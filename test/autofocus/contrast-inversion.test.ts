@@ -8,7 +8,13 @@ import { parseConfig } from "../../src/config/load.js";
 import { VirtualClock } from "../../src/hardware/clock.js";
 import { createDevices } from "../../src/hardware/index.js";
 import { createDeepFocusScorer, type DeepFocusScorer } from "../../src/inference/deepfocus.js";
+import { loadProfile } from "../../src/autofocus/calibration.js";
+import { deepfocusAutofocus } from "../../src/autofocus/deepfocus.js";
 import { createScorerForMethod } from "../../src/autofocus/evaluate.js";
+import { ReplayCamera } from "../../src/hardware/camera/replay.js";
+import { FocusStage } from "../../src/hardware/stage/focus-stage.js";
+import { ReplayStage } from "../../src/hardware/stage/replay.js";
+import { readStack } from "../../src/hardware/zstack.js";
 import { recordStack } from "../../src/station/record-stack.js";
 import { writePhaseStack } from "./phase-stack.js";
 
@@ -62,6 +68,25 @@ describe("unstained cells in bright field: focus where the contrast changes sign
       }
     }
   }, 120_000);
+
+  it("the result says why: an unstained sample, the inverted pair, and a bracket-sized uncertainty", async () => {
+    const stack = await readStack(stacks.phase);
+    const backend = new ReplayStage(stack, 20.37);
+    const ctx = {
+      camera: new ReplayCamera(stack, backend),
+      stage: new FocusStage(backend, { ...backend.rangeUm, backlashUm: 0 }),
+      scorer,
+      roi: parseConfig({}).autofocus.roi,
+      clock: new VirtualClock(),
+    };
+    const calibration = await loadProfile(profile, scorer.info.sha256);
+    const result = await deepfocusAutofocus(ctx, calibration, { maxImages: 10 });
+    expect(Math.abs(result.finalUm - 0.37)).toBeLessThan(0.5);
+    expect(result.fallback).toMatchObject({ metric: "contrast-sign", confirmed: false, reason: expect.stringMatching(/inverted contrast.*unstained \(phase\) sample in bright field/) });
+    expect(result.uncertaintyUm).toBeGreaterThan(0);
+    // A quarter of the final bracket, which is at most FWHM/4 wide.
+    expect(result.uncertaintyUm).toBeLessThanOrEqual(calibration.fwhmUm / 16);
+  }, 60_000);
 
   it("an absorbing sample's images near focus never read as inverted: its runs stay DeepFocus's own", async () => {
     const report = await evalAf({ calibration: profile, stack: [stacks.tissue], method: "deepfocus", starts: "-30:30:15", maxImages: 10 }, factory);
