@@ -68,7 +68,8 @@ export function contrastInversion(run: DeepFocusRun): ContrastInversion | null {
 }
 
 /**
- * Focus of a phase sample from a contrast inversion: where its signed contrast crosses zero.
+ * Focus of a phase sample from a contrast inversion: where its signed contrast crosses zero (a
+ * result of `method`), or null when the images left cannot narrow the bracket to FWHM / 4.
  * The signed contrast of an image is its detail projected on the difference of the inverted
  * pair's details (negative on `lo`'s side, positive on `hi`'s); near focus it grows in
  * proportion to defocus, farther out its sign stays. With the images left, the run narrows the
@@ -78,7 +79,7 @@ export function contrastInversion(run: DeepFocusRun): ContrastInversion | null {
  * The result carries `fallback: { metric: "contrast-sign", confirmed: false }`: DeepFocus reads a
  * phase sample as in focus over several DOF and cannot confirm it.
  */
-export async function inversionFocus(run: DeepFocusRun, inversion: ContrastInversion): Promise<DeepFocusResult | null> {
+export async function inversionFocus(run: DeepFocusRun, inversion: ContrastInversion, method: string): Promise<DeepFocusResult | null> {
   const { ctx } = run;
   const d0 = thumbDetail(run.thumbs.get(inversion.lo)!);
   const d1 = thumbDetail(run.thumbs.get(inversion.hi)!);
@@ -115,7 +116,7 @@ export async function inversionFocus(run: DeepFocusRun, inversion: ContrastInver
   const first = matchTrace(run);
   const match: FieldMatch = { ...first, shiftUm: zero(), tileShiftsUm: first.tileShiftsUm.map(() => null), uncertaintyUm: (hi.p.zUm - lo.p.zUm) / 4, rmsResidual: Number.NaN, problem: null };
   const reason = `DeepFocus reads the images at z=${inversion.lo.zUm.toFixed(1)} and z=${inversion.hi.zUm.toFixed(1)} µm as in focus, and they show the same structure with inverted contrast (correlation ${inversion.correlation.toFixed(2)}): an unstained (phase) sample in bright field, focused where its contrast changes sign (${imagesWhere(run.trace)})`;
-  return { ...(await settle(run, match, "deepfocus")), fallback: { metric: CONTRAST_SIGN, reason, confirmed: false } };
+  return { ...(await settle(run, match, method)), fallback: { metric: CONTRAST_SIGN, reason, confirmed: false } };
 }
 
 /**
@@ -160,14 +161,14 @@ export function phaseSign(run: DeepFocusRun): boolean {
 }
 
 /**
- * A phase sample's focus (`inversionFocus`) once the run's images show a contrast inversion,
- * imaging where `mirrorProbe` says while the budget lasts; null when they show none (the run
- * goes on as DeepFocus's).
+ * A phase sample's focus (`inversionFocus`, a result of `method`) once the run's images show a
+ * contrast inversion, imaging where `mirrorProbe` says while the budget lasts; null when they
+ * show none (the run goes on as DeepFocus's).
  */
-export async function phaseFocus(run: DeepFocusRun): Promise<DeepFocusResult | null> {
+export async function phaseFocus(run: DeepFocusRun, method: string): Promise<DeepFocusResult | null> {
   for (;;) {
     const inversion = contrastInversion(run);
-    if (inversion) return await inversionFocus(run, inversion);
+    if (inversion) return await inversionFocus(run, inversion, method);
     const zUm = mirrorProbe(run);
     if (zUm === null || run.trace.length >= imageBudget(run)) return null;
     await probe(run.ctx, run.trace, run.t0Ms, zUm);

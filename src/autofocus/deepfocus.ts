@@ -148,20 +148,27 @@ export interface DeepFocusRun {
 export async function deepfocusAutofocus(ctx: AutofocusContext, profile: CalibrationProfile, options: DeepFocusOptions): Promise<DeepFocusResult> {
   const run = startRun(ctx, profile, options);
   return guarded(run, async () => {
-    await searchImages(run, run.startUm);
-    const early = await phaseFocus(run);
-    if (early) return early;
-    const match = await searchAnswer(run);
-    const late = await phaseFocus(run);
-    if (late) return late;
     try {
-      return await finish(run, match, "deepfocus");
+      return await searchAndFinish(run, run.startUm, "deepfocus");
     } catch (err) {
       // A run whose images show a sharpness valley was answered or refused by `finish` (`valleyAnswer`): no fallback.
       if (!(err instanceof FocusNotFoundError && err.reason === "out-of-range") || sharpnessValley(run)) throw err;
       return sharpnessFallback(run, err);
     }
   });
+}
+
+/**
+ * The search from `z1Um` (`searchImages`) and its answer (`searchAnswer`, then `finish` with
+ * `method`) — or, once the images show an unstained sample, its focus by the sign of its contrast
+ * (`phaseFocus`): what deepfocusAutofocus and tracking's full search run.
+ */
+export async function searchAndFinish(run: DeepFocusRun, z1Um: number, method: string): Promise<DeepFocusResult> {
+  await searchImages(run, z1Um);
+  const early = await phaseFocus(run, method);
+  if (early) return early;
+  const match = await searchAnswer(run);
+  return (await phaseFocus(run, method)) ?? (await finish(run, match, method));
 }
 
 /** Prepares a run (validates the image budget; the scorer at the profile's binning, invalid tiles as NaN). */

@@ -1,5 +1,5 @@
 import type { CalibrationProfile } from "./calibration.js";
-import { finish, guarded, matchTrace, searchAnswer, searchImages, startRun, type DeepFocusOptions, type DeepFocusResult } from "./deepfocus.js";
+import { finish, guarded, matchTrace, searchAndFinish, startRun, type DeepFocusOptions, type DeepFocusResult } from "./deepfocus.js";
 import { probeAll } from "./probe.js";
 import type { AutofocusContext } from "./types.js";
 
@@ -19,7 +19,8 @@ export interface TrackingResult extends DeepFocusResult {
  * Focus tracking for timelapses: two images either side of the last in-focus position,
  * matched to the calibration curve, correct a small drift. When the match is untrustworthy
  * (residual, flat, edge) or the drift exceeds `maxDriftUm`, the full DeepFocus search runs
- * from the last focus, reusing the two images (they count towards `maxImages`).
+ * from the last focus, reusing the two images (they count towards `maxImages`), and focuses an
+ * unstained sample by the sign of its contrast as deepfocusAutofocus does (`searchAndFinish`).
  * @throws FocusNotFoundError as deepfocusAutofocus, with the stage back at the start.
  */
 export async function trackFocus(ctx: AutofocusContext, profile: CalibrationProfile, lastFocusUm: number, options: TrackingOptions): Promise<TrackingResult> {
@@ -32,7 +33,6 @@ export async function trackFocus(ctx: AutofocusContext, profile: CalibrationProf
     const quick = matchTrace(run);
     if (quick.problem === null && quick.shiftUm !== null && Math.abs(quick.shiftUm - lastFocusUm) <= maxDriftUm)
       return { ...(await finish(run, quick, "deepfocus-tracking")), mode: "tracking" as const };
-    await searchImages(run, lastFocusUm);
-    return { ...(await finish(run, await searchAnswer(run), "deepfocus-tracking")), mode: "search" as const };
+    return { ...(await searchAndFinish(run, lastFocusUm, "deepfocus-tracking")), mode: "search" as const };
   });
 }

@@ -11,10 +11,13 @@ import { createDeepFocusScorer, type DeepFocusScorer } from "../../src/inference
 import { loadProfile } from "../../src/autofocus/calibration.js";
 import { deepfocusAutofocus } from "../../src/autofocus/deepfocus.js";
 import { createScorerForMethod } from "../../src/autofocus/evaluate.js";
+import { trackFocus, type TrackingResult } from "../../src/autofocus/tracking.js";
+import { FocusNotFoundError } from "../../src/errors.js";
 import { ReplayCamera } from "../../src/hardware/camera/replay.js";
 import { FocusStage } from "../../src/hardware/stage/focus-stage.js";
 import { ReplayStage } from "../../src/hardware/stage/replay.js";
-import { readStack } from "../../src/hardware/zstack.js";
+import { readStack, type ZStack } from "../../src/hardware/zstack.js";
+import type { AutofocusContext } from "../../src/autofocus/types.js";
 import { recordStack } from "../../src/station/record-stack.js";
 import { writePhaseStack } from "./phase-stack.js";
 
@@ -53,6 +56,18 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(() => scorer.close());
 
+/** Autofocus devices replaying `stack` from `startUm` (as eval-af runs them). */
+function replayContext(stack: ZStack, startUm: number): AutofocusContext {
+  const backend = new ReplayStage(stack, startUm);
+  return {
+    camera: new ReplayCamera(stack, backend),
+    stage: new FocusStage(backend, { ...backend.rangeUm, backlashUm: 0 }),
+    scorer,
+    roi: parseConfig({}).autofocus.roi,
+    clock: new VirtualClock(),
+  };
+}
+
 const factory = async (method: string) => (method === "deepfocus" ? { scorer, modelHash: scorer.info.sha256, close: async () => {} } : createScorerForMethod(method));
 
 describe("unstained cells in bright field: focus where the contrast changes sign (real model, replay)", () => {
@@ -71,21 +86,28 @@ describe("unstained cells in bright field: focus where the contrast changes sign
 
   it("the result says why: an unstained sample, the inverted pair, and a bracket-sized uncertainty", async () => {
     const stack = await readStack(stacks.phase);
-    const backend = new ReplayStage(stack, 20.37);
-    const ctx = {
-      camera: new ReplayCamera(stack, backend),
-      stage: new FocusStage(backend, { ...backend.rangeUm, backlashUm: 0 }),
-      scorer,
-      roi: parseConfig({}).autofocus.roi,
-      clock: new VirtualClock(),
-    };
     const calibration = await loadProfile(profile, scorer.info.sha256);
-    const result = await deepfocusAutofocus(ctx, calibration, { maxImages: 10 });
+    const result = await deepfocusAutofocus(replayContext(stack, 20.37), calibration, { maxImages: 10 });
     expect(Math.abs(result.finalUm - 0.37)).toBeLessThan(0.5);
     expect(result.fallback).toMatchObject({ metric: "contrast-sign", confirmed: false, reason: expect.stringMatching(/inverted contrast.*unstained \(phase\) sample in bright field/) });
     expect(result.uncertaintyUm).toBeGreaterThan(0);
     // A quarter of the final bracket, which is at most FWHM/4 wide.
     expect(result.uncertaintyUm).toBeLessThanOrEqual(calibration.fwhmUm / 16);
+  }, 60_000);
+
+  it("a timelapse's tracking finds it too: its two images far either side read no drift it can trust, and the full search focuses by the contrast's sign", async () => {
+    const stack = await readStack(stacks.phase);
+    const calibration = await loadProfile(profile, scorer.info.sha256);
+    // Before, every one of these refused (DeepFocus reads the cells flat near focus); now most focus, and none lands elsewhere.
+    let focused = 0;
+    for (const driftUm of [-8, -5, -3, -1, 1, 3, 5, 8]) {
+      const result = await trackFocus(replayContext(stack, 0.37), calibration, 0.37 + driftUm, { maxImages: 10 }).catch((err: Error) => err);
+      if (result instanceof FocusNotFoundError) continue;
+      expect(result).toMatchObject({ method: "deepfocus-tracking", mode: "search", fallback: { metric: "contrast-sign", confirmed: false } });
+      expect(Math.abs((result as TrackingResult).finalUm - 0.37)).toBeLessThan(0.5);
+      focused++;
+    }
+    expect(focused).toBeGreaterThanOrEqual(6);
   }, 60_000);
 
   it("an absorbing sample's images near focus never read as inverted: its runs stay DeepFocus's own", async () => {
