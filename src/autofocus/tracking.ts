@@ -1,6 +1,7 @@
 import type { CalibrationProfile } from "./calibration.js";
 import { finish, guarded, matchTrace, searchAndFinish, startRun, type DeepFocusOptions, type DeepFocusResult } from "./deepfocus.js";
 import { probeAll } from "./probe.js";
+import { phaseFocus } from "./contrast-inversion.js";
 import type { AutofocusContext } from "./types.js";
 
 export interface TrackingOptions extends DeepFocusOptions {
@@ -33,6 +34,8 @@ export async function trackFocus(ctx: AutofocusContext, profile: CalibrationProf
     const quick = matchTrace(run);
     if (quick.problem === null && quick.shiftUm !== null && Math.abs(quick.shiftUm - lastFocusUm) <= maxDriftUm)
       return { ...(await finish(run, quick, "deepfocus-tracking")), mode: "tracking" as const };
-    return { ...(await searchAndFinish(run, lastFocusUm, "deepfocus-tracking")), mode: "search" as const };
+    // The two images may show an unstained sample already (contrast inverted either side of focus): no search triple then.
+    const phase = await phaseFocus(run, "deepfocus-tracking");
+    return { ...(phase ?? (await searchAndFinish(run, lastFocusUm, "deepfocus-tracking"))), mode: "search" as const };
   });
 }
