@@ -21,7 +21,8 @@ export interface TrackingResult extends DeepFocusResult {
  * matched to the calibration curve, correct a small drift. When the match is untrustworthy
  * (residual, flat, edge) or the drift exceeds `maxDriftUm`, the full DeepFocus search runs
  * from the last focus, reusing the two images (they count towards `maxImages`), and focuses an
- * unstained sample by the sign of its contrast as deepfocusAutofocus does (`searchAndFinish`).
+ * unstained sample by the sign of its contrast as deepfocusAutofocus does (`searchAndFinish`) —
+ * from the two images alone when they show its contrast inverted (`phaseFocus`).
  * @throws FocusNotFoundError as deepfocusAutofocus, with the stage back at the start.
  */
 export async function trackFocus(ctx: AutofocusContext, profile: CalibrationProfile, lastFocusUm: number, options: TrackingOptions): Promise<TrackingResult> {
