@@ -1,8 +1,8 @@
-import { curveFloor, type FieldMatch } from "../focus/calibration-match.js";
+import { curveFloor } from "../focus/calibration-match.js";
 import { detailCorrelation, thumbDetail } from "../focus/blur-match.js";
 import { imageBudget } from "./bracket.js";
 import { DEFAULT_REFINE_TOLERANCE_UM } from "./refine.js";
-import { imagesWhere, matchTrace, NOT_SHARP_FLOOR_RATIO, settle, type DeepFocusResult, type DeepFocusRun } from "./deepfocus.js";
+import { imagesWhere, NOT_SHARP_FLOOR_RATIO, settleUnconfirmed, type DeepFocusResult, type DeepFocusRun } from "./deepfocus.js";
 import { probe } from "./probe.js";
 import { crossCheckSharpest } from "./cross-check.js";
 import type { TracePoint } from "./types.js";
@@ -113,10 +113,8 @@ export async function inversionFocus(run: DeepFocusRun, inversion: ContrastInver
   }
   // Only near focus does the signed contrast grow in proportion to defocus: the line's zero through a wider bracket is a guess.
   if (hi.p.zUm - lo.p.zUm > run.profile.fwhmUm / 4) return null;
-  const first = matchTrace(run);
-  const match: FieldMatch = { ...first, shiftUm: zero(), tileShiftsUm: first.tileShiftsUm.map(() => null), uncertaintyUm: (hi.p.zUm - lo.p.zUm) / 4, rmsResidual: Number.NaN, problem: null };
   const reason = `DeepFocus reads the images at z=${inversion.lo.zUm.toFixed(1)} and z=${inversion.hi.zUm.toFixed(1)} µm as in focus, and they show the same structure with inverted contrast (correlation ${inversion.correlation.toFixed(2)}): an unstained (phase) sample in bright field, focused where its contrast changes sign (${imagesWhere(run.trace)})`;
-  return { ...(await settle(run, match, method)), fallback: { metric: CONTRAST_SIGN, reason, confirmed: false } };
+  return settleUnconfirmed(run, { zUm: zero(), uncertaintyUm: (hi.p.zUm - lo.p.zUm) / 4 }, method, { metric: CONTRAST_SIGN, reason });
 }
 
 /**

@@ -367,6 +367,17 @@ export async function settle(run: DeepFocusRun, match: FieldMatch, method: strin
 }
 
 /**
+ * Moves to `focus.zUm`, a focus DeepFocus did not confirm (a classical metric's own peak or
+ * valley, an unstained sample's contrast sign), and builds the result (`settle`): no per-tile
+ * focus, no match residual, `focus.uncertaintyUm`, and `fallback` with `confirmed: false`.
+ */
+export async function settleUnconfirmed(run: DeepFocusRun, focus: { zUm: number; uncertaintyUm: number }, method: string, fallback: { metric: string; reason: string }): Promise<DeepFocusResult> {
+  const tiles = run.trace[0]?.tiles.length ?? 0;
+  const match: FieldMatch = { shiftUm: focus.zUm, tileShiftsUm: new Array<null>(tiles).fill(null), validTiles: 0, inlierTiles: 0, uncertaintyUm: focus.uncertaintyUm, rmsResidual: Number.NaN, problem: null };
+  return { ...(await settle(run, match, method)), fallback: { ...fallback, confirmed: false } };
+}
+
+/**
  * An image the cross-check metric rates decisively sharper (DECISIVE_LOG_RATIO) than the image
  * nearest `targetUm` in the run's trace, when DeepFocus itself reads that nearest image as far
  * from focus (above NOT_SHARP_FLOOR_RATIO × the calibration curve's floor); else null. A DeepFocus match

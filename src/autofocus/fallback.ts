@@ -5,7 +5,7 @@ import type { FieldMatch } from "../focus/calibration-match.js";
 import { runSearch } from "../focus/search.js";
 import { median, robustSd } from "../focus/stats.js";
 import { MIN_PEAK_SIGMAS, STRONG_PEAK_RELATIVE } from "./classical.js";
-import { finish, matchTrace, settle, type DeepFocusResult, type DeepFocusRun } from "./deepfocus.js";
+import { finish, matchTrace, settleUnconfirmed, type DeepFocusResult, type DeepFocusRun } from "./deepfocus.js";
 import { crossCheckSharpest } from "./cross-check.js";
 import { imageBudget, TRIPLE_IMAGES } from "./bracket.js";
 import { probe } from "./probe.js";
@@ -76,8 +76,7 @@ export async function sharpnessFallback(run: DeepFocusRun, refusal: FocusNotFoun
   if (typeof peak === "string") throw fail(`peaked near ${estimateUm.toFixed(1)} µm, but no image triple there confirmed focus within the budget of ${options.maxImages} images, and it ${peak}`);
   const valley = sharpnessValley(run);
   if (valley) return valleyAnswer(run, valley);
-  const unconfirmed: FieldMatch = { ...seed, shiftUm: peak.zUm, tileShiftsUm: seed.tileShiftsUm.map(() => null), uncertaintyUm: peak.uncertaintyUm, rmsResidual: Number.NaN };
-  return { ...(await settle(run, unconfirmed, "deepfocus")), fallback: { metric, reason: refusal.message, confirmed: false } };
+  return settleUnconfirmed(run, peak, "deepfocus", { metric, reason: refusal.message });
 }
 
 /** Why the sharpest of `pts` is no focus peak, or null when it is one. */

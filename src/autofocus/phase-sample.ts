@@ -1,7 +1,7 @@
 import { FocusNotFoundError } from "../errors.js";
-import { curveFloor, type FieldMatch } from "../focus/calibration-match.js";
+import { curveFloor } from "../focus/calibration-match.js";
 import { crossCheckSharpest } from "./cross-check.js";
-import { imagesWhere, matchTrace, NOT_SHARP_FLOOR_RATIO, settle, type DeepFocusResult, type DeepFocusRun } from "./deepfocus.js";
+import { imagesWhere, NOT_SHARP_FLOOR_RATIO, settleUnconfirmed, type DeepFocusResult, type DeepFocusRun } from "./deepfocus.js";
 import type { TracePoint } from "./types.js";
 
 /** Images about a valley of the cross-check metric near focus (`sharpnessValley`). */
@@ -86,10 +86,8 @@ export function valleyVertex(run: DeepFocusRun, { valley }: SharpnessValley): { 
 export async function valleyAnswer(run: DeepFocusRun, found: SharpnessValley): Promise<DeepFocusResult> {
   const vertex = valleyVertex(run, found);
   if (vertex === null) throw valleyRefusal(run, found);
-  const first = matchTrace(run);
-  const match: FieldMatch = { ...first, shiftUm: vertex.zUm, tileShiftsUm: first.tileShiftsUm.map(() => null), uncertaintyUm: vertex.uncertaintyUm, rmsResidual: Number.NaN, problem: null };
   const reason = `DeepFocus reads planes either side of z=${found.valley.zUm.toFixed(1)} µm in focus, where the sample shows least detail: an unstained (phase) sample in bright field, focused at the vertex of ${run.ctx.sharpness!.id}'s valley there`;
-  return { ...(await settle(run, match, "deepfocus")), fallback: { metric: run.ctx.sharpness!.id, reason, confirmed: false } };
+  return settleUnconfirmed(run, vertex, "deepfocus", { metric: run.ctx.sharpness!.id, reason });
 }
 
 /** The refusal of a run whose images show a sharpness valley near focus (`sharpnessValley`) and do not pin its vertex. */

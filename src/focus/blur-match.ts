@@ -236,6 +236,25 @@ function shiftedSpectrum(sharp: BlurThumb, shift: Shift): Float64Array {
   return out;
 }
 
+/**
+ * `spectrum` (a half spectrum of `t`'s padded field, `padded`) times `gain` at each radial
+ * frequency (cycles/px), back in the padded image (row length `rowPx`, the field at `padPx`);
+ * only the rows inside the comparison margin (`margin`) are made.
+ */
+function filteredField(t: BlurThumb, spectrum: Float64Array, gain: (f: number) => number): { image: Float64Array; rowPx: number; padPx: number; margin: number } {
+  const { fft, padPx } = padded(t);
+  const f = radialFrequency(fft);
+  const filtered = new Float64Array(spectrum.length);
+  for (let k = 0; k < f.length; k++) {
+    const g = gain(f[k]);
+    filtered[2 * k] = spectrum[2 * k] * g;
+    filtered[2 * k + 1] = spectrum[2 * k + 1] * g;
+  }
+  const margin = marginPx(t);
+  const image = fft.inverse(filtered, { overwriteInput: true, firstRow: padPx + margin, rowCount: t.height - 2 * margin });
+  return { image, rowPx: fft.width, padPx, margin };
+}
+
 /** Gaussian σ (thumbnail px) of the background `thumbDetail` takes away: structure finer than a few pixels stays. */
 const DETAIL_SIGMA_PX = 4;
 
@@ -248,18 +267,9 @@ const DETAIL_SIGMA_PX = 4;
 export function thumbDetail(t: BlurThumb): Float64Array {
   if (t.detail) return t.detail;
   const { width, height } = t;
-  const { fft, spectrum, padPx } = padded(t);
-  const f = radialFrequency(fft);
-  const filtered = new Float64Array(spectrum.length);
-  for (let k = 0; k < f.length; k++) {
-    const g = 1 - kernelOtf("gaussian", DETAIL_SIGMA_PX, f[k]);
-    filtered[2 * k] = spectrum[2 * k] * g;
-    filtered[2 * k + 1] = spectrum[2 * k + 1] * g;
-  }
-  const margin = marginPx(t);
-  const image = fft.inverse(filtered, { overwriteInput: true, firstRow: padPx + margin, rowCount: height - 2 * margin });
+  const { image, rowPx, padPx, margin } = filteredField(t, padded(t).spectrum, (f) => 1 - kernelOtf("gaussian", DETAIL_SIGMA_PX, f));
   const detail = new Float64Array((width - 2 * margin) * (height - 2 * margin));
-  for (let y = margin, i = 0; y < height - margin; y++) for (let x = margin; x < width - margin; x++) detail[i++] = image[(y + padPx) * fft.width + x + padPx];
+  for (let y = margin, i = 0; y < height - margin; y++) for (let x = margin; x < width - margin; x++) detail[i++] = image[(y + padPx) * rowPx + x + padPx];
   t.detail = detail;
   return detail;
 }
@@ -290,21 +300,12 @@ export function detailCorrelation(a: BlurThumb, b: BlurThumb): number {
 /** Mean squared difference, inside the margin, between `sharp` (its spectrum `spectrum`, registered) blurred by the kernel and `blurry`. */
 function mismatch(sharp: BlurThumb, spectrum: Float64Array, blurry: BlurThumb, kernel: Kernel, sizePx: number): number {
   const { width, height } = sharp;
-  const { fft, padPx } = padded(sharp);
-  const f = radialFrequency(fft);
-  const filtered = new Float64Array(spectrum.length);
-  for (let k = 0; k < f.length; k++) {
-    const g = kernelOtf(kernel, sizePx, f[k]);
-    filtered[2 * k] = spectrum[2 * k] * g;
-    filtered[2 * k + 1] = spectrum[2 * k + 1] * g;
-  }
-  const margin = marginPx(sharp);
-  const image = fft.inverse(filtered, { overwriteInput: true, firstRow: padPx + margin, rowCount: height - 2 * margin });
+  const { image, rowPx, padPx, margin } = filteredField(sharp, spectrum, (f) => kernelOtf(kernel, sizePx, f));
   let sum = 0;
   let n = 0;
   for (let y = margin; y < height - margin; y++)
     for (let x = margin; x < width - margin; x++) {
-      const d = image[(y + padPx) * fft.width + x + padPx] - blurry.pixels[y * width + x];
+      const d = image[(y + padPx) * rowPx + x + padPx] - blurry.pixels[y * width + x];
       sum += d * d;
       n++;
     }
