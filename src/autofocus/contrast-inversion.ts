@@ -1,5 +1,6 @@
 import { curveFloor } from "../focus/calibration-match.js";
 import { detailCorrelation, thumbDetail } from "../focus/blur-match.js";
+import { median } from "../focus/stats.js";
 import { imageBudget } from "./bracket.js";
 import { DEFAULT_REFINE_TOLERANCE_UM } from "./refine.js";
 import { imagesWhere, NOT_SHARP_FLOOR_RATIO, settleUnconfirmed, type DeepFocusResult, type DeepFocusRun } from "./deepfocus.js";
@@ -35,10 +36,10 @@ export const CONTRAST_SIGN = "contrast-sign";
 
 /**
  * Two images of the run whose details anti-correlate (INVERTED_CORRELATION), at most one FWHM
- * apart, both read by DeepFocus as in focus (within NOT_SHARP_FLOOR_RATIO × the calibration
- * curve's floor) or featureless, and both rated by the cross-check metric at least
- * 1 / FLANK_RATIO as sharp as the run's sharpest image — the nearest such pair; else null (also
- * without a cross-check).
+ * apart (FWHM / 4 when one is featureless), both read by DeepFocus as in focus (within
+ * NOT_SHARP_FLOOR_RATIO × the calibration curve's floor) or featureless, and both rated by the
+ * cross-check metric at least 1 / FLANK_RATIO as sharp as the run's sharpest image — the
+ * nearest such pair; else null (also without a cross-check).
  * An absorbing sample's images either side of focus are alike (a symmetric blur), so its images
  * near focus all correlate positively (the held-out diatoms, pollen and USAF chart: 0.38 or more
  * within ±40 µm of focus). An unstained cell in bright field is a phase object: its contrast grows with defocus on
@@ -46,7 +47,12 @@ export const CONTRAST_SIGN = "contrast-sign";
  * images either side anti-correlate and focus lies between them, where the sample shows least
  * detail. A periodic sample's contrast reverses too, where the blur's transfer function changes
  * sign a few DOF out (a Born–Wolf mesh at 10×/NA 0.3: −5.5 and −19.5 µm from focus correlate
- * −0.93), but beside its far sharper focus: the FLANK_RATIO condition keeps it out.
+ * −0.93), but beside its far sharper focus: the FLANK_RATIO condition keeps it out. A phase
+ * sample is featureless far out too, where the condenser's partial coherence has washed its
+ * contrast out, and such an image can anti-correlate with one near focus on the same side (the
+ * simulator's unstained cells: −72.5 and −2.7 µm, −0.70; a faint absorption moves the sign
+ * change of coarse detail several µm off focus): a featureless image pairs only with one
+ * within FWHM / 4, where `mirrorProbe` images beside it.
  */
 export function contrastInversion(run: DeepFocusRun): ContrastInversion | null {
   const inFocusB = NOT_SHARP_FLOOR_RATIO * curveFloor(run.curve);
@@ -60,7 +66,7 @@ export function contrastInversion(run: DeepFocusRun): ContrastInversion | null {
   for (let i = 0; i < candidates.length; i++)
     for (let j = i + 1; j < candidates.length && candidates[j].zUm - candidates[i].zUm <= nearUm; j++) {
       const [lo, hi] = [candidates[i], candidates[j]];
-      if (hi.zUm === lo.zUm) continue;
+      if (hi.zUm === lo.zUm || (!(Number.isFinite(lo.score) && Number.isFinite(hi.score)) && hi.zUm - lo.zUm > run.profile.fwhmUm / 4)) continue;
       const correlation = detailCorrelation(run.thumbs.get(lo)!, run.thumbs.get(hi)!);
       if (correlation <= INVERTED_CORRELATION && (!best || hi.zUm - lo.zUm < best.hi.zUm - best.lo.zUm)) best = { lo, hi, correlation };
     }
@@ -68,53 +74,115 @@ export function contrastInversion(run: DeepFocusRun): ContrastInversion | null {
 }
 
 /**
+ * Gaussian σ (px of the `splitThumbs` halves) of the background the fine signed contrast leaves
+ * out (1.4 µm at 10× with 3.45-µm camera pixels).
+ */
+const FINE_DETAIL_SIGMA_PX = 2;
+
+/**
  * Focus of a phase sample from a contrast inversion: where its signed contrast crosses zero (a
  * result of `method`), or null when the images left cannot narrow the bracket to FWHM / 4.
- * The signed contrast of an image is its detail projected on the difference of the inverted
- * pair's details (negative on `lo`'s side, positive on `hi`'s); near focus it grows in
- * proportion to defocus, farther out its sign stays. With the images left, the run narrows the
- * bracket by regula falsi (Illinois), each image at the zero of the line through the bracket's
- * ends, until the bracket is narrower than twice the refinement's tolerance; the answer is the
- * zero of the line through the final bracket's ends, with a quarter of its width as uncertainty.
- * The result carries `fallback: { metric: "contrast-sign", confirmed: false }`: DeepFocus reads a
- * phase sample as in focus over several DOF and cannot confirm it.
+ * The signed contrast of an image is its detail projected on the difference of the bracket
+ * ends' details, over that difference's squared norm: the ends read 1 apart, negative on
+ * `lo`'s side of focus, positive on `hi`'s. It is read at two scales:
+ * - coarse: the thumbnails' detail (`thumbDetail`) on the inverted pair's difference. It grows in
+ *   proportion to defocus over several DOF, so its line's zero places images well, but a faint
+ *   absorption beside the phase adds an even part to the contrast, which moves the sign change
+ *   of structure of frequency f by about κ/(πλf²) (κ the absorption per radian of phase): the
+ *   simulator's unstained cells (κ 0.05) change sign 3–6 µm off focus at 10×/NA 0.3 there;
+ * - fine: the detail of the finer `splitThumbs` (σ FINE_DETAIL_SIGMA_PX), on the difference of
+ *   the current bracket's ends (finer structure shows nearer focus), with one half of each image
+ *   against the other so that no image's own noise enters the product. It changes sign within
+ *   0.5 µm of focus on those cells, but grows with defocus only over a few µm.
+ * Each image goes where the coarse line crosses zero, and replaces the end the fine signed
+ * contrast puts it beside; where the fine line crosses zero instead when the coarse zero lies
+ * outside the bracket's middle half (the two scales disagree: the bracket's end nearest it was
+ * imaged there, and lies on the far side of the fine sign change); the middle when the same end
+ * was kept twice in a row. This goes on while the budget lasts and the bracket is wider than
+ * twice the refinement's tolerance; the answer lies where the next image would (without the
+ * middle), or at the coarse zero wherever it lies in a bracket that narrow, with a quarter of
+ * the bracket's width as uncertainty; none when DeepFocus reads the images between the pair
+ * blurrier than the pair (`blurrierBetween`). The result carries `fallback: { metric:
+ * "contrast-sign", confirmed: false }`: DeepFocus reads a phase sample as in focus over several
+ * DOF and cannot confirm it.
  */
 export async function inversionFocus(run: DeepFocusRun, inversion: ContrastInversion, method: string): Promise<DeepFocusResult | null> {
-  const { ctx } = run;
-  const d0 = thumbDetail(run.thumbs.get(inversion.lo)!);
-  const d1 = thumbDetail(run.thumbs.get(inversion.hi)!);
-  const reference = d1.map((v, i) => v - d0[i]);
+  const coarse = (p: TracePoint): Float64Array => thumbDetail(run.thumbs.get(p)!);
+  const fine = (p: TracePoint, half: 0 | 1): Float64Array => thumbDetail(run.fineThumbs.get(p)![half], FINE_DETAIL_SIGMA_PX);
+  const [c0, c1] = [coarse(inversion.lo), coarse(inversion.hi)];
+  const reference = c1.map((v, i) => v - c0[i]);
   const norm = reference.reduce((s, v) => s + v * v, 0);
-  const signed = (p: TracePoint): number => {
-    const d = thumbDetail(run.thumbs.get(p)!);
+  const coarseSigned = (p: TracePoint): number => {
+    const d = coarse(p);
     let dot = 0;
     for (let i = 0; i < d.length; i++) dot += d[i] * reference[i];
     return dot / norm;
   };
-  const toleranceUm = run.options.toleranceUm ?? DEFAULT_REFINE_TOLERANCE_UM;
-  let lo = { p: inversion.lo, s: signed(inversion.lo) };
-  let hi = { p: inversion.hi, s: signed(inversion.hi) };
-  let kept: "lo" | "hi" | null = null;
-  const zero = (): number => lo.p.zUm + ((hi.p.zUm - lo.p.zUm) * lo.s) / (lo.s - hi.s);
-  while (run.trace.length < imageBudget(run) && hi.p.zUm - lo.p.zUm > 2 * toleranceUm) {
-    const p = await probe(ctx, run.trace, run.t0Ms, zero());
-    if (!run.thumbs.has(p)) break;
-    const s = signed(p);
-    // Illinois: an end kept twice in a row has its value halved, so the line's zero moves off it.
-    if (s < 0) {
-      lo = { p, s };
-      if (kept === "hi") hi.s /= 2;
-      kept = "hi";
-    } else {
-      hi = { p, s };
-      if (kept === "lo") lo.s /= 2;
-      kept = "lo";
+  let [lo, hi] = [inversion.lo, inversion.hi];
+  const fineSigned = (p: TracePoint): number => {
+    let dot = 0;
+    let norm2 = 0;
+    for (const [a, b] of [[0, 1], [1, 0]] as const) {
+      const [d, d0, d1, e0, e1] = [fine(p, a), fine(lo, b), fine(hi, b), fine(lo, a), fine(hi, a)];
+      for (let i = 0; i < d.length; i++) {
+        const r = d1[i] - d0[i];
+        dot += d[i] * r;
+        norm2 += (e1[i] - e0[i]) * r;
+      }
     }
+    return dot / norm2;
+  };
+  const toleranceUm = toleranceOf(run);
+  let kept = { end: "", times: 0 };
+  // The bracket's sign change: the coarse line's zero where it lies within `trusted` of the bracket's half-width from the middle, else the fine line's.
+  const zeroUm = (trusted: number): number => {
+    const widthUm = hi.zUm - lo.zUm;
+    const middle = (lo.zUm + hi.zUm) / 2;
+    const [sLo, sHi] = [coarseSigned(lo), coarseSigned(hi)];
+    const coarseUm = lo.zUm + (widthUm * sLo) / (sLo - sHi);
+    const zUm = sLo < 0 && sHi > 0 && Math.abs(coarseUm - middle) <= (trusted * widthUm) / 2 ? coarseUm : lo.zUm - fineSigned(lo) * widthUm;
+    return Number.isFinite(zUm) ? Math.min(hi.zUm, Math.max(lo.zUm, zUm)) : middle;
+  };
+  const next = (): number => {
+    const zUm = kept.times >= 2 ? (lo.zUm + hi.zUm) / 2 : zeroUm(1 / 2);
+    return Math.min(hi.zUm - toleranceUm, Math.max(lo.zUm + toleranceUm, zUm));
+  };
+  while (run.trace.length < imageBudget(run) && hi.zUm - lo.zUm > 2 * toleranceUm) {
+    const p = await probe(run.ctx, run.trace, run.t0Ms, next());
+    if (!run.thumbs.has(p) || !run.fineThumbs.has(p)) break;
+    const onLoSide = fineSigned(p) < 0;
+    if (onLoSide) lo = p;
+    else hi = p;
+    const end = onLoSide ? "hi" : "lo";
+    kept = { end, times: kept.end === end ? kept.times + 1 : 1 };
   }
   // Only near focus does the signed contrast grow in proportion to defocus: the line's zero through a wider bracket is a guess.
-  if (hi.p.zUm - lo.p.zUm > run.profile.fwhmUm / 4) return null;
+  if (hi.zUm - lo.zUm > run.profile.fwhmUm / 4 || blurrierBetween(run, inversion)) return null;
   const reason = `DeepFocus reads the images at z=${inversion.lo.zUm.toFixed(1)} and z=${inversion.hi.zUm.toFixed(1)} µm as in focus, and they show the same structure with inverted contrast (correlation ${inversion.correlation.toFixed(2)}): an unstained (phase) sample in bright field, focused where its contrast changes sign (${imagesWhere(run.trace)})`;
-  return settleUnconfirmed(run, { zUm: zero(), uncertaintyUm: (hi.p.zUm - lo.p.zUm) / 4 }, method, { metric: CONTRAST_SIGN, reason });
+  return settleUnconfirmed(run, { zUm: zeroUm(hi.zUm - lo.zUm <= 2 * toleranceUm ? 1 : 1 / 2), uncertaintyUm: (hi.zUm - lo.zUm) / 4 }, method, { metric: CONTRAST_SIGN, reason });
+}
+
+/**
+ * Whether DeepFocus reads the images between an inverted pair (the median of those with a
+ * valid tile) blurrier than the blurrier of the pair (a featureless one counting as
+ * NOT_SHARP_FLOOR_RATIO × the calibration's floor): the pair then brackets a periodic sample's
+ * contrast reversal, where its structure fades out of the images between, not a phase sample's
+ * focus, where fine structure stays. On the simulated phase stacks every contrast-sign answer's
+ * images between read at most 0.79 × the pair; the held-out Born–Wolf mesh with dust on the
+ * camera (whose shadows keep the flank condition's Tenengrad ratio up) 1.07–4.99 ×, at answers
+ * 15–51 µm off (docs/benchmarks.md, "Unstained cells that also absorb").
+ */
+function blurrierBetween(run: DeepFocusRun, inversion: ContrastInversion): boolean {
+  const between = run.trace.filter((p) => p.zUm > inversion.lo.zUm && p.zUm < inversion.hi.zUm && Number.isFinite(p.score)).map((p) => p.score);
+  if (between.length === 0) return false;
+  const featureless = NOT_SHARP_FLOOR_RATIO * curveFloor(run.curve);
+  const pair = Math.max(...[inversion.lo.score, inversion.hi.score].map((b) => (Number.isFinite(b) ? b : featureless)));
+  return median(between) > pair;
+}
+
+/** The refinement's tolerance (µm) of the run. */
+function toleranceOf(run: DeepFocusRun): number {
+  return run.options.toleranceUm ?? DEFAULT_REFINE_TOLERANCE_UM;
 }
 
 /**
@@ -131,7 +199,7 @@ export async function inversionFocus(run: DeepFocusRun, inversion: ContrastInver
  */
 export function mirrorProbe(run: DeepFocusRun): number | null {
   const inFocusB = NOT_SHARP_FLOOR_RATIO * curveFloor(run.curve);
-  const toleranceUm = run.options.toleranceUm ?? DEFAULT_REFINE_TOLERANCE_UM;
+  const toleranceUm = toleranceOf(run);
   const { minUm, maxUm } = run.ctx.stage.options;
   const fresh = (zUm: number): boolean => zUm >= minUm && zUm <= maxUm && run.trace.every((p) => Math.abs(p.zUm - zUm) > toleranceUm);
   const textured = run.trace.filter((p) => Number.isFinite(p.score));

@@ -2,7 +2,7 @@ import type { ObjectiveConfig } from "../config/schema.js";
 import { ConfigError, FocusNotFoundError } from "../errors.js";
 import { curveAt, curveFloor, matchField, validTileScores, type CalibrationCurve, type FieldMatch, type FieldMatchOptions } from "../focus/calibration-match.js";
 import { createClassicalScorer } from "../focus/classical-scorer.js";
-import { blurGrowthPx2PerUm2Of, blurThumb, pupilGrowthFactor, type BlurThumb } from "../focus/blur-match.js";
+import { blurGrowthPx2PerUm2Of, blurThumb, pupilGrowthFactor, splitThumbs, type BlurThumb, type SplitThumbs } from "../focus/blur-match.js";
 import { isConvex } from "../focus/fit.js";
 import type { Frame } from "../hardware/camera/types.js";
 import type { ClassicalMetricId, FocusScorer, Roi } from "../focus/types.js";
@@ -122,6 +122,8 @@ export interface DeepFocusRun {
   trace: TracePoint[];
   /** Binned fields of the images: blur matching reads the first BLUR_MATCH_IMAGES (with `options.blurGrowthPx2PerUm2`), `contrastInversion` any. */
   thumbs: Map<TracePoint, BlurThumb>;
+  /** The images binned more finely, in two halves (`splitThumbs`): `inversionFocus` reads their finer detail. */
+  fineThumbs: Map<TracePoint, SplitThumbs>;
   /** Set when the search placed its last images by blur matching (budgets 4–5, blur-guided.ts). */
   blurGuided?: BlurGuidedPair;
   /** Where blur matching between the first three images puts focus, once computed (`blurMatchStart`; null: no estimate). */
@@ -190,13 +192,16 @@ export function startRun(ctx: AutofocusContext, profile: CalibrationProfile, opt
   const sharpness = crossCheck === null ? undefined : createClassicalScorer(crossCheck, base.tileRegions?.bind(base));
   const trace: TracePoint[] = [];
   const thumbs = new Map<TracePoint, BlurThumb>();
+  const fineThumbs = new Map<TracePoint, SplitThumbs>();
   const growth = runBlurGrowth(profile.blurGrowthPx2PerUm2, options.blurGrowthPx2PerUm2);
   const onFrame = (point: TracePoint, frame: Frame): void => {
     const thumb = blurThumb(frame);
     if (thumb) thumbs.set(point, thumb);
+    const fine = splitThumbs(frame);
+    if (fine) fineThumbs.set(point, fine);
     ctx.onFrame?.(point, frame);
   };
-  return { ctx: { ...ctx, scorer, sharpness, onFrame }, profile, curve: profileCurve(profile), options: { ...options, blurGrowthPx2PerUm2: growth }, startUm: ctx.stage.positionUm(), t0Ms: ctx.clock.nowMs(), trace, thumbs };
+  return { ctx: { ...ctx, scorer, sharpness, onFrame }, profile, curve: profileCurve(profile), options: { ...options, blurGrowthPx2PerUm2: growth }, startUm: ctx.stage.positionUm(), t0Ms: ctx.clock.nowMs(), trace, thumbs, fineThumbs };
 }
 
 /**

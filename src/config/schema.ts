@@ -21,7 +21,7 @@ const roi = z
   })
   .refine((r) => r.x + r.width <= 1 + 1e-9 && r.y + r.height <= 1 + 1e-9, { message: "ROI must lie inside the frame (x + width ≤ 1, y + height ≤ 1)" });
 
-export const SAMPLE_KINDS = ["tissue", "nuclei", "cells", "beads", "empty"] as const;
+export const SAMPLE_KINDS = ["tissue", "nuclei", "cells", "unstained", "beads", "empty"] as const;
 
 const objective = z
   .strictObject({

@@ -32,6 +32,8 @@ import { median } from "./stats.js";
 
 /** Long side (px) of the binned image blur matching compares. */
 export const BLUR_THUMB_SIDE_PX = 64;
+/** Long side (px) of the finer binned image that locates a phase sample's contrast sign change (contrast-inversion.ts). */
+export const FINE_THUMB_SIDE_PX = 256;
 
 /** The binned, mean-normalised field of one image (its reflection-padded spectrum made on first use). */
 export interface BlurThumb {
@@ -44,8 +46,8 @@ export interface BlurThumb {
   /** Mean squared difference of neighbouring pixels: the sharper of two images of one field has more. */
   gradientEnergy: number;
   padded?: PaddedSpectrum;
-  /** `thumbDetail`, once made. */
-  detail?: Float64Array;
+  /** `thumbDetail`, once made, and the σ it was made with. */
+  detail?: { sigmaPx: number; values: Float64Array };
 }
 
 interface PaddedSpectrum {
@@ -85,7 +87,6 @@ export function blurThumb(frame: Frame): BlurThumb | null {
   const { width, height } = binnedSize(frame, binning);
   if (width < 8 || height < 8) return null;
   const pixels = new Float64Array(width * height);
-  let sum = 0;
   for (let y = 0; y < height * binning; y++) {
     const row = y * frame.width;
     const out = Math.floor(y / binning) * width;
@@ -93,9 +94,59 @@ export function blurThumb(frame: Frame): BlurThumb | null {
       let s = 0;
       for (let i = 0; i < binning; i++, x++) s += frame.data[row + x];
       pixels[out + bx] += s;
-      sum += s;
     }
   }
+  return normalisedThumb(pixels, width, height, binning);
+}
+
+/**
+ * The frame binned to FINE_THUMB_SIDE_PX on its long side (at least 2 × 2), twice: from the
+ * pixels of each bin whose x + y is even, and from those whose x + y is odd. The two halves see
+ * the same structure (both centred on the bin) through independent noise, so a product of one's
+ * detail with the other's carries no noise power (contrast-inversion.ts). Null as `blurThumb`.
+ */
+export function splitThumbs(frame: Frame): SplitThumbs | null {
+  const binning = Math.max(2, Math.ceil(Math.max(frame.width, frame.height) / FINE_THUMB_SIDE_PX));
+  const { width, height } = binnedSize(frame, binning);
+  if (width < 8 || height < 8) return null;
+  const [evenSums, oddSums] = [new Float64Array(width * height), new Float64Array(width * height)];
+  const data = frame.data;
+  for (let y = 0; y < height * binning; y++) {
+    const row = y * frame.width;
+    const out = Math.floor(y / binning) * width;
+    for (let bx = 0, x0 = row; bx < width; bx++, x0 += binning) {
+      const end = x0 + binning;
+      const first = x0 + ((x0 - row + y) & 1);
+      let even = 0;
+      let odd = 0;
+      for (let x = first; x < end; x += 2) even += data[x];
+      for (let x = first === x0 ? x0 + 1 : x0; x < end; x += 2) odd += data[x];
+      evenSums[out + bx] += even;
+      oddSums[out + bx] += odd;
+    }
+  }
+  if (binning % 2 === 1) {
+    // An odd bin holds one pixel more of one half than of the other, alternately from bin to bin: per-pixel means, not sums.
+    const [more, fewer] = [(binning * binning + 1) / 2, (binning * binning - 1) / 2];
+    for (let by = 0; by < height; by++)
+      for (let bx = 0; bx < width; bx++) {
+        const i = by * width + bx;
+        const evenMore = ((bx + by) & 1) === 0;
+        evenSums[i] /= evenMore ? more : fewer;
+        oddSums[i] /= evenMore ? fewer : more;
+      }
+  }
+  const [even, odd] = [normalisedThumb(evenSums, width, height, binning), normalisedThumb(oddSums, width, height, binning)];
+  return even && odd ? [even, odd] : null;
+}
+
+/** Two binned copies of one frame from disjoint pixels (`splitThumbs`). */
+export type SplitThumbs = [BlurThumb, BlurThumb];
+
+/** A thumbnail of binned sums: divided by their mean, with its gradient energy; null when the mean is not positive (no light). */
+function normalisedThumb(pixels: Float64Array, width: number, height: number, binning: number): BlurThumb | null {
+  let sum = 0;
+  for (let i = 0; i < pixels.length; i++) sum += pixels[i];
   const mean = sum / pixels.length;
   if (!(mean > 0)) return null;
   let energy = 0;
@@ -264,14 +315,14 @@ const DETAIL_SIGMA_PX = 4;
  * Made once per thumbnail. Two images' details correlate where the same structure shows with the
  * same sign of contrast (`detailCorrelation`).
  */
-export function thumbDetail(t: BlurThumb): Float64Array {
-  if (t.detail) return t.detail;
+export function thumbDetail(t: BlurThumb, sigmaPx = DETAIL_SIGMA_PX): Float64Array {
+  if (t.detail?.sigmaPx === sigmaPx) return t.detail.values;
   const { width, height } = t;
-  const { image, rowPx, padPx, margin } = filteredField(t, padded(t).spectrum, (f) => 1 - kernelOtf("gaussian", DETAIL_SIGMA_PX, f));
-  const detail = new Float64Array((width - 2 * margin) * (height - 2 * margin));
-  for (let y = margin, i = 0; y < height - margin; y++) for (let x = margin; x < width - margin; x++) detail[i++] = image[(y + padPx) * rowPx + x + padPx];
-  t.detail = detail;
-  return detail;
+  const { image, rowPx, padPx, margin } = filteredField(t, padded(t).spectrum, (f) => 1 - kernelOtf("gaussian", sigmaPx, f));
+  const values = new Float64Array((width - 2 * margin) * (height - 2 * margin));
+  for (let y = margin, i = 0; y < height - margin; y++) for (let x = margin; x < width - margin; x++) values[i++] = image[(y + padPx) * rowPx + x + padPx];
+  t.detail = { sigmaPx, values };
+  return values;
 }
 
 /** Pearson correlation of two thumbnails' details (`thumbDetail`, same size): −1 where one shows the other's structure with contrast inverted; NaN for a featureless one. */

@@ -3,14 +3,17 @@ import { depthOfFieldUm } from "./dof.js";
 import { nextPow2, RealFft2d } from "./fft2d.js";
 import { LruCache } from "./lru.js";
 import { pixelGridOtf, radialOtf } from "./otf.js";
+import { weakPhaseTransfer } from "./phase-transfer.js";
 import { defocusPsf, psfSupportRadiusUm } from "./psf.js";
 import type { Slide } from "./slides.js";
 
 /**
  * Incoherent image formation: image = object ⊛ PSF(z), computed as IFT(FT(object) · OTF(z))
  * on a grid larger than the frame by the PSF's support on each side, so nothing wraps around
- * into the frame. OTFs are cached per quantised defocus, object spectra per field, and the
- * last noise-free frames per (field, defocus).
+ * into the frame; a transparent slide (`Slide.phase`) takes the weak-object transfer function
+ * in place of the OTF (src/optics/phase-transfer.ts). Transfer functions are cached per
+ * quantised defocus, object spectra per field, and the last noise-free frames per (field,
+ * defocus).
  */
 
 /** Largest FFT grid side; beyond it (defocus > ~400 µm at 10×/0.3) the far PSF tail wraps. */
@@ -92,10 +95,13 @@ export class ImageFormation {
     const oy = Math.floor((gridH - req.height) / 2);
     const o = req.objective;
     const field = `${req.slide.id}|${req.fieldXUm ?? 0}|${req.fieldYUm ?? 0}|${pixelUm}|${req.width}x${req.height}`;
-    const otfKey = `${o.na}|${o.immersionIndex}|${o.wavelengthUm}|${pixelUm}|${gridW}x${gridH}|${zUm.toFixed(4)}`;
+    const phase = req.slide.phase;
+    const transfer = phase ? `phase ${phase.absorptionPerRad}` : "intensity";
+    const otfKey = `${transfer}|${o.na}|${o.immersionIndex}|${o.wavelengthUm}|${pixelUm}|${gridW}x${gridH}|${zUm.toFixed(4)}`;
     return this.frames.getOrCreate(`${field}|${otfKey}`, () => {
       const spectrum = this.spectra.getOrCreate(`${field}|${gridW}x${gridH}`, () => fft.forward(this.object(req, field, pixelUm, gridW, gridH)));
-      const otf = this.otfs.getOrCreate(otfKey, () => pixelGridOtf(radialOtf(defocusPsf(o, zUm)), o, pixelUm, gridW, gridH));
+      const radial = () => (phase ? weakPhaseTransfer(o, zUm, phase) : radialOtf(defocusPsf(o, zUm)));
+      const otf = this.otfs.getOrCreate(otfKey, () => pixelGridOtf(radial(), o, pixelUm, gridW, gridH));
       const product = new Float64Array(spectrum.length);
       for (let i = 0; i < otf.length; i++) {
         product[2 * i] = spectrum[2 * i] * otf[i];
@@ -103,9 +109,10 @@ export class ImageFormation {
       }
       const image = fft.inverse(product, { overwriteInput: true, firstRow: oy, rowCount: req.height });
       const out = new Float32Array(req.width * req.height);
+      const [offset, gain] = phase ? [phase.backgroundTransmission, -2 * phase.backgroundTransmission] : [0, 1];
       for (let y = 0; y < req.height; y++) {
         const src = (y + oy) * gridW + ox;
-        for (let x = 0; x < req.width; x++) out[y * req.width + x] = Math.max(0, image[src + x]);
+        for (let x = 0; x < req.width; x++) out[y * req.width + x] = Math.max(0, offset + gain * image[src + x]);
       }
       return out;
     });

@@ -4,22 +4,38 @@ import { hashInts } from "./rng.js";
 
 /**
  * A virtual slide: an infinite, seeded, procedural object plane in µm. Values are intensity
- * transmission (brightfield, phase-like) or emission (fluorescence) in [0, 1]; the same
- * (kind, seed) always gives the same slide, whichever window is rendered.
+ * transmission (brightfield, phase-like) or emission (fluorescence) in [0, 1], or, for a
+ * transparent slide (`phase` set), the optical phase it adds in radians; the same (kind,
+ * seed) always gives the same slide, whichever window is rendered.
  */
 export interface Slide {
   /** Cache key: equal ids render equal objects. */
   readonly id: string;
+  /**
+   * Set for a transparent (unstained) slide, imaged in bright field by the weak-object transfer
+   * function (src/optics/phase-transfer.ts): the field's transmission outside the object, and
+   * the object's faint absorption per radian of phase.
+   */
+  readonly phase?: PhaseSlide;
   /** Fills `out` (width × height, row-major) with the object sampled at the grid's pixel centres. */
   render(out: Float32Array, grid: Grid): void;
 }
 
 export type { Grid } from "./procedural.js";
 
+/** How a transparent slide images (see `Slide.phase`). */
+export interface PhaseSlide {
+  backgroundTransmission: number;
+  absorptionPerRad: number;
+}
+
+/** Unstained cells: a few per cent of their contrast is absorption, the rest phase. */
+const UNSTAINED: PhaseSlide = { backgroundTransmission: 0.85, absorptionPerRad: 0.05 };
+
 /** Creates the slide for a sample kind. `beads` are fluorescent on dark for odd seeds, absorbing on light for even seeds. */
 export function createSlide(kind: SampleKind, seed = 1): Slide {
   const render = RENDERERS[kind];
-  return { id: `${kind}:${seed}`, render: (out, grid) => render(out, grid, seed) };
+  return { id: `${kind}:${seed}`, ...(kind === "unstained" && { phase: UNSTAINED }), render: (out, grid) => render(out, grid, seed) };
 }
 
 const RENDERERS: Record<SampleKind, (out: Float32Array, g: Grid, seed: number) => void> = {
@@ -27,6 +43,7 @@ const RENDERERS: Record<SampleKind, (out: Float32Array, g: Grid, seed: number) =
   tissue: renderTissue,
   nuclei: renderNuclei,
   cells: renderCells,
+  unstained: renderUnstained,
   beads: renderBeads,
 };
 
@@ -94,6 +111,43 @@ function renderCells(out: Float32Array, g: Grid, seed: number): void {
     }
   });
   for (let i = 0; i < out.length; i++) out[i] = Math.min(1, Math.max(0, 0.5 + 0.01 * (granules[i] - 0.5) + mod[i]));
+}
+
+/**
+ * Unstained cultured cells in bright field, as phase (radians): cell bodies 8–20 µm across as
+ * domes of 0.25–0.5 rad, a nucleus adding 0.1–0.2 rad, granules of 0.03–0.08 rad and
+ * 0.6–1.6 µm across; cells cover about a sixth of the field. Phases stay at or below a radian
+ * (capped there where cells overlap), where the linear (weak-object) transfer function still
+ * images them closely.
+ */
+function renderUnstained(out: Float32Array, g: Grid, seed: number): void {
+  out.fill(0);
+  forEachTile(g, 40, 30, hashInts(seed, 1), (rng, tx, ty) => {
+    for (let n = rng.poisson(1.6); n > 0; n--) {
+      const cx = tx + 40 * rng.next(), cy = ty + 40 * rng.next();
+      const rUm = rng.uniform(4, 10);
+      const body = blobShape(rng, rUm, 0.5, 0.1);
+      const peak = rng.uniform(0.25, 0.5);
+      const nucleus = blobShape(rng, 0.35 * rUm, 0.2, 0.03);
+      const nx = 0.2 * rUm * rng.uniform(-1, 1), ny = 0.2 * rUm * rng.uniform(-1, 1);
+      const nucleusRad = rng.uniform(0.1, 0.2);
+      forEachPixelNear(g, cx, cy, body.reachUm, (dx, dy, i) => {
+        const r = body.radial(dx, dy);
+        if (r >= 1) return;
+        const inNucleus = 1 - smoothstep(0.85, 1.1, nucleus.radial(dx - nx, dy - ny));
+        out[i] += peak * Math.sqrt(1 - r * r) + nucleusRad * inNucleus;
+      });
+      for (let k = rng.poisson(12); k > 0; k--) {
+        const gx = cx + 0.6 * rUm * rng.uniform(-1, 1), gy = cy + 0.6 * rUm * rng.uniform(-1, 1);
+        const gr = rng.uniform(0.3, 0.8), gPeak = rng.uniform(0.03, 0.08);
+        forEachPixelNear(g, gx, gy, gr, (dx, dy, i) => {
+          const d2 = (dx * dx + dy * dy) / (gr * gr);
+          if (d2 < 1) out[i] += gPeak * Math.sqrt(1 - d2);
+        });
+      }
+    }
+  });
+  for (let i = 0; i < out.length; i++) out[i] = Math.min(1, out[i]);
 }
 
 /** Sparse beads 0.2–2 µm: emission of fluorescent beads on dark (odd seeds) or absorption on light (even seeds); pixel coverage by 4×4 supersampling. */

@@ -21,18 +21,22 @@ import type { AutofocusContext } from "../../src/autofocus/types.js";
 import { recordStack } from "../../src/station/record-stack.js";
 import { writePhaseStack } from "./phase-stack.js";
 
-/** The simulator's tissue slide at 10×/NA 0.3 (384×288): the flat textured object a user calibrates on, and an absorbing sample. */
-async function tissueStack(dir: string, o: { fromUm: number; toUm: number; stepUm: number }): Promise<string> {
+/**
+ * A stack of a simulator slide at 10×/NA 0.3 (384×288): its tissue (seed 11, focus at 0), the flat
+ * textured object a user calibrates on and an absorbing sample, or its unstained cells.
+ */
+async function simulatedStack(dir: string, o: { fromUm: number; toUm: number; stepUm: number; sample?: "unstained"; seed?: number; focusUm?: number }): Promise<string> {
+  const focusUm = o.focusUm ?? 0;
   const config = parseConfig({
     clock: "virtual",
     camera: { kind: "simulated", width: 384, height: 288 },
-    microscope: { sample: "tissue", seed: 11, focusUm: 0, driftUmPerHour: 0, jitterUm: 0 },
+    microscope: { sample: o.sample ?? "tissue", seed: o.seed ?? 11, focusUm, driftUmPerHour: 0, jitterUm: 0 },
     stage: { minUm: -200, maxUm: 200, backend: { kind: "simulated", slackUm: 0 } },
   });
   const devices = await createDevices(config, new VirtualClock());
   await devices.start();
   try {
-    return await recordStack(devices.camera, devices.stage, { ...o, outDir: dir, meta: { focusUm: 0, objective: { magnification: 10, na: 0.3 } } });
+    return await recordStack(devices.camera, devices.stage, { fromUm: o.fromUm, toUm: o.toUm, stepUm: o.stepUm, outDir: dir, meta: { focusUm, objective: { magnification: 10, na: 0.3 } } });
   } finally {
     await devices.stop();
   }
@@ -41,16 +45,17 @@ async function tissueStack(dir: string, o: { fromUm: number; toUm: number; stepU
 let dir: string;
 let scorer: DeepFocusScorer;
 let profile: string;
-let stacks: { phase: string; tissue: string };
+let stacks: { phase: string; tissue: string; unstained: string };
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "fb-phase-"));
   scorer = await createDeepFocusScorer({ model: "int8" });
-  const calib = await tissueStack(join(dir, "calib"), { fromUm: -140, toUm: 140, stepUm: 4 });
+  const calib = await simulatedStack(join(dir, "calib"), { fromUm: -140, toUm: 140, stepUm: 4 });
   profile = join(dir, "profile.json");
   await calibrate({ stack: calib, out: profile }, async () => ({ scorer, modelHash: scorer.info.sha256, close: async () => {} }));
   stacks = {
     phase: join(dir, "phase"),
-    tissue: await tissueStack(join(dir, "tissue"), { fromUm: -40, toUm: 40, stepUm: 1 }),
+    tissue: await simulatedStack(join(dir, "tissue"), { fromUm: -40, toUm: 40, stepUm: 1 }),
+    unstained: await simulatedStack(join(dir, "unstained"), { fromUm: -45, toUm: 45, stepUm: 1, sample: "unstained", seed: 3, focusUm: 0.37 }),
   };
   await writePhaseStack(stacks.phase, { focusUm: 0.37, fromUm: -45, toUm: 45, stepUm: 1, seed: 7 });
 }, 120_000);
@@ -81,6 +86,16 @@ describe("unstained cells in bright field: focus where the contrast changes sign
         expect(run).toMatchObject({ fallback: "contrast-sign", unconfirmed: true });
         expect(run.images).toBeLessThanOrEqual(maxImages);
       }
+    }
+  }, 120_000);
+
+  it("cells that also absorb faintly (the simulator's unstained slide): focus where their fine detail changes sign, not their coarse detail", async () => {
+    // The thumbnails' detail changes sign 3.5 µm below focus on this stack (the even part the absorption adds); before, every run answered there.
+    const report = await evalAf({ calibration: profile, stack: [stacks.unstained], method: "deepfocus", starts: "-40:-10:10", maxImages: 10 }, factory);
+    expect(report.summary.failures).toBe(0);
+    for (const run of report.runs) {
+      expect(run).toMatchObject({ fallback: "contrast-sign", unconfirmed: true });
+      expect(Math.abs(run.errorUm!)).toBeLessThan(0.5);
     }
   }, 120_000);
 

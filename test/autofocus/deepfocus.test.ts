@@ -225,7 +225,7 @@ describe("DeepFocus autofocus on the simulated microscope (synthetic scorer)", (
     const b = (zUm: number): number => syntheticB(Math.min(Math.abs(zUm - 7), 40));
     const point = (zUm: number): TracePoint => ({ zUm, score: b(zUm), tiles: Array(9).fill(b(zUm)), timeMs: 0 });
     const curve = profileCurve(profile);
-    const run = (zs: number[]): DeepFocusRun => ({ ctx: {} as AutofocusContext, profile, curve, options: { maxImages: zs.length }, startUm: zs[0], t0Ms: 0, trace: zs.map(point), thumbs: new Map() });
+    const run = (zs: number[]): DeepFocusRun => ({ ctx: {} as AutofocusContext, profile, curve, options: { maxImages: zs.length }, startUm: zs[0], t0Ms: 0, trace: zs.map(point), thumbs: new Map(), fineThumbs: new Map() });
     const wide = run([-60, 9, 90, -100, 130]);
     expect(await fewImageAnswer(wide, matchTrace(wide))).toBeNull();
     // Within the first spacing (2·FWHM, capped at 1/8 of the curve: 40 µm) the pair answers.

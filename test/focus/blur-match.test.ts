@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { blurDifferencePx2, blurGrowthPx2PerUm2Of, blurMatchFocusUm, blurThumb, measureBlurGrowthPx2PerUm2, pupilGrowthFactor, type BlurThumb } from "../../src/focus/blur-match.js";
+import { blurDifferencePx2, blurGrowthPx2PerUm2Of, blurMatchFocusUm, blurThumb, measureBlurGrowthPx2PerUm2, pupilGrowthFactor, splitThumbs, thumbDetail, type BlurThumb } from "../../src/focus/blur-match.js";
+import type { Frame } from "../../src/hardware/camera/types.js";
 import { createHeldoutSlide, type HeldoutTexture } from "../../src/optics/heldout-slides.js";
 import { digitize } from "../../src/optics/noise.js";
 import { PSF_MODELS, PsfImaging, type PsfModelId } from "../../src/optics/psf-models.js";
@@ -112,5 +113,35 @@ describe("blur matching (depth from defocus)", () => {
     expect(pupilGrowthFactor({ na: 0.3, immersionIndex: 1 })).toBeCloseTo(0.969, 3);
     expect(pupilGrowthFactor({ na: 1.4, immersionIndex: 1.515 })).toBeCloseTo(0.429, 3);
     expect(pupilGrowthFactor({ na: 0.01, immersionIndex: 1 })).toBeCloseTo(1, 3);
+  });
+});
+
+describe("split thumbnails (two halves of disjoint pixels)", () => {
+  /** A 16-bit frame: a smooth pattern of amplitude `signal` on 20 000 DN, plus Gaussian noise of SD `noise` DN. */
+  function frame(width: number, height: number, signal: number, noise: number): Frame {
+    const rng = new Rng(3);
+    const data = new Uint16Array(width * height);
+    for (let y = 0; y < height; y++)
+      for (let x = 0; x < width; x++) data[y * width + x] = Math.round(20_000 + signal * Math.sin(x / 9) * Math.cos(y / 13) + noise * rng.normal());
+    return { data, width, height, bitDepth: 16, timestampMs: 0 };
+  }
+
+  function correlation(a: Float64Array, b: Float64Array): number {
+    let [ab, aa, bb] = [0, 0, 0];
+    for (let i = 0; i < a.length; i++) [ab, aa, bb] = [ab + a[i] * b[i], aa + a[i] ** 2, bb + b[i] ** 2];
+    return ab / Math.sqrt(aa * bb);
+  }
+
+  it.each([
+    [512, 384, 2],
+    [768, 576, 3],
+  ])("a %i×%i frame: both halves show the same structure (binning %i), and their noise is independent", (width, height, binning) => {
+    const smooth = splitThumbs(frame(width, height, 2000, 0))!;
+    expect(smooth[0].binning).toBe(binning);
+    // Odd bins hold one pixel more of one half than the other, alternately: the halves must still agree pixel for pixel.
+    for (let i = 0; i < smooth[0].pixels.length; i++) expect(smooth[0].pixels[i]).toBeCloseTo(smooth[1].pixels[i], 2);
+    const noisy = splitThumbs(frame(width, height, 0, 200))!;
+    const [a, b] = [thumbDetail(noisy[0], 2), thumbDetail(noisy[1], 2)];
+    expect(Math.abs(correlation(a, b))).toBeLessThan(0.05);
   });
 });
