@@ -6,7 +6,7 @@ import { besselJ1 } from "../optics/psf-models.js";
 import { brentMaximize } from "./brent.js";
 import { runSearchSync } from "./search.js";
 import { binnedSize } from "../image/bin.js";
-import { median } from "./stats.js";
+import { correlation, meanOf, median } from "./stats.js";
 
 /**
  * Depth from defocus by blur matching (Pentland 1987; Subbarao & Surya 1994): two images of one
@@ -145,9 +145,7 @@ export type SplitThumbs = [BlurThumb, BlurThumb];
 
 /** A thumbnail of binned sums: divided by their mean, with its gradient energy; null when the mean is not positive (no light). */
 function normalisedThumb(pixels: Float64Array, width: number, height: number, binning: number): BlurThumb | null {
-  let sum = 0;
-  for (let i = 0; i < pixels.length; i++) sum += pixels[i];
-  const mean = sum / pixels.length;
+  const mean = meanOf(pixels);
   if (!(mean > 0)) return null;
   let energy = 0;
   for (let i = 0; i < pixels.length; i++) pixels[i] /= mean;
@@ -327,25 +325,7 @@ export function thumbDetail(t: BlurThumb, sigmaPx = DETAIL_SIGMA_PX): Float64Arr
 
 /** Pearson correlation of two thumbnails' details (`thumbDetail`, same size): −1 where one shows the other's structure with contrast inverted; NaN for a featureless one. */
 export function detailCorrelation(a: BlurThumb, b: BlurThumb): number {
-  const [da, db] = [thumbDetail(a), thumbDetail(b)];
-  const n = da.length;
-  let sa = 0;
-  let sb = 0;
-  for (let i = 0; i < n; i++) {
-    sa += da[i];
-    sb += db[i];
-  }
-  let ab = 0;
-  let aa = 0;
-  let bb = 0;
-  for (let i = 0; i < n; i++) {
-    const x = da[i] - sa / n;
-    const y = db[i] - sb / n;
-    ab += x * y;
-    aa += x * x;
-    bb += y * y;
-  }
-  return ab / Math.sqrt(aa * bb);
+  return correlation(thumbDetail(a), thumbDetail(b));
 }
 
 /** Mean squared difference, inside the margin, between `sharp` (its spectrum `spectrum`, registered) blurred by the kernel and `blurry`. */

@@ -18,3 +18,19 @@ export function meanOf(values: ArrayLike<number>): number {
   for (let i = 0; i < values.length; i++) sum += values[i];
   return values.length === 0 ? 0 : sum / values.length;
 }
+
+/** Pearson correlation of two lists of equal length (NaN when either is constant). */
+export function correlation(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  const [meanA, meanB] = [meanOf(a), meanOf(b)];
+  let ab = 0;
+  let aa = 0;
+  let bb = 0;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] - meanA;
+    const y = b[i] - meanB;
+    ab += x * y;
+    aa += x * x;
+    bb += y * y;
+  }
+  return ab / Math.sqrt(aa * bb);
+}

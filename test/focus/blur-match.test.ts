@@ -6,6 +6,7 @@ import { digitize } from "../../src/optics/noise.js";
 import { PSF_MODELS, PsfImaging, type PsfModelId } from "../../src/optics/psf-models.js";
 import { defaultOptics } from "../../src/optics/render.js";
 import { Rng } from "../../src/optics/rng.js";
+import { correlation } from "../../src/focus/stats.js";
 
 // Textures and PSF models the project never trains on: blur matching must not care which.
 const { objective, camera } = defaultOptics();
@@ -124,12 +125,6 @@ describe("split thumbnails (two halves of disjoint pixels)", () => {
     for (let y = 0; y < height; y++)
       for (let x = 0; x < width; x++) data[y * width + x] = Math.round(20_000 + signal * Math.sin(x / 9) * Math.cos(y / 13) + noise * rng.normal());
     return { data, width, height, bitDepth: 16, timestampMs: 0 };
-  }
-
-  function correlation(a: Float64Array, b: Float64Array): number {
-    let [ab, aa, bb] = [0, 0, 0];
-    for (let i = 0; i < a.length; i++) [ab, aa, bb] = [ab + a[i] * b[i], aa + a[i] ** 2, bb + b[i] ** 2];
-    return ab / Math.sqrt(aa * bb);
   }
 
   it.each([

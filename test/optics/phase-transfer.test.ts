@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { correlation } from "../../src/focus/stats.js";
 import { renderDefocused } from "../../src/optics/render.js";
+
+const WIDTH = 256;
 
 /** Noise-free 256×192 frames of a slide at 10×/NA 0.3 (the default objective), at `zUm` of defocus. */
 function frame(sample: "unstained" | "tissue", zUm: number): Float64Array {
@@ -7,25 +10,11 @@ function frame(sample: "unstained" | "tissue", zUm: number): Float64Array {
   return Float64Array.from(f.data);
 }
 
-function centred(a: Float64Array): Float64Array {
-  const mean = a.reduce((s, v) => s + v, 0) / a.length;
-  return a.map((v) => v - mean);
-}
-
-const WIDTH = 256;
-
 /** Differences of horizontal neighbours: a frame's fine detail. */
 const gradient = (a: Float64Array): Float64Array => a.map((v, i) => (i % WIDTH > 0 ? v - a[i - 1] : 0));
 
 /** Mean squared `gradient`: how much fine detail a frame shows. */
 const gradientEnergy = (a: Float64Array): number => gradient(a).reduce((s, v) => s + v * v, 0) / a.length;
-
-function correlation(a: Float64Array, b: Float64Array): number {
-  const [x, y] = [centred(a), centred(b)];
-  let [xy, xx, yy] = [0, 0, 0];
-  for (let i = 0; i < x.length; i++) [xy, xx, yy] = [xy + x[i] * y[i], xx + x[i] ** 2, yy + y[i] ** 2];
-  return xy / Math.sqrt(xx * yy);
-}
 
 describe("unstained cells in bright field (weak-object transfer function)", () => {
   it("show least contrast in focus and the same structure with inverted contrast either side", () => {
