@@ -1,9 +1,8 @@
-import { curveFloor } from "../focus/calibration-match.js";
-import { detailCorrelation, thumbDetail } from "../focus/blur-match.js";
-import { median } from "../focus/stats.js";
+import { detailCorrelation, splitDetailCorrelation, thumbDetail, type SplitThumbs } from "../focus/blur-match.js";
+import { peakPowerFraction } from "../focus/periodicity.js";
 import { imageBudget } from "./bracket.js";
 import { DEFAULT_REFINE_TOLERANCE_UM } from "./refine.js";
-import { imagesWhere, NOT_SHARP_FLOOR_RATIO, settleUnconfirmed, type DeepFocusResult, type DeepFocusRun } from "./deepfocus.js";
+import { imagesWhere, inFocusScore, settleUnconfirmed, type DeepFocusResult, type DeepFocusRun } from "./deepfocus.js";
 import { probe } from "./probe.js";
 import { crossCheckSharpest } from "./cross-check.js";
 import type { TracePoint } from "./types.js";
@@ -55,7 +54,7 @@ export const CONTRAST_SIGN = "contrast-sign";
  * within FWHM / 4, where `mirrorProbe` images beside it.
  */
 export function contrastInversion(run: DeepFocusRun): ContrastInversion | null {
-  const inFocusB = NOT_SHARP_FLOOR_RATIO * curveFloor(run.curve);
+  const inFocusB = inFocusScore(run);
   const nearUm = run.profile.fwhmUm;
   const sharpest = crossCheckSharpest(run.trace.filter((p) => p.sharpness! > 0));
   if (!sharpest) return null;
@@ -67,7 +66,7 @@ export function contrastInversion(run: DeepFocusRun): ContrastInversion | null {
     for (let j = i + 1; j < candidates.length && candidates[j].zUm - candidates[i].zUm <= nearUm; j++) {
       const [lo, hi] = [candidates[i], candidates[j]];
       if (hi.zUm === lo.zUm || (!(Number.isFinite(lo.score) && Number.isFinite(hi.score)) && hi.zUm - lo.zUm > run.profile.fwhmUm / 4)) continue;
-      const correlation = detailCorrelation(run.thumbs.get(lo)!, run.thumbs.get(hi)!);
+      const correlation = invertedCorrelation(run, lo, hi);
       if (correlation <= INVERTED_CORRELATION && (!best || hi.zUm - lo.zUm < best.hi.zUm - best.lo.zUm)) best = { lo, hi, correlation };
     }
   return best;
@@ -78,6 +77,54 @@ export function contrastInversion(run: DeepFocusRun): ContrastInversion | null {
  * out (1.4 µm at 10× with 3.45-µm camera pixels).
  */
 const FINE_DETAIL_SIGMA_PX = 2;
+
+/**
+ * The correlation of two images' details: the thumbnails' (`detailCorrelation`), or where that
+ * is above INVERTED_CORRELATION, their fine details' (`splitDetailCorrelation`, σ
+ * FINE_DETAIL_SIGMA_PX). A faint absorption moves the sign change of coarse structure several
+ * µm off a phase sample's focus (see `inversionFocus`), so a pair either side of focus can lie
+ * on one side of it; the finest structure changes sign within a fraction of a µm.
+ */
+function invertedCorrelation(run: DeepFocusRun, lo: TracePoint, hi: TracePoint): number {
+  const coarse = detailCorrelation(run.thumbs.get(lo)!, run.thumbs.get(hi)!);
+  const [fineLo, fineHi] = [run.fineThumbs.get(lo), run.fineThumbs.get(hi)];
+  if (coarse <= INVERTED_CORRELATION || !fineLo || !fineHi) return coarse;
+  const fine = splitDetailCorrelation(fineLo, fineHi, FINE_DETAIL_SIGMA_PX);
+  return fine <= INVERTED_CORRELATION && !periodicSample(run) ? fine : coarse;
+}
+
+/**
+ * `peakPowerFraction` of an image's fine detail at or above which the sample is periodic: half
+ * its detail power in 0.5 % of the spatial frequencies.
+ */
+const PERIODIC_PEAK_POWER = 0.5;
+
+/** `peakPowerFraction` of each image's fine detail (one half of its `splitThumbs`), made once. */
+const finePeakPower = new WeakMap<SplitThumbs, number>();
+
+/**
+ * Whether any image of the run shows a periodic pattern in its fine detail (PERIODIC_PEAK_POWER).
+ * A periodic sample's contrast reverses a few DOF out, where the blur's transfer function
+ * changes sign at its frequency, and its images either side of such a reversal anti-correlate
+ * like a phase sample's either side of focus. The flank condition (FLANK_RATIO) keeps most such
+ * pairs out, but dust shadows on the camera window keep every image's Tenengrad up: the held-out
+ * Born–Wolf mesh with dust paired that way 15–51 µm from focus. A periodic sample neither pairs
+ * by its fine detail nor gets a contrast-sign answer. (Before, an answer was refused when DeepFocus
+ * read the images between the pair blurrier than the pair, as the mesh's structure fades out
+ * between; but an unstained cell at higher NA all but vanishes in focus too, and DeepFocus reads
+ * it blurry there: docs/benchmarks.md, "Fine-detail pairs, and periodic samples".)
+ */
+function periodicSample(run: DeepFocusRun): boolean {
+  for (const thumbs of run.fineThumbs.values()) {
+    let peak = finePeakPower.get(thumbs);
+    if (peak === undefined) {
+      peak = peakPowerFraction(thumbs[0], FINE_DETAIL_SIGMA_PX);
+      finePeakPower.set(thumbs, peak);
+    }
+    if (peak >= PERIODIC_PEAK_POWER) return true;
+  }
+  return false;
+}
 
 /**
  * Focus of a phase sample from a contrast inversion: where its signed contrast crosses zero (a
@@ -101,8 +148,8 @@ const FINE_DETAIL_SIGMA_PX = 2;
  * was kept twice in a row. This goes on while the budget lasts and the bracket is wider than
  * twice the refinement's tolerance; the answer lies where the next image would (without the
  * middle), or at the coarse zero wherever it lies in a bracket that narrow, with a quarter of
- * the bracket's width as uncertainty; none when DeepFocus reads the images between the pair
- * blurrier than the pair (`blurrierBetween`). The result carries `fallback: { metric:
+ * the bracket's width as uncertainty; none for a periodic sample (`periodicSample`: its contrast
+ * reverses away from focus). The result carries `fallback: { metric:
  * "contrast-sign", confirmed: false }`: DeepFocus reads a phase sample as in focus over several
  * DOF and cannot confirm it.
  */
@@ -157,27 +204,9 @@ export async function inversionFocus(run: DeepFocusRun, inversion: ContrastInver
     kept = { end, times: kept.end === end ? kept.times + 1 : 1 };
   }
   // Only near focus does the signed contrast grow in proportion to defocus: the line's zero through a wider bracket is a guess.
-  if (hi.zUm - lo.zUm > run.profile.fwhmUm / 4 || blurrierBetween(run, inversion)) return null;
+  if (hi.zUm - lo.zUm > run.profile.fwhmUm / 4 || periodicSample(run)) return null;
   const reason = `DeepFocus reads the images at z=${inversion.lo.zUm.toFixed(1)} and z=${inversion.hi.zUm.toFixed(1)} µm as in focus, and they show the same structure with inverted contrast (correlation ${inversion.correlation.toFixed(2)}): an unstained (phase) sample in bright field, focused where its contrast changes sign (${imagesWhere(run.trace)})`;
   return settleUnconfirmed(run, { zUm: zeroUm(hi.zUm - lo.zUm <= 2 * toleranceUm ? 1 : 1 / 2), uncertaintyUm: (hi.zUm - lo.zUm) / 4 }, method, { metric: CONTRAST_SIGN, reason });
-}
-
-/**
- * Whether DeepFocus reads the images between an inverted pair (the median of those with a
- * valid tile) blurrier than the blurrier of the pair (a featureless one counting as
- * NOT_SHARP_FLOOR_RATIO × the calibration's floor): the pair then brackets a periodic sample's
- * contrast reversal, where its structure fades out of the images between, not a phase sample's
- * focus, where fine structure stays. On the simulated phase stacks every contrast-sign answer's
- * images between read at most 0.79 × the pair; the held-out Born–Wolf mesh with dust on the
- * camera (whose shadows keep the flank condition's Tenengrad ratio up) 1.07–4.99 ×, at answers
- * 15–51 µm off (docs/benchmarks.md, "Unstained cells that also absorb").
- */
-function blurrierBetween(run: DeepFocusRun, inversion: ContrastInversion): boolean {
-  const between = run.trace.filter((p) => p.zUm > inversion.lo.zUm && p.zUm < inversion.hi.zUm && Number.isFinite(p.score)).map((p) => p.score);
-  if (between.length === 0) return false;
-  const featureless = NOT_SHARP_FLOOR_RATIO * curveFloor(run.curve);
-  const pair = Math.max(...[inversion.lo.score, inversion.hi.score].map((b) => (Number.isFinite(b) ? b : featureless)));
-  return median(between) > pair;
 }
 
 /** The refinement's tolerance (µm) of the run. */
@@ -198,7 +227,7 @@ function toleranceOf(run: DeepFocusRun): number {
  * already (within the refinement's tolerance).
  */
 export function mirrorProbe(run: DeepFocusRun): number | null {
-  const inFocusB = NOT_SHARP_FLOOR_RATIO * curveFloor(run.curve);
+  const inFocusB = inFocusScore(run);
   const toleranceUm = toleranceOf(run);
   const { minUm, maxUm } = run.ctx.stage.options;
   const fresh = (zUm: number): boolean => zUm >= minUm && zUm <= maxUm && run.trace.every((p) => Math.abs(p.zUm - zUm) > toleranceUm);

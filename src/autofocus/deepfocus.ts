@@ -404,7 +404,7 @@ export function sharperElsewhere(run: DeepFocusRun, targetUm: number): { zUm: nu
   const nearest = nearestTo(scored, targetUm);
   const sharpest = crossCheckSharpest(scored)!;
   const logRatio = sharpnessLogRatio(sharpest, nearest);
-  const nearFloorB = NOT_SHARP_FLOOR_RATIO * curveFloor(run.curve);
+  const nearFloorB = inFocusScore(run);
   const nearFloor = nearest.score <= nearFloorB;
   if (nearFloor && sharpest.score > nearFloorB) return null;
   return logRatio >= (nearFloor ? NEAR_FOCUS_LOG_RATIO : DECISIVE_LOG_RATIO) ? { zUm: sharpest.zUm, percent: 100 * (Math.exp(logRatio) - 1), nearFloor } : null;
@@ -412,6 +412,11 @@ export function sharperElsewhere(run: DeepFocusRun, targetUm: number): { zUm: nu
 
 /** DeepFocus reads an image this many times its calibration floor or more: not in focus (see `sharperElsewhere`). */
 export const NOT_SHARP_FLOOR_RATIO = 2;
+
+/** The DeepFocus score at or below which the run reads an image as in focus: NOT_SHARP_FLOOR_RATIO × the calibration curve's floor. */
+export function inFocusScore(run: DeepFocusRun): number {
+  return NOT_SHARP_FLOOR_RATIO * curveFloor(run.curve);
+}
 
 /**
  * An image that makes the estimate `targetUm` doubtful, else null:

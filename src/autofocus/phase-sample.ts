@@ -1,7 +1,6 @@
 import { FocusNotFoundError } from "../errors.js";
-import { curveFloor } from "../focus/calibration-match.js";
 import { crossCheckSharpest } from "./cross-check.js";
-import { imagesWhere, NOT_SHARP_FLOOR_RATIO, settleUnconfirmed, type DeepFocusResult, type DeepFocusRun } from "./deepfocus.js";
+import { imagesWhere, inFocusScore, settleUnconfirmed, type DeepFocusResult, type DeepFocusRun } from "./deepfocus.js";
 import type { TracePoint } from "./types.js";
 
 /** Images about a valley of the cross-check metric near focus (`sharpnessValley`). */
@@ -37,7 +36,7 @@ const VALLEY_LOG_RATIO = Math.log(1.5);
 export function sharpnessValley(run: DeepFocusRun): SharpnessValley | null {
   const rated = run.trace.filter((p) => p.sharpness! > 0);
   const reachUm = run.profile.fwhmUm / 4;
-  const inFocusB = NOT_SHARP_FLOOR_RATIO * curveFloor(run.curve);
+  const inFocusB = inFocusScore(run);
   const sharpestBeside = (v: TracePoint, side: -1 | 1): TracePoint | null =>
     crossCheckSharpest(rated.filter((p) => side * (p.zUm - v.zUm) > 0 && side * (p.zUm - v.zUm) <= reachUm && p.score <= inFocusB));
   let found: SharpnessValley | null = null;

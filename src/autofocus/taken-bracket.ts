@@ -1,7 +1,7 @@
-import { curveFloor, type FieldMatch } from "../focus/calibration-match.js";
+import type { FieldMatch } from "../focus/calibration-match.js";
 import { refineHalfSpanUm } from "./bracket.js";
 import { crossCheckSharpest, NEAR_FOCUS_LOG_RATIO, sharpnessLogRatio, sharpnessPedestal, sharpnessRated } from "./cross-check.js";
-import { NOT_SHARP_FLOOR_RATIO, type DeepFocusRun } from "./deepfocus.js";
+import { inFocusScore, type DeepFocusRun } from "./deepfocus.js";
 import { bracketMatch, judgeTriple, lowestImage, neighbourTriple, pairMatch } from "./triple.js";
 import type { TracePoint } from "./types.js";
 
@@ -72,7 +72,7 @@ function sharpestPair(run: DeepFocusRun, byZ: readonly TracePoint[], first: Fiel
   if (ranked.slice(2).some((p) => sharpnessLogRatio(second, p) < NEAR_FOCUS_LOG_RATIO)) return null;
   const [lo, hi] = [best, second].sort((p, q) => p.zUm - q.zUm);
   if (byZ.indexOf(hi) - byZ.indexOf(lo) !== 1) return null;
-  if (!(Math.max(lo.score, hi.score) <= NOT_SHARP_FLOOR_RATIO * curveFloor(run.curve))) return null;
+  if (!(Math.max(lo.score, hi.score) <= inFocusScore(run))) return null;
   const pairLead = sharpnessLogRatio(best, second);
   if (pairLead >= STEEPER_PAIR_LOG_RATIO || (pairLead >= NEAR_FOCUS_LOG_RATIO && !steeperBeyond(byZ, best, second))) return null;
   return pairMatch(run, lo, hi, first);

@@ -307,25 +307,83 @@ function filteredField(t: BlurThumb, spectrum: Float64Array, gain: (f: number) =
 /** Gaussian σ (thumbnail px) of the background `thumbDetail` takes away: structure finer than a few pixels stays. */
 const DETAIL_SIGMA_PX = 4;
 
+/** Gaussian taps reach this many σ either side (the mass beyond: 2 × 10⁻⁹). */
+const DETAIL_KERNEL_SIGMAS = 6;
+/** RMS of a detail (relative to the thumbnail's mean) below which it is rounding error: a frame with no structure at all (saturated, or synthetic). */
+const NO_DETAIL_RMS = 1e-9;
+
 /**
  * The thumbnail's detail inside the comparison margin (row-major, `(width − 2m) × (height − 2m)`):
- * its pixels less a Gaussian-blurred (σ DETAIL_SIGMA_PX) copy, which removes uneven lighting.
- * Made once per thumbnail. Two images' details correlate where the same structure shows with the
- * same sign of contrast (`detailCorrelation`).
+ * its pixels less a Gaussian-blurred (σ `sigmaPx`, default DETAIL_SIGMA_PX) copy, which removes
+ * uneven lighting; the blur is separable, in the pixels' domain, with the edges reflected (as
+ * blur matching pads its thumbnails); all zero for a thumbnail with no structure above rounding
+ * (NO_DETAIL_RMS). Made once per thumbnail. Two images' details correlate where the same
+ * structure shows with the same sign of contrast (`detailCorrelation`).
  */
 export function thumbDetail(t: BlurThumb, sigmaPx = DETAIL_SIGMA_PX): Float64Array {
   if (t.detail?.sigmaPx === sigmaPx) return t.detail.values;
-  const { width, height } = t;
-  const { image, rowPx, padPx, margin } = filteredField(t, padded(t).spectrum, (f) => 1 - kernelOtf("gaussian", sigmaPx, f));
-  const values = new Float64Array((width - 2 * margin) * (height - 2 * margin));
-  for (let y = margin, i = 0; y < height - margin; y++) for (let x = margin; x < width - margin; x++) values[i++] = image[(y + padPx) * rowPx + x + padPx];
+  const { width, height, pixels } = t;
+  const margin = marginPx(t);
+  const [w, h] = [width - 2 * margin, height - 2 * margin];
+  const radius = Math.ceil(DETAIL_KERNEL_SIGMAS * sigmaPx);
+  const taps = Float64Array.from({ length: 2 * radius + 1 }, (_, k) => Math.exp(-((k - radius) ** 2) / (2 * sigmaPx ** 2)));
+  const tapSum = taps.reduce((a, b) => a + b, 0);
+  for (let k = 0; k < taps.length; k++) taps[k] /= tapSum;
+  // Along x for the detail's columns on every row (from a reflected copy of the row), then along y for the detail's rows.
+  const alongX = new Float64Array(height * w);
+  const columns = Int32Array.from({ length: w + 2 * radius }, (_, i) => reflect(margin - radius + i, width));
+  const row = new Float64Array(w + 2 * radius);
+  for (let y = 0; y < height; y++) {
+    for (let i = 0; i < row.length; i++) row[i] = pixels[y * width + columns[i]];
+    for (let x = 0; x < w; x++) {
+      let sum = taps[radius] * row[x + radius];
+      for (let k = 0; k < radius; k++) sum += taps[k] * (row[x + k] + row[x + 2 * radius - k]);
+      alongX[y * w + x] = sum;
+    }
+  }
+  const rows = Int32Array.from({ length: h + 2 * radius }, (_, i) => reflect(margin - radius + i, height));
+  const values = new Float64Array(w * h);
+  const sums = new Float64Array(w);
+  for (let y = 0; y < h; y++) {
+    sums.fill(0);
+    for (let k = 0; k < taps.length; k++) {
+      const [tap, from] = [taps[k], rows[y + k] * w];
+      for (let x = 0; x < w; x++) sums[x] += tap * alongX[from + x];
+    }
+    for (let x = 0; x < w; x++) values[y * w + x] = pixels[(y + margin) * width + x + margin] - sums[x];
+  }
+  if (Math.sqrt(values.reduce((s, v) => s + v * v, 0) / values.length) < NO_DETAIL_RMS) values.fill(0);
   t.detail = { sigmaPx, values };
   return values;
+}
+
+/** Width (px) of the thumbnail's detail (`thumbDetail`): its rows are this long. */
+export function thumbDetailWidthPx(t: BlurThumb): number {
+  return t.width - 2 * marginPx(t);
 }
 
 /** Pearson correlation of two thumbnails' details (`thumbDetail`, same size): −1 where one shows the other's structure with contrast inverted; NaN for a featureless one. */
 export function detailCorrelation(a: BlurThumb, b: BlurThumb): number {
   return correlation(thumbDetail(a), thumbDetail(b));
+}
+
+/**
+ * Correlation of two images' details (`thumbDetail`, σ `sigmaPx`) from their split halves
+ * (`splitThumbs`), free of noise: the mean of the products of one image's half with the other
+ * image's other half, over the root of the product of each image's two halves (noise is
+ * independent between halves, so no product carries its power). −1 where one shows the other's
+ * structure with contrast inverted; NaN when either image shows no structure above its noise.
+ */
+export function splitDetailCorrelation(a: SplitThumbs, b: SplitThumbs, sigmaPx: number): number {
+  const [a0, a1, b0, b1] = [thumbDetail(a[0], sigmaPx), thumbDetail(a[1], sigmaPx), thumbDetail(b[0], sigmaPx), thumbDetail(b[1], sigmaPx)];
+  const dot = (u: Float64Array, v: Float64Array): number => {
+    let s = 0;
+    for (let i = 0; i < u.length; i++) s += u[i] * v[i];
+    return s;
+  };
+  const [selfA, selfB] = [dot(a0, a1), dot(b0, b1)];
+  if (!(selfA > 0 && selfB > 0)) return Number.NaN;
+  return (dot(a0, b1) + dot(a1, b0)) / 2 / Math.sqrt(selfA * selfB);
 }
 
 /** Mean squared difference, inside the margin, between `sharp` (its spectrum `spectrum`, registered) blurred by the kernel and `blurry`. */
