@@ -329,11 +329,15 @@ export function thumbDetail(t: BlurThumb, sigmaPx = DETAIL_SIGMA_PX): Float64Arr
   const taps = Float64Array.from({ length: 2 * radius + 1 }, (_, k) => Math.exp(-((k - radius) ** 2) / (2 * sigmaPx ** 2)));
   const tapSum = taps.reduce((a, b) => a + b, 0);
   for (let k = 0; k < taps.length; k++) taps[k] /= tapSum;
-  // Along x for the detail's columns on every row (from a reflected copy of the row), then along y for the detail's rows.
+  // Along x for the detail's columns (from a reflected copy of each row), on the rows the pass along y reads; then along y for the detail's rows.
+  const rows = Int32Array.from({ length: h + 2 * radius }, (_, i) => reflect(margin - radius + i, height));
   const alongX = new Float64Array(height * w);
   const columns = Int32Array.from({ length: w + 2 * radius }, (_, i) => reflect(margin - radius + i, width));
   const row = new Float64Array(w + 2 * radius);
+  const read = new Uint8Array(height);
+  for (const y of rows) read[y] = 1;
   for (let y = 0; y < height; y++) {
+    if (!read[y]) continue;
     for (let i = 0; i < row.length; i++) row[i] = pixels[y * width + columns[i]];
     for (let x = 0; x < w; x++) {
       let sum = taps[radius] * row[x + radius];
@@ -341,16 +345,19 @@ export function thumbDetail(t: BlurThumb, sigmaPx = DETAIL_SIGMA_PX): Float64Arr
       alongX[y * w + x] = sum;
     }
   }
-  const rows = Int32Array.from({ length: h + 2 * radius }, (_, i) => reflect(margin - radius + i, height));
   const values = new Float64Array(w * h);
-  const sums = new Float64Array(w);
   for (let y = 0; y < h; y++) {
-    sums.fill(0);
-    for (let k = 0; k < taps.length; k++) {
-      const [tap, from] = [taps[k], rows[y + k] * w];
-      for (let x = 0; x < w; x++) sums[x] += tap * alongX[from + x];
+    const out = y * w;
+    const centre = rows[y + radius] * w;
+    for (let x = 0; x < w; x++) values[out + x] = taps[radius] * alongX[centre + x];
+    for (let k = 0; k < radius; k++) {
+      const tap = taps[k];
+      const above = rows[y + k] * w;
+      const below = rows[y + 2 * radius - k] * w;
+      for (let x = 0; x < w; x++) values[out + x] += tap * (alongX[above + x] + alongX[below + x]);
     }
-    for (let x = 0; x < w; x++) values[y * w + x] = pixels[(y + margin) * width + x + margin] - sums[x];
+    const source = (y + margin) * width + margin;
+    for (let x = 0; x < w; x++) values[out + x] = pixels[source + x] - values[out + x];
   }
   if (Math.sqrt(values.reduce((s, v) => s + v * v, 0) / values.length) < NO_DETAIL_RMS) values.fill(0);
   t.detail = { sigmaPx, values };
