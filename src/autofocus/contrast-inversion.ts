@@ -81,7 +81,8 @@ const FINE_DETAIL_SIGMA_PX = 2;
 /**
  * The correlation of two images' details: the thumbnails' (`detailCorrelation`), or where that
  * is above INVERTED_CORRELATION, their fine details' (`splitDetailCorrelation`, σ
- * FINE_DETAIL_SIGMA_PX). A faint absorption moves the sign change of coarse structure several
+ * FINE_DETAIL_SIGMA_PX) when those reach it and the sample is not periodic (`periodicSample`).
+ * A faint absorption moves the sign change of coarse structure several
  * µm off a phase sample's focus (see `inversionFocus`), so a pair either side of focus can lie
  * on one side of it; the finest structure changes sign within a fraction of a µm.
  */

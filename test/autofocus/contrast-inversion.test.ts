@@ -10,7 +10,7 @@ import { createDevices } from "../../src/hardware/index.js";
 import { createDeepFocusScorer, type DeepFocusScorer } from "../../src/inference/deepfocus.js";
 import { loadProfile } from "../../src/autofocus/calibration.js";
 import { deepfocusAutofocus } from "../../src/autofocus/deepfocus.js";
-import { createScorerForMethod } from "../../src/autofocus/evaluate.js";
+import { createScorerForMethod, type EvalReport } from "../../src/autofocus/evaluate.js";
 import { trackFocus, type TrackingResult } from "../../src/autofocus/tracking.js";
 import { FocusNotFoundError } from "../../src/errors.js";
 import { ReplayCamera } from "../../src/hardware/camera/replay.js";
@@ -50,6 +50,8 @@ async function simulatedStack(dir: string, o: { fromUm: number; toUm: number; st
 
 let dir: string;
 let scorer: DeepFocusScorer;
+/** The shipped model loaded once for every test (eval-af's and calibrate's scorer factory). */
+const factory = async (method: string) => (method === "deepfocus" ? { scorer, modelHash: scorer.info.sha256, close: async () => {} } : createScorerForMethod(method));
 let profile: string;
 let stacks: { phase: string; tissue: string; unstained: string };
 beforeAll(async () => {
@@ -57,7 +59,7 @@ beforeAll(async () => {
   scorer = await createDeepFocusScorer({ model: "int8" });
   const calib = await simulatedStack(join(dir, "calib"), { fromUm: -140, toUm: 140, stepUm: 4 });
   profile = join(dir, "profile.json");
-  await calibrate({ stack: calib, out: profile }, async () => ({ scorer, modelHash: scorer.info.sha256, close: async () => {} }));
+  await calibrate({ stack: calib, out: profile }, factory);
   stacks = {
     phase: join(dir, "phase"),
     tissue: await simulatedStack(join(dir, "tissue"), { fromUm: -40, toUm: 40, stepUm: 1 }),
@@ -79,19 +81,22 @@ function replayContext(stack: ZStack, startUm: number): AutofocusContext {
   };
 }
 
-const factory = async (method: string) => (method === "deepfocus" ? { scorer, modelHash: scorer.info.sha256, close: async () => {} } : createScorerForMethod(method));
+/** Every run of the report focused by the contrast's sign (unconfirmed by DeepFocus), within `maxErrorUm`, none refused. */
+function expectContrastSignWithin(report: EvalReport, maxErrorUm: number): void {
+  expect(report.summary.failures).toBe(0);
+  for (const run of report.runs) {
+    expect(run, `start ${run.startUm}`).toMatchObject({ fallback: "contrast-sign", unconfirmed: true });
+    expect(Math.abs(run.errorUm!), `start ${run.startUm}`).toBeLessThan(maxErrorUm);
+  }
+}
 
 describe("unstained cells in bright field: focus where the contrast changes sign (real model, replay)", () => {
   it("images either side of focus show the cells with inverted contrast; the run focuses between them, marked unconfirmed by DeepFocus", async () => {
     // DeepFocus reads ±3…±15 µm of this stack about its floor and finds no valid tile within ±1 µm; Tenengrad's valley at focus is shallow.
     for (const maxImages of [10, 6]) {
       const report = await evalAf({ calibration: profile, stack: [stacks.phase], method: "deepfocus", starts: "-30:30:15", maxImages }, factory);
-      expect(report.summary.failures).toBe(0);
-      for (const run of report.runs) {
-        expect(Math.abs(run.errorUm!)).toBeLessThan(0.5);
-        expect(run).toMatchObject({ fallback: "contrast-sign", unconfirmed: true });
-        expect(run.images).toBeLessThanOrEqual(maxImages);
-      }
+      expectContrastSignWithin(report, 0.5);
+      for (const run of report.runs) expect(run.images).toBeLessThanOrEqual(maxImages);
     }
   }, 120_000);
 
@@ -101,11 +106,7 @@ describe("unstained cells in bright field: focus where the contrast changes sign
     // and above found no pair inverted at the coarse scale (their images either side of focus lie on one side of its sign change)
     // and ended at a contrast peak, 2.2–4.2 µm off.
     const report = await evalAf({ calibration: profile, stack: [stacks.unstained], method: "deepfocus", starts: "-40:40:20", maxImages: 10 }, factory);
-    expect(report.summary.failures).toBe(0);
-    for (const run of report.runs) {
-      expect(run, `start ${run.startUm}`).toMatchObject({ fallback: "contrast-sign", unconfirmed: true });
-      expect(Math.abs(run.errorUm!), `start ${run.startUm}`).toBeLessThan(1);
-    }
+    expectContrastSignWithin(report, 1);
   }, 120_000);
 
   it("at 20×/NA 0.45 too, where the cells all but vanish in focus and DeepFocus reads the images there blurrier than either side", async () => {
@@ -113,14 +114,10 @@ describe("unstained cells in bright field: focus where the contrast changes sign
     // images between the inverted pair blurrier than the pair (meant for a periodic sample's contrast reversal, where structure fades out).
     const calib = await simulatedStack(join(dir, "calib20"), { fromUm: -70, toUm: 70, stepUm: 2, objective: X20 });
     const profile20 = join(dir, "profile20.json");
-    await calibrate({ stack: calib, out: profile20 }, async () => ({ scorer, modelHash: scorer.info.sha256, close: async () => {} }));
+    await calibrate({ stack: calib, out: profile20 }, factory);
     const cells = await simulatedStack(join(dir, "unstained20"), { fromUm: -25, toUm: 25, stepUm: 0.5, sample: "unstained", seed: 5, focusUm: 0.4, objective: X20 });
     const report = await evalAf({ calibration: profile20, stack: [cells], method: "deepfocus", starts: "-10:5:5", maxImages: 10 }, factory);
-    expect(report.summary.failures).toBe(0);
-    for (const run of report.runs) {
-      expect(run, `start ${run.startUm}`).toMatchObject({ fallback: "contrast-sign", unconfirmed: true });
-      expect(Math.abs(run.errorUm!), `start ${run.startUm}`).toBeLessThan(0.5);
-    }
+    expectContrastSignWithin(report, 0.5);
   }, 180_000);
 
   it("the result says why: an unstained sample, the inverted pair, and a bracket-sized uncertainty", async () => {
