@@ -90,8 +90,36 @@ function invertedCorrelation(run: DeepFocusRun, lo: TracePoint, hi: TracePoint):
   const coarse = detailCorrelation(run.thumbs.get(lo)!, run.thumbs.get(hi)!);
   const [fineLo, fineHi] = [run.fineThumbs.get(lo), run.fineThumbs.get(hi)];
   if (coarse <= INVERTED_CORRELATION || !fineLo || !fineHi) return coarse;
-  const fine = splitDetailCorrelation(fineLo, fineHi, FINE_DETAIL_SIGMA_PX);
+  const fine = fineCorrelation(fineLo, fineHi);
   return fine <= INVERTED_CORRELATION && !periodicSample(run) ? fine : coarse;
+}
+
+/** `splitDetailCorrelation` (σ FINE_DETAIL_SIGMA_PX) of pairs of images, by their lower image's and upper image's split thumbnails. */
+const fineCorrelations = new WeakMap<SplitThumbs, WeakMap<SplitThumbs, number>>();
+
+/** The fine details' correlation of two images (`splitDetailCorrelation`), computed once per pair: each check of the run asks again. */
+function fineCorrelation(lo: SplitThumbs, hi: SplitThumbs): number {
+  let byHi = fineCorrelations.get(lo);
+  if (!byHi) fineCorrelations.set(lo, (byHi = new WeakMap()));
+  let correlation = byHi.get(hi);
+  if (correlation === undefined) byHi.set(hi, (correlation = splitDetailCorrelation(lo, hi, FINE_DETAIL_SIGMA_PX)));
+  return correlation;
+}
+
+/**
+ * Makes the fine details (`thumbDetail`, σ FINE_DETAIL_SIGMA_PX) of an image as soon as it is
+ * scored, when `contrastInversion` may pair it: DeepFocus reads it in focus (or featureless) and
+ * an earlier such image lies within one FWHM (whose details are made too, if not yet). An image
+ * scored within a batch (`probeAll`) is scored while the stage moves on, so their ~2 ms a half
+ * (256 × 192 px) hides behind the move instead of adding to the next check's.
+ */
+export function prepareFineDetail(run: DeepFocusRun, point: TracePoint): void {
+  const inFocusB = inFocusScore(run);
+  const candidate = (p: TracePoint): boolean => run.fineThumbs.has(p) && !(p.score > inFocusB);
+  if (!candidate(point)) return;
+  const partners = run.trace.filter((p) => candidate(p) && p.zUm !== point.zUm && Math.abs(p.zUm - point.zUm) <= run.profile.fwhmUm);
+  if (partners.length === 0) return;
+  for (const p of [point, ...partners]) for (const half of run.fineThumbs.get(p)!) thumbDetail(half, FINE_DETAIL_SIGMA_PX);
 }
 
 /**

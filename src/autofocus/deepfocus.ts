@@ -15,7 +15,7 @@ import { readsFlat, refine } from "./refine.js";
 import { blurConfirmed, blurGuidedAnswer, blurGuidedImages, blurMatchStart, type BlurGuidedPair } from "./blur-guided.js";
 import { sharpnessFallback } from "./fallback.js";
 import { sharpnessValley, valleyAnswer } from "./phase-sample.js";
-import { phaseFocus, phaseSign } from "./contrast-inversion.js";
+import { phaseFocus, phaseSign, prepareFineDetail } from "./contrast-inversion.js";
 import type { AutofocusContext, AutofocusResult, TracePoint } from "./types.js";
 
 export interface DeepFocusOptions {
@@ -198,10 +198,14 @@ export function startRun(ctx: AutofocusContext, profile: CalibrationProfile, opt
     const thumb = blurThumb(frame);
     if (thumb) thumbs.set(point, thumb);
     const fine = splitThumbs(frame);
-    if (fine) fineThumbs.set(point, fine);
+    if (fine) {
+      fineThumbs.set(point, fine);
+      prepareFineDetail(run, point);
+    }
     ctx.onFrame?.(point, frame);
   };
-  return { ctx: { ...ctx, scorer, sharpness, onFrame }, profile, curve: profileCurve(profile), options: { ...options, blurGrowthPx2PerUm2: growth }, startUm: ctx.stage.positionUm(), t0Ms: ctx.clock.nowMs(), trace, thumbs, fineThumbs };
+  const run: DeepFocusRun = { ctx: { ...ctx, scorer, sharpness, onFrame }, profile, curve: profileCurve(profile), options: { ...options, blurGrowthPx2PerUm2: growth }, startUm: ctx.stage.positionUm(), t0Ms: ctx.clock.nowMs(), trace, thumbs, fineThumbs };
+  return run;
 }
 
 /**
