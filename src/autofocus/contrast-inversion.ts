@@ -110,7 +110,7 @@ function fineCorrelation(lo: SplitThumbs, hi: SplitThumbs): number {
  * Makes the fine details (`thumbDetail`, σ FINE_DETAIL_SIGMA_PX) of an image as soon as it is
  * scored, when `contrastInversion` may pair it: DeepFocus reads it in focus (or featureless) and
  * an earlier such image lies within one FWHM (whose details are made too, if not yet). An image
- * scored within a batch (`probeAll`) is scored while the stage moves on, so their ~2 ms a half
+ * scored within a batch (`probeAll`) is scored while the stage moves on, so their 2–3 ms a half
  * (256 × 192 px) hides behind the move instead of adding to the next check's.
  */
 export function prepareFineDetail(run: DeepFocusRun, point: TracePoint): void {
