@@ -150,7 +150,7 @@ describe("focusbox CLI", () => {
     const af = await focusbox(["autofocus", "--config", fielded, "--method", "deepfocus", "--start", "40", "--json"]);
     expect(af.code, af.stderr).toBe(0);
     expect(Math.abs(JSON.parse(af.stdout).finalUm)).toBeLessThanOrEqual(0.3); // the simulator's focus: 0
-  });
+  }, 120_000); // two calibrations and an autofocus in subprocesses: 35–43 s on an idle 2-core machine, past 60 s under load
 
   it("flat records the mean of frames from the configured camera as a PNG, and never overwrites one", async () => {
     const out = join(dir, "flat-recorded.png");
