@@ -1,5 +1,6 @@
 import { detailCorrelation, splitDetailCorrelation, thumbDetail, type SplitThumbs } from "../focus/blur-match.js";
 import { peakPowerFraction } from "../focus/periodicity.js";
+import { dot } from "../focus/stats.js";
 import { imageBudget } from "./bracket.js";
 import { DEFAULT_REFINE_TOLERANCE_UM } from "./refine.js";
 import { imagesWhere, inFocusScore, settleUnconfirmed, type DeepFocusResult, type DeepFocusRun } from "./deepfocus.js";
@@ -187,26 +188,21 @@ export async function inversionFocus(run: DeepFocusRun, inversion: ContrastInver
   const fine = (p: TracePoint, half: 0 | 1): Float64Array => thumbDetail(run.fineThumbs.get(p)![half], FINE_DETAIL_SIGMA_PX);
   const [c0, c1] = [coarse(inversion.lo), coarse(inversion.hi)];
   const reference = c1.map((v, i) => v - c0[i]);
-  const norm = reference.reduce((s, v) => s + v * v, 0);
-  const coarseSigned = (p: TracePoint): number => {
-    const d = coarse(p);
-    let dot = 0;
-    for (let i = 0; i < d.length; i++) dot += d[i] * reference[i];
-    return dot / norm;
-  };
+  const norm = dot(reference, reference);
+  const coarseSigned = (p: TracePoint): number => dot(coarse(p), reference) / norm;
   let [lo, hi] = [inversion.lo, inversion.hi];
   const fineSigned = (p: TracePoint): number => {
-    let dot = 0;
+    let projection = 0;
     let norm2 = 0;
     for (const [a, b] of [[0, 1], [1, 0]] as const) {
       const [d, d0, d1, e0, e1] = [fine(p, a), fine(lo, b), fine(hi, b), fine(lo, a), fine(hi, a)];
       for (let i = 0; i < d.length; i++) {
         const r = d1[i] - d0[i];
-        dot += d[i] * r;
+        projection += d[i] * r;
         norm2 += (e1[i] - e0[i]) * r;
       }
     }
-    return dot / norm2;
+    return projection / norm2;
   };
   const toleranceUm = toleranceOf(run);
   let kept = { end: "", times: 0 };

@@ -6,7 +6,7 @@ import { besselJ1 } from "../optics/psf-models.js";
 import { brentMaximize } from "./brent.js";
 import { runSearchSync } from "./search.js";
 import { binnedSize } from "../image/bin.js";
-import { correlation, meanOf, median } from "./stats.js";
+import { correlation, dot, meanOf, median } from "./stats.js";
 
 /**
  * Depth from defocus by blur matching (Pentland 1987; Subbarao & Surya 1994): two images of one
@@ -359,7 +359,7 @@ export function thumbDetail(t: BlurThumb, sigmaPx = DETAIL_SIGMA_PX): Float64Arr
     const source = (y + margin) * width + margin;
     for (let x = 0; x < w; x++) values[out + x] = pixels[source + x] - values[out + x];
   }
-  if (Math.sqrt(values.reduce((s, v) => s + v * v, 0) / values.length) < NO_DETAIL_RMS) values.fill(0);
+  if (Math.sqrt(dot(values, values) / values.length) < NO_DETAIL_RMS) values.fill(0);
   t.detail = { sigmaPx, values };
   return values;
 }
@@ -383,11 +383,6 @@ export function detailCorrelation(a: BlurThumb, b: BlurThumb): number {
  */
 export function splitDetailCorrelation(a: SplitThumbs, b: SplitThumbs, sigmaPx: number): number {
   const [a0, a1, b0, b1] = [thumbDetail(a[0], sigmaPx), thumbDetail(a[1], sigmaPx), thumbDetail(b[0], sigmaPx), thumbDetail(b[1], sigmaPx)];
-  const dot = (u: Float64Array, v: Float64Array): number => {
-    let s = 0;
-    for (let i = 0; i < u.length; i++) s += u[i] * v[i];
-    return s;
-  };
   const [selfA, selfB] = [dot(a0, a1), dot(b0, b1)];
   if (!(selfA > 0 && selfB > 0)) return Number.NaN;
   return (dot(a0, b1) + dot(a1, b0)) / 2 / Math.sqrt(selfA * selfB);

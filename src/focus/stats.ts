@@ -19,6 +19,13 @@ export function meanOf(values: ArrayLike<number>): number {
   return values.length === 0 ? 0 : sum / values.length;
 }
 
+/** Dot product of two lists of equal length: Σ a[i]·b[i], summed in order. */
+export function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += a[i] * b[i];
+  return sum;
+}
+
 /** Pearson correlation of two lists of equal length (NaN when either is constant). */
 export function correlation(a: ArrayLike<number>, b: ArrayLike<number>): number {
   const [meanA, meanB] = [meanOf(a), meanOf(b)];
